@@ -1,0 +1,2 @@
+console.error('driftline: no commands yet');
+process.exit(2);
