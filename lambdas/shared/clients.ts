@@ -1,0 +1,38 @@
+/**
+ * AWS SDK v3 clients, created once per container. Endpoints come from the SDK's own environment
+ * variables (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_DYNAMODB`, …), which is how the local runtime and
+ * LocalStack point the same handler code at their emulators.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+let s3: S3Client | undefined;
+let dynamo: DynamoDBDocumentClient | undefined;
+
+/** The S3 client. A custom endpoint (emulator) gets path-style addressing and checksums only when required. */
+export function s3Client(): S3Client {
+  if (!s3) {
+    const emulated = Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
+    s3 = new S3Client(
+      emulated
+        ? {
+            forcePathStyle: true,
+            requestChecksumCalculation: 'WHEN_REQUIRED',
+            responseChecksumValidation: 'WHEN_REQUIRED',
+          }
+        : {},
+    );
+  }
+  return s3;
+}
+
+/** The DynamoDB document client (plain JS values in and out; empty strings and undefined handled). */
+export function dynamoClient(): DynamoDBDocumentClient {
+  if (!dynamo) {
+    dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    });
+  }
+  return dynamo;
+}

@@ -1,0 +1,63 @@
+/**
+ * Named errors. The state machine's `Retry` and `Catch` match them by `name` (set explicitly: bundling
+ * minifies class names), and the API maps them to status codes in one place (`httpStatusOf`).
+ */
+
+/** A problem worth retrying (throttling, a lost race on a conditional write, a dependency briefly down). */
+export class TransientError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TransientError';
+  }
+}
+
+/** A data drop that fails validation: the run ends failed with this message; nothing is retried. */
+export class InvalidDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidDataError';
+  }
+}
+
+/** A missing environment variable or a malformed one: fails the cold start, naming the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** An error the API shows to the caller as it is, with its status code. */
+export class HttpError extends Error {
+  readonly statusCode: number;
+  constructor(statusCode: number, message: string, name = 'HttpError') {
+    super(message);
+    this.statusCode = statusCode;
+    this.name = name;
+  }
+}
+
+export class BadRequestError extends HttpError {
+  constructor(message: string) {
+    super(400, message, 'BadRequestError');
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(message: string) {
+    super(404, message, 'NotFoundError');
+  }
+}
+
+export class ConflictError extends HttpError {
+  constructor(message: string) {
+    super(409, message, 'ConflictError');
+  }
+}
+
+/** Status code for an error at the API: its own for `HttpError`s and the core's input errors, else 500. */
+export function httpStatusOf(error: unknown): number {
+  if (error instanceof HttpError) return error.statusCode;
+  if (error instanceof Error && ['InstanceError', 'SpecError', 'CsvError'].includes(error.name)) return 400;
+  return 500;
+}

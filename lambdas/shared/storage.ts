@@ -1,0 +1,72 @@
+/**
+ * Objects in the data bucket. Data moves between pipeline steps as S3 keys, never inline
+ * (Step Functions caps a state at 256 KB), so every step reads and writes through these helpers.
+ */
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { s3Client } from './clients.ts';
+import { NotFoundError } from './errors.ts';
+
+/** Where every driftline object lives in the bucket, in one place. */
+export const keys = {
+  incomingPrefix: (model: string) => `incoming/${model}/`,
+  dataset: (model: string, runId: string) => `datasets/${model}/${runId}.csv`,
+  run: (model: string, runId: string, name: string) => `runs/${model}/${runId}/${name}`,
+  model: (model: string, runId: string) => `models/${model}/${runId}/model.bin`,
+  report: (model: string) => `reports/${model}/index.html`,
+};
+
+/** The bytes of an object. @throws NotFoundError when the object does not exist. */
+export async function getBytes(bucket: string, key: string): Promise<Uint8Array> {
+  try {
+    const response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await response.Body!.transformToByteArray();
+  } catch (error) {
+    if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
+      throw new NotFoundError(`s3://${bucket}/${key} does not exist`);
+    }
+    throw error;
+  }
+}
+
+export async function getText(bucket: string, key: string): Promise<string> {
+  return Buffer.from(await getBytes(bucket, key)).toString('utf8');
+}
+
+export async function getJson<T>(bucket: string, key: string): Promise<T> {
+  return JSON.parse(await getText(bucket, key)) as T;
+}
+
+export async function putBytes(
+  bucket: string,
+  key: string,
+  body: Uint8Array | string,
+  contentType: string,
+): Promise<void> {
+  await s3Client().send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+  );
+}
+
+export async function putJson(bucket: string, key: string, value: unknown): Promise<void> {
+  await putBytes(bucket, key, JSON.stringify(value), 'application/json');
+}
+
+/** Size and ETag of an object, or undefined when it does not exist. */
+export async function headObject(
+  bucket: string,
+  key: string,
+): Promise<{ size: number; etag: string } | undefined> {
+  try {
+    const head = await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { size: head.ContentLength ?? 0, etag: (head.ETag ?? '').replaceAll('"', '') };
+  } catch (error) {
+    if (error instanceof NotFound || (error as Error).name === 'NotFound') return undefined;
+    throw error;
+  }
+}

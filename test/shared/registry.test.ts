@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../lambdas/shared/errors.ts';
+import { type ModelVersion, Registry } from '../../lambdas/shared/registry.ts';
+import { createRegistryTable, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+
+let emulators: TestEmulators;
+let registry: Registry;
+let tableCount = 0;
+
+beforeAll(async () => {
+  emulators = await startTestEmulators();
+});
+afterAll(async () => emulators.close());
+
+async function freshRegistry(): Promise<Registry> {
+  const name = `registry-${++tableCount}`;
+  await createRegistryTable(name);
+  return new Registry(name);
+}
+
+function version(model: string, n: number): ModelVersion {
+  return {
+    model,
+    version: n,
+    stage: 'none',
+    runId: `run-${n}`,
+    createdAt: new Date().toISOString(),
+    reason: 'test',
+    metric: 'mape',
+    metrics: { mape: 3 },
+    params: {},
+    engine: 'fast',
+    seed: 42,
+    codeVersion: 'test',
+    artifact: { key: `models/${model}/run-${n}/model.bin`, sha256: 'x', bytes: 1 },
+    featurizer: {},
+    lineage: { drops: [], dataset: { key: 'd', sha256: 's', rows: 1 }, trainRows: 1, holdoutRows: 1 },
+  };
+}
+
+async function registerVersions(model: string, count: number) {
+  await registry.putSpec(model, { name: model });
+  for (let i = 0; i < count; i++) {
+    const n = await registry.nextVersion(model);
+    await registry.putVersion(version(model, n));
+  }
+}
+
+describe('Registry', () => {
+  beforeAll(async () => {
+    registry = await freshRegistry();
+  });
+
+  it('hands out version numbers atomically, even when asked concurrently', async () => {
+    // Prepare
+    await registry.putSpec('counter', { name: 'counter' });
+    // Act
+    const numbers = await Promise.all(Array.from({ length: 10 }, () => registry.nextVersion('counter')));
+    // Assess
+    expect([...numbers].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('refuses a version number for a model without a spec', async () => {
+    await expect(registry.nextVersion('unknown-model')).rejects.toThrow(/no spec registered/);
+  });
+
+  it('keeps exactly one production version through promotions and archives the previous one', async () => {
+    // Prepare
+    await registerVersions('promo', 3);
+    // Act
+    await registry.promote('promo', 1, { expected: undefined, reason: 'first', actor: 'test' });
+    await registry.promote('promo', 2, { expected: 1, reason: 'better', actor: 'test' });
+    const versions = await registry.listVersions('promo');
+    // Assess
+    expect(versions.filter((v) => v.stage === 'production').map((v) => v.version)).toEqual([2]);
+    expect(versions.find((v) => v.version === 1)?.stage).toBe('archived');
+    expect((await registry.getPointer('promo', 'production'))?.history).toEqual([1]);
+  });
+
+  it('lets only one of two racing promotions win', async () => {
+    // Prepare
+    await registerVersions('race', 3);
+    await registry.promote('race', 1, { expected: undefined, reason: 'first', actor: 'test' });
+    // Act
+    const results = await Promise.allSettled([
+      registry.promote('race', 2, { expected: 1, reason: 'a', actor: 'a' }),
+      registry.promote('race', 3, { expected: 1, reason: 'b', actor: 'b' }),
+    ]);
+    // Assess
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(rejected.reason).toBeInstanceOf(ConflictError);
+    const production = await registry.listVersions('race');
+    expect(production.filter((v) => v.stage === 'production')).toHaveLength(1);
+  });
+
+  it('rolls back to the version that served before, marks the bad one and audits both changes', async () => {
+    // Prepare
+    await registerVersions('rollback', 2);
+    await registry.promote('rollback', 1, { expected: undefined, reason: 'first', actor: 'pipeline' });
+    await registry.promote('rollback', 2, { expected: 1, reason: 'better', actor: 'pipeline' });
+    // Act
+    const result = await registry.rollback('rollback', {
+      badVersion: 2,
+      reason: 'alarm quality',
+      actor: 'alarm',
+    });
+    // Assess
+    expect(result).toMatchObject({ rolledBack: true, from: 2, to: 1 });
+    expect((await registry.getPointer('rollback', 'production'))?.version).toBe(1);
+    expect((await registry.getVersion('rollback', 2))?.stage).toBe('rolled_back');
+    expect((await registry.getVersion('rollback', 2))?.reason).toBe('alarm quality');
+    const audit = await registry.listAudit('rollback');
+    expect(audit.map((a) => [a.action, a.fromVersion, a.toVersion])).toEqual([
+      ['promote', undefined, 1],
+      ['promote', 1, 2],
+      ['rollback', 2, 1],
+    ]);
+  });
+
+  it('rolls back only once when two alarms fire for the same bad version', async () => {
+    // Prepare
+    await registerVersions('double', 3);
+    await registry.promote('double', 1, { expected: undefined, reason: 'a', actor: 't' });
+    await registry.promote('double', 2, { expected: 1, reason: 'b', actor: 't' });
+    await registry.promote('double', 3, { expected: 2, reason: 'c', actor: 't' });
+    // Act
+    const results = await Promise.allSettled([
+      registry.rollback('double', { badVersion: 3, reason: 'alarm 1', actor: 'alarm' }),
+      registry.rollback('double', { badVersion: 3, reason: 'alarm 2', actor: 'alarm' }),
+    ]);
+    // Assess
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((await registry.getPointer('double', 'production'))?.version).toBe(2);
+  });
+
+  it('leaves production as it is when there is no earlier version, and says so', async () => {
+    // Prepare
+    await registerVersions('lonely', 1);
+    await registry.promote('lonely', 1, { expected: undefined, reason: 'first', actor: 't' });
+    // Act
+    const result = await registry.rollback('lonely', { reason: 'alarm', actor: 'alarm' });
+    // Assess
+    expect(result.rolledBack).toBe(false);
+    expect(result.message).toMatch(/no earlier version/);
+    expect((await registry.getPointer('lonely', 'production'))?.version).toBe(1);
+    expect((await registry.listAudit('lonely')).at(-1)?.action).toBe('rollback_skipped');
+  });
+
+  it('records runs and lists them newest first', async () => {
+    // Act
+    await registry.startRun({
+      model: 'runs',
+      runId: 'a',
+      startedAt: '2026-01-01T00:00:00Z',
+      trigger: 'drop',
+      status: 'running',
+      step: 'validate',
+    });
+    await registry.startRun({
+      model: 'runs',
+      runId: 'b',
+      startedAt: '2026-01-02T00:00:00Z',
+      trigger: 'drop',
+      status: 'running',
+      step: 'validate',
+    });
+    await registry.updateRun('runs', '2026-01-01T00:00:00Z', 'a', {
+      status: 'failed',
+      failure: { error: 'InvalidDataError', reason: 'bad' },
+    });
+    const runs = await registry.listRuns('runs');
+    // Assess
+    expect(runs.map((r) => r.runId)).toEqual(['b', 'a']);
+    expect(runs[1]).toMatchObject({ status: 'failed', failure: { reason: 'bad' } });
+  });
+
+  it('keeps drops that arrive during a run pending when the run replaces the baseline', async () => {
+    // Prepare
+    const dropA = { bucket: 'b', key: 'incoming/m/a.csv', etag: '1', size: 1 };
+    const dropB = { bucket: 'b', key: 'incoming/m/b.csv', etag: '2', size: 1 };
+    await registry.setBaseline(
+      'base',
+      { datasetKey: 'd1', sha256: 's', rows: 1, runId: 'r1', updatedAt: '1' },
+      [],
+    );
+    await registry.addPendingDrop('base', dropA);
+    await registry.addPendingDrop('base', dropB);
+    // Act: a run that merged only drop A
+    await registry.setBaseline(
+      'base',
+      { datasetKey: 'd2', sha256: 's', rows: 2, runId: 'r2', updatedAt: '2' },
+      [dropA],
+    );
+    // Assess
+    const baseline = await registry.getBaseline('base');
+    expect(baseline?.datasetKey).toBe('d2');
+    expect(baseline?.pending.map((d) => d.key)).toEqual([dropB.key]);
+  });
+});

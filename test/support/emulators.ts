@@ -1,0 +1,64 @@
+/**
+ * Starts S3 and DynamoDB emulators on loopback for a test file and points the AWS SDK at them through
+ * its standard endpoint variables, exactly as the local runtime does.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type Emulator, type S3Emulator, startDynamo, startS3 } from '../../local/emulators.ts';
+
+export interface TestEmulators {
+  s3: S3Emulator;
+  dynamo: Emulator;
+  directory: string;
+  close(): Promise<void>;
+}
+
+/** Sets the SDK environment for emulators (fake credentials, region, endpoints). */
+export function pointSdkAt(s3Endpoint: string, dynamoEndpoint: string): void {
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'local';
+  process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  process.env.AWS_ENDPOINT_URL_S3 = s3Endpoint;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoEndpoint;
+}
+
+export async function startTestEmulators(): Promise<TestEmulators> {
+  const directory = mkdtempSync(join(tmpdir(), 'driftline-test-'));
+  const s3 = await startS3({ directory: join(directory, 's3') });
+  const dynamo = await startDynamo({});
+  pointSdkAt(s3.endpoint, dynamo.endpoint);
+  return {
+    s3,
+    dynamo,
+    directory,
+    async close() {
+      await Promise.all([s3.close(), dynamo.close()]);
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates a registry-shaped table (`PK`/`SK` strings). */
+export async function createRegistryTable(name: string): Promise<void> {
+  await new DynamoDBClient({}).send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'PK', AttributeType: 'S' },
+        { AttributeName: 'SK', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'PK', KeyType: 'HASH' },
+        { AttributeName: 'SK', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+}
+
+export async function createBucket(name: string): Promise<void> {
+  await new S3Client({ forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: name }));
+}
