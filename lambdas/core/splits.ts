@@ -4,6 +4,7 @@
  * Forecasts split by time (the holdout is the last N steps); tabular data by a seeded, stratified draw.
  */
 import { seededRandom, shuffled } from './random.ts';
+import { holdoutRows } from './spec.ts';
 
 /** Role of a matrix row. */
 export const FIT = 0;
@@ -13,14 +14,14 @@ export const HOLDOUT = 2;
 /** Share of the training rows kept aside to score hyperparameter candidates. */
 export const VALIDATION_SHARE = 0.2;
 
-/** Number of rows a holdout setting means for `rowCount` rows: an integer is rows, a fraction a share. */
+/**
+ * Number of rows a holdout setting means for `rowCount` rows: an integer is rows, a fraction a share
+ * (rounded up, as scikit-learn's `train_test_split`).
+ * @throws {RangeError} when the holdout leaves nothing to score or to train on.
+ */
 export function holdoutSize(holdout: number, rowCount: number): number {
-  const size = holdout >= 1 ? Math.floor(holdout) : Math.round(holdout * rowCount);
-  if (size < 1 || size >= rowCount) {
-    throw new RangeError(
-      `a holdout of ${holdout} leaves no rows to ${size < 1 ? 'score' : 'train'} (${rowCount} rows)`,
-    );
-  }
+  const size = holdoutRows({ holdout }, rowCount);
+  if (size < 1) throw new RangeError(`a holdout of ${holdout} leaves no rows to score (${rowCount} rows)`);
   return size;
 }
 

@@ -1,0 +1,230 @@
+/**
+ * Merging a new drop into the baseline once drift says the model should learn from it, with the
+ * lineage the registry records: which inputs (by content hash) went in, how many rows came out, what
+ * was replaced or dropped, and which months are still missing.
+ */
+import { createHash } from 'node:crypto';
+import { toCsv } from './csv.ts';
+import { MONTH_PATTERN, monthIndex, monthLabel } from './spec.ts';
+import type { Column, Table } from './types.ts';
+
+/** Tables that cannot be merged: different columns, or a time column that is not a clean key. */
+export class MergeError extends Error {
+  override readonly name = 'MergeError';
+}
+
+/** Where a merged table came from. */
+export interface MergeLineage {
+  /** The baseline, then the drop, each with its row count and {@link sha256OfTable}. */
+  inputs: { name: string; rows: number; sha256: string }[];
+  rowsOut: number;
+  /** {@link sha256OfTable} of the merged table. */
+  sha256Out: string;
+  /** Forecasts: baseline months the drop replaced. Always 0 for tabular merges. */
+  overlapping: number;
+  /** Tabular: rows dropped because an identical row came earlier. Always 0 for forecast merges. */
+  duplicatesRemoved: number;
+  /** Forecasts: `YYYY-MM` months missing between the first and last month of the merged series. */
+  gaps: string[];
+}
+
+export interface MergeResult {
+  table: Table;
+  lineage: MergeLineage;
+}
+
+/** Names recorded in the lineage. @default { baselineName: 'baseline', dropName: 'drop' } */
+export interface MergeOptions {
+  baselineName?: string;
+  dropName?: string;
+}
+
+/**
+ * SHA-256 of bytes or UTF-8 text, as lowercase hex (what `sha256sum` prints).
+ * @example sha256('abc') // 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+ */
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * SHA-256 of a table's canonical CSV ({@link toCsv}): equal for equal tables however they were read,
+ * and equal to `sha256sum` of the file when the table is stored with `toCsv`.
+ */
+export function sha256OfTable(table: Table): string {
+  return sha256(toCsv(table));
+}
+
+/** A merged row: which input it comes from (0 baseline, 1 drop) and its row there. */
+interface RowSource {
+  input: 0 | 1;
+  row: number;
+}
+
+/** The drop's columns in the baseline's order, after checking both have the same names and kinds. */
+function alignColumns(baseline: Table, drop: Table): Column[] {
+  const baselineNames = baseline.columns.map((column) => column.name);
+  const dropByName = new Map(drop.columns.map((column) => [column.name, column]));
+  const onlyBaseline = baselineNames.filter((name) => !dropByName.has(name));
+  const onlyDrop = drop.columns.map((column) => column.name).filter((name) => !baselineNames.includes(name));
+  if (onlyBaseline.length > 0 || onlyDrop.length > 0) {
+    const parts = [
+      onlyBaseline.length > 0 ? `the drop lacks ${onlyBaseline.join(', ')}` : '',
+      onlyDrop.length > 0 ? `the drop adds ${onlyDrop.join(', ')}` : '',
+    ].filter((part) => part !== '');
+    throw new MergeError(`cannot merge tables with different columns: ${parts.join('; ')}`);
+  }
+  return baseline.columns.map((column) => {
+    const match = dropByName.get(column.name)!;
+    if (match.kind !== column.kind) {
+      throw new MergeError(
+        `cannot merge column "${column.name}": it is ${column.kind} in the baseline but ${match.kind} in the drop`,
+      );
+    }
+    return match;
+  });
+}
+
+function gather(baselineColumn: Column, dropColumn: Column, sources: RowSource[]): Column {
+  if (baselineColumn.kind === 'numeric' && dropColumn.kind === 'numeric') {
+    const inputs = [baselineColumn.values, dropColumn.values];
+    const values = new Float64Array(sources.length);
+    sources.forEach(({ input, row }, index) => {
+      values[index] = inputs[input][row];
+    });
+    return { name: baselineColumn.name, kind: 'numeric', values };
+  }
+  if (baselineColumn.kind === 'text' && dropColumn.kind === 'text') {
+    const inputs = [baselineColumn.values, dropColumn.values];
+    return {
+      name: baselineColumn.name,
+      kind: 'text',
+      values: sources.map(({ input, row }) => inputs[input][row]),
+    };
+  }
+  throw new MergeError(`column "${baselineColumn.name}" has different kinds in the baseline and the drop`);
+}
+
+function assemble(
+  baseline: Table,
+  drop: Table,
+  sources: RowSource[],
+  stats: Pick<MergeLineage, 'overlapping' | 'duplicatesRemoved' | 'gaps'>,
+  options: MergeOptions,
+): MergeResult {
+  const dropColumns = alignColumns(baseline, drop);
+  const table: Table = {
+    columns: baseline.columns.map((column, index) => gather(column, dropColumns[index], sources)),
+    rowCount: sources.length,
+  };
+  return {
+    table,
+    lineage: {
+      inputs: [
+        {
+          name: options.baselineName ?? 'baseline',
+          rows: baseline.rowCount,
+          sha256: sha256OfTable(baseline),
+        },
+        { name: options.dropName ?? 'drop', rows: drop.rowCount, sha256: sha256OfTable(drop) },
+      ],
+      rowsOut: table.rowCount,
+      sha256Out: sha256OfTable(table),
+      ...stats,
+    },
+  };
+}
+
+/** The month index of every row of a table's time column, which must be distinct `YYYY-MM` text. */
+function monthsOf(table: Table, timeColumn: string, name: string): number[] {
+  const column = table.columns.find((candidate) => candidate.name === timeColumn);
+  if (column === undefined) throw new MergeError(`the ${name} has no time column "${timeColumn}"`);
+  if (column.kind !== 'text')
+    throw new MergeError(`the ${name}'s time column "${timeColumn}" is not YYYY-MM text`);
+  const seen = new Set<number>();
+  return column.values.map((label, row) => {
+    if (!MONTH_PATTERN.test(label)) {
+      throw new MergeError(
+        `the ${name}'s time column "${timeColumn}" row ${row} holds "${label}", not a YYYY-MM month`,
+      );
+    }
+    const month = monthIndex(label);
+    if (seen.has(month))
+      throw new MergeError(`the ${name} has month ${label} twice; validate drops before merging`);
+    seen.add(month);
+    return month;
+  });
+}
+
+/**
+ * Merges a monthly series: the union of both tables' months, the drop's row winning where both have
+ * a month (a restated figure replaces the old one), sorted by month, with the months still missing
+ * between the first and the last reported as `gaps`.
+ * @throws {MergeError} when the column sets or kinds differ, or a time value is not a distinct `YYYY-MM`.
+ * @example
+ * const { table, lineage } = mergeForecast(baseline, drop, 'month');
+ * lineage.overlapping; // months of the baseline the drop restated
+ */
+export function mergeForecast(
+  baseline: Table,
+  drop: Table,
+  timeColumn: string,
+  options: MergeOptions = {},
+): MergeResult {
+  alignColumns(baseline, drop);
+  const byMonth = new Map<number, RowSource>();
+  monthsOf(baseline, timeColumn, 'baseline').forEach((month, row) => {
+    byMonth.set(month, { input: 0, row });
+  });
+  let overlapping = 0;
+  monthsOf(drop, timeColumn, 'drop').forEach((month, row) => {
+    if (byMonth.has(month)) overlapping++;
+    byMonth.set(month, { input: 1, row });
+  });
+  const months = [...byMonth.keys()].sort((a, b) => a - b);
+  const gaps: string[] = [];
+  for (let position = 1; position < months.length; position++) {
+    for (let month = months[position - 1] + 1; month < months[position]; month++)
+      gaps.push(monthLabel(month));
+  }
+  const sources = months.map((month) => byMonth.get(month)!);
+  return assemble(baseline, drop, sources, { overlapping, duplicatesRemoved: 0, gaps }, options);
+}
+
+/** A row's identity for duplicate detection; missing numbers (NaN) are equal to each other. */
+function rowKey(columns: Column[], row: number): string {
+  return JSON.stringify(
+    columns.map((column) => {
+      const value = column.values[row];
+      return typeof value === 'number' && Number.isNaN(value) ? null : value;
+    }),
+  );
+}
+
+/**
+ * Appends the drop to the baseline, keeping the first of any exactly equal rows (the same value in
+ * every column, missing equal to missing), so a drop that repeats old rows does not weigh them twice.
+ * @throws {MergeError} when the column sets or kinds differ.
+ */
+export function mergeTabular(baseline: Table, drop: Table, options: MergeOptions = {}): MergeResult {
+  const dropColumns = alignColumns(baseline, drop);
+  const seen = new Set<string>();
+  const sources: RowSource[] = [];
+  let duplicatesRemoved = 0;
+  const inputs: [Column[], 0 | 1, number][] = [
+    [baseline.columns, 0, baseline.rowCount],
+    [dropColumns, 1, drop.rowCount],
+  ];
+  for (const [columns, input, rowCount] of inputs) {
+    for (let row = 0; row < rowCount; row++) {
+      const key = rowKey(columns, row);
+      if (seen.has(key)) {
+        duplicatesRemoved++;
+        continue;
+      }
+      seen.add(key);
+      sources.push({ input, row });
+    }
+  }
+  return assemble(baseline, drop, sources, { overlapping: 0, duplicatesRemoved, gaps: [] }, options);
+}

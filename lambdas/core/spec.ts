@@ -1,0 +1,660 @@
+/**
+ * The model spec: one JSON document per model that says what to predict, from which columns, how to
+ * validate a data drop, when drift matters, what a candidate must score to be promoted and how it is
+ * served and watched. {@link parseSpec} checks it strictly (unknown keys are typos, not extensions) and
+ * fills in every default, so the rest of the pipeline reads a complete {@link ModelSpec}.
+ */
+import { z } from 'zod';
+import type { Table, Task } from './types.ts';
+
+/** Metrics of forecasts and regressions. `r2` is higher-is-better, the others lower-is-better. */
+export const REGRESSION_METRICS = ['mae', 'rmse', 'mape', 'smape', 'r2'] as const;
+/** Metrics of classifiers. `logloss` is lower-is-better, the others higher-is-better. */
+export const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'auc', 'logloss'] as const;
+export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
+export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
+export type MetricName = RegressionMetric | ClassificationMetric;
+
+export const TASKS = ['forecast', 'regression', 'classification'] as const satisfies readonly Task[];
+/** Feature transforms of a forecast target; see the featurizer for what `auto` picks. */
+export const FORECAST_TRANSFORMS = ['auto', 'none', 'log', 'seasonal-log-ratio', 'log-ratio-last'] as const;
+/** Transforms that take a logarithm of the target, so every target value must be positive. */
+export const LOG_TRANSFORMS: readonly ForecastTransform[] = ['log', 'seasonal-log-ratio', 'log-ratio-last'];
+export type ForecastTransform = (typeof FORECAST_TRANSFORMS)[number];
+export const DRIFT_TESTS = ['ks', 'wasserstein', 'chisquare', 'jensenshannon', 'psi'] as const;
+export type DriftTest = (typeof DRIFT_TESTS)[number];
+
+/** A month of a forecast's time column: `YYYY-MM`. */
+export const MONTH_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
+/** Model names end up in S3 keys, DynamoDB keys and URLs, so they are kept to a URL-safe slug. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Rows a tabular drop needs when the spec does not say: below this a holdout score means little. */
+export const DEFAULT_TABULAR_MIN_ROWS = 20;
+/** Holdout months assumed for the forecast `minRows` default when the holdout is a fraction. */
+const FORECAST_HOLDOUT_FALLBACK_ROWS = 24;
+
+/** A spec that fails validation. `issues` lists every problem; the message has one line per issue. */
+export class SpecError extends Error {
+  override readonly name = 'SpecError';
+  readonly issues: { path: string; message: string }[];
+
+  constructor(issues: { path: string; message: string }[]) {
+    super(issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'));
+    this.issues = issues;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  const json = JSON.stringify(value);
+  if (json === undefined) return String(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}
+
+/** A zod error option that states the rule and echoes the offending value ("must be …, got -3"). */
+function must(rule: string) {
+  return {
+    error: (issue: { input?: unknown }) =>
+      issue.input === undefined ? `is required; ${rule}` : `${rule}, got ${describeValue(issue.input)}`,
+  };
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER, rule?: string) {
+  const text =
+    rule ??
+    (max === Number.MAX_SAFE_INTEGER
+      ? `must be an integer ≥ ${min}`
+      : `must be an integer from ${min} to ${max}`);
+  return z
+    .number(must(text))
+    .refine((value) => Number.isInteger(value) && value >= min && value <= max, must(text));
+}
+
+function numberWhere(test: (value: number) => boolean, rule: string) {
+  return z.number(must(rule)).refine((value) => Number.isFinite(value) && test(value), must(rule));
+}
+
+const openFraction = (rule = 'must be a number between 0 and 1 (exclusive)') =>
+  numberWhere((value) => value > 0 && value < 1, rule);
+const unitInterval = (rule = 'must be a number from 0 to 1') =>
+  numberWhere((value) => value >= 0 && value <= 1, rule);
+const positive = (rule = 'must be a number > 0') => numberWhere((value) => value > 0, rule);
+const finite = () => numberWhere(() => true, 'must be a finite number');
+
+const columnName = z.string(must('must be a column name')).min(1, must('must be a non-empty column name'));
+const columnList = z
+  .array(columnName, must('must be a list of column names'))
+  .refine((names) => new Set(names).size === names.length, must('must not name a column twice'));
+
+const holdout = numberWhere(
+  (value) => (Number.isInteger(value) && value >= 1) || (value > 0 && value < 1),
+  'must be a positive integer (rows) or a fraction between 0 and 1',
+);
+
+function metricEnum<const M extends readonly [string, ...string[]]>(task: Task, metrics: M) {
+  return z.enum(metrics, must(`must be a metric of task '${task}', one of ${metrics.join(' | ')}`));
+}
+
+/** Inclusive bounds; at least one is set and min ≤ max. */
+const bounds = z
+  .strictObject({ min: finite().optional(), max: finite().optional() })
+  .refine((range) => range.min !== undefined || range.max !== undefined, must('must set min, max or both'))
+  .refine(
+    (range) => range.min === undefined || range.max === undefined || range.min <= range.max,
+    must('must have min ≤ max'),
+  );
+
+const maxFeatures = z.union([z.literal('sqrt'), z.literal('log2'), z.number()], {
+  error: (issue: { input?: unknown }) =>
+    `must be a fraction in (0, 1] or 'sqrt' or 'log2', got ${describeValue(issue.input)}`,
+});
+
+/** One schema per {@link ForestParams} field, shared by `hyperparameters` and the search `space`. */
+const forestParamSchemas = {
+  nTrees: integer(1, 2000),
+  maxDepth: integer(0, Number.MAX_SAFE_INTEGER, 'must be an integer ≥ 0 (0 = unlimited)'),
+  minSamplesLeaf: integer(1),
+  minSamplesSplit: integer(2),
+  maxLeaves: integer(0, Number.MAX_SAFE_INTEGER, 'must be an integer ≥ 0 (0 = unlimited)'),
+  maxFeatures: maxFeatures.refine(
+    (value) => typeof value === 'string' || (value > 0 && value <= 1),
+    must("must be a fraction in (0, 1] or 'sqrt' or 'log2'"),
+  ),
+  sampleFraction: numberWhere((value) => value > 0 && value <= 1, 'must be a fraction in (0, 1]'),
+  bootstrap: z.boolean(must('must be true or false')),
+  maxBins: integer(2, 255),
+};
+
+const hyperparameters = z.strictObject({
+  nTrees: forestParamSchemas.nTrees.optional(),
+  maxDepth: forestParamSchemas.maxDepth.optional(),
+  minSamplesLeaf: forestParamSchemas.minSamplesLeaf.optional(),
+  minSamplesSplit: forestParamSchemas.minSamplesSplit.optional(),
+  maxLeaves: forestParamSchemas.maxLeaves.optional(),
+  maxFeatures: forestParamSchemas.maxFeatures.optional(),
+  sampleFraction: forestParamSchemas.sampleFraction.optional(),
+  bootstrap: forestParamSchemas.bootstrap.optional(),
+  maxBins: forestParamSchemas.maxBins.optional(),
+});
+
+function candidates<T extends z.ZodType>(param: T) {
+  return z
+    .array(param, must('must be a list of candidate values'))
+    .min(1, must('must list at least one value'));
+}
+
+const searchSpace = z.strictObject({
+  nTrees: candidates(forestParamSchemas.nTrees).optional(),
+  maxDepth: candidates(forestParamSchemas.maxDepth).optional(),
+  minSamplesLeaf: candidates(forestParamSchemas.minSamplesLeaf).optional(),
+  minSamplesSplit: candidates(forestParamSchemas.minSamplesSplit).optional(),
+  maxLeaves: candidates(forestParamSchemas.maxLeaves).optional(),
+  maxFeatures: candidates(forestParamSchemas.maxFeatures).optional(),
+  sampleFraction: candidates(forestParamSchemas.sampleFraction).optional(),
+  bootstrap: candidates(forestParamSchemas.bootstrap).optional(),
+  maxBins: candidates(forestParamSchemas.maxBins).optional(),
+});
+/** A hyperparameter search space: candidate values per {@link ForestParams} field. */
+export type SearchSpace = z.output<typeof searchSpace>;
+
+/**
+ * Default search spaces: a few values of the knobs that matter most for forests. A spec's own `space`
+ * replaces the default as a whole, so what is searched is always exactly what the spec says.
+ */
+export const DEFAULT_SEARCH_SPACES: Record<'regression' | 'classification', SearchSpace> = {
+  regression: { maxFeatures: [0.33, 0.5, 1.0], minSamplesLeaf: [1, 2, 5], maxDepth: [0, 8, 16] },
+  classification: { maxFeatures: ['sqrt', 0.5], minSamplesLeaf: [1, 2, 5], maxDepth: [0, 8, 16] },
+};
+
+function searchSchema(defaultSpace: SearchSpace) {
+  return z
+    .strictObject({
+      strategy: z
+        .enum(['none', 'random', 'halving'], must("must be 'none', 'random' or 'halving'"))
+        .default('random'),
+      trials: integer(1, 200).default(8),
+      space: searchSpace.default(() => structuredClone(defaultSpace)),
+    })
+    .prefault({});
+}
+
+const drift = z
+  .strictObject({
+    /** KS / chi-square p-value below which a column has drifted. */
+    alpha: openFraction().default(0.05),
+    /** Share of drifted columns above which the dataset has drifted. */
+    share: numberWhere((value) => value > 0 && value <= 1, 'must be a fraction in (0, 1]').default(0.5),
+    psiThreshold: positive().default(0.2),
+    wassersteinThreshold: positive().default(0.1),
+    jensenShannonThreshold: positive().default(0.1),
+    /** Rows the drop needs before drift is tested at all. */
+    minRows: integer(1).default(10),
+    columns: z
+      .record(
+        z.string(),
+        z.strictObject({
+          test: z.enum(DRIFT_TESTS, must(`must be one of ${DRIFT_TESTS.join(' | ')}`)).optional(),
+          threshold: positive().optional(),
+        }),
+      )
+      .default({}),
+  })
+  .prefault({});
+
+/** CloudWatch accepts periods of 10 s, 30 s or any multiple of 60 s. */
+const alarmPeriod = integer(10).refine(
+  (seconds) => seconds === 10 || seconds === 30 || seconds % 60 === 0,
+  must('must be 10, 30 or a multiple of 60 seconds'),
+);
+
+const monitoring = z
+  .strictObject({
+    latencyP99Ms: positive().default(1000),
+    /** Share of requests answered with a 5xx above which the error alarm fires. */
+    errorRate: numberWhere((value) => value > 0 && value <= 1, 'must be a fraction in (0, 1]').default(0.05),
+    /** The quality alarm fires when the live primary metric is this many times worse than the holdout score. */
+    qualityMultiple: numberWhere((value) => value >= 1, 'must be a number ≥ 1').default(2),
+    periodSeconds: alarmPeriod.default(60),
+    evaluationPeriods: integer(1).default(5),
+    datapointsToAlarm: integer(1).default(3),
+    /** Labelled predictions needed before the live metric is trusted. */
+    minFeedback: integer(1).default(5),
+  })
+  .superRefine((alarm, ctx) => {
+    if (alarm.datapointsToAlarm > alarm.evaluationPeriods) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['datapointsToAlarm'],
+        message: `must not exceed evaluationPeriods (${alarm.evaluationPeriods}), got ${alarm.datapointsToAlarm}`,
+      });
+    }
+  })
+  .prefault({});
+
+const rollout = z
+  .strictObject({
+    mode: z
+      .enum(['direct', 'canary', 'shadow'], must("must be 'direct', 'canary' or 'shadow'"))
+      .default('direct'),
+    /** Share of traffic the canary receives while it bakes. */
+    canaryWeight: numberWhere((value) => value > 0 && value <= 1, 'must be a fraction in (0, 1]').default(
+      0.2,
+    ),
+    bakeMinutes: integer(0).default(30),
+  })
+  .prefault({});
+
+const RATE_PATTERN = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON_PATTERN = /^cron\((\S+ ){5}\S+\)$/;
+/** EventBridge wants `rate(1 day)` but `rate(2 days)`, and six cron fields. */
+function isScheduleExpression(expression: string): boolean {
+  const rate = RATE_PATTERN.exec(expression);
+  if (rate) {
+    const count = Number(rate[1]);
+    return count >= 1 && (count === 1) === !rate[2].endsWith('s');
+  }
+  return CRON_PATTERN.test(expression);
+}
+const schedule = z
+  .string(must('must be an EventBridge schedule expression'))
+  .refine(
+    isScheduleExpression,
+    must('must be an EventBridge schedule expression such as rate(7 days) or cron(0 3 ? * MON *)'),
+  );
+
+function validationShape() {
+  return {
+    /** Rows a drop needs; the default depends on the task, see {@link defaultMinRows}. */
+    minRows: integer(1).optional(),
+    /** Share of missing values allowed in each feature column (the target and time may never be missing). */
+    maxMissing: unitInterval('must be a fraction from 0 to 1').default(0),
+    ranges: z.record(z.string(), bounds).default({}),
+  };
+}
+
+function promotionSchema<const M extends readonly [string, ...string[]]>(task: Task, metrics: M) {
+  return z
+    .strictObject({
+      /** Relative improvement over the champion a candidate needs (0.05 = 5% better). */
+      margin: unitInterval('must be a relative margin from 0 to 1').default(0.01),
+      /** Absolute quality bars per metric the candidate must meet. */
+      bars: z.partialRecord(metricEnum(task, metrics), bounds).default({}),
+    })
+    .prefault({});
+}
+
+const TIME_RULE = "must name the YYYY-MM month column (task 'forecast' needs one)";
+const NAME_RULE =
+  'must be 1-63 lowercase letters, digits or dashes starting with a letter or digit (it is used in S3 keys and URLs)';
+
+function commonShape() {
+  return {
+    name: z.string(must(NAME_RULE)).regex(NAME_PATTERN, must(NAME_RULE)),
+    description: z.string(must('must be text')).max(1000, must('must be at most 1000 characters')).optional(),
+    target: columnName,
+    /** Feature columns; default every column but the target and time, resolved against the data. */
+    features: columnList.optional(),
+    /** Columns to one-hot encode; default the non-numeric feature columns. */
+    categorical: columnList.optional(),
+    seed: integer(0, 2 ** 32 - 1).default(42),
+    engine: z
+      .enum(['fast', 'ml-random-forest'], must("must be 'fast' or 'ml-random-forest'"))
+      .default('fast'),
+    drift,
+    hyperparameters: hyperparameters.prefault({}),
+    monitoring,
+    rollout,
+    /** Periodic retraining, in addition to retraining on new data. */
+    schedule: schedule.optional(),
+  };
+}
+
+/** Column rules that zod cannot express field by field: target, time, features and categorical agree. */
+function checkColumns(
+  spec: { target: string; time?: string; features?: string[]; categorical?: string[] },
+  ctx: z.RefinementCtx,
+): void {
+  const reserved = spec.time === undefined ? [spec.target] : [spec.target, spec.time];
+  if (spec.time !== undefined && spec.time === spec.target) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['time'],
+      message: `must differ from the target, got "${spec.time}"`,
+    });
+  }
+  for (const field of ['features', 'categorical'] as const) {
+    spec[field]?.forEach((column, index) => {
+      if (reserved.includes(column)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field, index],
+          message: `must not list the ${column === spec.target ? 'target' : 'time'} column, got "${column}"`,
+        });
+      }
+    });
+  }
+  if (spec.features && spec.categorical) {
+    spec.categorical.forEach((column, index) => {
+      if (!spec.features?.includes(column) && !reserved.includes(column)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['categorical', index],
+          message: `must be one of the features, got "${column}"`,
+        });
+      }
+    });
+  }
+}
+
+const forecastSchema = z
+  .strictObject({
+    ...commonShape(),
+    task: z.literal('forecast'),
+    time: z.string(must(TIME_RULE)).min(1, must(TIME_RULE)),
+    /** Lag features y[t-1] … y[t-lags]. */
+    lags: integer(1, 60).default(12),
+    /** Season length in months. */
+    season: integer(1, 60).default(12),
+    holdout: holdout.default(24),
+    metric: metricEnum('forecast', REGRESSION_METRICS).default('mape'),
+    featurize: z
+      .strictObject({
+        transform: z
+          .enum(FORECAST_TRANSFORMS, must(`must be one of ${FORECAST_TRANSFORMS.join(' | ')}`))
+          .default('auto'),
+        monthOfYear: z
+          .union([z.literal('auto'), z.boolean()], must("must be 'auto', true or false"))
+          .default('auto'),
+      })
+      .prefault({}),
+    validation: z.strictObject(validationShape()).prefault({}),
+    promotion: promotionSchema('forecast', REGRESSION_METRICS),
+    search: searchSchema(DEFAULT_SEARCH_SPACES.regression),
+  })
+  .superRefine(checkColumns);
+
+const regressionSchema = z
+  .strictObject({
+    ...commonShape(),
+    task: z.literal('regression'),
+    holdout: holdout.default(0.25),
+    metric: metricEnum('regression', REGRESSION_METRICS).default('rmse'),
+    validation: z.strictObject(validationShape()).prefault({}),
+    promotion: promotionSchema('regression', REGRESSION_METRICS),
+    search: searchSchema(DEFAULT_SEARCH_SPACES.regression),
+  })
+  .superRefine(checkColumns);
+
+const classificationSchema = z
+  .strictObject({
+    ...commonShape(),
+    task: z.literal('classification'),
+    holdout: holdout.default(0.25),
+    metric: metricEnum('classification', CLASSIFICATION_METRICS).default('auc'),
+    validation: z
+      .strictObject({
+        ...validationShape(),
+        /** Allowed target labels; default any, but at least two must be present in the data. */
+        classes: z
+          .array(finite(), must('must be a list of numeric class labels'))
+          .refine((labels) => new Set(labels).size === labels.length, must('must not list a class twice'))
+          .refine((labels) => labels.length >= 2, must('must list at least 2 classes'))
+          .optional(),
+      })
+      .prefault({}),
+    promotion: promotionSchema('classification', CLASSIFICATION_METRICS),
+    search: searchSchema(DEFAULT_SEARCH_SPACES.classification),
+  })
+  .superRefine(checkColumns);
+
+const branchSchemas = {
+  forecast: forecastSchema,
+  regression: regressionSchema,
+  classification: classificationSchema,
+} as const;
+
+/** The spec as JSON Schema-able zod; {@link parseSpec} is the way to read one. */
+export const modelSpecSchema = z.discriminatedUnion('task', [
+  forecastSchema,
+  regressionSchema,
+  classificationSchema,
+]);
+
+type WithMinRows<S extends { validation: object }> = Omit<S, 'validation'> & {
+  validation: S['validation'] & { minRows: number };
+};
+export type ForecastSpec = WithMinRows<z.output<typeof forecastSchema>>;
+export type RegressionSpec = WithMinRows<z.output<typeof regressionSchema>>;
+export type ClassificationSpec = WithMinRows<z.output<typeof classificationSchema>>;
+/** A checked spec with every default applied; narrow on `task` for the task-specific fields. */
+export type ModelSpec = ForecastSpec | RegressionSpec | ClassificationSpec;
+/** A tabular (non-forecast) spec. */
+export type TabularSpec = RegressionSpec | ClassificationSpec;
+
+/** Fields that exist only for one task, to explain why they are "unknown" on another. */
+const TASK_ONLY_FIELDS: Record<string, Task> = {
+  time: 'forecast',
+  lags: 'forecast',
+  season: 'forecast',
+  featurize: 'forecast',
+  'validation.classes': 'classification',
+};
+
+/**
+ * Default `validation.minRows`. Forecast: `lags + 2 × holdout` (holdout in rows, 24 when it is a
+ * fraction): the first `lags` months only seed the lag window, and the model should train on at least
+ * as many months as it is scored on. Tabular: {@link DEFAULT_TABULAR_MIN_ROWS}.
+ */
+export function defaultMinRows(spec: { task: Task; lags?: number; holdout: number }): number {
+  if (spec.task !== 'forecast') return DEFAULT_TABULAR_MIN_ROWS;
+  const holdoutMonths = Number.isInteger(spec.holdout) ? spec.holdout : FORECAST_HOLDOUT_FALLBACK_ROWS;
+  return (spec.lags ?? 0) + 2 * holdoutMonths;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, segment) => {
+    if (typeof segment === 'number') return `${text}[${segment}]`;
+    const key = String(segment);
+    return /^[A-Za-z_$][\w$]*$/.test(key) ? `${text}.${key}` : `${text}[${JSON.stringify(key)}]`;
+  }, 'spec');
+}
+
+/** Levenshtein distance, for "did you mean" hints on typos. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/**
+ * The candidate closest to `name` (case-insensitive equality first, then at most 2 edits), if any.
+ * @example suggestName('holdot', ['holdout', 'lags']) // 'holdout'
+ */
+export function suggestName(name: string, candidates: readonly string[]): string | undefined {
+  const sameLetters = candidates.find((candidate) => candidate.toLowerCase() === name.toLowerCase());
+  if (sameLetters !== undefined) return sameLetters;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function unwrapSchema(schema: z.core.$ZodType): z.core.$ZodType {
+  let node = schema;
+  while (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) {
+    node = node.unwrap();
+  }
+  return node;
+}
+
+/** The keys the schema allows in the object at `path`, for typo hints. */
+function allowedKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+  let node: z.core.$ZodType | undefined = schema;
+  for (const segment of path) {
+    node = unwrapSchema(node);
+    if (node instanceof z.ZodObject) node = node.shape[String(segment)];
+    else if (node instanceof z.ZodRecord) node = node.valueType;
+    else return [];
+    if (node === undefined) return [];
+  }
+  node = unwrapSchema(node);
+  if (node instanceof z.ZodObject) return Object.keys(node.shape);
+  if (node instanceof z.ZodRecord && node.keyType instanceof z.ZodEnum)
+    return node.keyType.options.map(String);
+  return [];
+}
+
+function unknownKeyMessage(
+  schema: z.core.$ZodType,
+  task: Task,
+  objectPath: PropertyKey[],
+  key: string,
+): string {
+  const dotted = [...objectPath, key].join('.');
+  const owner = TASK_ONLY_FIELDS[dotted];
+  if (owner !== undefined && owner !== task)
+    return `only allowed for task '${owner}', this spec is '${task}'`;
+  const allowed = allowedKeysAt(schema, objectPath);
+  if (objectPath.at(-1) === 'bars') {
+    return `"${key}" is not a metric of task '${task}'; use one of ${allowed.join(' | ')}`;
+  }
+  const suggestion = suggestName(key, allowed);
+  if (suggestion !== undefined) return `unknown field; did you mean "${suggestion}"?`;
+  return allowed.length > 0 ? `unknown field; allowed: ${allowed.join(', ')}` : 'unknown field';
+}
+
+/** Messages for zod issues that no field-specific rule above words better. */
+function fallbackMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') {
+    const got = issue.input === undefined ? 'nothing' : describeValue(issue.input);
+    return issue.input === undefined
+      ? `is required (${issue.expected})`
+      : `must be ${issue.expected}, got ${got}`;
+  }
+  if (issue.code === 'invalid_value') {
+    return `must be one of ${issue.values.map(describeValue).join(' | ')}, got ${describeValue(issue.input)}`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a model spec and applies every default.
+ * @param json The parsed JSON document (e.g. `JSON.parse(file)`).
+ * @returns The complete spec; narrow on `spec.task` for forecast-only fields (`time`, `lags`, …).
+ * @throws {SpecError} listing each bad field by path, e.g.
+ *   `spec.holdout: must be a positive integer (rows) or a fraction between 0 and 1, got -3`.
+ * @example
+ * const spec = parseSpec({ name: 'air-passengers', task: 'forecast', target: 'value', time: 'month' });
+ * spec.holdout; // 24
+ */
+export function parseSpec(json: unknown): ModelSpec {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new SpecError([{ path: 'spec', message: `must be a JSON object, got ${describeValue(json)}` }]);
+  }
+  const task = (json as { task?: unknown }).task;
+  if (typeof task !== 'string' || !(task in branchSchemas)) {
+    const message =
+      task === undefined
+        ? `is required; must be one of ${TASKS.join(' | ')}`
+        : `must be one of ${TASKS.join(' | ')}, got ${describeValue(task)}`;
+    throw new SpecError([{ path: 'spec.task', message }]);
+  }
+  const schema = branchSchemas[task as Task];
+  const result = schema.safeParse(json, { error: fallbackMessage });
+  if (!result.success) {
+    const issues = result.error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({
+            path: formatPath([...issue.path, key]),
+            message: unknownKeyMessage(schema, task as Task, issue.path, key),
+          }))
+        : [{ path: formatPath(issue.path), message: issue.message }],
+    );
+    const lines = issues.map((issue) => `${issue.path}: ${issue.message}`);
+    throw new SpecError(issues.filter((_, index) => lines.indexOf(lines[index]) === index));
+  }
+  const spec = result.data;
+  const minRows = spec.validation.minRows ?? defaultMinRows(spec);
+  return { ...spec, validation: { ...spec.validation, minRows } } as ModelSpec;
+}
+
+/**
+ * Rows held out for scoring out of `rowCount`. An integer holdout is a row count (for forecasts the
+ * last N); a fraction is a share rounded up, as scikit-learn's `train_test_split(test_size=…)` does.
+ * @throws {RangeError} when `rowCount` is not a positive integer or the holdout leaves no row to train on.
+ * @example holdoutRows({ holdout: 0.25 }, 569) // 143
+ */
+export function holdoutRows(spec: { holdout: number }, rowCount: number): number {
+  if (!Number.isInteger(rowCount) || rowCount < 1) {
+    throw new RangeError(`holdoutRows: rowCount must be a positive integer, got ${rowCount}`);
+  }
+  const rows = Number.isInteger(spec.holdout) ? spec.holdout : Math.ceil(spec.holdout * rowCount);
+  if (rows >= rowCount) {
+    throw new RangeError(
+      `holdout of ${spec.holdout} takes ${rows} of ${rowCount} rows and leaves none to train on; add rows or lower spec.holdout`,
+    );
+  }
+  return rows;
+}
+
+/**
+ * The feature columns a spec uses on data with this header: `spec.features`, or else every column
+ * but the target and time, in header order.
+ */
+export function resolveFeatures(spec: ModelSpec, header: readonly string[]): string[] {
+  if (spec.features) return [...spec.features];
+  const reserved = spec.task === 'forecast' ? [spec.target, spec.time] : [spec.target];
+  return header.filter((column) => !reserved.includes(column));
+}
+
+/**
+ * The features and the categorical (one-hot) columns of a spec on a parsed table: `spec.categorical`,
+ * or else the features whose column is text.
+ * @throws {RangeError} when a feature is not a column of the table.
+ */
+export function resolveColumns(spec: ModelSpec, table: Table): { features: string[]; categorical: string[] } {
+  const byName = new Map(table.columns.map((column) => [column.name, column]));
+  const features = resolveFeatures(
+    spec,
+    table.columns.map((column) => column.name),
+  );
+  const absent = features.filter((feature) => !byName.has(feature));
+  if (absent.length > 0) throw new RangeError(`features ${absent.join(', ')} are not columns of the table`);
+  const categorical = spec.categorical
+    ? [...spec.categorical]
+    : features.filter((feature) => byName.get(feature)?.kind === 'text');
+  return { features, categorical };
+}
+
+/**
+ * Months since year 0 of a `YYYY-MM` label, so consecutive months differ by 1.
+ * @throws {RangeError} when the label is not `YYYY-MM`.
+ * @example monthIndex('1949-02') - monthIndex('1949-01') // 1
+ */
+export function monthIndex(label: string): number {
+  const match = MONTH_PATTERN.exec(label);
+  if (!match) throw new RangeError(`"${label}" is not a YYYY-MM month`);
+  return Number(match[1]) * 12 + Number(match[2]) - 1;
+}
+
+/** The `YYYY-MM` label of a {@link monthIndex}. */
+export function monthLabel(index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index >= 10_000 * 12) {
+    throw new RangeError(`month index ${index} is outside years 0000-9999`);
+  }
+  const year = Math.floor(index / 12);
+  return `${String(year).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
+}

@@ -1,0 +1,543 @@
+/**
+ * The validation gate: before anything is trained, a data drop is checked against its model spec —
+ * it parses, has the columns the spec names, numbers where numbers belong, few enough missing values,
+ * values in range, enough rows, a clean monthly calendar for forecasts and usable labels for
+ * classifiers. Bad data never throws: every finding is a {@link Problem} a person can act on.
+ */
+import {
+  CsvError,
+  type CsvInput,
+  type CsvLimits,
+  type CsvProblem,
+  isMissingCell,
+  type ParsedCsv,
+  parseCsv,
+  parseNumber,
+  toTable,
+} from './csv.ts';
+import {
+  LOG_TRANSFORMS,
+  MONTH_PATTERN,
+  type ModelSpec,
+  monthIndex,
+  monthLabel,
+  resolveFeatures,
+  suggestName,
+} from './spec.ts';
+import type { Table } from './types.ts';
+
+/** Machine-readable kinds of problem; CSV-level ones are the {@link CsvError} codes. */
+export type ProblemCode =
+  | CsvProblem
+  | 'missing_column'
+  | 'unexpected_column'
+  | 'missing_values'
+  | 'not_finite'
+  | 'out_of_range'
+  | 'too_few_rows'
+  | 'bad_time_format'
+  | 'duplicate_time'
+  | 'time_not_sorted'
+  | 'missing_time'
+  | 'not_positive'
+  | 'unknown_class'
+  | 'single_class';
+
+/** One finding about a drop. Errors fail the gate; warnings are reported and let it pass. */
+export interface Problem {
+  severity: 'error' | 'warning';
+  problem: ProblemCode;
+  column?: string;
+  /** The 1-based line of the file to look at (the header is line 1). */
+  row?: number;
+  /** How many values (rows, months, columns) the problem covers. */
+  count?: number;
+  message: string;
+}
+
+/** The gate's verdict. `table` is the parsed drop, present only when `ok`. */
+export interface ValidationReport {
+  ok: boolean;
+  rowCount: number;
+  columns: string[];
+  problems: Problem[];
+  table?: Table;
+}
+
+/** Problems listed per code before the rest are folded into one summary problem. */
+export const MAX_PROBLEMS_PER_CODE = 10;
+/** Months named in a `missing_time` message before it says "…". */
+const MONTHS_LISTED = 5;
+
+/** What one pass over a column's cells found; rows are 0-based data row indices. */
+interface ColumnScan {
+  missing: number;
+  firstMissingRow: number;
+  /** Cells that parse as numbers, infinities included. */
+  numbers: number;
+  infinite: number;
+  firstInfiniteRow: number;
+  /** Non-missing cells that are not numbers. */
+  text: number;
+  firstTextRow: number;
+}
+
+function scanColumn(parsed: ParsedCsv, index: number): ColumnScan {
+  const scan: ColumnScan = {
+    missing: 0,
+    firstMissingRow: -1,
+    numbers: 0,
+    infinite: 0,
+    firstInfiniteRow: -1,
+    text: 0,
+    firstTextRow: -1,
+  };
+  parsed.rows.forEach((row, rowIndex) => {
+    const cell = row[index];
+    if (isMissingCell(cell)) {
+      if (scan.missing++ === 0) scan.firstMissingRow = rowIndex;
+      return;
+    }
+    const value = parseNumber(cell);
+    if (value === undefined) {
+      if (scan.text++ === 0) scan.firstTextRow = rowIndex;
+      return;
+    }
+    scan.numbers++;
+    if (!Number.isFinite(value) && scan.infinite++ === 0) scan.firstInfiniteRow = rowIndex;
+  });
+  return scan;
+}
+
+function quoted(cell: string): string {
+  const json = JSON.stringify(cell);
+  return json.length > 42 ? `${json.slice(0, 40)}…"` : json;
+}
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+function percent(share: number): string {
+  return `${Number((share * 100).toFixed(1))}%`;
+}
+
+/** The finite numeric values of a column with their row indices (missing and bad cells skipped). */
+function numericCells(parsed: ParsedCsv, index: number): { value: number; rowIndex: number; cell: string }[] {
+  const cells: { value: number; rowIndex: number; cell: string }[] = [];
+  parsed.rows.forEach((row, rowIndex) => {
+    const cell = row[index];
+    if (isMissingCell(cell)) return;
+    const value = parseNumber(cell);
+    if (value !== undefined && Number.isFinite(value)) cells.push({ value, rowIndex, cell });
+  });
+  return cells;
+}
+
+/** Keeps {@link MAX_PROBLEMS_PER_CODE} problems of each code and folds the rest into one with a count. */
+export function capProblems(problems: Problem[], perCode = MAX_PROBLEMS_PER_CODE): Problem[] {
+  const kept: Problem[] = [];
+  const overflow = new Map<ProblemCode, Problem[]>();
+  const seen = new Map<ProblemCode, number>();
+  for (const problem of problems) {
+    const count = (seen.get(problem.problem) ?? 0) + 1;
+    seen.set(problem.problem, count);
+    if (count <= perCode) kept.push(problem);
+    else overflow.set(problem.problem, [...(overflow.get(problem.problem) ?? []), problem]);
+  }
+  for (const [code, rest] of overflow) {
+    const columns = rest.flatMap((problem) => (problem.column === undefined ? [] : [problem.column]));
+    kept.push({
+      severity: rest.some((problem) => problem.severity === 'error') ? 'error' : 'warning',
+      problem: code,
+      count: rest.reduce((sum, problem) => sum + (problem.count ?? 1), 0),
+      message: `${plural(rest.length, `more "${code}" problem`)}${columns.length > 0 ? ` in columns ${columns.join(', ')}` : ''}`,
+    });
+  }
+  return kept;
+}
+
+/** Who needs a column, for messages ("the target", "a feature"). */
+type ColumnRole = 'target' | 'time' | 'feature' | 'categorical' | 'range';
+
+const ROLE_TEXT: Record<ColumnRole, { what: string; field: string }> = {
+  target: { what: 'the target', field: 'spec.target' },
+  time: { what: 'the time column', field: 'spec.time' },
+  feature: { what: 'a listed feature', field: 'spec.features' },
+  categorical: { what: 'a listed categorical column', field: 'spec.categorical' },
+  range: { what: 'a column with a range', field: 'spec.validation.ranges' },
+};
+
+function requiredColumns(spec: ModelSpec): Map<string, ColumnRole> {
+  const required = new Map<string, ColumnRole>();
+  const add = (column: string, role: ColumnRole) => {
+    if (!required.has(column)) required.set(column, role);
+  };
+  add(spec.target, 'target');
+  if (spec.task === 'forecast') add(spec.time, 'time');
+  for (const column of spec.features ?? []) add(column, 'feature');
+  for (const column of spec.categorical ?? []) add(column, 'categorical');
+  for (const column of Object.keys(spec.validation.ranges)) add(column, 'range');
+  return required;
+}
+
+function headerProblems(spec: ModelSpec, header: string[]): Problem[] {
+  const problems: Problem[] = [];
+  const shownHeader = header.length > 12 ? `${header.slice(0, 12).join(', ')}, …` : header.join(', ');
+  for (const [column, role] of requiredColumns(spec)) {
+    if (header.includes(column)) continue;
+    const suggestion = suggestName(column, header);
+    const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
+    problems.push({
+      severity: 'error',
+      problem: 'missing_column',
+      column,
+      row: 1,
+      message: `column "${column}" (${ROLE_TEXT[role].what}) is not in the header (${shownHeader})${hint}; rename the column in the file or fix ${ROLE_TEXT[role].field}`,
+    });
+  }
+  if (spec.features) {
+    const used = new Set([...requiredColumns(spec).keys()]);
+    for (const column of header) {
+      if (used.has(column)) continue;
+      problems.push({
+        severity: 'warning',
+        problem: 'unexpected_column',
+        column,
+        row: 1,
+        message: `column "${column}" is not the target, the time or a listed feature; it will be ignored (add it to spec.features to use it)`,
+      });
+    }
+  }
+  return problems;
+}
+
+interface ColumnPlan {
+  numeric: string[];
+  text: string[];
+}
+
+/**
+ * Which used columns must hold numbers: the target, columns with a range, and features that are not
+ * categorical. Without `spec.categorical`, a feature counts as categorical when most of its cells are
+ * text, so one typo in a numeric column is reported instead of silently turning it into a category.
+ */
+function planColumns(spec: ModelSpec, header: string[], scans: Map<string, ColumnScan>): ColumnPlan {
+  const present = (column: string) => header.includes(column);
+  const features = resolveFeatures(spec, header).filter(present);
+  const categorical = spec.categorical
+    ? spec.categorical.filter(present)
+    : features.filter((column) => {
+        const scan = scans.get(column);
+        return scan !== undefined && scan.text > scan.numbers;
+      });
+  const text = spec.task === 'forecast' && present(spec.time) ? [spec.time, ...categorical] : categorical;
+  const wantsNumbers = [spec.target, ...Object.keys(spec.validation.ranges), ...features];
+  const numeric = [...new Set(wantsNumbers)].filter((column) => present(column) && !text.includes(column));
+  return { numeric, text };
+}
+
+function typeProblems(parsed: ParsedCsv, column: string, scan: ColumnScan, isFeature: boolean): Problem[] {
+  const problems: Problem[] = [];
+  const index = parsed.header.indexOf(column);
+  if (scan.text > 0) {
+    const line = parsed.lineOf(scan.firstTextRow);
+    const cell = parsed.rows[scan.firstTextRow][index];
+    const others = scan.text > 1 ? ` (${plural(scan.text, 'value')} in this column are not numbers)` : '';
+    const categoryHint = isFeature ? ', or list the column in spec.categorical if it is a category' : '';
+    problems.push({
+      severity: 'error',
+      problem: 'not_numeric',
+      column,
+      row: line,
+      count: scan.text,
+      message: `column "${column}" line ${line}: ${quoted(cell)} is not a number${others}; fix or remove the row${scan.text > 1 ? 's' : ''}${categoryHint}`,
+    });
+  }
+  if (scan.infinite > 0) {
+    const line = parsed.lineOf(scan.firstInfiniteRow);
+    const cell = parsed.rows[scan.firstInfiniteRow][index];
+    problems.push({
+      severity: 'error',
+      problem: 'not_finite',
+      column,
+      row: line,
+      count: scan.infinite,
+      message: `column "${column}" line ${line}: ${quoted(cell)} is not a finite number (${plural(scan.infinite, 'such value')}); replace it with a real value, or leave the cell empty if it is unknown`,
+    });
+  }
+  return problems;
+}
+
+function missingProblem(
+  spec: ModelSpec,
+  parsed: ParsedCsv,
+  column: string,
+  scan: ColumnScan,
+  role: 'target' | 'time' | 'feature',
+): Problem | undefined {
+  if (scan.missing === 0) return undefined;
+  const line = parsed.lineOf(scan.firstMissingRow);
+  const base = {
+    severity: 'error' as const,
+    problem: 'missing_values' as const,
+    column,
+    row: line,
+    count: scan.missing,
+  };
+  if (role !== 'feature') {
+    const what = role === 'target' ? 'target' : 'month';
+    return {
+      ...base,
+      message: `column "${column}" (the ${role}) is empty on line ${line} (${plural(scan.missing, 'row')} without a ${what}); every row needs a ${what}: fill it in or remove the row`,
+    };
+  }
+  const share = scan.missing / parsed.rows.length;
+  if (share <= spec.validation.maxMissing) return undefined;
+  return {
+    ...base,
+    message: `column "${column}" has ${plural(scan.missing, 'missing value')} (${percent(share)} of ${parsed.rows.length} rows, first on line ${line}), more than validation.maxMissing allows (${percent(spec.validation.maxMissing)}); fill them in, remove the rows or raise validation.maxMissing`,
+  };
+}
+
+function rangeProblem(
+  parsed: ParsedCsv,
+  column: string,
+  range: { min?: number; max?: number },
+): Problem | undefined {
+  const outside = numericCells(parsed, parsed.header.indexOf(column)).filter(
+    ({ value }) =>
+      (range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max),
+  );
+  if (outside.length === 0) return undefined;
+  const first = outside[0];
+  const line = parsed.lineOf(first.rowIndex);
+  const allowed = `[${range.min ?? '-∞'}, ${range.max ?? '∞'}]`;
+  const others = outside.length > 1 ? ` (${plural(outside.length, 'value')} out of range)` : '';
+  return {
+    severity: 'error',
+    problem: 'out_of_range',
+    column,
+    row: line,
+    count: outside.length,
+    message: `column "${column}" line ${line}: ${first.cell.trim()} is outside the allowed range ${allowed}${others}; fix the value or widen validation.ranges`,
+  };
+}
+
+function timeProblems(parsed: ParsedCsv, column: string): Problem[] {
+  const problems: Problem[] = [];
+  const index = parsed.header.indexOf(column);
+  const months: { month: number; rowIndex: number }[] = [];
+  const badRows: number[] = [];
+  parsed.rows.forEach((row, rowIndex) => {
+    const cell = row[index];
+    if (isMissingCell(cell)) return;
+    if (MONTH_PATTERN.test(cell)) months.push({ month: monthIndex(cell), rowIndex });
+    else badRows.push(rowIndex);
+  });
+  if (badRows.length > 0) {
+    const line = parsed.lineOf(badRows[0]);
+    const others = badRows.length > 1 ? ` (${plural(badRows.length, 'such value')})` : '';
+    problems.push({
+      severity: 'error',
+      problem: 'bad_time_format',
+      column,
+      row: line,
+      count: badRows.length,
+      message: `column "${column}" line ${line}: ${quoted(parsed.rows[badRows[0]][index])} is not a YYYY-MM month${others}; write months like 1949-05`,
+    });
+  }
+
+  const firstRowOfMonth = new Map<number, number>();
+  const duplicates: { month: number; rowIndex: number; firstRowIndex: number }[] = [];
+  for (const { month, rowIndex } of months) {
+    const firstRowIndex = firstRowOfMonth.get(month);
+    if (firstRowIndex === undefined) firstRowOfMonth.set(month, rowIndex);
+    else duplicates.push({ month, rowIndex, firstRowIndex });
+  }
+  if (duplicates.length > 0) {
+    const { month, rowIndex, firstRowIndex } = duplicates[0];
+    const line = parsed.lineOf(rowIndex);
+    const others = duplicates.length > 1 ? ` (${plural(duplicates.length, 'duplicate month')})` : '';
+    problems.push({
+      severity: 'error',
+      problem: 'duplicate_time',
+      column,
+      row: line,
+      count: duplicates.length,
+      message: `column "${column}" line ${line}: ${monthLabel(month)} already appears on line ${parsed.lineOf(firstRowIndex)}${others}; keep one row per month`,
+    });
+  }
+
+  const descents = months.flatMap((current, position) =>
+    position > 0 && current.month < months[position - 1].month
+      ? [{ current, previous: months[position - 1] }]
+      : [],
+  );
+  if (descents.length > 0) {
+    const { current, previous } = descents[0];
+    const line = parsed.lineOf(current.rowIndex);
+    const others = descents.length > 1 ? ` (${plural(descents.length, 'row')} out of order)` : '';
+    problems.push({
+      severity: 'error',
+      problem: 'time_not_sorted',
+      column,
+      row: line,
+      count: descents.length,
+      message: `column "${column}" line ${line}: ${monthLabel(current.month)} comes after ${monthLabel(previous.month)} on line ${parsed.lineOf(previous.rowIndex)}${others}; sort the rows by month`,
+    });
+  }
+
+  const distinct = [...firstRowOfMonth.keys()].sort((a, b) => a - b);
+  const gaps: number[] = [];
+  for (let position = 1; position < distinct.length; position++) {
+    for (let month = distinct[position - 1] + 1; month < distinct[position]; month++) gaps.push(month);
+  }
+  if (gaps.length > 0) {
+    const listed = gaps.slice(0, MONTHS_LISTED).map(monthLabel).join(', ');
+    const more = gaps.length > MONTHS_LISTED ? ', …' : '';
+    const span = `between ${monthLabel(distinct[0])} and ${monthLabel(distinct[distinct.length - 1])}`;
+    problems.push({
+      severity: 'error',
+      problem: 'missing_time',
+      column,
+      count: gaps.length,
+      message: `column "${column}": ${monthLabel(gaps[0])} is missing (${plural(gaps.length, 'month')} missing ${span}: ${listed}${more}); add the missing months`,
+    });
+  }
+  return problems;
+}
+
+function positiveProblem(parsed: ParsedCsv, column: string, transform: string): Problem | undefined {
+  const bad = numericCells(parsed, parsed.header.indexOf(column)).filter(({ value }) => value <= 0);
+  if (bad.length === 0) return undefined;
+  const line = parsed.lineOf(bad[0].rowIndex);
+  const others = bad.length > 1 ? ` (${plural(bad.length, 'such value')})` : '';
+  return {
+    severity: 'error',
+    problem: 'not_positive',
+    column,
+    row: line,
+    count: bad.length,
+    message: `column "${column}" line ${line}: ${bad[0].cell.trim()} is not positive, but featurize.transform "${transform}" takes its logarithm${others}; fix the values or use transform "auto" or "none"`,
+  };
+}
+
+function classProblems(parsed: ParsedCsv, column: string, allowed: number[] | undefined): Problem[] {
+  const problems: Problem[] = [];
+  const labels = numericCells(parsed, parsed.header.indexOf(column));
+  if (allowed !== undefined) {
+    const unknown = labels.filter(({ value }) => !allowed.includes(value));
+    if (unknown.length > 0) {
+      const line = parsed.lineOf(unknown[0].rowIndex);
+      const others = unknown.length > 1 ? ` (${plural(unknown.length, 'such value')})` : '';
+      problems.push({
+        severity: 'error',
+        problem: 'unknown_class',
+        column,
+        row: line,
+        count: unknown.length,
+        message: `column "${column}" line ${line}: ${unknown[0].cell.trim()} is not one of the classes ${allowed.join(', ')} (validation.classes)${others}; fix the label or add the class to validation.classes`,
+      });
+    }
+  }
+  const present = new Set(labels.map(({ value }) => value));
+  if (present.size === 1) {
+    problems.push({
+      severity: 'error',
+      problem: 'single_class',
+      column,
+      count: 1,
+      message: `column "${column}" holds only class ${labels[0].cell.trim()} (${plural(labels.length, 'row')}); a classifier needs at least 2 classes in the data`,
+    });
+  }
+  return problems;
+}
+
+function checkRows(spec: ModelSpec, parsed: ParsedCsv): { problems: Problem[]; plan: ColumnPlan } {
+  const { header } = parsed;
+  const present = (column: string) => header.includes(column);
+  const scans = new Map(header.map((column, index) => [column, scanColumn(parsed, index)]));
+  const plan = planColumns(spec, header, scans);
+  const problems: Problem[] = [];
+  const features = new Set(resolveFeatures(spec, header));
+
+  for (const column of plan.numeric) {
+    problems.push(...typeProblems(parsed, column, scans.get(column)!, features.has(column)));
+  }
+  const roles: [string, 'target' | 'time' | 'feature'][] = [
+    [spec.target, 'target'],
+    ...(spec.task === 'forecast' ? [[spec.time, 'time'] as [string, 'time']] : []),
+    ...[...features].map((column): [string, 'feature'] => [column, 'feature']),
+  ];
+  for (const [column, role] of roles) {
+    if (!present(column)) continue;
+    const problem = missingProblem(spec, parsed, column, scans.get(column)!, role);
+    if (problem) problems.push(problem);
+  }
+  for (const [column, range] of Object.entries(spec.validation.ranges)) {
+    if (!plan.numeric.includes(column)) continue;
+    const problem = rangeProblem(parsed, column, range);
+    if (problem) problems.push(problem);
+  }
+  if (parsed.rows.length < spec.validation.minRows) {
+    problems.push({
+      severity: 'error',
+      problem: 'too_few_rows',
+      count: parsed.rows.length,
+      message: `the file has ${plural(parsed.rows.length, 'data row')}; the spec needs at least ${spec.validation.minRows} (validation.minRows); send more rows or lower validation.minRows`,
+    });
+  }
+  if (spec.task === 'forecast') {
+    if (present(spec.time)) problems.push(...timeProblems(parsed, spec.time));
+    const transform = spec.featurize.transform;
+    if (present(spec.target) && LOG_TRANSFORMS.includes(transform)) {
+      const problem = positiveProblem(parsed, spec.target, transform);
+      if (problem) problems.push(problem);
+    }
+  }
+  if (spec.task === 'classification' && present(spec.target)) {
+    problems.push(...classProblems(parsed, spec.target, spec.validation.classes));
+  }
+  return { problems, plan };
+}
+
+/**
+ * Checks a data drop against its spec: the file parses; the header has the target, the time column
+ * (forecasts), every listed feature, categorical and ranged column (`missing_column`), and nothing the
+ * spec does not use when it lists its features (`unexpected_column`, a warning); numbers where
+ * numbers belong (`not_numeric`, `not_finite`); missing values (`missing_values`: never in the target
+ * or time, at most `validation.maxMissing` per feature); `validation.ranges` (`out_of_range`);
+ * `validation.minRows` (`too_few_rows`); for forecasts a sorted, gap-free run of distinct `YYYY-MM`
+ * months (`bad_time_format`, `duplicate_time`, `time_not_sorted`, `missing_time`) and positive values
+ * when a log transform is forced (`not_positive`); for classifiers labels from `validation.classes`
+ * (`unknown_class`) and at least two classes (`single_class`). Each problem names the column, the
+ * first line and how many values it covers; at most {@link MAX_PROBLEMS_PER_CODE} are listed per code.
+ * @param csvInput The drop: text, bytes or a stream of chunks (e.g. an S3 body).
+ * @param limits Size guards handed to {@link parseCsv}; exceeding them is a problem, not a throw.
+ * @returns `ok` when there is no error-level problem, and then the parsed `table` with the target,
+ *   numeric features and ranged columns numeric, and the time and categorical columns text.
+ * @throws only for failures that are not about the data, such as a stream that breaks while reading.
+ */
+export async function validateDrop(
+  csvInput: CsvInput,
+  spec: ModelSpec,
+  limits: CsvLimits = {},
+): Promise<ValidationReport> {
+  let parsed: ParsedCsv;
+  try {
+    parsed = await parseCsv(csvInput, limits);
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    return {
+      ok: false,
+      rowCount: 0,
+      columns: [],
+      problems: [{ severity: 'error', problem: error.code, row: error.line, message: error.message }],
+    };
+  }
+  const { problems: rowProblems, plan } = checkRows(spec, parsed);
+  const problems = capProblems([...headerProblems(spec, parsed.header), ...rowProblems]);
+  const ok = problems.every((problem) => problem.severity !== 'error');
+  const report: ValidationReport = { ok, rowCount: parsed.rows.length, columns: parsed.header, problems };
+  if (ok) report.table = toTable(parsed, plan);
+  return report;
+}

@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseCsv, toTable } from '#core/csv.ts';
+import { MergeError, mergeForecast, mergeTabular, sha256, sha256OfTable } from '#core/merge.ts';
+import type { Column, Table } from '#core/types.ts';
+
+const numeric = (name: string, values: number[]): Column => ({
+  name,
+  kind: 'numeric',
+  values: new Float64Array(values),
+});
+const text = (name: string, values: string[]): Column => ({ name, kind: 'text', values });
+const table = (...columns: Column[]): Table => ({ columns, rowCount: columns[0].values.length });
+const series = (months: string[], values: number[]) => table(text('month', months), numeric('value', values));
+
+const valuesOf = (merged: Table, name: string): (number | string)[] =>
+  Array.from<number | string>(merged.columns.find((column) => column.name === name)?.values ?? []);
+
+function mergeErrorOf(merge: () => unknown): MergeError {
+  try {
+    merge();
+  } catch (error) {
+    if (error instanceof MergeError) return error;
+    throw error;
+  }
+  throw new Error('expected a MergeError');
+}
+
+describe('sha256', () => {
+  it('hashes bytes and text as hex', () => {
+    // FIPS 180-2 test vector; /usr/bin/python3 -c "import hashlib; print(hashlib.sha256(b'abc').hexdigest())"
+    const expected = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+    expect(sha256('abc')).toBe(expected);
+    expect(sha256(new TextEncoder().encode('abc'))).toBe(expected);
+  });
+
+  it('hashes a table as its canonical CSV, matching sha256sum of air-passengers.csv', async () => {
+    // sha256sum data/air-passengers.csv → 52c60033a5b25b8b80c87af5da0b544e11e1207182cbb4387f6f1cc95e33ba0b
+    // Prepare
+    const air = toTable(
+      await parseCsv(readFileSync(new URL('../../data/air-passengers.csv', import.meta.url))),
+    );
+    // Act / Assess
+    expect(sha256OfTable(air)).toBe('52c60033a5b25b8b80c87af5da0b544e11e1207182cbb4387f6f1cc95e33ba0b');
+  });
+});
+
+describe('mergeForecast', () => {
+  it('takes the union of months, lets the drop win on overlap and sorts by month', () => {
+    // Prepare
+    const baseline = series(['2020-01', '2020-02', '2020-03'], [10, 20, 30]);
+    const drop = series(['2020-04', '2020-03'], [40, 33]);
+    // Act
+    const { table: merged, lineage } = mergeForecast(baseline, drop, 'month', {
+      baselineName: 'v1',
+      dropName: 'v2',
+    });
+    // Assess
+    expect(valuesOf(merged, 'month')).toEqual(['2020-01', '2020-02', '2020-03', '2020-04']);
+    expect(valuesOf(merged, 'value')).toEqual([10, 20, 33, 40]);
+    expect(lineage).toEqual({
+      inputs: [
+        { name: 'v1', rows: 3, sha256: sha256OfTable(baseline) },
+        { name: 'v2', rows: 2, sha256: sha256OfTable(drop) },
+      ],
+      rowsOut: 4,
+      sha256Out: sha256OfTable(merged),
+      overlapping: 1,
+      duplicatesRemoved: 0,
+      gaps: [],
+    });
+  });
+
+  it('reports the months missing between the first and the last, across a year end', () => {
+    // Prepare
+    const baseline = series(['2020-10', '2020-11'], [1, 2]);
+    const drop = series(['2021-02'], [5]);
+    // Act
+    const { lineage } = mergeForecast(baseline, drop, 'month');
+    // Assess
+    expect(lineage.gaps).toEqual(['2020-12', '2021-01']);
+    expect(lineage.inputs.map((input) => input.name)).toEqual(['baseline', 'drop']);
+  });
+
+  it('rebuilds air-passengers.csv from two overlapping halves', async () => {
+    // Prepare: baseline 1949-01..1958-12, drop 1958-07..1960-12 (6 months overlap)
+    const lines = readFileSync(new URL('../../data/air-passengers.csv', import.meta.url), 'utf8')
+      .trimEnd()
+      .split('\n');
+    const read = async (body: string[]) => toTable(await parseCsv(`${[lines[0], ...body].join('\n')}\n`));
+    const baseline = await read(lines.slice(1, 121));
+    const drop = await read(lines.slice(115));
+    // Act
+    const forward = mergeForecast(baseline, drop, 'month');
+    const reversed = mergeForecast(drop, baseline, 'month');
+    // Assess: sha256sum data/air-passengers.csv → 52c60033…; the overlap holds equal values, so the
+    // order of the inputs does not change the result.
+    expect(forward.lineage).toMatchObject({ rowsOut: 144, overlapping: 6, gaps: [] });
+    expect(forward.lineage.sha256Out).toBe(
+      '52c60033a5b25b8b80c87af5da0b544e11e1207182cbb4387f6f1cc95e33ba0b',
+    );
+    expect(reversed.lineage.sha256Out).toBe(forward.lineage.sha256Out);
+  });
+
+  it('throws a MergeError for a missing time column, a duplicate month or a label that is not YYYY-MM', () => {
+    // Prepare
+    const baseline = series(['2020-01'], [1]);
+    // Act
+    const noTime = mergeErrorOf(() => mergeForecast(baseline, series(['2020-02'], [2]), 'date'));
+    const duplicate = mergeErrorOf(() =>
+      mergeForecast(baseline, series(['2020-02', '2020-02'], [2, 3]), 'month'),
+    );
+    const badLabel = mergeErrorOf(() => mergeForecast(baseline, series(['Feb 2020'], [2]), 'month'));
+    // Assess
+    expect(noTime.message).toBe('the baseline has no time column "date"');
+    expect(duplicate.message).toContain('the drop has month 2020-02 twice');
+    expect(badLabel.message).toContain('holds "Feb 2020", not a YYYY-MM month');
+    expect(badLabel.name).toBe('MergeError');
+  });
+});
+
+describe('mergeTabular', () => {
+  it('appends the drop and removes exact duplicates, missing equal to missing', () => {
+    // Prepare
+    const baseline = table(numeric('x', [1, 2, Number.NaN]), text('color', ['red', 'blue', '']));
+    const drop = table(numeric('x', [2, Number.NaN, 4, 4]), text('color', ['blue', '', 'red', 'red']));
+    // Act
+    const { table: merged, lineage } = mergeTabular(baseline, drop);
+    // Assess
+    expect(valuesOf(merged, 'x')).toEqual([1, 2, Number.NaN, 4]);
+    expect(valuesOf(merged, 'color')).toEqual(['red', 'blue', '', 'red']);
+    expect(lineage).toMatchObject({ rowsOut: 4, duplicatesRemoved: 3, overlapping: 0, gaps: [] });
+  });
+
+  it('keeps rows that differ in a single column', () => {
+    // Prepare
+    const baseline = table(numeric('x', [1]), text('color', ['red']));
+    const drop = table(numeric('x', [1]), text('color', ['blue']));
+    // Act
+    const { lineage } = mergeTabular(baseline, drop);
+    // Assess
+    expect(lineage).toMatchObject({ rowsOut: 2, duplicatesRemoved: 0 });
+  });
+
+  it("accepts the drop's columns in another order and writes the baseline's order", () => {
+    // Prepare
+    const baseline = table(numeric('x', [1]), numeric('y', [2]));
+    const drop = table(numeric('y', [20]), numeric('x', [10]));
+    // Act
+    const { table: merged } = mergeTabular(baseline, drop);
+    // Assess
+    expect(merged.columns.map((column) => column.name)).toEqual(['x', 'y']);
+    expect(valuesOf(merged, 'x')).toEqual([1, 10]);
+    expect(valuesOf(merged, 'y')).toEqual([2, 20]);
+  });
+
+  it('throws a MergeError naming the columns when the column sets differ', () => {
+    // Prepare
+    const baseline = table(numeric('x', [1]), numeric('y', [2]));
+    const drop = table(numeric('x', [1]), numeric('z', [2]));
+    // Act
+    const error = mergeErrorOf(() => mergeTabular(baseline, drop));
+    // Assess
+    expect(error.message).toBe(
+      'cannot merge tables with different columns: the drop lacks y; the drop adds z',
+    );
+  });
+
+  it('throws a MergeError when a column is numeric on one side and text on the other', () => {
+    // Prepare
+    const baseline = table(numeric('x', [1]));
+    const drop = table(text('x', ['one']));
+    // Act
+    const error = mergeErrorOf(() => mergeTabular(baseline, drop));
+    // Assess
+    expect(error.message).toBe('cannot merge column "x": it is numeric in the baseline but text in the drop');
+  });
+});
