@@ -1,0 +1,93 @@
+/**
+ * The offline commands: they need no server, only the pure core and two CSV files.
+ */
+
+import { detectDrift } from '#core/drift.ts';
+import { driftFrames } from '#core/drift-frames.ts';
+import { validateDrop } from '#core/validate.ts';
+import { CliError, formatNumber, printJson, printTable } from '../output.ts';
+import { readFile, readSpec, readTable } from './files.ts';
+
+export async function driftCommand(
+  referencePath: string,
+  currentPath: string,
+  options: { spec?: string; json?: boolean },
+) {
+  const spec = options.spec ? readSpec(options.spec) : undefined;
+  const [reference, current] = await Promise.all([
+    readTable(referencePath, spec),
+    readTable(currentPath, spec),
+  ]);
+  const report = (() => {
+    try {
+      if (!spec) return detectDrift(reference, current);
+      const frames = driftFrames(spec, reference, current);
+      return detectDrift(frames.reference, frames.current, frames.options);
+    } catch (error) {
+      throw new CliError(`${referencePath} vs ${currentPath}: ${(error as Error).message}`);
+    }
+  })();
+  if (options.json) {
+    printJson({
+      status: report.status,
+      drifted: report.drifted,
+      share: report.share,
+      threshold: report.threshold,
+      columns: report.columns.map(
+        ({ column, kind, test, statistic, pValue, threshold, drifted, verdict, severity, psi, reason }) => ({
+          column,
+          kind,
+          test,
+          statistic,
+          pValue,
+          threshold,
+          drifted,
+          verdict,
+          severity,
+          psi,
+          reason,
+        }),
+      ),
+      summary: report.summary,
+    });
+    return;
+  }
+  printTable(
+    report.columns.map((column) => ({
+      column: column.column,
+      test: column.test,
+      statistic: formatNumber(column.statistic),
+      'p-value': formatNumber(column.pValue),
+      threshold: formatNumber(column.threshold),
+      psi: formatNumber(column.psi),
+      severity: column.severity,
+      verdict: column.verdict,
+    })),
+    ['column', 'test', 'statistic', 'p-value', 'threshold', 'psi', 'severity', 'verdict'],
+  );
+  console.log(`\n${report.summary}`);
+}
+
+export async function validateCommand(dataPath: string, options: { spec: string; json?: boolean }) {
+  const spec = readSpec(options.spec);
+  const report = await validateDrop(readFile(dataPath), spec);
+  if (options.json) {
+    printJson({
+      ok: report.ok,
+      rowCount: report.rowCount,
+      columns: report.columns,
+      problems: report.problems,
+    });
+  } else if (report.problems.length === 0) {
+    console.log(`${dataPath}: ok, ${report.rowCount} rows match spec "${spec.name}"`);
+  } else {
+    printTable(
+      report.problems.map((problem) => ({ ...problem, line: problem.row })),
+      ['severity', 'problem', 'column', 'line', 'count', 'message'],
+    );
+  }
+  if (!report.ok) {
+    const errors = report.problems.filter((problem) => problem.severity === 'error');
+    throw new CliError(`${dataPath}: ${errors.length} problem(s), first: ${errors[0]?.message}`);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * How the CLI talks to people and scripts: aligned tables by default, JSON with `--json`, and one line
+ * on stderr with exit code 2 for bad input (exit 1 is for everything unexpected).
+ */
+
+/** Bad input from the user (a missing file, a malformed spec…): exit code 2 with one line. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Prints rows as an aligned table with a header. */
+export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+  const cell = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  console.log(line(columns));
+  console.log(line(widths.map((width) => '-'.repeat(width))));
+  for (const row of rows) console.log(line(columns.map((column) => cell(row[column]))));
+}
+
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/** Formats a number for a table: a few significant digits, no exponent for ordinary values. */
+export function formatNumber(value: number | null | undefined, digits = 4): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '';
+  if (value !== 0 && (Math.abs(value) < 1e-4 || Math.abs(value) >= 1e7)) return value.toExponential(2);
+  return String(Number(value.toPrecision(digits)));
+}
