@@ -5,15 +5,12 @@
  * fills in every default, so the rest of the pipeline reads a complete {@link ModelSpec}.
  */
 import { z } from 'zod';
+import { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS } from './metrics.ts';
 import type { Table, Task } from './types.ts';
 
-/** Metrics of forecasts and regressions. `r2` is higher-is-better, the others lower-is-better. */
-export const REGRESSION_METRICS = ['mae', 'rmse', 'mape', 'smape', 'r2'] as const;
-/** Metrics of classifiers. `logloss` is lower-is-better, the others higher-is-better. */
-export const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'auc', 'logloss'] as const;
+export { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS };
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
 export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
-export type MetricName = RegressionMetric | ClassificationMetric;
 
 export const TASKS = ['forecast', 'regression', 'classification'] as const satisfies readonly Task[];
 /** Feature transforms of a forecast target; see the featurizer for what `auto` picks. */
@@ -276,7 +273,10 @@ function promotionSchema<const M extends readonly [string, ...string[]]>(task: T
   return z
     .strictObject({
       /** Relative improvement over the champion a candidate needs (0.05 = 5% better). */
-      margin: unitInterval('must be a relative margin from 0 to 1').default(0.01),
+      margin: numberWhere(
+        (value) => value >= 0 && value < 1,
+        'must be a relative margin from 0 to less than 1',
+      ).default(0.01),
       /** Absolute quality bars per metric the candidate must meet. */
       bars: z.partialRecord(metricEnum(task, metrics), bounds).default({}),
     })
@@ -362,9 +362,8 @@ const forecastSchema = z
         transform: z
           .enum(FORECAST_TRANSFORMS, must(`must be one of ${FORECAST_TRANSFORMS.join(' | ')}`))
           .default('auto'),
-        monthOfYear: z
-          .union([z.literal('auto'), z.boolean()], must("must be 'auto', true or false"))
-          .default('auto'),
+        /** Adds the month of the predicted step as a feature; predict requests must then give `lastMonth`. */
+        monthOfYear: z.boolean(must('must be true or false')).default(false),
       })
       .prefault({}),
     validation: z.strictObject(validationShape()).prefault({}),

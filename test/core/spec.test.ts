@@ -44,7 +44,7 @@ describe('parseSpec defaults', () => {
       metric: 'mape',
       seed: 42,
       engine: 'fast',
-      featurize: { transform: 'auto', monthOfYear: 'auto' },
+      featurize: { transform: 'auto', monthOfYear: false },
       validation: { minRows: 12 + 2 * 24, maxMissing: 0, ranges: {} },
       drift: {
         alpha: 0.05,
@@ -257,7 +257,7 @@ describe('parseSpec errors', () => {
     ],
     [
       { ...forecast, featurize: { monthOfYear: 'yes' } },
-      'spec.featurize.monthOfYear: must be \'auto\', true or false, got "yes"',
+      'spec.featurize.monthOfYear: must be true or false, got "yes"',
     ],
     [{ ...forecast, holdot: 24 }, 'spec.holdot: unknown field; did you mean "holdout"?'],
     [
@@ -290,7 +290,7 @@ describe('parseSpec errors', () => {
     ],
     [
       { ...forecast, promotion: { margin: 2 } },
-      'spec.promotion.margin: must be a relative margin from 0 to 1, got 2',
+      'spec.promotion.margin: must be a relative margin from 0 to less than 1, got 2',
     ],
     [
       { ...forecast, promotion: { bars: { auc: { min: 0.9 } } } },
