@@ -5,6 +5,15 @@
  */
 import { Command, CommanderError } from 'commander';
 import { driftCommand, validateCommand } from './commands/offline.ts';
+import {
+  modelsCommand,
+  predictCommand,
+  promoteCommand,
+  rollbackCommand,
+  runsCommand,
+  specsAddCommand,
+  uploadCommand,
+} from './commands/remote.ts';
 import { CliError } from './output.ts';
 
 const program = new Command('driftline')
@@ -28,6 +37,82 @@ program
   .requiredOption('--spec <spec.json>', 'the model spec')
   .option('--json', 'print the report as JSON')
   .action(validateCommand);
+
+/** The options that choose which driftline a command talks to. */
+function remote(command: Command): Command {
+  return command
+    .option('--stack <name>', 'a deployed stack (reads its CloudFormation outputs)')
+    .option(
+      '--endpoint <url>',
+      'an endpoint speaking the AWS APIs, e.g. LocalStack (stack name from --stack, default Driftline)',
+    )
+    .option('--home <dir>', 'the local runtime state folder (default $DRIFTLINE_HOME or .driftline/)');
+}
+
+remote(
+  program
+    .command('upload')
+    .description('upload a data drop and follow the pipeline run it starts')
+    .argument('<data.csv>', 'the drop')
+    .requiredOption('--model <name>', 'the model the data is for')
+    .option('--no-wait', 'return after the upload')
+    .option('--json', 'print the finished run as JSON'),
+).action(uploadCommand);
+
+remote(
+  program
+    .command('predict')
+    .description('ask the serving API for a prediction')
+    .requiredOption('--model <name>', 'the model')
+    .option('--history <values>', 'forecast: recent values, oldest first, comma-separated')
+    .option('--json <file>', 'instances from a JSON file: {"instances": [...]}, an array, or one instance')
+    .option('--raw', 'print the API response as it is'),
+).action(predictCommand);
+
+remote(
+  program
+    .command('models')
+    .description('list models, or show one: versions, stages, metrics, audit')
+    .argument('[name]', 'a model')
+    .option('--json', 'print as JSON'),
+).action(modelsCommand);
+
+remote(
+  program
+    .command('runs')
+    .description('the latest pipeline runs of a model')
+    .argument('<name>', 'the model')
+    .option('--limit <n>', 'how many runs', '20')
+    .option('--json', 'print as JSON'),
+).action(runsCommand);
+
+remote(
+  program
+    .command('promote')
+    .description('put a version of a model in production')
+    .argument('<name>', 'the model')
+    .argument('<version>', 'the version')
+    .option('--reason <text>', 'recorded in the audit')
+    .option('--json', 'print as JSON'),
+).action(promoteCommand);
+
+remote(
+  program
+    .command('rollback')
+    .description('return a model to the version that served before')
+    .argument('<name>', 'the model')
+    .option('--reason <text>', 'recorded in the audit')
+    .option('--json', 'print as JSON'),
+).action(rollbackCommand);
+
+const specs = program.command('specs').description('model specs');
+remote(
+  specs
+    .command('add')
+    .description('register (or replace) a model spec')
+    .argument('<spec.json>', 'the spec file')
+    .option('--json', 'print as JSON'),
+).action(specsAddCommand);
 
 try {
   await program.parseAsync(process.argv);

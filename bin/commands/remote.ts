@@ -1,0 +1,275 @@
+/**
+ * Commands that drive a running driftline (local, deployed, or LocalStack): upload data and follow the
+ * run it starts, predict, read the registry, promote and roll back, register specs.
+ */
+import { basename } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { parseSpec } from '#core/spec.ts';
+import type { RunRecord } from '../../lambdas/shared/registry.ts';
+import { CliError, formatNumber, printJson, printTable } from '../output.ts';
+import { resolveTarget, type Target, type TargetOptions } from '../target.ts';
+import { readFile } from './files.ts';
+
+type Common = TargetOptions & { json?: boolean };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function timestamp(): string {
+  return new Date()
+    .toISOString()
+    .replaceAll(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+/** Follows the run a drop started until it ends, printing each step as it is reached. */
+export async function waitForRun(
+  target: Target,
+  model: string,
+  key: string,
+  options: { timeoutMs?: number; quiet?: boolean } = {},
+): Promise<RunRecord> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+  let lastStep = '';
+  while (Date.now() < deadline) {
+    const run = (await target.registry.listRuns(model, 20)).find((candidate) => candidate.drop?.key === key);
+    if (run) {
+      if (run.step !== lastStep && !options.quiet) {
+        process.stderr.write(`${lastStep ? ' → ' : `run ${run.runId}: `}${run.step}`);
+        lastStep = run.step;
+      }
+      if (run.status !== 'running') {
+        if (!options.quiet) process.stderr.write('\n');
+        return run;
+      }
+    }
+    await sleep(250);
+  }
+  throw new CliError(`no finished run for ${key} after waiting; see "driftline runs ${model}"`, 1);
+}
+
+export function describeRun(run: RunRecord): string {
+  if (run.status === 'failed') return `failed: ${run.failure?.reason ?? 'no reason recorded'}`;
+  if (run.outcome === 'promoted') return `version ${run.version} promoted to production: ${run.decision}`;
+  if (run.outcome === 'kept') return `version ${run.version} kept out of production: ${run.decision}`;
+  return `no new version: ${run.decision ?? run.outcome}`;
+}
+
+export async function uploadCommand(file: string, options: Common & { model: string; wait: boolean }) {
+  const target = await resolveTarget(options);
+  const body = readFile(file);
+  if ((await target.registry.getSpec(options.model)) === undefined) {
+    throw new CliError(
+      `no model named "${options.model}"; register its spec first with "driftline specs add <spec.json>"`,
+    );
+  }
+  const key = `incoming/${options.model}/${timestamp()}-${basename(file)}`;
+  await target.s3.send(
+    new PutObjectCommand({
+      Bucket: target.outputs.BucketName,
+      Key: key,
+      Body: body,
+      ContentType: 'text/csv',
+    }),
+  );
+  if (!options.wait) {
+    if (options.json) printJson({ bucket: target.outputs.BucketName, key });
+    else console.log(`uploaded s3://${target.outputs.BucketName}/${key}`);
+    return;
+  }
+  if (!options.json)
+    console.log(`uploaded s3://${target.outputs.BucketName}/${key}; waiting for the pipeline…`);
+  const run = await waitForRun(target, options.model, key, { quiet: options.json });
+  if (options.json) printJson(run);
+  else console.log(describeRun(run));
+  if (run.status === 'failed') throw new CliError(`run ${run.runId} failed: ${run.failure?.reason}`, 1);
+}
+
+function parseHistory(text: string): number[] {
+  const values = text.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((value) => !Number.isFinite(value))) {
+    throw new CliError(`--history must be comma-separated numbers, got "${text}"`);
+  }
+  return values;
+}
+
+export async function predictCommand(
+  options: TargetOptions & { model: string; history?: string; json?: string; raw?: boolean },
+) {
+  let body: unknown;
+  if (options.history !== undefined) body = { instances: [{ history: parseHistory(options.history) }] };
+  else if (options.json !== undefined) {
+    try {
+      const parsed = JSON.parse(readFile(options.json).toString('utf8'));
+      body = Array.isArray(parsed)
+        ? { instances: parsed }
+        : parsed.instances
+          ? parsed
+          : { instances: [parsed] };
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`${options.json}: not valid JSON (${(error as Error).message})`);
+    }
+  } else throw new CliError('give the instance with --history v1,v2,… or --json FILE');
+  const target = await resolveTarget(options);
+  const response = await fetch(`${target.apiUrl}models/${encodeURIComponent(options.model)}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const result = (await response.json()) as {
+    message?: string;
+    version?: number;
+    predictions?: Record<string, unknown>[];
+  };
+  if (!response.ok)
+    throw new CliError(
+      `predict failed (${response.status}): ${result.message ?? 'no message'}`,
+      response.status < 500 ? 2 : 1,
+    );
+  if (options.raw) {
+    printJson(result);
+    return;
+  }
+  for (const prediction of result.predictions ?? []) {
+    const value =
+      prediction.value !== undefined
+        ? formatNumber(prediction.value as number, 6)
+        : `class ${prediction.label} ${JSON.stringify(prediction.probabilities)}`;
+    const flag = prediction.outOfRange
+      ? ` (outside the training range: ${(prediction.outOfRange as string[]).join(', ')})`
+      : '';
+    console.log(`${options.model} version ${result.version}: ${value}${flag}`);
+  }
+}
+
+export async function modelsCommand(name: string | undefined, options: Common) {
+  const target = await resolveTarget(options);
+  if (!name) {
+    const names = await target.registry.listModels();
+    const rows = await Promise.all(
+      names.map(async (model) => {
+        const [production, runs] = await Promise.all([
+          target.registry.getPointer(model, 'production'),
+          target.registry.listRuns(model, 1),
+        ]);
+        return {
+          model,
+          production: production?.version ?? '-',
+          'last run': runs[0] ? `${runs[0].startedAt} ${runs[0].outcome ?? runs[0].status}` : '-',
+        };
+      }),
+    );
+    if (options.json) printJson(rows);
+    else if (rows.length === 0)
+      console.log('no models yet; register one with "driftline specs add <spec.json>"');
+    else printTable(rows, ['model', 'production', 'last run']);
+    return;
+  }
+  const spec = await target.registry.getSpec(name);
+  if (spec === undefined) throw new CliError(`no model named "${name}"`);
+  const [versions, production, audit] = await Promise.all([
+    target.registry.listVersions(name),
+    target.registry.getPointer(name, 'production'),
+    target.registry.listAudit(name),
+  ]);
+  if (options.json) {
+    printJson({ name, spec, production: production ?? null, versions, audit });
+    return;
+  }
+  console.log(`${name}: production version ${production?.version ?? 'none'}`);
+  printTable(
+    versions.map((version) => ({
+      version: version.version,
+      stage: version.stage,
+      [version.metric]: formatNumber(version.metrics[version.metric]),
+      champion: formatNumber(version.championMetrics?.[version.metric]),
+      engine: version.engine,
+      created: version.createdAt,
+      reason: version.reason,
+    })),
+    ['version', 'stage', versions[0]?.metric ?? 'metric', 'champion', 'engine', 'created', 'reason'],
+  );
+  if (audit.length > 0) {
+    console.log('\naudit:');
+    printTable(
+      audit.map((entry) => ({ ...entry, from: entry.fromVersion, to: entry.toVersion })),
+      ['at', 'action', 'from', 'to', 'actor', 'reason'],
+    );
+  }
+}
+
+export async function runsCommand(name: string, options: Common & { limit?: string }) {
+  const target = await resolveTarget(options);
+  if ((await target.registry.getSpec(name)) === undefined) throw new CliError(`no model named "${name}"`);
+  const runs = await target.registry.listRuns(name, Number(options.limit ?? 20));
+  if (options.json) {
+    printJson(runs);
+    return;
+  }
+  printTable(
+    runs.map((run) => ({
+      run: run.runId,
+      started: run.startedAt,
+      trigger: run.trigger,
+      status: run.status,
+      outcome: run.outcome ?? run.step,
+      version: run.version,
+      seconds: run.finishedAt
+        ? formatNumber((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000, 3)
+        : '',
+      detail: run.failure?.reason ?? run.decision ?? '',
+    })),
+    ['run', 'started', 'trigger', 'status', 'outcome', 'version', 'seconds', 'detail'],
+  );
+}
+
+export async function promoteCommand(name: string, version: string, options: Common & { reason?: string }) {
+  const number = Number(version);
+  if (!Number.isInteger(number) || number < 1)
+    throw new CliError(`VERSION must be a positive integer, got "${version}"`);
+  const target = await resolveTarget(options);
+  const result = await target.invoke(target.outputs.PromoteFunctionName, {
+    model: name,
+    version: number,
+    reason: options.reason,
+    actor: `driftline promote (${process.env.USER ?? 'cli'})`,
+  });
+  if (options.json) printJson(result);
+  else console.log(`${name}: version ${number} is in production`);
+}
+
+export async function rollbackCommand(name: string, options: Common & { reason?: string }) {
+  const target = await resolveTarget(options);
+  const result = (await target.invoke(target.outputs.RollbackFunctionName, {
+    action: 'rollback',
+    model: name,
+    reason: options.reason ?? 'manual rollback',
+    actor: `driftline rollback (${process.env.USER ?? 'cli'})`,
+  })) as { rolledBack: boolean; message: string };
+  if (options.json) printJson(result);
+  else console.log(result.message);
+  if (!result.rolledBack) throw new CliError(result.message, 1);
+}
+
+export async function specsAddCommand(file: string, options: Common) {
+  let spec: ReturnType<typeof parseSpec>;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFile(file).toString('utf8'));
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  try {
+    spec = parseSpec(raw);
+  } catch (error) {
+    throw new CliError(`${file}: ${(error as Error).message.split('\n').join('; ')}`);
+  }
+  const target = await resolveTarget(options);
+  await target.registry.putSpec(spec.name, raw);
+  if (options.json) printJson({ name: spec.name });
+  else
+    console.log(
+      `registered spec "${spec.name}" (${spec.task}); upload data with "driftline upload <file.csv> --model ${spec.name}"`,
+    );
+}

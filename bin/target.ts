@@ -1,0 +1,156 @@
+/**
+ * Which driftline the CLI talks to: the local runtime (default; its `runtime.json` under
+ * `$DRIFTLINE_HOME`), a deployed stack (`--stack NAME`: its CloudFormation outputs), or any endpoint that
+ * speaks the AWS APIs (`--endpoint URL`, e.g. LocalStack). Everything after that is the same code.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Registry } from '../lambdas/shared/registry.ts';
+import { CliError } from './output.ts';
+
+/** The stack outputs the CLI uses (names as `infra/driftline-stack.ts` declares them). */
+export interface StackOutputs {
+  BucketName: string;
+  RegistryTableName: string;
+  ApiUrl: string;
+  RollbackFunctionName: string;
+  PromoteFunctionName: string;
+  [name: string]: string;
+}
+
+/** What the local runtime writes to `$DRIFTLINE_HOME/runtime.json` for the CLI. */
+export interface RuntimeFile {
+  apiUrl: string;
+  region: string;
+  endpoints: { s3: string; dynamodb: string; lambda: string };
+  outputs: StackOutputs;
+  pid?: number;
+}
+
+export interface TargetOptions {
+  stack?: string;
+  endpoint?: string;
+  home?: string;
+}
+
+export interface Target {
+  description: string;
+  outputs: StackOutputs;
+  apiUrl: string;
+  s3: S3Client;
+  registry: Registry;
+  invoke(functionName: string, payload: unknown): Promise<unknown>;
+}
+
+/** The state folder of the local runtime: `$DRIFTLINE_HOME`, else `.driftline/` in the repository. */
+export function driftlineHome(home?: string): string {
+  return resolve(
+    home ?? process.env.DRIFTLINE_HOME ?? join(new URL('..', import.meta.url).pathname, '.driftline'),
+  );
+}
+
+interface ClientSettings {
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Per-service endpoints (emulators, LocalStack); unset = AWS itself. */
+  endpoints?: { s3?: string; dynamodb?: string; lambda?: string; cloudformation?: string };
+}
+
+function makeTarget(description: string, outputs: StackOutputs, settings: ClientSettings): Target {
+  for (const name of ['BucketName', 'RegistryTableName', 'ApiUrl'] as const) {
+    if (!outputs[name])
+      throw new CliError(`${description} has no "${name}" output; is it a driftline stack?`);
+  }
+  const { region, credentials, endpoints = {} } = settings;
+  const s3 = new S3Client({
+    region,
+    credentials,
+    endpoint: endpoints.s3,
+    // Emulators want path-style addressing and checksums only when required.
+    ...(endpoints.s3
+      ? {
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
+      : {}),
+  });
+  const dynamo = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb }),
+    {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    },
+  );
+  const lambda = new LambdaClient({ region, credentials, endpoint: endpoints.lambda });
+  return {
+    description,
+    outputs,
+    apiUrl: outputs.ApiUrl.endsWith('/') ? outputs.ApiUrl : `${outputs.ApiUrl}/`,
+    s3,
+    registry: new Registry(outputs.RegistryTableName, dynamo),
+    async invoke(functionName, payload) {
+      const response = await lambda.send(
+        new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }),
+      );
+      const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
+      const body = text ? JSON.parse(text) : null;
+      if (response.FunctionError) {
+        throw new CliError(`${functionName} failed: ${body?.errorMessage ?? response.FunctionError}`, 1);
+      }
+      return body;
+    },
+  };
+}
+
+async function stackOutputs(stackName: string, settings: ClientSettings): Promise<StackOutputs> {
+  try {
+    const client = new CloudFormationClient({
+      region: settings.region,
+      credentials: settings.credentials,
+      endpoint: settings.endpoints?.cloudformation,
+    });
+    const response = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+    const outputs = response.Stacks?.[0]?.Outputs ?? [];
+    return Object.fromEntries(
+      outputs.map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
+    ) as StackOutputs;
+  } catch (error) {
+    throw new CliError(`can't read the outputs of stack "${stackName}": ${(error as Error).message}`);
+  }
+}
+
+/** Resolves the target from the command-line options. */
+export async function resolveTarget(options: TargetOptions): Promise<Target> {
+  if (options.endpoint) {
+    const url = options.endpoint;
+    const settings: ClientSettings = {
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      endpoints: { s3: url, dynamodb: url, lambda: url, cloudformation: url },
+    };
+    const stack = options.stack ?? 'Driftline';
+    return makeTarget(`stack ${stack} at ${url}`, await stackOutputs(stack, settings), settings);
+  }
+  if (options.stack) return makeTarget(`stack ${options.stack}`, await stackOutputs(options.stack, {}), {});
+  const file = join(driftlineHome(options.home), 'runtime.json');
+  if (!existsSync(file)) {
+    throw new CliError(
+      `no local driftline is running (no ${file}); start it with "npm start", or pass --stack NAME / --endpoint URL`,
+    );
+  }
+  const runtime = JSON.parse(readFileSync(file, 'utf8')) as RuntimeFile;
+  return makeTarget(
+    `the local runtime at ${runtime.apiUrl}`,
+    { ...runtime.outputs, ApiUrl: runtime.apiUrl },
+    {
+      region: runtime.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      endpoints: runtime.endpoints,
+    },
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * API Gateway proxy plumbing shared by the API handlers: JSON responses, body parsing, and the one place
+ * where errors become status codes (client errors are shown as they are, anything else is a generic 500).
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { BadRequestError, httpStatusOf } from './errors.ts';
+import { logger } from './observability.ts';
+
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The request body as JSON. @throws BadRequestError for a missing or malformed body. */
+export function jsonBody(event: APIGatewayProxyEvent): unknown {
+  if (!event.body) throw new BadRequestError('request body is required (JSON)');
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequestError('request body is not valid JSON');
+  }
+}
+
+/** A path parameter. @throws BadRequestError when absent. */
+export function pathParameter(event: APIGatewayProxyEvent, name: string): string {
+  const value = event.pathParameters?.[name];
+  if (!value) throw new BadRequestError(`path parameter "${name}" is required`);
+  return decodeURIComponent(value);
+}
+
+/** The response for an error: its own status and message for client errors, a generic 500 otherwise. */
+export function errorResponse(error: unknown): APIGatewayProxyResult {
+  const statusCode = httpStatusOf(error);
+  if (statusCode >= 500) {
+    logger.error('request failed', { error: error as Error });
+    return json(statusCode, { message: 'internal error; see the function logs' });
+  }
+  return json(statusCode, { message: (error as Error).message, error: (error as Error).name });
+}
