@@ -4,7 +4,9 @@
 
 import { detectDrift } from '#core/drift.ts';
 import { driftFrames } from '#core/drift-frames.ts';
+import { dropSpec } from '#core/spec.ts';
 import { validateDrop } from '#core/validate.ts';
+
 import { CliError, formatNumber, printJson, printTable } from '../output.ts';
 import { readFile, readSpec, readTable } from './files.ts';
 
@@ -13,7 +15,8 @@ export async function driftCommand(
   currentPath: string,
   options: { spec?: string; json?: boolean },
 ) {
-  const spec = options.spec ? readSpec(options.spec) : undefined;
+  // Both files are drops here: the spec's minRows is about training data, drift has its own minimum.
+  const spec = options.spec ? dropSpec(readSpec(options.spec)) : undefined;
   const [reference, current] = await Promise.all([
     readTable(referencePath, spec),
     readTable(currentPath, spec),

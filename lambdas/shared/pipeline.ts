@@ -76,14 +76,6 @@ export async function loadSpec(registry: Registry, model: string): Promise<Model
 }
 
 /**
- * The spec a later drop is checked with: `validation.minRows` is about the data a model trains on (the
- * first drop, the merged dataset), so a drop that adds a few rows to an existing baseline needs only one.
- */
-export function dropSpec(spec: ModelSpec): ModelSpec {
-  return { ...spec, validation: { ...spec.validation, minRows: 1 } } as ModelSpec;
-}
-
-/**
  * Reads a CSV from the bucket as a typed table, checked against the spec (as a later drop when `asDrop`).
  * @throws InvalidDataError with the first problems when the file does not pass validation.
  */

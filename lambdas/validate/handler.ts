@@ -4,11 +4,12 @@
  * A drop that fails the gate ends the run with `InvalidDataError` naming the problems; the file stays.
  */
 import { createHash } from 'node:crypto';
+import { dropSpec } from '#core/spec.ts';
 import { validateDrop } from '#core/validate.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { dropSpec, loadSpec, type RunContext, summarizeProblems } from '../shared/pipeline.ts';
+import { loadSpec, type RunContext, summarizeProblems } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { getBytes, keys, putJson } from '../shared/storage.ts';
 
