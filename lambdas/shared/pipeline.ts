@@ -2,7 +2,7 @@
  * What the retraining pipeline's steps hand each other (small JSON: keys and summaries, never data), and
  * the loading every step shares: the spec from the registry, tables from the bucket.
  */
-import { type ModelSpec, parseSpec } from '#core/spec.ts';
+import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
 import { InvalidDataError } from './errors.ts';
