@@ -4,7 +4,7 @@
  * endpoint (LocalStack) with `--endpoint`.
  */
 import { Command, CommanderError } from 'commander';
-import { driftCommand, validateCommand } from './commands/offline.ts';
+import { backtestCommand, driftCommand, validateCommand } from './commands/offline.ts';
 import {
   modelsCommand,
   predictCommand,
@@ -37,6 +37,15 @@ program
   .requiredOption('--spec <spec.json>', 'the model spec')
   .option('--json', 'print the report as JSON')
   .action(validateCommand);
+
+program
+  .command('backtest')
+  .description('fit on everything before the holdout and score the holdout (forecasts: one step ahead)')
+  .argument('<data.csv>', 'the data')
+  .requiredOption('--spec <spec.json>', 'the model spec')
+  .option('--engine <name>', "forest engine: fast or ml-random-forest (default: the spec's)")
+  .option('--json', 'print the result as JSON')
+  .action(backtestCommand);
 
 /** The options that choose which driftline a command talks to. */
 function remote(command: Command): Command {

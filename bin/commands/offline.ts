@@ -5,6 +5,7 @@
 import { detectDrift } from '#core/drift.ts';
 import { driftFrames } from '#core/drift-frames.ts';
 import { dropSpec } from '#core/spec.ts';
+import { backtest, TrainingDataError } from '#core/training.ts';
 import { validateDrop } from '#core/validate.ts';
 
 import { CliError, formatNumber, printJson, printTable } from '../output.ts';
@@ -93,4 +94,36 @@ export async function validateCommand(dataPath: string, options: { spec: string;
     const errors = report.problems.filter((problem) => problem.severity === 'error');
     throw new CliError(`${dataPath}: ${errors.length} problem(s), first: ${errors[0]?.message}`);
   }
+}
+
+export async function backtestCommand(
+  dataPath: string,
+  options: { spec: string; engine?: string; json?: boolean },
+) {
+  const spec = readSpec(options.spec);
+  if (options.engine !== undefined && !['fast', 'ml-random-forest'].includes(options.engine)) {
+    throw new CliError(`--engine must be fast or ml-random-forest, got "${options.engine}"`);
+  }
+  const engine = (options.engine ?? spec.engine) as 'fast' | 'ml-random-forest';
+  const table = await readTable(dataPath, spec);
+  let result: Awaited<ReturnType<typeof backtest>>;
+  try {
+    result = await backtest(spec, table, { engine });
+  } catch (error) {
+    if (error instanceof TrainingDataError) throw new CliError(`${dataPath}: ${error.message}`);
+    throw error;
+  }
+  if (options.json) {
+    printJson(result);
+    return;
+  }
+  console.log(
+    `${spec.name}: ${engine} engine, ${result.rows} rows (${result.trainRows} to fit, ${result.holdoutRows} held out), ` +
+      `variant ${result.variant}, ${result.trials.length} candidates searched in ${formatNumber(result.searchSeconds, 3)} s`,
+  );
+  printTable(
+    Object.entries(result.metrics).map(([metric, value]) => ({ metric, holdout: formatNumber(value, 5) })),
+    ['metric', 'holdout'],
+  );
+  console.log(`\nfinal fit ${formatNumber(result.fitSeconds, 3)} s, model ${result.modelBytes} bytes`);
 }

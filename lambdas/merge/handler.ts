@@ -61,4 +61,4 @@ export async function merge({ run }: { run: RunContext }) {
   return result;
 }
 
-export const handler = withObservability(merge);
+export const handler = withObservability(merge, { metrics: false });

@@ -53,4 +53,4 @@ export async function models(event: APIGatewayProxyEvent): Promise<APIGatewayPro
   }
 }
 
-export const handler = withObservability(models);
+export const handler = withObservability(models, { metrics: false });

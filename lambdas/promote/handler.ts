@@ -29,4 +29,4 @@ export async function promote(event: PromoteEvent) {
   return { model: event.model, version: pointer.version, previous: current?.version ?? null };
 }
 
-export const handler = withObservability(promote);
+export const handler = withObservability(promote, { metrics: false });

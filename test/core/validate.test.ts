@@ -273,7 +273,10 @@ describe('validateDrop on malformed files', () => {
     const lines = withLine(airLines, 12, '1949-11,0');
     // Act
     const forced = await validateDrop(csv(lines), parseSpec({ ...airSpec, featurize: { transform: 'log' } }));
-    const automatic = await validateDrop(csv(lines), airSpec);
+    const automatic = await validateDrop(
+      csv(lines),
+      parseSpec({ ...airSpec, featurize: { transform: 'auto' } }),
+    );
     // Assess
     expect(only(forced.problems, 'not_positive')).toMatchObject({ column: 'value', row: 12, count: 1 });
     expect(automatic.ok).toBe(true);

@@ -1,0 +1,457 @@
+/**
+ * The training procedure, in steps the pipeline runs as separate Lambdas and the CLI runs in one process:
+ *
+ * 1. `buildFeatureSets`: the dataset as feature matrices, one per featurizer variant (for forecasts, each
+ *    target transform worth trying), with every row's role: fit, validation or holdout.
+ * 2. `planCandidates`: hyperparameter candidates (variant × forest parameters), warm-started from the
+ *    production model's parameters.
+ * 3. `scoreCandidate`: fit a candidate on the fit rows, score it on the validation rows.
+ * 4. `fitFinal`: fit the best candidate on fit + validation rows (sharded for large data).
+ * 5. `scoreHoldout`: score a model on the holdout rows, the champion on the very same rows.
+ */
+import {
+  buildMatrix,
+  type FeatureMatrix,
+  type Featurizer,
+  feasibleTransforms,
+  fitForecastFeaturizer,
+  fitTabularFeaturizer,
+  invertForecast,
+  sliceMatrix,
+} from './features.ts';
+import { type FlatForest, getLearner, predictBatch, trainShard } from './forest/index.ts';
+import { type MetricName, metricDirection, scoreClassification, scoreRegression } from './metrics.ts';
+import { type LoadedModel, packModel, predictInstances } from './model.ts';
+import { candidates as searchCandidates } from './search.ts';
+import { type ModelSpec, resolveColumns } from './spec.ts';
+import { FIT, HOLDOUT, randomSplit, rowsWithRole, timeSplit, VALIDATION } from './splits.ts';
+import type { ForestParams, Table, TrainingSet } from './types.ts';
+
+/** A dataset featurized one way, with each matrix row's role. */
+export interface FeatureSet {
+  variant: string;
+  featurizer: Featurizer;
+  matrix: FeatureMatrix;
+  roles: Uint8Array;
+}
+
+/** A hyperparameter candidate: which feature set, which forest parameters, and why it is tried. */
+export interface Candidate {
+  id: string;
+  variant: string;
+  params: ForestParams;
+  origin: string;
+}
+
+/** Thrown when the data can't be trained on as the spec asks (too few rows for the holdout…). */
+export class TrainingDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDataError';
+  }
+}
+
+function numericTarget(table: Table, target: string): Float64Array {
+  const column = table.columns.find((candidate) => candidate.name === target);
+  if (!column || column.kind !== 'numeric')
+    throw new TrainingDataError(`target "${target}" must be a numeric column`);
+  return column.values;
+}
+
+/**
+ * Featurizes a dataset every way the spec allows. Forecasts with `transform: 'auto'` get one set per
+ * transform the series supports (the search picks by validation score); tabular data gets one set, its
+ * featurizer fitted on the training rows only so the holdout stays unseen.
+ *
+ * @throws TrainingDataError when the holdout leaves too little to train on.
+ */
+export function buildFeatureSets(spec: ModelSpec, table: Table): FeatureSet[] {
+  try {
+    if (spec.task === 'forecast') {
+      const values = numericTarget(table, spec.target);
+      const transforms =
+        spec.featurize.transform === 'auto' ? feasibleTransforms(values) : [spec.featurize.transform];
+      return transforms.map((transform) => {
+        const featurizer = fitForecastFeaturizer(table, {
+          target: spec.target,
+          time: spec.time,
+          lags: spec.lags,
+          season: spec.season,
+          transform,
+          monthOfYear: spec.featurize.monthOfYear === true,
+        });
+        const matrix = buildMatrix(featurizer, table);
+        return { variant: transform, featurizer, matrix, roles: timeSplit(matrix.rowCount, spec.holdout) };
+      });
+    }
+    const { features, categorical } = resolveColumns(spec, table);
+    const strata = spec.task === 'classification' ? numericTarget(table, spec.target) : undefined;
+    const roles = randomSplit(table.rowCount, spec.holdout, spec.seed, strata);
+    const trainingRows = rowsWithRole(roles, FIT, VALIDATION);
+    const featurizer = fitTabularFeaturizer(table, {
+      task: spec.task,
+      target: spec.target,
+      features,
+      categorical,
+      rows: trainingRows,
+    });
+    return [{ variant: 'tabular', featurizer, matrix: buildMatrix(featurizer, table), roles }];
+  } catch (error) {
+    if (error instanceof RangeError) throw new TrainingDataError(error.message);
+    throw error;
+  }
+}
+
+/** Counts of rows per role. */
+export function roleCounts(roles: Uint8Array): { fit: number; validation: number; holdout: number } {
+  const counts = { fit: 0, validation: 0, holdout: 0 };
+  for (const role of roles) {
+    if (role === FIT) counts.fit++;
+    else if (role === VALIDATION) counts.validation++;
+    else counts.holdout++;
+  }
+  return counts;
+}
+
+/**
+ * Hyperparameter candidates for a run: the production model's parameters and their neighbours first,
+ * then seeded draws from the spec's space (for forecasts the featurizer variant is one more dimension).
+ */
+export function planCandidates(
+  spec: ModelSpec,
+  variants: string[],
+  warmStart?: { variant?: string; params: Record<string, unknown> },
+): Candidate[] {
+  const space: Record<string, Array<number | string | boolean>> = { ...spec.search.space } as Record<
+    string,
+    Array<number | string | boolean>
+  >;
+  if (variants.length > 1) space.variant = variants;
+  const base: Record<string, unknown> = { ...spec.hyperparameters, variant: variants[0] };
+  const warm = warmStart ? { ...warmStart.params, variant: warmStart.variant ?? variants[0] } : undefined;
+  let planned: { params: Record<string, unknown>; origin: string }[];
+  if (spec.search.strategy === 'none') {
+    planned = [{ params: warm ?? base, origin: warm ? 'warm-start' : 'spec' }];
+  } else if (!warm && variants.length > 1) {
+    // With no production model to start from, every featurizer variant first gets the spec's own
+    // parameters, so the transforms are compared on equal terms before random draws fill the budget.
+    const fair = variants.map((variant) => ({ params: { ...base, variant }, origin: 'spec' }));
+    const drawn = searchCandidates({ space, trials: spec.search.trials, seed: spec.seed, base }).filter(
+      ({ params }) => !fair.some((candidate) => JSON.stringify(candidate.params) === JSON.stringify(params)),
+    );
+    planned = [...fair, ...drawn].slice(0, Math.max(spec.search.trials, variants.length));
+  } else {
+    planned = searchCandidates({ space, trials: spec.search.trials, seed: spec.seed, warmStart: warm, base });
+  }
+  return planned.map(({ params, origin }, index) => {
+    const { variant, ...forest } = params as Record<string, unknown> & { variant?: string };
+    const chosen = variants.includes(String(variant)) ? String(variant) : variants[0];
+    return { id: `c${index}`, variant: chosen, params: forest as ForestParams, origin };
+  });
+}
+
+/** The training set of the rows with the given roles. */
+export function trainingSet(featureSet: FeatureSet, ...roles: number[]): TrainingSet {
+  const positions = rowsWithRole(featureSet.roles, ...roles);
+  const matrix = sliceMatrix(featureSet.matrix, positions);
+  const { featurizer } = featureSet;
+  const classification = featurizer.kind === 'tabular' && featurizer.task === 'classification';
+  return {
+    task: classification ? 'classification' : 'regression',
+    x: matrix.x,
+    y: matrix.y,
+    rowCount: matrix.rowCount,
+    featureCount: matrix.featureCount,
+    featureNames: featurizer.featureNames,
+    classes: classification ? featurizer.classes!.map((_, index) => index) : undefined,
+  };
+}
+
+/**
+ * Metrics of a forest on some matrix rows, on the original scale (forecast transforms inverted).
+ * Classification: class indices in the forest map to the featurizer's labels.
+ */
+export function scorePositions(
+  featureSet: FeatureSet,
+  forest: FlatForest,
+  positions: Int32Array,
+): Record<string, number> {
+  const matrix = sliceMatrix(featureSet.matrix, positions);
+  const raw = predictBatch(forest, matrix.x, matrix.rowCount);
+  const { featurizer } = featureSet;
+  if (featurizer.kind === 'tabular' && featurizer.task === 'classification') {
+    const k = forest.classes.length;
+    const proba = Array.from({ length: matrix.rowCount }, (_, i) => raw.subarray(i * k, (i + 1) * k));
+    return { ...scoreClassification(matrix.actual, proba, featurizer.classes!) };
+  }
+  const predictions =
+    featurizer.kind === 'forecast'
+      ? Float64Array.from(raw, (value, i) => invertForecast(featurizer, value, matrix.base[i]))
+      : raw;
+  return { ...scoreRegression(matrix.actual, predictions) };
+}
+
+/** Predictions of a forest on some matrix rows, on the original scale (for report charts). */
+export function predictPositions(
+  featureSet: FeatureSet,
+  forest: FlatForest,
+  positions: Int32Array,
+): Float64Array {
+  const matrix = sliceMatrix(featureSet.matrix, positions);
+  const raw = predictBatch(forest, matrix.x, matrix.rowCount);
+  const { featurizer } = featureSet;
+  return featurizer.kind === 'forecast'
+    ? Float64Array.from(raw, (value, i) => invertForecast(featurizer, value, matrix.base[i]))
+    : raw;
+}
+
+export interface FitSettings {
+  engine: 'fast' | 'ml-random-forest';
+  seed: number;
+  workers?: number;
+  workerScript?: string | URL;
+}
+
+/** Fits a candidate on the fit rows and scores it on the validation rows. */
+export async function scoreCandidate(
+  featureSet: FeatureSet,
+  candidate: Candidate,
+  metric: MetricName,
+  settings: FitSettings,
+): Promise<{ score: number; metrics: Record<string, number>; seconds: number }> {
+  const started = performance.now();
+  const forest = await getLearner(settings.engine).fit(
+    trainingSet(featureSet, FIT),
+    candidate.params,
+    settings,
+  );
+  const metrics = scorePositions(featureSet, forest, rowsWithRole(featureSet.roles, VALIDATION));
+  return { score: metrics[metric], metrics, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The best of scored candidates for a metric (the first on ties: warm-start candidates come first). */
+export function bestCandidate<T extends { score: number }>(scored: T[], metric: MetricName): T {
+  if (scored.length === 0) throw new RangeError('bestCandidate needs at least one scored candidate');
+  const sign = metricDirection(metric) === 'lower' ? 1 : -1;
+  return scored.reduce((best, next) =>
+    Number.isFinite(next.score) && (!Number.isFinite(best.score) || sign * next.score < sign * best.score)
+      ? next
+      : best,
+  );
+}
+
+/** How many tree shards a final fit is split into: one per ~5M row×tree units, at most `maxShards`. */
+export function shardCount(rows: number, nTrees: number, maxShards = 8): number {
+  return Math.max(1, Math.min(maxShards, nTrees, Math.ceil((rows * nTrees) / 5_000_000)));
+}
+
+/**
+ * Fits trees `treeStart … treeStart + treeCount − 1` of the final model on fit + validation rows. With the
+ * fast engine the shards merge into exactly the forest a single fit would give; ml-random-forest can't be
+ * sharded, so it always fits whole.
+ */
+export async function fitFinal(
+  featureSet: FeatureSet,
+  params: ForestParams,
+  settings: FitSettings,
+  trees?: { treeStart: number; treeCount: number },
+): Promise<FlatForest> {
+  const data = trainingSet(featureSet, FIT, VALIDATION);
+  if (settings.engine !== 'fast' || !trees) return getLearner(settings.engine).fit(data, params, settings);
+  return trainShard(data, params, settings.seed, trees.treeStart, trees.treeCount, settings);
+}
+
+/** Holdout metrics of a forest fitted on this feature set. */
+export function scoreHoldout(featureSet: FeatureSet, forest: FlatForest): Record<string, number> {
+  return scorePositions(featureSet, forest, rowsWithRole(featureSet.roles, HOLDOUT));
+}
+
+/**
+ * Holdout metrics of an already trained model (the champion), on the same holdout rows a candidate of
+ * this feature set is scored on. The model featurizes the rows its own way: forecasts from the actual
+ * history before each holdout step, tabular rows by their named values.
+ */
+export function scoreModelOnHoldout(
+  featureSet: FeatureSet,
+  table: Table,
+  model: LoadedModel,
+): Record<string, number> {
+  const positions = rowsWithRole(featureSet.roles, HOLDOUT);
+  const holdout = sliceMatrix(featureSet.matrix, positions);
+  const tableRows = Array.from(holdout.rows);
+  let instances: unknown[];
+  if (featureSet.featurizer.kind === 'forecast') {
+    const values = numericTarget(table, featureSet.featurizer.target);
+    instances = tableRows.map((row) => ({ history: Array.from(values.subarray(0, row)) }));
+  } else {
+    instances = tableRows.map((row) =>
+      Object.fromEntries(
+        table.columns.map((column) => {
+          const value = column.values[row];
+          return [column.name, typeof value === 'number' && Number.isNaN(value) ? null : value];
+        }),
+      ),
+    );
+  }
+  const predictions = predictInstances(model, instances);
+  const { featurizer } = featureSet;
+  if (featurizer.kind === 'tabular' && featurizer.task === 'classification') {
+    const proba = predictions.map((prediction) => {
+      const row = featurizer.classes!.map((label) => prediction.probabilities?.[String(label)] ?? 0);
+      const total = row.reduce((sum, p) => sum + p, 0);
+      return total > 0 ? row.map((p) => p / total) : row.map(() => 1 / row.length);
+    });
+    return { ...scoreClassification(holdout.actual, proba, featurizer.classes!) };
+  }
+  return {
+    ...scoreRegression(
+      holdout.actual,
+      predictions.map((prediction) => prediction.value!),
+    ),
+  };
+}
+
+const FEATURE_SET_MAGIC = 'DLFSET01';
+
+/** A feature set as bytes, to hand from the featurize step to the training steps through S3. */
+export function encodeFeatureSet(featureSet: FeatureSet): Uint8Array {
+  const { matrix } = featureSet;
+  const header = Buffer.from(
+    JSON.stringify({
+      variant: featureSet.variant,
+      featurizer: featureSet.featurizer,
+      rowCount: matrix.rowCount,
+      featureCount: matrix.featureCount,
+    }),
+    'utf8',
+  );
+  const parts = [matrix.x, matrix.y, matrix.actual, matrix.base, matrix.rows, featureSet.roles].map(
+    (array) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
+  );
+  const prefix = FEATURE_SET_MAGIC.length + 4;
+  // Float64 parts must start 8-byte aligned when read back as views, so the header is padded.
+  const headerSpace = Math.ceil((prefix + header.length) / 8) * 8 - prefix;
+  const out = new Uint8Array(prefix + headerSpace + parts.reduce((sum, part) => sum + part.length, 0));
+  out.set(Buffer.from(FEATURE_SET_MAGIC, 'ascii'), 0);
+  new DataView(out.buffer).setUint32(FEATURE_SET_MAGIC.length, headerSpace, true);
+  out.set(header, prefix);
+  out.fill(0x20, prefix + header.length, prefix + headerSpace);
+  let offset = prefix + headerSpace;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Reads `encodeFeatureSet` bytes. @throws RangeError for anything else. */
+export function decodeFeatureSet(bytes: Uint8Array): FeatureSet {
+  const copy = new Uint8Array(bytes);
+  if (Buffer.from(copy.subarray(0, FEATURE_SET_MAGIC.length)).toString('ascii') !== FEATURE_SET_MAGIC) {
+    throw new RangeError('not a driftline feature set');
+  }
+  const prefix = FEATURE_SET_MAGIC.length + 4;
+  const headerSpace = new DataView(copy.buffer).getUint32(FEATURE_SET_MAGIC.length, true);
+  const header = JSON.parse(Buffer.from(copy.subarray(prefix, prefix + headerSpace)).toString('utf8')) as {
+    variant: string;
+    featurizer: Featurizer;
+    rowCount: number;
+    featureCount: number;
+  };
+  const { rowCount, featureCount } = header;
+  let offset = prefix + headerSpace;
+  const take = <T>(
+    make: (buffer: ArrayBuffer, offset: number, length: number) => T,
+    length: number,
+    size: number,
+  ) => {
+    const view = make(copy.buffer, offset, length);
+    offset += length * size;
+    return view;
+  };
+  const x = take((b, o, n) => new Float64Array(b, o, n), rowCount * featureCount, 8);
+  const y = take((b, o, n) => new Float64Array(b, o, n), rowCount, 8);
+  const actual = take((b, o, n) => new Float64Array(b, o, n), rowCount, 8);
+  const base = take((b, o, n) => new Float64Array(b, o, n), rowCount, 8);
+  const rows = take((b, o, n) => new Int32Array(b, o, n), rowCount, 4);
+  const roles = take((b, o, n) => new Uint8Array(b, o, n), rowCount, 1);
+  if (offset !== copy.length) throw new RangeError('feature set bytes are truncated or padded');
+  return {
+    variant: header.variant,
+    featurizer: header.featurizer,
+    matrix: { x, y, actual, base, rows, rowCount, featureCount },
+    roles,
+  };
+}
+
+/** What a backtest reports. */
+export interface BacktestResult {
+  metrics: Record<string, number>;
+  fitSeconds: number;
+  searchSeconds: number;
+  modelBytes: number;
+  rows: number;
+  trainRows: number;
+  holdoutRows: number;
+  variant: string;
+  params: Record<string, unknown>;
+  trials: Array<Candidate & { score: number; seconds: number }>;
+}
+
+/**
+ * The whole procedure in one process, as the pipeline runs it across Lambdas: featurize, search the
+ * candidates on the validation rows, fit the best on everything before the holdout, score the holdout.
+ */
+export async function backtest(
+  spec: ModelSpec,
+  table: Table,
+  settings: { engine: 'fast' | 'ml-random-forest'; workers?: number },
+): Promise<BacktestResult> {
+  const featureSets = buildFeatureSets(spec, table);
+  const byVariant = new Map(featureSets.map((set) => [set.variant, set]));
+  const fit: FitSettings = { engine: settings.engine, seed: spec.seed, workers: settings.workers };
+  const searchStarted = performance.now();
+  const trials = [];
+  for (const candidate of planCandidates(
+    spec,
+    featureSets.map((set) => set.variant),
+  )) {
+    const scored = await scoreCandidate(byVariant.get(candidate.variant)!, candidate, spec.metric, fit);
+    trials.push({ ...candidate, score: scored.score, seconds: scored.seconds });
+  }
+  const searchSeconds = (performance.now() - searchStarted) / 1000;
+  const best = bestCandidate(trials, spec.metric);
+  const set = byVariant.get(best.variant)!;
+  const fitStarted = performance.now();
+  const forest = await fitFinal(set, best.params, fit);
+  const fitSeconds = (performance.now() - fitStarted) / 1000;
+  const counts = roleCounts(set.roles);
+  const artifact = packModel({
+    meta: {
+      model: spec.name,
+      task: spec.task,
+      engine: forest.engine,
+      params: forest.params,
+      seed: forest.seed,
+      signature: { target: spec.target, features: set.featurizer.featureNames },
+      data: { rows: table.rowCount, trainRows: counts.fit + counts.validation, holdoutRows: counts.holdout },
+      metrics: {},
+      codeVersion: 'backtest',
+      createdAt: new Date().toISOString(),
+    },
+    featurizer: set.featurizer,
+    forest,
+  });
+  return {
+    metrics: scoreHoldout(set, forest),
+    fitSeconds,
+    searchSeconds,
+    modelBytes: artifact.length,
+    rows: table.rowCount,
+    trainRows: counts.fit + counts.validation,
+    holdoutRows: counts.holdout,
+    variant: best.variant,
+    params: { ...forest.params },
+    trials,
+  };
+}

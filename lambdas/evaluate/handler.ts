@@ -1,0 +1,161 @@
+/**
+ * Joins the final forest's shards into the candidate model, scores it and the production champion on the
+ * very same holdout rows, applies the spec's promotion rule (margin and absolute bars), and writes the
+ * candidate's artifact (checksummed) and its holdout predictions (for the report) to the bucket.
+ */
+import type { Featurizer } from '#core/features.ts';
+import { deserializeForest, mergeForests } from '#core/forest/index.ts';
+import type { MetricName } from '#core/metrics.ts';
+import { loadModel, packModel, sha256Hex } from '#core/model.ts';
+import { decidePromotion } from '#core/promotion.ts';
+import { HOLDOUT, rowsWithRole } from '#core/splits.ts';
+import { decodeFeatureSet, predictPositions, scoreHoldout, scoreModelOnHoldout } from '#core/training.ts';
+import { codeVersion, requiredEnv } from '../shared/config.ts';
+import { logger, metrics, withObservability } from '../shared/observability.ts';
+import {
+  type FeaturesRef,
+  loadSpec,
+  loadTable,
+  markStep,
+  type RunContext,
+  type ShardResult,
+  type TrialResult,
+} from '../shared/pipeline.ts';
+import { Registry } from '../shared/registry.ts';
+import { getBytes, keys, putBytes, putJson } from '../shared/storage.ts';
+
+const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+
+export interface EvaluateInput {
+  run: RunContext;
+  merge: { datasetKey: string; sha256: string; rows: number };
+  features: FeaturesRef;
+  selection: { best: TrialResult; trialsKey: string };
+  shards: ShardResult[];
+}
+
+export interface EvaluationResult {
+  promote: boolean;
+  reason: string;
+  metric: string;
+  candidate: {
+    metrics: Record<string, number>;
+    params: Record<string, unknown>;
+    engine: string;
+    seed: number;
+    artifact: { key: string; sha256: string; bytes: number };
+    featurizer: Record<string, unknown>;
+  };
+  champion?: { version: number; metrics: Record<string, number> };
+  rows: { train: number; holdout: number };
+  holdoutKey: string;
+}
+
+/** What the registry shows of a featurizer (the full one lives in the artifact). */
+function featurizerSummary(featurizer: Featurizer, variant: string): Record<string, unknown> {
+  return featurizer.kind === 'forecast'
+    ? {
+        kind: 'forecast',
+        variant,
+        transform: featurizer.transform,
+        lags: featurizer.lags,
+        historyLength: featurizer.historyLength,
+      }
+    : { kind: 'tabular', variant, features: featurizer.featureNames.length, classes: featurizer.classes };
+}
+
+export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> {
+  const { run, merge, features, selection, shards } = input;
+  logger.appendKeys({ model: run.model, runId: run.runId });
+  await markStep(registry, run, 'evaluate');
+  const spec = await loadSpec(registry, run.model);
+  const best = selection.best;
+  const set = decodeFeatureSet(await getBytes(run.bucket, `${features.prefix}${best.variant}.bin`));
+  const parts = await Promise.all(
+    [...shards]
+      .sort((a, b) => a.index - b.index)
+      .map(async (shard) => deserializeForest(await getBytes(run.bucket, shard.key))),
+  );
+  const forest = parts.length === 1 ? parts[0] : mergeForests(parts);
+  const candidateMetrics = scoreHoldout(set, forest);
+
+  const production = await registry.getPointer(run.model, 'production');
+  let champion: EvaluationResult['champion'];
+  if (production) {
+    const record = await registry.getVersion(run.model, production.version);
+    if (record) {
+      const table = await loadTable(run.bucket, merge.datasetKey, spec);
+      const model = loadModel(await getBytes(run.bucket, record.artifact.key), record.artifact.sha256);
+      champion = { version: record.version, metrics: scoreModelOnHoldout(set, table, model) };
+    }
+  }
+  const decision = decidePromotion({
+    metric: spec.metric,
+    margin: spec.promotion.margin,
+    bars: spec.promotion.bars,
+    candidate: candidateMetrics,
+    champion: champion?.metrics,
+  });
+
+  const holdoutRows = features.rows.holdout;
+  const trainRows = features.rows.fit + features.rows.validation;
+  const artifact = packModel({
+    meta: {
+      model: run.model,
+      task: spec.task,
+      engine: forest.engine,
+      params: forest.params,
+      seed: forest.seed,
+      signature: {
+        target: spec.target,
+        features: set.featurizer.featureNames,
+        historyLength: set.featurizer.kind === 'forecast' ? set.featurizer.historyLength : undefined,
+        classes: set.featurizer.kind === 'tabular' ? set.featurizer.classes : undefined,
+      },
+      data: { datasetKey: merge.datasetKey, sha256: merge.sha256, rows: merge.rows, trainRows, holdoutRows },
+      metrics: candidateMetrics,
+      codeVersion: codeVersion(),
+      createdAt: new Date().toISOString(),
+    },
+    featurizer: set.featurizer,
+    forest,
+  });
+  const artifactKey = keys.model(run.model, run.runId);
+  await putBytes(run.bucket, artifactKey, artifact, 'application/octet-stream');
+
+  const positions = rowsWithRole(set.roles, HOLDOUT);
+  const holdoutKey = keys.run(run.model, run.runId, 'holdout.json');
+  await putJson(run.bucket, holdoutKey, {
+    rows: Array.from(positions, (p) => set.matrix.rows[p]),
+    actual: Array.from(positions, (p) => set.matrix.actual[p]),
+    predicted: Array.from(predictPositions(set, forest, positions)),
+    classes: forest.classes,
+  });
+
+  metrics.addDimension('model', run.model);
+  metrics.addMetric('CandidateScore', 'None', candidateMetrics[spec.metric as MetricName] ?? Number.NaN);
+  logger.info('candidate evaluated', {
+    metrics: candidateMetrics,
+    champion,
+    promote: decision.promote,
+    reason: decision.reason,
+  });
+  return {
+    promote: decision.promote,
+    reason: decision.reason,
+    metric: spec.metric,
+    candidate: {
+      metrics: candidateMetrics,
+      params: { ...forest.params },
+      engine: forest.engine,
+      seed: forest.seed,
+      artifact: { key: artifactKey, sha256: sha256Hex(artifact), bytes: artifact.length },
+      featurizer: featurizerSummary(set.featurizer, best.variant),
+    },
+    champion,
+    rows: { train: trainRows, holdout: holdoutRows },
+    holdoutKey,
+  };
+}
+
+export const handler = withObservability(evaluate);

@@ -1,0 +1,65 @@
+/**
+ * Builds the feature matrices of the merged dataset (one per featurizer variant), splits rows into fit /
+ * validation / holdout, writes them to the bucket, and plans the hyperparameter candidates — warm-started
+ * from the production model's parameters — that the next Map state trains in parallel.
+ */
+import { metricDirection } from '#core/metrics.ts';
+import { buildFeatureSets, encodeFeatureSet, planCandidates, roleCounts } from '#core/training.ts';
+import { requiredEnv } from '../shared/config.ts';
+import { InvalidDataError } from '../shared/errors.ts';
+import { logger, withObservability } from '../shared/observability.ts';
+import { type FeaturesRef, loadSpec, loadTable, markStep, type RunContext } from '../shared/pipeline.ts';
+import { Registry } from '../shared/registry.ts';
+import { keys, putBytes } from '../shared/storage.ts';
+
+const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+
+export async function featurize({ run, merge }: { run: RunContext; merge: { datasetKey: string } }) {
+  logger.appendKeys({ model: run.model, runId: run.runId });
+  await markStep(registry, run, 'featurize');
+  const spec = await loadSpec(registry, run.model);
+  const table = await loadTable(run.bucket, merge.datasetKey, spec);
+  let featureSets: ReturnType<typeof buildFeatureSets>;
+  try {
+    featureSets = buildFeatureSets(spec, table);
+  } catch (error) {
+    throw new InvalidDataError(
+      `the merged dataset (${table.rowCount} rows) can't be trained on: ${(error as Error).message}`,
+    );
+  }
+  const prefix = keys.run(run.model, run.runId, 'features/');
+  await Promise.all(
+    featureSets.map((set) =>
+      putBytes(run.bucket, `${prefix}${set.variant}.bin`, encodeFeatureSet(set), 'application/octet-stream'),
+    ),
+  );
+
+  const production = await registry.getPointer(run.model, 'production');
+  const champion = production ? await registry.getVersion(run.model, production.version) : undefined;
+  const warmStart = champion
+    ? {
+        variant: String(champion.featurizer.variant ?? ''),
+        params: champion.params as Record<string, unknown>,
+      }
+    : undefined;
+  const variants = featureSets.map((set) => set.variant);
+  const candidates = planCandidates(spec, variants, warmStart);
+  const ref: FeaturesRef = {
+    prefix,
+    variants,
+    metric: spec.metric,
+    direction: metricDirection(spec.metric),
+    rows: roleCounts(featureSets[0].roles),
+    engine: spec.engine,
+    seed: spec.seed,
+  };
+  logger.info('features built', {
+    variants,
+    rows: ref.rows,
+    candidates: candidates.length,
+    warmStart: Boolean(warmStart),
+  });
+  return { ref, candidates };
+}
+
+export const handler = withObservability(featurize, { metrics: false });

@@ -1,0 +1,128 @@
+/**
+ * Last step of every successful run: records what the run decided. A promoted candidate becomes the new
+ * production version (a conditional write: production must still be the champion it was compared with);
+ * a candidate that did not beat the champion is kept as a `rejected` version for the record; a drop
+ * without drift is held back for the next retrain. The baseline moves to the merged dataset either way.
+ */
+
+import type { EvaluationResult } from '../evaluate/handler.ts';
+import { codeVersion, requiredEnv } from '../shared/config.ts';
+import { ConflictError } from '../shared/errors.ts';
+import { logger, metrics, withObservability } from '../shared/observability.ts';
+import type { RunContext, TrialResult } from '../shared/pipeline.ts';
+import { type DropRef, type ModelVersion, Registry } from '../shared/registry.ts';
+
+const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+
+interface MergeSummary {
+  datasetKey: string;
+  sha256: string;
+  rows: number;
+  drops: DropRef[];
+}
+
+export type RegisterInput =
+  | { outcome: 'no_drift'; run: RunContext; drift: { status: string; summary: string } }
+  | {
+      outcome: 'promote' | 'keep';
+      run: RunContext;
+      merge: MergeSummary;
+      evaluation: EvaluationResult;
+      trials: TrialResult[];
+    };
+
+export async function register(input: RegisterInput) {
+  const { run } = input;
+  logger.appendKeys({ model: run.model, runId: run.runId });
+  const finishedAt = new Date().toISOString();
+  const elapsed = Date.parse(finishedAt) - Date.parse(run.startedAt);
+  metrics.addDimension('model', run.model);
+  metrics.addMetric('RunSeconds', 'Seconds', elapsed / 1000);
+
+  if (input.outcome === 'no_drift') {
+    const baseline = await registry.getBaseline(run.model);
+    if (baseline && run.drop) await registry.addPendingDrop(run.model, run.drop);
+    const decision = `${input.drift.summary}; production unchanged${run.drop ? ', the drop is kept for the next retrain' : ''}`;
+    await registry.updateRun(run.model, run.startedAt, run.runId, {
+      status: 'succeeded',
+      outcome: 'no_drift',
+      step: 'done',
+      decision,
+      finishedAt,
+    });
+    logger.info('no drift: run recorded', { status: input.drift.status });
+    return { outcome: 'no_drift', decision };
+  }
+
+  const { merge, evaluation, trials } = input;
+  const version = await registry.nextVersion(run.model);
+  const record: ModelVersion = {
+    model: run.model,
+    version,
+    stage: input.outcome === 'promote' ? 'staging' : 'rejected',
+    runId: run.runId,
+    createdAt: finishedAt,
+    reason: evaluation.reason,
+    metric: evaluation.metric,
+    metrics: evaluation.candidate.metrics,
+    championMetrics: evaluation.champion?.metrics,
+    championVersion: evaluation.champion?.version,
+    params: evaluation.candidate.params,
+    engine: evaluation.candidate.engine,
+    seed: evaluation.candidate.seed,
+    codeVersion: codeVersion(),
+    artifact: evaluation.candidate.artifact,
+    featurizer: evaluation.candidate.featurizer,
+    lineage: {
+      drops: merge.drops,
+      dataset: { key: merge.datasetKey, sha256: merge.sha256, rows: merge.rows },
+      trainRows: evaluation.rows.train,
+      holdoutRows: evaluation.rows.holdout,
+    },
+  };
+  await registry.putVersion(record);
+  await registry.setBaseline(
+    run.model,
+    {
+      datasetKey: merge.datasetKey,
+      sha256: merge.sha256,
+      rows: merge.rows,
+      runId: run.runId,
+      updatedAt: finishedAt,
+    },
+    merge.drops,
+  );
+
+  let outcome: 'promoted' | 'kept' = 'kept';
+  let decision = evaluation.reason;
+  if (input.outcome === 'promote') {
+    try {
+      await registry.promote(run.model, version, {
+        expected: evaluation.champion?.version,
+        reason: evaluation.reason,
+        actor: `pipeline run ${run.runId}`,
+      });
+      outcome = 'promoted';
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      // Production changed while this run trained (a rollback or a manual promotion): the comparison is
+      // stale, so the version waits in staging for a person to promote it.
+      decision = `${evaluation.reason}; not promoted because ${error.message}; promote it with "driftline promote ${run.model} ${version}"`;
+      await registry.markVersion(run.model, version, 'staging', decision);
+    }
+  }
+  await registry.updateRun(run.model, run.startedAt, run.runId, {
+    status: 'succeeded',
+    outcome,
+    step: 'done',
+    version,
+    decision,
+    trials,
+    finishedAt,
+  });
+  metrics.addMetric(outcome === 'promoted' ? 'VersionsPromoted' : 'VersionsRejected', 'Count', 1);
+  logger.info('version registered', { version, outcome, reason: decision });
+  return { outcome, version, decision };
+}
+
+export const handler = withObservability(register);

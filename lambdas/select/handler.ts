@@ -1,0 +1,58 @@
+/**
+ * Picks the best hyperparameter candidate by validation score (warm-start candidates win ties), records
+ * every trial, and plans the final fit: the chosen parameters' trees split into shards for the next Map.
+ */
+
+import type { MetricName } from '#core/metrics.ts';
+import { bestCandidate, shardCount } from '#core/training.ts';
+import { requiredEnv } from '../shared/config.ts';
+import { logger, withObservability } from '../shared/observability.ts';
+import {
+  type FeaturesRef,
+  markStep,
+  type RunContext,
+  type ShardPlan,
+  type TrialResult,
+} from '../shared/pipeline.ts';
+import { Registry } from '../shared/registry.ts';
+import { keys, putJson } from '../shared/storage.ts';
+
+const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+
+/** Trees per forest when neither the spec nor the search says. */
+const DEFAULT_TREES = 100;
+
+export async function select({
+  run,
+  features,
+  trials,
+}: {
+  run: RunContext;
+  features: FeaturesRef;
+  trials: TrialResult[];
+}) {
+  logger.appendKeys({ model: run.model, runId: run.runId });
+  await markStep(registry, run, 'fit');
+  const best = bestCandidate(trials, features.metric as MetricName);
+  const nTrees = Number(best.params.nTrees ?? DEFAULT_TREES);
+  const trainRows = features.rows.fit + features.rows.validation;
+  const count = features.engine === 'fast' ? shardCount(trainRows, nTrees) : 1;
+  const shards: ShardPlan[] = Array.from({ length: count }, (_, index) => {
+    const treeStart = Math.floor((index * nTrees) / count);
+    const treeEnd = Math.floor(((index + 1) * nTrees) / count);
+    return {
+      index,
+      variant: best.variant,
+      params: { ...best.params, nTrees },
+      seed: features.seed,
+      treeStart,
+      treeCount: treeEnd - treeStart,
+    };
+  });
+  const trialsKey = keys.run(run.model, run.runId, 'trials.json');
+  await putJson(run.bucket, trialsKey, trials);
+  logger.info('best candidate', { id: best.id, variant: best.variant, score: best.score, shards: count });
+  return { best, shards, trialsKey };
+}
+
+export const handler = withObservability(select, { metrics: false });

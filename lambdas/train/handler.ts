@@ -1,0 +1,62 @@
+/**
+ * Fits trees — one Lambda per Map item. `candidate`: a hyperparameter candidate fitted on the fit rows and
+ * scored on the validation rows. `shard`: a slice of the final forest's trees fitted on fit + validation
+ * rows and written to the bucket, merged later by `evaluate`.
+ */
+
+import { serializeForest } from '#core/forest/index.ts';
+import type { MetricName } from '#core/metrics.ts';
+import { decodeFeatureSet, fitFinal, scoreCandidate } from '#core/training.ts';
+import type { ForestParams } from '#core/types.ts';
+import { forestWorkerScript } from '../shared/forest-worker.ts';
+import { logger, withObservability } from '../shared/observability.ts';
+import type {
+  CandidatePlan,
+  FeaturesRef,
+  RunContext,
+  ShardPlan,
+  ShardResult,
+  TrialResult,
+} from '../shared/pipeline.ts';
+import { getBytes, keys, putBytes } from '../shared/storage.ts';
+
+export type TrainInput =
+  | { mode: 'candidate'; run: RunContext; features: FeaturesRef; candidate: CandidatePlan }
+  | { mode: 'shard'; run: RunContext; features: FeaturesRef; shard: ShardPlan };
+
+async function featureSet(run: RunContext, features: FeaturesRef, variant: string) {
+  return decodeFeatureSet(await getBytes(run.bucket, `${features.prefix}${variant}.bin`));
+}
+
+export async function train(input: TrainInput): Promise<TrialResult | ShardResult> {
+  const { run, features } = input;
+  logger.appendKeys({ model: run.model, runId: run.runId, mode: input.mode });
+  const settings = {
+    engine: features.engine as 'fast' | 'ml-random-forest',
+    seed: features.seed,
+    workerScript: forestWorkerScript(),
+  };
+  if (input.mode === 'candidate') {
+    const { candidate } = input;
+    const set = await featureSet(run, features, candidate.variant);
+    const scored = await scoreCandidate(
+      set,
+      { ...candidate, params: candidate.params as ForestParams },
+      features.metric as MetricName,
+      settings,
+    );
+    logger.info('candidate scored', { id: candidate.id, variant: candidate.variant, score: scored.score });
+    return { ...candidate, ...scored };
+  }
+  const { shard } = input;
+  const started = performance.now();
+  const set = await featureSet(run, features, shard.variant);
+  const forest = await fitFinal(set, shard.params as ForestParams, settings, shard);
+  const key = keys.run(run.model, run.runId, `shards/${shard.index}.bin`);
+  await putBytes(run.bucket, key, serializeForest(forest), 'application/octet-stream');
+  const seconds = (performance.now() - started) / 1000;
+  logger.info('shard fitted', { index: shard.index, trees: forest.nTrees, seconds });
+  return { index: shard.index, key, trees: forest.nTrees, seconds };
+}
+
+export const handler = withObservability(train, { metrics: false });

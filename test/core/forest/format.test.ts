@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import {
+  deserializeForest,
+  ForestFormatError,
+  getLearner,
+  predictBatch,
+  serializeForest,
+} from '#core/forest/index.ts';
+import { friedman1, sliceRows } from '#core/forest/synthetic.ts';
+import { breastCancer } from './fixtures.ts';
+
+const data = friedman1(400, 6, 1, 21);
+const train = sliceRows(data, 0, 300);
+const test = sliceRows(data, 300, 400);
+const forest = await getLearner('fast').fit(train, { nTrees: 8 }, { seed: 3, workers: 1 });
+const bytes = serializeForest(forest);
+
+describe('serialized forests', () => {
+  it('start with the magic and format version 1', () => {
+    // Assess
+    expect(Buffer.from(bytes.subarray(0, 4)).toString('ascii')).toBe('DLFF');
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true)).toBe(1);
+  });
+
+  it('load with every field and identical predictions', () => {
+    // Act
+    const loaded = deserializeForest(bytes);
+    // Assess
+    const { nodeFeature, nodeThreshold, nodeNext, treeRoots, leafValues, ...meta } = loaded;
+    const {
+      nodeFeature: f,
+      nodeThreshold: t,
+      nodeNext: n,
+      treeRoots: r,
+      leafValues: l,
+      ...original
+    } = forest;
+    expect(meta).toEqual(original);
+    expect(nodeFeature).toEqual(f);
+    expect(nodeThreshold).toEqual(t);
+    expect(nodeNext).toEqual(n);
+    expect(treeRoots).toEqual(r);
+    expect(leafValues).toEqual(l);
+    expect(predictBatch(loaded, test.x, test.rowCount)).toEqual(predictBatch(forest, test.x, test.rowCount));
+  });
+
+  it('load from an unaligned view inside a larger buffer', () => {
+    // Prepare: as when the forest follows a JSON header in a model artifact
+    const container = new Uint8Array(bytes.length + 3);
+    container.set(bytes, 3);
+    // Act
+    const loaded = deserializeForest(container.subarray(3));
+    // Assess
+    expect(predictBatch(loaded, test.x, test.rowCount)).toEqual(predictBatch(forest, test.x, test.rowCount));
+  });
+
+  it('round-trip a classifier with its classes', async () => {
+    // Prepare
+    const { train: cancer, test: cancerTest } = breastCancer();
+    const classifier = await getLearner('fast').fit(cancer, { nTrees: 5 }, { seed: 1, workers: 1 });
+    // Act
+    const loaded = deserializeForest(serializeForest(classifier));
+    // Assess
+    expect(loaded.classes).toEqual([0, 1]);
+    expect(predictBatch(loaded, cancerTest.x, cancerTest.rowCount)).toEqual(
+      predictBatch(classifier, cancerTest.x, cancerTest.rowCount),
+    );
+  });
+
+  it('refuses truncated bytes with ForestFormatError', () => {
+    for (const length of [0, 10, 16, bytes.length - 8, bytes.length - 1]) {
+      expect(() => deserializeForest(bytes.subarray(0, length))).toThrow(ForestFormatError);
+    }
+  });
+
+  it('refuses garbled bytes anywhere with ForestFormatError', () => {
+    for (const position of [0, 5, 9, 13, 20, 100, Math.floor(bytes.length / 2), bytes.length - 1]) {
+      // Prepare
+      const garbled = bytes.slice();
+      garbled[position] ^= 0x5a;
+      // Act / Assess
+      expect(() => deserializeForest(garbled), `byte ${position}`).toThrow(ForestFormatError);
+    }
+  });
+
+  it('names an unsupported format version', () => {
+    // Prepare
+    const future = bytes.slice();
+    new DataView(future.buffer).setUint16(4, 2, true);
+    // Act / Assess
+    expect(() => deserializeForest(future)).toThrow(/unsupported forest format version 2/);
+  });
+
+  it('refuses other files', () => {
+    // Act / Assess
+    const json = new TextEncoder().encode(JSON.stringify({ name: 'RFRegression', estimators: [] }));
+    expect(() => deserializeForest(json)).toThrow(/bad magic/);
+  });
+});

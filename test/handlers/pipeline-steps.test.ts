@@ -1,0 +1,242 @@
+/**
+ * The pipeline's handlers called step by step, as the state machine calls them, against S3 and DynamoDB
+ * emulators on loopback (no mocks of our own storage). The state machine itself runs in the local
+ * runtime's end-to-end tests; here each step's contract is checked on its own.
+ */
+import { readFileSync } from 'node:fs';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Registry } from '../../lambdas/shared/registry.ts';
+import {
+  createBucket,
+  createRegistryTable,
+  startTestEmulators,
+  type TestEmulators,
+} from '../support/emulators.ts';
+
+const BUCKET = 'driftline-test-data';
+const TABLE = 'driftline-test-registry';
+const repo = new URL('../../', import.meta.url).pathname;
+const airPassengers = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n');
+
+let emulators: TestEmulators;
+let registry: Registry;
+// Handlers read their configuration at import, so they are imported once the environment is set, and
+// invoked through their middy wrappers (logging and metrics included) as Lambda would.
+let steps: {
+  validate: typeof import('../../lambdas/validate/handler.ts').validate;
+  drift: typeof import('../../lambdas/drift/handler.ts').drift;
+  merge: typeof import('../../lambdas/merge/handler.ts').merge;
+  featurize: typeof import('../../lambdas/featurize/handler.ts').featurize;
+  train: typeof import('../../lambdas/train/handler.ts').train;
+  select: typeof import('../../lambdas/select/handler.ts').select;
+  evaluate: typeof import('../../lambdas/evaluate/handler.ts').evaluate;
+  register: typeof import('../../lambdas/register/handler.ts').register;
+  recordFailure: typeof import('../../lambdas/recordFailure/handler.ts').recordFailure;
+  predict: typeof import('../../lambdas/predict/handler.ts').predict;
+};
+
+/** A wrapped handler called with a Lambda-like context, typed as the function it wraps. */
+function lambda<F extends (event: never) => Promise<unknown>>(module: { handler: unknown }): F {
+  const wrapped = module.handler as (event: unknown, context: unknown) => Promise<unknown>;
+  return ((event: unknown) =>
+    wrapped(event, {
+      functionName: 'test',
+      awsRequestId: `req-${Math.random()}`,
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test',
+      getRemainingTimeInMillis: () => 60_000,
+    })) as unknown as F;
+}
+
+beforeAll(async () => {
+  emulators = await startTestEmulators();
+  await createBucket(BUCKET);
+  await createRegistryTable(TABLE);
+  process.env.DATA_BUCKET = BUCKET;
+  process.env.REGISTRY_TABLE = TABLE;
+  process.env.MODEL_CACHE_TTL_SECONDS = '0';
+  process.env.POWERTOOLS_DEV = 'true';
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const { Registry } = await import('../../lambdas/shared/registry.ts');
+  registry = new Registry(TABLE);
+  steps = {
+    validate: lambda(await import('../../lambdas/validate/handler.ts')),
+    drift: lambda(await import('../../lambdas/drift/handler.ts')),
+    merge: lambda(await import('../../lambdas/merge/handler.ts')),
+    featurize: lambda(await import('../../lambdas/featurize/handler.ts')),
+    train: lambda(await import('../../lambdas/train/handler.ts')),
+    select: lambda(await import('../../lambdas/select/handler.ts')),
+    evaluate: lambda(await import('../../lambdas/evaluate/handler.ts')),
+    register: lambda(await import('../../lambdas/register/handler.ts')),
+    recordFailure: lambda(await import('../../lambdas/recordFailure/handler.ts')),
+    predict: lambda(await import('../../lambdas/predict/handler.ts')),
+  };
+  const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
+  // A small search keeps the test fast; the pipeline's behaviour does not depend on the trial count.
+  await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });
+});
+
+afterAll(async () => emulators?.close());
+
+let executions = 0;
+
+async function drop(key: string, body: string) {
+  await new S3Client({ forcePathStyle: true }).send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
+  );
+  const event = {
+    source: 'aws.s3' as const,
+    'detail-type': 'Object Created',
+    detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag' } },
+  };
+  return {
+    event,
+    runId: `exec-${++executions}`,
+    startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, executions)).toISOString(),
+  };
+}
+
+/** What the state machine does after the drift gate: merge → featurize → search → fit → evaluate → register. */
+async function retrain(run: Awaited<ReturnType<typeof steps.validate>>['run']) {
+  const merged = await steps.merge({ run });
+  const features = await steps.featurize({ run, merge: merged });
+  const trials = await Promise.all(
+    features.candidates.map((candidate) =>
+      steps.train({ mode: 'candidate', run, features: features.ref, candidate }),
+    ),
+  );
+  const selection = await steps.select({ run, features: features.ref, trials: trials as never });
+  const shards = await Promise.all(
+    selection.shards.map((shard) => steps.train({ mode: 'shard', run, features: features.ref, shard })),
+  );
+  const evaluation = await steps.evaluate({
+    run,
+    merge: merged,
+    features: features.ref,
+    selection,
+    shards: shards as never,
+  });
+  const outcome = evaluation.promote ? 'promote' : 'keep';
+  return steps.register({ outcome, run, merge: merged, evaluation, trials: trials as never });
+}
+
+function predictEvent(model: string, body: unknown): APIGatewayProxyEvent {
+  return {
+    resource: '/models/{name}/predict',
+    path: `/models/${model}/predict`,
+    httpMethod: 'POST',
+    pathParameters: { name: model },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEvent;
+}
+
+describe('the retraining steps on emulators', () => {
+  it('trains, registers and serves a first model from a first drop', async () => {
+    // Prepare: 1949-01 … 1958-12
+    const input = await drop(
+      'incoming/air-passengers/first.csv',
+      `${airPassengers.slice(0, 121).join('\n')}\n`,
+    );
+    // Act
+    const { run } = await steps.validate(input);
+    const registered = await retrain(run);
+    const response = await steps.predict(
+      predictEvent('air-passengers', {
+        instances: [{ history: airPassengers.slice(109, 121).map((line) => Number(line.split(',')[1])) }],
+      }),
+    );
+    // Assess
+    expect(run.trigger).toBe('first_model');
+    expect(registered).toMatchObject({ outcome: 'promoted', version: 1 });
+    expect((await registry.getPointer('air-passengers', 'production'))?.version).toBe(1);
+    expect(response.statusCode).toBe(200);
+    const body = JSON.parse(response.body);
+    expect(body).toMatchObject({ model: 'air-passengers', version: 1 });
+    // 1959-01 was 360 passengers (thousands); a sane forecast is within 15%.
+    expect(Math.abs(body.predictions[0].value - 360) / 360).toBeLessThan(0.15);
+  });
+
+  it('finds drift in the 1959-1960 drop and retrains on the merged series', async () => {
+    // Prepare
+    const input = await drop(
+      'incoming/air-passengers/1959-1960.csv',
+      `${[airPassengers[0], ...airPassengers.slice(121)].join('\n')}\n`,
+    );
+    // Act
+    const { run } = await steps.validate(input);
+    const driftResult = await steps.drift({ run });
+    const registered = await retrain(run);
+    // Assess
+    expect(run.trigger).toBe('drop');
+    expect(driftResult.status).toBe('drift');
+    expect(registered.version).toBe(2);
+    const version = await registry.getVersion('air-passengers', 2);
+    expect(version?.lineage.dataset.rows).toBe(144);
+    expect(version?.championVersion).toBe(1);
+    expect((await registry.getBaseline('air-passengers'))?.rows).toBe(144);
+  });
+
+  it('sees no drift when a drop repeats data the baseline already has', async () => {
+    // Prepare: 1951-01 … 1958-12 again, a stretch whose distribution matches the whole series
+    const input = await drop(
+      'incoming/air-passengers/repeat.csv',
+      `${[airPassengers[0], ...airPassengers.slice(25, 121)].join('\n')}\n`,
+    );
+    // Act
+    const { run } = await steps.validate(input);
+    const driftResult = await steps.drift({ run });
+    const recorded = await steps.register({ outcome: 'no_drift', run, drift: driftResult });
+    // Assess
+    expect(driftResult.status).not.toBe('drift');
+    expect(recorded.outcome).toBe('no_drift');
+    expect((await registry.getBaseline('air-passengers'))?.pending.map((d) => d.key)).toContain(
+      input.event.detail.object.key,
+    );
+  });
+
+  it('fails a malformed drop with a reason naming the problem and leaves production alone', async () => {
+    // Prepare
+    const production = await registry.getPointer('air-passengers', 'production');
+    const input = await drop('incoming/air-passengers/bad.csv', 'month,value\n1961-01,abc\n1961-02,420\n');
+    // Act
+    const error = await steps.validate(input).catch((caught: Error) => caught);
+    const failure = await steps.recordFailure({
+      input: {
+        event: input.event,
+        error: {
+          Error: (error as Error).name,
+          Cause: JSON.stringify({ errorMessage: (error as Error).message }),
+        },
+      },
+      runId: input.runId,
+      startedAt: input.startedAt,
+    });
+    // Assess
+    expect((error as Error).name).toBe('InvalidDataError');
+    expect(failure.reason).toMatch(/line 2/);
+    expect(failure.reason).toMatch(/abc/);
+    const run = (await registry.listRuns('air-passengers')).find(
+      (candidate) => candidate.runId === input.runId,
+    );
+    expect(run).toMatchObject({ status: 'failed', outcome: 'failed' });
+    expect(await registry.getPointer('air-passengers', 'production')).toEqual(production);
+  });
+
+  it('answers a bad request with a 4xx JSON message, never a 5xx', async () => {
+    const cases = [
+      predictEvent('air-passengers', 'not json'),
+      predictEvent('air-passengers', { instances: [] }),
+      predictEvent('air-passengers', { instances: [{ history: [1, 2, 3] }] }),
+      predictEvent('no-such-model', { instances: [{ history: [1] }] }),
+    ];
+    for (const event of cases) {
+      const response = await steps.predict(event);
+      expect(response.statusCode, event.body ?? '').toBeGreaterThanOrEqual(400);
+      expect(response.statusCode).toBeLessThan(500);
+      expect(JSON.parse(response.body).message).toEqual(expect.any(String));
+    }
+  });
+});
