@@ -13,11 +13,16 @@ import type { Context } from 'aws-lambda';
 export const logger = new Logger({ serviceName: 'driftline' });
 export const metrics = new Metrics({ namespace: 'Driftline', serviceName: 'driftline' });
 
-/** Wraps a handler with the logger's Lambda context and metrics flushing after each invocation. */
+/**
+ * Wraps a handler with the logger's Lambda context and, for handlers that emit metrics, metrics flushing
+ * after each invocation (handlers without metrics skip it: Powertools warns on every empty flush).
+ */
 export function withObservability<TEvent, TResult>(
   handler: (event: TEvent, context: Context) => Promise<TResult>,
+  options: { metrics?: boolean } = { metrics: true },
 ) {
-  return middy(handler)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { throwOnEmptyMetrics: false }));
+  const wrapped = middy(handler).use(injectLambdaContext(logger, { resetKeys: true }));
+  return options.metrics === false
+    ? wrapped
+    : wrapped.use(logMetrics(metrics, { throwOnEmptyMetrics: false }));
 }

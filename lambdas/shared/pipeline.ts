@@ -3,7 +3,8 @@
  * the loading every step shares: the spec from the registry, tables from the bucket.
  */
 import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
-import type { Table } from '#core/types.ts';
+import type { Candidate } from '#core/training.ts';
+import type { ForestParams, Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
 import { InvalidDataError } from './errors.ts';
 import type { DropRef, Registry, RunRecord } from './registry.ts';
@@ -21,13 +22,7 @@ export interface RunContext {
 }
 
 /** A hyperparameter candidate as the Map state fans them out. */
-export interface CandidatePlan {
-  id: string;
-  /** Which feature set (featurizer variant) the candidate trains on. */
-  variant: string;
-  params: Record<string, unknown>;
-  origin: string;
-}
+export type CandidatePlan = Candidate;
 
 /** What `featurize` hands on: where the feature sets are, and what is scored how. */
 export interface FeaturesRef {
@@ -51,7 +46,7 @@ export interface TrialResult extends CandidatePlan {
 export interface ShardPlan {
   index: number;
   variant: string;
-  params: Record<string, unknown>;
+  params: ForestParams;
   seed: number;
   treeStart: number;
   treeCount: number;
