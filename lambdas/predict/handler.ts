@@ -30,7 +30,6 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     // Two dimension sets: per model (what the alarms watch) and per model and version (the dashboard).
     metrics.addDimension('model', model);
     metrics.addDimensions({ model, version: String(serving.version) });
-    metrics.addMetric('PredictRequests', 'Count', 1);
     metrics.addMetric('PredictLatency', 'Milliseconds', performance.now() - started);
     return json(200, { model, version: serving.version, predictions });
   } catch (error) {
@@ -38,6 +37,9 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     metrics.addDimension('model', model);
     metrics.addMetric(response.statusCode >= 500 ? 'Predict5xx' : 'Predict4xx', 'Count', 1);
     return response;
+  } finally {
+    // Every request counts, failed ones too: the 5xx-rate alarm divides errors by requests.
+    metrics.addMetric('PredictRequests', 'Count', 1);
   }
 }
 

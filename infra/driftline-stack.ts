@@ -1,0 +1,179 @@
+/**
+ * The driftline stack: every construct created and wired here, in one place. Which function may touch
+ * which key prefix, table and topic is read off this file.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ModelSpec } from '#core/spec.ts';
+import { DataBucket } from './data-bucket.ts';
+import { DriftlineFunction, type WorkerScript } from './driftline-function.ts';
+import { Monitoring } from './monitoring.ts';
+import { PredictApi } from './predict-api.ts';
+import { Registry } from './registry.ts';
+import { RetrainPipeline } from './retrain-pipeline.ts';
+
+/** Environment variable names the handlers read. */
+export const ENV = {
+  bucket: 'DATA_BUCKET',
+  registry: 'REGISTRY_TABLE',
+  predictionLog: 'PREDICTION_LOG_TABLE',
+  alertsTopic: 'ALERTS_TOPIC_ARN',
+  forestWorker: 'FOREST_WORKER_SCRIPT',
+} as const;
+
+/** The forest's worker-thread script, bundled next to the train handler. */
+const FOREST_WORKER: WorkerScript = {
+  entry: 'lambdas/core/forest/worker.ts',
+  outFile: 'forest-worker.mjs',
+  envName: ENV.forestWorker,
+};
+
+export interface DriftlineStackProps extends StackProps {
+  /** Delete buckets and tables with the stack (dev, LocalStack). @default false */
+  readonly destroyOnRemoval?: boolean;
+  /** Require an API key on the API. @default false */
+  readonly apiKeyRequired?: boolean;
+  /** Models to schedule, alarm on and chart. @default none */
+  readonly modelSpecs?: readonly ModelSpec[];
+}
+
+/** The names of every Lambda of the stack (their folders under `lambdas/`). */
+export type FunctionName =
+  | 'validate'
+  | 'drift'
+  | 'merge'
+  | 'featurize'
+  | 'train'
+  | 'select'
+  | 'evaluate'
+  | 'register'
+  | 'recordFailure'
+  | 'predict'
+  | 'models'
+  | 'rollback'
+  | 'promote';
+
+/** Data bucket, registry, pipeline, API and monitoring of driftline. */
+export class DriftlineStack extends Stack {
+  public readonly data: DataBucket;
+  public readonly registry: Registry;
+  public readonly functions: Readonly<Record<FunctionName, DriftlineFunction>>;
+  public readonly pipeline: RetrainPipeline;
+  public readonly api: PredictApi;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: DriftlineStackProps = {}) {
+    super(scope, id, {
+      description: 'driftline: S3 drops retrain models through Step Functions; API Gateway serves them.',
+      ...props,
+    });
+    const specs = props.modelSpecs ?? [];
+    this.data = new DataBucket(this, 'Data', { destroyOnRemoval: props.destroyOnRemoval });
+    this.registry = new Registry(this, 'Registry', { destroyOnRemoval: props.destroyOnRemoval });
+    const bucket = this.data.bucket;
+    const registry = this.registry.table;
+
+    const fn = (name: FunctionName, memorySize: number, timeout: Duration, workerScripts?: WorkerScript[]) =>
+      new DriftlineFunction(this, name, { name, memorySize, timeout, workerScripts });
+    const minutes = Duration.minutes;
+    // Lambda timeouts match the Task TimeoutSeconds of statemachines/retrain.asl.json.
+    this.functions = {
+      // Validate also writes its report to runs/<model>/<runId>/validation.json.
+      validate: fn('validate', 512, minutes(2))
+        .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*'] })
+        .bindTable(registry, 'readWrite', ENV.registry),
+      drift: fn('drift', 1024, minutes(2))
+        .bindBucket(bucket, { read: ['incoming/*', 'datasets/*'], write: ['runs/*'] })
+        .bindTable(registry, 'read', ENV.registry),
+      merge: fn('merge', 1024, minutes(5))
+        .bindBucket(bucket, { read: ['incoming/*', 'datasets/*'], write: ['datasets/*'] })
+        .bindTable(registry, 'readWrite', ENV.registry),
+      featurize: fn('featurize', 1024, minutes(5))
+        .bindBucket(bucket, { read: ['datasets/*'], write: ['runs/*'] })
+        .bindTable(registry, 'read', ENV.registry),
+      // More memory buys more vCPUs for the forest's worker threads; 3008 MB is what new accounts may set.
+      train: fn('train', 3008, minutes(15), [FOREST_WORKER]).bindBucket(bucket, {
+        read: ['runs/*'],
+        write: ['runs/*'],
+      }),
+      select: fn('select', 512, minutes(2))
+        .bindBucket(bucket, { read: ['runs/*'], write: ['runs/*'] })
+        .bindTable(registry, 'read', ENV.registry),
+      evaluate: fn('evaluate', 2048, minutes(15))
+        .bindBucket(bucket, { read: ['runs/*', 'datasets/*', 'models/*'], write: ['models/*', 'runs/*'] })
+        .bindTable(registry, 'read', ENV.registry),
+      register: fn('register', 512, minutes(2))
+        .bindBucket(bucket, { read: ['runs/*'], write: ['reports/*'] })
+        .bindTable(registry, 'readWrite', ENV.registry),
+      recordFailure: fn('recordFailure', 256, minutes(2)).bindTable(registry, 'readWrite', ENV.registry),
+      // One full vCPU (1769 MB) to score up to 1000 instances well inside API Gateway's 29 s.
+      predict: fn('predict', 1769, Duration.seconds(20))
+        .bindBucket(bucket, { read: ['models/*'] })
+        .bindTable(registry, 'read', ENV.registry)
+        .bindTable(this.registry.predictionLog, 'append', ENV.predictionLog),
+      models: fn('models', 256, Duration.seconds(10)).bindTable(registry, 'read', ENV.registry),
+      rollback: fn('rollback', 512, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
+      promote: fn('promote', 512, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
+    };
+    const { functions } = this;
+
+    this.pipeline = new RetrainPipeline(this, 'Pipeline', {
+      bucket,
+      functions: {
+        validate: functions.validate,
+        drift: functions.drift,
+        merge: functions.merge,
+        featurize: functions.featurize,
+        train: functions.train,
+        select: functions.select,
+        evaluate: functions.evaluate,
+        register: functions.register,
+        recordFailure: functions.recordFailure,
+      },
+      scheduledModels: specs.flatMap((spec) =>
+        spec.schedule === undefined ? [] : [{ name: spec.name, schedule: spec.schedule }],
+      ),
+    });
+
+    this.api = new PredictApi(this, 'Api', {
+      models: functions.models,
+      predict: functions.predict,
+      apiKeyRequired: props.apiKeyRequired,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      models: specs.map((spec) => ({ name: spec.name, ...spec.monitoring })),
+      rollback: functions.rollback,
+      stateMachine: this.pipeline.stateMachine,
+      deadLetterQueues: { triggers: this.pipeline.deadLetterQueue },
+    });
+    functions.rollback.bindTopic(this.monitoring.alertsTopic, ENV.alertsTopic);
+    functions.promote.bindTopic(this.monitoring.alertsTopic, ENV.alertsTopic);
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('BucketName', bucket.bucketName, 'Data bucket: upload drops under incoming/<model>/');
+    output('RegistryTableName', registry.tableName, 'Model registry table');
+    output('PredictionLogTableName', this.registry.predictionLog.tableName, 'Prediction log table');
+    output('StateMachineArn', this.pipeline.stateMachine.stateMachineArn, 'Retraining state machine');
+    output('ApiUrl', this.api.api.url, 'Serving API base URL (stage prod)');
+    output(
+      'AlertsTopicArn',
+      this.monitoring.alertsTopic.topicArn,
+      'Alerts topic; subscribe to receive alarms',
+    );
+    output(
+      'RollbackFunctionName',
+      functions.rollback.functionName,
+      'Invoked by the CLI to roll a model back',
+    );
+    output('PromoteFunctionName', functions.promote.functionName, 'Invoked by the CLI to promote a version');
+    if (this.api.apiKey !== undefined) {
+      output(
+        'ApiKeyId',
+        this.api.apiKey.keyId,
+        'Read the key with: aws apigateway get-api-key --include-value',
+      );
+    }
+  }
+}

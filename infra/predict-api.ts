@@ -1,0 +1,163 @@
+/**
+ * The serving API: a regional REST API in front of two Lambdas, `models` (read-only registry views and
+ * health) and `predict`. API Gateway rejects a malformed predict body before it costs a Lambda call;
+ * `predict` re-validates the instances against the model's own input signature.
+ */
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  EndpointType,
+  type IApiKey,
+  JsonSchemaType,
+  JsonSchemaVersion,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  type Model,
+  type RequestValidator,
+  ResponseType,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The most instances one predict call may carry. */
+export const MAX_INSTANCES_PER_REQUEST = 1000;
+
+export interface PredictApiProps {
+  /** Answers `GET /health`, `GET /models`, `GET /models/{name}` and `GET /models/{name}/runs`. */
+  readonly models: IFunction;
+  /** Answers `POST /models/{name}/predict`. */
+  readonly predict: IFunction;
+  /** Require an `x-api-key` header on every route (a usage plan and one key are created). @default false */
+  readonly apiKeyRequired?: boolean;
+  /** Steady-state requests per second across the stage. @default 100 */
+  readonly throttlingRateLimit?: number;
+  /** Burst above the steady rate. @default 200 */
+  readonly throttlingBurstLimit?: number;
+}
+
+/** The REST API, its access logs and the request model of the predict route. */
+export class PredictApi extends Construct {
+  public readonly api: RestApi;
+  public readonly accessLogGroup: LogGroup;
+  /** The JSON schema API Gateway checks `POST /models/{name}/predict` bodies against. */
+  public readonly predictRequestModel: Model;
+  public readonly predictRequestValidator: RequestValidator;
+  /** Present only when `apiKeyRequired`. */
+  public readonly apiKey?: IApiKey;
+
+  constructor(scope: Construct, id: string, props: PredictApiProps) {
+    super(scope, id);
+    const throttlingRateLimit = props.throttlingRateLimit ?? 100;
+    const throttlingBurstLimit = props.throttlingBurstLimit ?? 200;
+    const apiKeyRequired = props.apiKeyRequired ?? false;
+
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.api = new RestApi(this, 'Api', {
+      description: 'driftline model serving',
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // Any logging needs the account-wide API Gateway CloudWatch role; it is kept on stack deletion
+      // because other APIs of the account (or a second driftline stack) rely on the same setting.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      defaultMethodOptions: { apiKeyRequired },
+      deployOptions: {
+        stageName: 'prod',
+        throttlingRateLimit,
+        throttlingBurstLimit,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+
+    this.api.addGatewayResponse('InvalidBody', {
+      type: ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      templates: {
+        'application/json': '{"error":"InvalidRequest","message":"$context.error.validationErrorString"}',
+      },
+    });
+
+    this.predictRequestModel = this.api.addModel('PredictRequest', {
+      contentType: 'application/json',
+      description: 'A predict call: 1 to 1000 instances, each an object of feature values.',
+      schema: {
+        schema: JsonSchemaVersion.DRAFT4,
+        title: 'PredictRequest',
+        type: JsonSchemaType.OBJECT,
+        required: ['instances'],
+        properties: {
+          instances: {
+            type: JsonSchemaType.ARRAY,
+            minItems: 1,
+            maxItems: MAX_INSTANCES_PER_REQUEST,
+            items: { type: JsonSchemaType.OBJECT },
+          },
+        },
+      },
+    });
+    this.predictRequestValidator = this.api.addRequestValidator('PredictValidator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+
+    const modelsIntegration = new LambdaIntegration(props.models, { allowTestInvoke: false });
+    const predictIntegration = new LambdaIntegration(props.predict, { allowTestInvoke: false });
+    const nameParameter = { 'method.request.path.name': true };
+
+    this.api.root.addResource('health').addMethod('GET', modelsIntegration);
+    const models = this.api.root.addResource('models');
+    models.addMethod('GET', modelsIntegration);
+    const model = models.addResource('{name}');
+    model.addMethod('GET', modelsIntegration, { requestParameters: nameParameter });
+    model.addResource('runs').addMethod('GET', modelsIntegration, { requestParameters: nameParameter });
+    model.addResource('predict').addMethod('POST', predictIntegration, {
+      requestParameters: nameParameter,
+      requestModels: { 'application/json': this.predictRequestModel },
+      requestValidator: this.predictRequestValidator,
+    });
+
+    if (apiKeyRequired) {
+      const plan = this.api.addUsagePlan('UsagePlan', {
+        description: 'driftline API clients',
+        throttle: { rateLimit: throttlingRateLimit, burstLimit: throttlingBurstLimit },
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      this.apiKey = this.api.addApiKey('ApiKey', { description: 'driftline API key' });
+      plan.addApiKey(this.apiKey);
+    }
+
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Prediction is a public, read-only endpoint by design; an API key is available with -c apiKey=true, and throttling bounds abuse.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'No end users to sign in: callers are services, identified (optionally) by API key rather than Cognito.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "API Gateway's account-wide logging role; AWS's managed policy is the documented way to grant it.",
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'A WAF web ACL costs more than this API serves; stage throttling and request validation guard it instead.',
+      },
+    );
+  }
+}

@@ -1,0 +1,136 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { flattenReference } from '../../infra/nag.ts';
+import { logicalIdOf, synthDriftline } from './support.ts';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> };
+
+/** `METHOD /path` of every API method, mapped to the `driftline:name` of the function it proxies to. */
+function routes(template: Template): Record<string, { function: string; integration: string }> {
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  const pathOf = (id: string | undefined): string => {
+    if (id === undefined) return '';
+    const resource = resources[id];
+    if (resource?.Type !== 'AWS::ApiGateway::Resource') return '';
+    const parent = (resource.Properties.ParentId as { Ref?: string }).Ref;
+    return `${pathOf(parent)}/${resource.Properties.PathPart}`;
+  };
+  const entries = Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::ApiGateway::Method')
+    .map((method) => {
+      const integration = method.Properties.Integration as {
+        Type: string;
+        Uri: { 'Fn::Join': [string, unknown[]] };
+      };
+      const functionId = JSON.stringify(integration.Uri).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/)?.[1] ?? '';
+      const path = pathOf((method.Properties.ResourceId as { Ref?: string }).Ref) || '/';
+      return [
+        `${method.Properties.HttpMethod} ${path}`,
+        {
+          function: resources[functionId]?.Metadata?.['driftline:name'] ?? '',
+          integration: integration.Type,
+        },
+      ];
+    });
+  return Object.fromEntries(entries);
+}
+
+describe('PredictApi', () => {
+  const { stack, template } = synthDriftline();
+  const resources = template.toJSON().Resources;
+  const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+  const predictMethod = Object.values(
+    template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } }),
+  )[0];
+
+  it('routes the read-only views to models and predictions to predict, as Lambda proxies', () => {
+    // Assess
+    expect(routes(template)).toEqual({
+      'GET /health': { function: 'models', integration: 'AWS_PROXY' },
+      'GET /models': { function: 'models', integration: 'AWS_PROXY' },
+      'GET /models/{name}': { function: 'models', integration: 'AWS_PROXY' },
+      'GET /models/{name}/runs': { function: 'models', integration: 'AWS_PROXY' },
+      'POST /models/{name}/predict': { function: 'predict', integration: 'AWS_PROXY' },
+    });
+  });
+
+  it('is a regional API deployed to stage prod with throttling, tracing and access logs', () => {
+    // Assess
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+    expect(stage.Properties).toMatchObject({
+      StageName: 'prod',
+      TracingEnabled: true,
+      MethodSettings: [
+        {
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        },
+      ],
+    });
+    expect(flattenReference(stage.Properties.AccessLogSetting.DestinationArn)).toMatch(
+      new RegExp(`:log-group:<${logicalIdOf(stack.api.accessLogGroup)}>$`),
+    );
+    expect(JSON.parse(stage.Properties.AccessLogSetting.Format)).toMatchObject({ status: '$context.status' });
+  });
+
+  it('validates the predict body against a model: 1 to 1000 instances, each an object', () => {
+    // Prepare
+    const modelId = predictMethod.Properties.RequestModels['application/json'].Ref;
+    const validatorId = predictMethod.Properties.RequestValidatorId.Ref;
+    // Assess
+    expect(resources[validatorId].Properties).toMatchObject({
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+    expect(resources[modelId].Properties).toMatchObject({
+      ContentType: 'application/json',
+      Schema: {
+        $schema: 'http://json-schema.org/draft-04/schema#',
+        type: 'object',
+        required: ['instances'],
+        properties: { instances: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'object' } } },
+      },
+    });
+    expect(predictMethod.Properties.RequestParameters).toEqual({ 'method.request.path.name': true });
+  });
+
+  it('answers a body that fails validation with a JSON 400 naming the problem', () => {
+    // Assess
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'BAD_REQUEST_BODY',
+      StatusCode: '400',
+      ResponseTemplates: {
+        'application/json': '{"error":"InvalidRequest","message":"$context.error.validationErrorString"}',
+      },
+    });
+  });
+
+  it('needs no API key by default', () => {
+    // Assess
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    expect(methods.map((method) => method.Properties.ApiKeyRequired ?? false)).toEqual(
+      methods.map(() => false),
+    );
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 0);
+  });
+
+  it('requires an API key on every route, with a usage plan, when apiKeyRequired is set', () => {
+    // Act
+    const keyed = synthDriftline({ apiKeyRequired: true }).template;
+    // Assess
+    const methods = Object.values(keyed.findResources('AWS::ApiGateway::Method'));
+    expect(methods).toHaveLength(5);
+    expect(methods.every((method) => method.Properties.ApiKeyRequired === true)).toBe(true);
+    keyed.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    keyed.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 100, BurstLimit: 200 },
+    });
+    expect(keyed.findOutputs('ApiKeyId')).not.toEqual({});
+  });
+});
