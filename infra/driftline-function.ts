@@ -56,10 +56,11 @@ export interface BucketAccess {
 }
 
 /**
- * Table access: `read` (get, query, scan), `readWrite` (also put, update, delete) or `append`
- * (PutItem only: add items, never read, change or delete them).
+ * Table access: `read` (get, query, scan), `readWrite` (also put, update, delete), `append`
+ * (PutItem only: add items, never read, change or delete them) or `annotate` (GetItem and UpdateItem:
+ * read an item by key and add to it, never create or delete one).
  */
-export type TableAccess = 'read' | 'readWrite' | 'append';
+export type TableAccess = 'read' | 'readWrite' | 'append' | 'annotate';
 
 /**
  * The stack's one policy for sending traces, shared by every function role. X-Ray accepts no resource
@@ -248,6 +249,7 @@ export class DriftlineFunction extends NodejsFunction {
     this.addEnvironment(envName, table.tableName);
     if (access === 'read') table.grantReadData(this);
     else if (access === 'readWrite') table.grantReadWriteData(this);
+    else if (access === 'annotate') table.grant(this, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     else table.grant(this, 'dynamodb:PutItem');
     return this;
   }

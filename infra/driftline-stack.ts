@@ -49,6 +49,7 @@ export type FunctionName =
   | 'register'
   | 'recordFailure'
   | 'predict'
+  | 'feedback'
   | 'models'
   | 'rollback'
   | 'promote';
@@ -111,6 +112,10 @@ export class DriftlineStack extends Stack {
         .bindBucket(bucket, { read: ['models/*'] })
         .bindTable(registry, 'read', ENV.registry)
         .bindTable(this.registry.predictionLog, 'append', ENV.predictionLog),
+      // Feedback reads the logged prediction and the version's holdout metrics, and stores the label.
+      feedback: fn('feedback', 512, Duration.seconds(20))
+        .bindTable(registry, 'read', ENV.registry)
+        .bindTable(this.registry.predictionLog, 'annotate', ENV.predictionLog),
       models: fn('models', 256, Duration.seconds(10)).bindTable(registry, 'read', ENV.registry),
       rollback: fn('rollback', 512, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
       promote: fn('promote', 512, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
@@ -138,12 +143,14 @@ export class DriftlineStack extends Stack {
     this.api = new PredictApi(this, 'Api', {
       models: functions.models,
       predict: functions.predict,
+      feedback: functions.feedback,
       apiKeyRequired: props.apiKeyRequired,
     });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       models: specs.map((spec) => ({ name: spec.name, ...spec.monitoring })),
       rollback: functions.rollback,
+      promote: functions.promote,
       stateMachine: this.pipeline.stateMachine,
       deadLetterQueues: { triggers: this.pipeline.deadLetterQueue },
     });

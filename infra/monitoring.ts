@@ -15,7 +15,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Match, Rule } from 'aws-cdk-lib/aws-events';
+import { Match, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -37,11 +37,20 @@ export const PREDICT_METRICS = {
   requests: 'PredictRequests',
   clientErrors: 'Predict4xx',
   serverErrors: 'Predict5xx',
+  /** Emitted by `feedback`: a labelled prediction's error over its version's holdout error. */
+  liveQuality: 'LiveQualityRatio',
 } as const;
 
-/** A metric `predict` emits for `model`, at the model's alarm period. */
+/**
+ * Who answered: production, a canary taking a share of traffic, or a shadow predicting without answering.
+ * Each role has its own alarms, so a bad canary is stopped without touching production.
+ */
+export type ServingRole = 'production' | 'canary' | 'shadow';
+
+/** A metric `predict` or `feedback` emits for one role of `model`, at the model's alarm period. */
 function predictMetric(
   model: ModelAlarmSettings,
+  role: ServingRole,
   metricName: string,
   statistic: string,
   label?: string,
@@ -49,7 +58,7 @@ function predictMetric(
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
-    dimensionsMap: { service: METRICS_SERVICE, model: model.name },
+    dimensionsMap: { service: METRICS_SERVICE, model: model.name, role },
     statistic,
     period: Duration.seconds(model.periodSeconds),
     label,
@@ -63,6 +72,10 @@ export interface ModelAlarmSettings {
   readonly latencyP99Ms: number;
   /** Share of requests answered with a 5xx above which the model is rolled back. */
   readonly errorRate: number;
+  /** Live error over holdout error above which the version is rolled back. */
+  readonly qualityMultiple: number;
+  /** Labelled predictions a period needs before its live quality counts. */
+  readonly minFeedback: number;
   readonly periodSeconds: number;
   readonly evaluationPeriods: number;
   readonly datapointsToAlarm: number;
@@ -72,16 +85,28 @@ export interface MonitoringProps {
   readonly models: readonly ModelAlarmSettings[];
   /** Started by any of this stack's rollback alarms entering ALARM. */
   readonly rollback: IFunction;
+  /** Promotes canaries and shadows whose bake ended without an alarm, every minute. */
+  readonly promote: IFunction;
   /** Its failed executions alert. */
   readonly stateMachine: IStateMachine;
   /** Dead-letter queues whose messages alert, keyed by a short name used in the alarm name. */
   readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
 }
 
-/** The two rollback alarms of a model. */
-export interface ModelAlarms {
-  readonly latency: Alarm;
-  readonly errorRate: Alarm;
+/** The rollback alarms of one role of a model (a shadow never answers, so it has only `quality`). */
+export interface RoleAlarms {
+  readonly latency?: Alarm;
+  readonly errorRate?: Alarm;
+  readonly quality: Alarm;
+}
+
+/** The rollback alarms of a model, per serving role. */
+export type ModelAlarms = Readonly<Record<ServingRole, RoleAlarms>>;
+
+function alarmsOf(alarms: ModelAlarms): Alarm[] {
+  return Object.values(alarms).flatMap((role) =>
+    [role.latency, role.errorRate, role.quality].filter((a) => a !== undefined),
+  );
 }
 
 /** The alerts topic, alarms, the alarm-to-rollback rule and one dashboard per model. */
@@ -97,6 +122,8 @@ export class Monitoring extends Construct {
   public readonly dashboards: ReadonlyMap<string, Dashboard>;
   /** Sends ALARM state changes of the rollback alarms to the rollback function. */
   public readonly rollbackRule: Rule;
+  /** Every minute, promotes the candidates whose bake ended. */
+  public readonly bakeRule: Rule;
   /** Alarm events EventBridge could not deliver to the rollback function. */
   public readonly rollbackDeadLetterQueue: Queue;
 
@@ -113,8 +140,12 @@ export class Monitoring extends Construct {
     const modelAlarms = new Map<string, ModelAlarms>();
     const dashboards = new Map<string, Dashboard>();
     for (const model of props.models) {
-      const alarms = this.createModelAlarms(model);
-      for (const alarm of [alarms.latency, alarms.errorRate]) {
+      const alarms: ModelAlarms = {
+        production: this.createRoleAlarms(model, 'production'),
+        canary: this.createRoleAlarms(model, 'canary'),
+        shadow: this.createRoleAlarms(model, 'shadow'),
+      };
+      for (const alarm of alarmsOf(alarms)) {
         alarm.addAlarmAction(notify);
         alarm.addOkAction(notify);
       }
@@ -134,7 +165,8 @@ export class Monitoring extends Construct {
       reason: 'This queue is itself the dead-letter queue of the rollback rule; it is watched by an alarm.',
     });
     this.rollbackRule = new Rule(this, 'RollbackOnAlarm', {
-      description: 'Rolls a model back when one of its latency or error-rate alarms enters ALARM.',
+      description:
+        'Rolls a model (or its baking candidate) back when one of its rollback alarms enters ALARM.',
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
@@ -152,11 +184,26 @@ export class Monitoring extends Construct {
       ],
     });
 
+    this.bakeRule = new Rule(this, 'BakeCandidates', {
+      description: 'Promotes canary and shadow versions whose bake ended without an alarm.',
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new LambdaFunction(props.promote, {
+          event: RuleTargetInput.fromObject({ action: 'bake' }),
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(5),
+        }),
+      ],
+    });
+
     this.createOperationsAlarms(props, notify);
   }
 
-  private createModelAlarms(model: ModelAlarmSettings): ModelAlarms {
-    const metric = (metricName: string, statistic: string) => predictMetric(model, metricName, statistic);
+  private createRoleAlarms(model: ModelAlarmSettings, role: ServingRole): RoleAlarms {
+    const metric = (metricName: string, statistic: string) =>
+      predictMetric(model, role, metricName, statistic);
+    const name = `${this.rollbackAlarmPrefix}${model.name}/${role}`;
+    const action = role === 'production' ? 'roll back to the previous version' : `stop the ${role}`;
     const shared = {
       evaluationPeriods: model.evaluationPeriods,
       datapointsToAlarm: model.datapointsToAlarm,
@@ -164,17 +211,34 @@ export class Monitoring extends Construct {
       // No traffic is not a fault: an idle model must not be rolled back.
       treatMissingData: TreatMissingData.NOT_BREACHING,
     };
-    const latency = new Alarm(this, `${model.name}-LatencyP99`, {
+    const quality = new Alarm(this, `${model.name}-${role}-Quality`, {
       ...shared,
-      alarmName: `${this.rollbackAlarmPrefix}${model.name}/latency-p99`,
-      alarmDescription: `p99 predict latency of ${model.name} above ${model.latencyP99Ms} ms: roll back.`,
+      alarmName: `${name}/live-quality`,
+      alarmDescription: `Live error of ${model.name} (${role}) above ${model.qualityMultiple}× its holdout error over at least ${model.minFeedback} labels: ${action}.`,
+      // Below minFeedback labels a period counts as fine: one unlucky label must not roll a model back.
+      metric: new MathExpression({
+        expression: `IF(labels >= ${model.minFeedback}, ratio, 0)`,
+        usingMetrics: {
+          labels: metric(PREDICT_METRICS.liveQuality, 'SampleCount'),
+          ratio: metric(PREDICT_METRICS.liveQuality, 'Average'),
+        },
+        label: 'live error / holdout error',
+        period: Duration.seconds(model.periodSeconds),
+      }),
+      threshold: model.qualityMultiple,
+    });
+    if (role === 'shadow') return { quality };
+    const latency = new Alarm(this, `${model.name}-${role}-LatencyP99`, {
+      ...shared,
+      alarmName: `${name}/latency-p99`,
+      alarmDescription: `p99 predict latency of ${model.name} (${role}) above ${model.latencyP99Ms} ms: ${action}.`,
       metric: metric(PREDICT_METRICS.latency, 'p99'),
       threshold: model.latencyP99Ms,
     });
-    const errorRate = new Alarm(this, `${model.name}-ErrorRate`, {
+    const errorRate = new Alarm(this, `${model.name}-${role}-ErrorRate`, {
       ...shared,
-      alarmName: `${this.rollbackAlarmPrefix}${model.name}/5xx-rate`,
-      alarmDescription: `Share of ${model.name} predict calls answered with a 5xx above ${model.errorRate}: roll back.`,
+      alarmName: `${name}/5xx-rate`,
+      alarmDescription: `Share of ${model.name} (${role}) predict calls answered with a 5xx above ${model.errorRate}: ${action}.`,
       // A period with requests but no 5xx datapoint has an error rate of 0, not a missing one.
       metric: new MathExpression({
         expression: 'FILL(errors, 0) / requests',
@@ -187,12 +251,12 @@ export class Monitoring extends Construct {
       }),
       threshold: model.errorRate,
     });
-    return { latency, errorRate };
+    return { latency, errorRate, quality };
   }
 
   private createDashboard(model: ModelAlarmSettings, alarms: ModelAlarms): Dashboard {
-    const metric = (metricName: string, statistic: string, label: string) =>
-      predictMetric(model, metricName, statistic, label);
+    const metric = (metricName: string, statistic: string, label: string, role: ServingRole = 'production') =>
+      predictMetric(model, role, metricName, statistic, label);
     const dashboard = new Dashboard(this, `${model.name}-Dashboard`, {
       dashboardName: `${Stack.of(this).stackName}-${model.name}`,
     });
@@ -228,9 +292,33 @@ export class Monitoring extends Construct {
         ],
         width: 12,
       }),
+      new GraphWidget({
+        title: `${model.name}: live error / holdout error (from feedback)`,
+        left: [
+          metric(PREDICT_METRICS.liveQuality, 'Average', 'production'),
+          metric(PREDICT_METRICS.liveQuality, 'Average', 'canary', 'canary'),
+          metric(PREDICT_METRICS.liveQuality, 'Average', 'shadow', 'shadow'),
+        ],
+        leftAnnotations: [{ value: model.qualityMultiple, label: 'rollback threshold' }],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: `${model.name}: drift share per retraining run`,
+        left: [
+          new Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: 'DriftShare',
+            dimensionsMap: { service: METRICS_SERVICE, model: model.name },
+            statistic: 'Maximum',
+            period: Duration.hours(1),
+            label: 'share of drifted columns',
+          }),
+        ],
+        width: 12,
+      }),
       new AlarmStatusWidget({
         title: `${model.name}: rollback alarms`,
-        alarms: [alarms.latency, alarms.errorRate],
+        alarms: alarmsOf(alarms),
         width: 12,
       }),
     );

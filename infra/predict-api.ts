@@ -30,6 +30,8 @@ export interface PredictApiProps {
   readonly models: IFunction;
   /** Answers `POST /models/{name}/predict`. */
   readonly predict: IFunction;
+  /** Answers `POST /models/{name}/feedback` (labels of earlier predictions). */
+  readonly feedback: IFunction;
   /** Require an `x-api-key` header on every route (a usage plan and one key are created). @default false */
   readonly apiKeyRequired?: boolean;
   /** Steady-state requests per second across the stage. @default 100 */
@@ -113,6 +115,7 @@ export class PredictApi extends Construct {
 
     const modelsIntegration = new LambdaIntegration(props.models, { allowTestInvoke: false });
     const predictIntegration = new LambdaIntegration(props.predict, { allowTestInvoke: false });
+    const feedbackIntegration = new LambdaIntegration(props.feedback, { allowTestInvoke: false });
     const nameParameter = { 'method.request.path.name': true };
 
     this.api.root.addResource('health').addMethod('GET', modelsIntegration);
@@ -126,6 +129,9 @@ export class PredictApi extends Construct {
       requestModels: { 'application/json': this.predictRequestModel },
       requestValidator: this.predictRequestValidator,
     });
+    model
+      .addResource('feedback')
+      .addMethod('POST', feedbackIntegration, { requestParameters: nameParameter });
 
     if (apiKeyRequired) {
       const plan = this.api.addUsagePlan('UsagePlan', {

@@ -1,44 +1,99 @@
 /**
  * `POST /models/{name}/predict`: answers from the production model cached in this container, reloading
- * it when the registry's pointer moves (no redeploy). Every answer names the version that made it.
+ * it when the registry's pointers move (no redeploy). A baking canary answers its share of requests; a
+ * shadow predicts on every request without answering. Every answer names the version that made it, every
+ * prediction gets an id (for feedback), and every request is logged with its inputs.
  */
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { predictInstances } from '#core/model.ts';
+import { type Prediction, predictInstances } from '#core/model.ts';
 import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts';
 import { numberEnv, requiredEnv } from '../shared/config.ts';
 import { BadRequestError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
-import { metrics, withObservability } from '../shared/observability.ts';
+import { logger, metrics, withObservability } from '../shared/observability.ts';
+import {
+  type LoggedPrediction,
+  PredictionLog,
+  predictionId,
+  type ServingRole,
+} from '../shared/prediction-log.ts';
 import { Registry } from '../shared/registry.ts';
-import { ModelCache } from './model-cache.ts';
+import { ModelCache, type ServingModel } from './model-cache.ts';
 
 const cache = new ModelCache({
   registry: new Registry(requiredEnv('REGISTRY_TABLE')),
   bucket: requiredEnv('DATA_BUCKET'),
   ttlMs: numberEnv('MODEL_CACHE_TTL_SECONDS', 10) * 1000,
 });
+const predictionLog = new PredictionLog(requiredEnv('PREDICTION_LOG_TABLE'));
+
+function logged(predictions: Prediction[]): LoggedPrediction[] {
+  return predictions.map(({ value, label, probabilities }) => ({ value, label, probabilities }));
+}
+
+/** The shadow's answers, or undefined when it fails: a shadow must never break the real answer. */
+function shadowPredictions(shadow: ServingModel, instances: unknown[]) {
+  try {
+    return { version: shadow.version, predictions: logged(predictInstances(shadow.loaded, instances)) };
+  } catch (error) {
+    logger.warn('shadow version failed to predict', { version: shadow.version, error: error as Error });
+    metrics.addMetric('ShadowErrors', 'Count', 1);
+    return undefined;
+  }
+}
 
 export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const started = performance.now();
   let model = 'unknown';
+  let role: ServingRole = 'production';
   try {
     model = pathParameter(event, 'name');
     const parsed = predictRequestSchema.safeParse(jsonBody(event));
     if (!parsed.success) throw new BadRequestError(describeZodError(parsed.error));
-    const serving = await cache.production(model);
-    const predictions = predictInstances(serving.loaded, parsed.data.instances);
-    // Two dimension sets: per model (what the alarms watch) and per model and version (the dashboard).
-    metrics.addDimension('model', model);
-    metrics.addDimensions({ model, version: String(serving.version) });
+    const { instances } = parsed.data;
+    const serving = await cache.serving(model);
+    let answering = serving.production;
+    const { candidate } = serving;
+    if (candidate?.mode === 'canary' && Math.random() < candidate.weight) {
+      answering = candidate.serving;
+      role = 'canary';
+    }
+    const predictions = predictInstances(answering.loaded, instances);
+    const requestId = randomUUID();
+    await predictionLog.put({
+      id: requestId,
+      model,
+      version: answering.version,
+      role,
+      at: new Date().toISOString(),
+      predictions: logged(predictions),
+      instances,
+      instanceCount: instances.length,
+      shadow: candidate?.mode === 'shadow' ? shadowPredictions(candidate.serving, instances) : undefined,
+    });
+    const outOfRange = predictions.filter((prediction) => prediction.outOfRange).length;
+    metrics.addDimensions({ model, version: String(answering.version) });
     metrics.addMetric('PredictLatency', 'Milliseconds', performance.now() - started);
-    return json(200, { model, version: serving.version, predictions });
+    if (predictions[0]?.value !== undefined)
+      metrics.addMetric('PredictionValue', 'None', predictions[0].value);
+    metrics.addMetric('InputsOutOfRange', 'Count', outOfRange);
+    return json(200, {
+      model,
+      version: answering.version,
+      predictions: predictions.map((prediction, index) => ({
+        id: predictionId(requestId, index),
+        ...prediction,
+      })),
+    });
   } catch (error) {
     const response = errorResponse(error);
-    metrics.addDimension('model', model);
     metrics.addMetric(response.statusCode >= 500 ? 'Predict5xx' : 'Predict4xx', 'Count', 1);
     return response;
   } finally {
-    // Every request counts, failed ones too: the 5xx-rate alarm divides errors by requests.
+    // Alarms watch each role's own metrics (a bad canary must not roll production back). Every request
+    // counts, failed ones too: the 5xx-rate alarm divides errors by requests.
+    metrics.addDimensions({ model, role });
     metrics.addMetric('PredictRequests', 'Count', 1);
   }
 }

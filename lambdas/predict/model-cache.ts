@@ -1,6 +1,6 @@
 /**
- * The predict function's in-memory model cache. The production pointer is re-read at most every
- * `ttlMs`; a new version is loaded from S3 and checked against its recorded sha256 before it replaces the
+ * The predict function's in-memory model cache. The pointers (production, and a baking canary or shadow)
+ * are re-read at most every `ttlMs`; a new version is loaded from S3 and checked against its recorded sha256 before it replaces the
  * old one, so a request sees either the old model or the new one, never half of one. Concurrent
  * requests share one load.
  */
@@ -15,9 +15,15 @@ export interface ServingModel {
   loaded: LoadedModel;
 }
 
+/** What serves a model right now: production, and the candidate baking next to it, if any. */
+export interface Serving {
+  production: ServingModel;
+  candidate?: { serving: ServingModel; mode: 'canary' | 'shadow'; weight: number };
+}
+
 interface Entry {
   version: number;
-  serving: ServingModel;
+  serving: Serving;
   checkedAt: number;
 }
 
@@ -37,8 +43,11 @@ export class ModelCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** The production model of `model`, reloaded when the pointer moved. @throws NotFoundError when none serves. */
-  async production(model: string): Promise<ServingModel> {
+  /**
+   * The production model of `model` and its baking candidate, reloaded when a pointer moved.
+   * @throws NotFoundError when nothing serves.
+   */
+  async serving(model: string): Promise<Serving> {
     const entry = this.entries.get(model);
     if (entry && this.now() - entry.checkedAt < this.ttlMs) return entry.serving;
     let pending = this.inflight.get(model);
@@ -62,21 +71,35 @@ export class ModelCache {
   }
 
   private async refresh(model: string, previous: Entry | undefined): Promise<Entry> {
-    const pointer = await this.registry.getPointer(model, 'production');
-    if (!pointer) {
+    const { production, canary } = await this.registry.getPointers(model);
+    if (!production) {
       this.entries.delete(model);
       if ((await this.registry.getSpec(model)) === undefined)
         throw new NotFoundError(`no model named "${model}"`);
       throw new NotFoundError(`model "${model}" has no production version yet`);
     }
-    const serving =
-      previous && previous.version === pointer.version
-        ? previous.serving
-        : await this.version(model, pointer.version);
-    // The version that stopped serving is not kept in memory (it comes back from S3 if it is needed again).
-    if (previous && previous.version !== pointer.version)
-      this.versions.delete(`${model}#${previous.version}`);
-    const entry = { version: pointer.version, serving, checkedAt: this.now() };
+    const [productionModel, candidateModel] = await Promise.all([
+      previous && previous.version === production.version
+        ? previous.serving.production
+        : this.version(model, production.version),
+      canary ? this.version(model, canary.version) : undefined,
+    ]);
+    // Versions that stopped serving are not kept in memory (they come back from S3 if needed again).
+    for (const key of this.versions.keys()) {
+      const [name, version] = key.split('#');
+      if (name === model && Number(version) !== production.version && Number(version) !== canary?.version) {
+        this.versions.delete(key);
+      }
+    }
+    const serving: Serving = { production: productionModel };
+    if (canary && candidateModel) {
+      serving.candidate = {
+        serving: candidateModel,
+        mode: canary.mode ?? 'canary',
+        weight: canary.weight ?? 0,
+      };
+    }
+    const entry = { version: production.version, serving, checkedAt: this.now() };
     this.entries.set(model, entry);
     return entry;
   }

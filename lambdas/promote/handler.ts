@@ -1,9 +1,11 @@
 /**
- * Promotes a given version to production by hand (`driftline promote NAME VERSION`): the same conditional
- * write and audit as an automatic promotion.
+ * Moves a version into production. By hand (`driftline promote NAME VERSION`): the same conditional write
+ * and audit as an automatic promotion. On a schedule (`{ "action": "bake" }` every minute): every canary
+ * or shadow whose bake ended without an alarm is promoted — an alarm during the bake would already have
+ * removed it through the rollback function.
  */
 import { requiredEnv } from '../shared/config.ts';
-import { BadRequestError } from '../shared/errors.ts';
+import { BadRequestError, ConflictError } from '../shared/errors.ts';
 import { logger, withObservability } from '../shared/observability.ts';
 import { Registry } from '../shared/registry.ts';
 
@@ -16,17 +18,52 @@ export interface PromoteEvent {
   actor?: string;
 }
 
-export async function promote(event: PromoteEvent) {
-  if (!event.model || !Number.isInteger(event.version))
+export interface BakeEvent {
+  action: 'bake';
+}
+
+/** Promotes every candidate whose bake has ended; returns what it did per model. */
+async function completeBakes(now = new Date()) {
+  const done: { model: string; version: number; result: string }[] = [];
+  for (const model of await registry.listModels()) {
+    const candidate = await registry.getPointer(model, 'canary');
+    if (!candidate?.bakeUntil || Date.parse(candidate.bakeUntil) > now.getTime()) continue;
+    try {
+      await registry.completeCandidate(model, candidate.version, {
+        reason: `${candidate.mode ?? 'canary'} baked without an alarm since ${candidate.since}`,
+        actor: 'bake schedule',
+      });
+      done.push({ model, version: candidate.version, result: 'promoted' });
+      logger.info('candidate promoted after its bake', { model, version: candidate.version });
+    } catch (error) {
+      // A rollback or a newer candidate won the race: nothing to promote any more.
+      if (!(error instanceof ConflictError)) throw error;
+      done.push({ model, version: candidate.version, result: error.message });
+    }
+  }
+  return { baked: done };
+}
+
+export async function promote(event: PromoteEvent | BakeEvent) {
+  if ('action' in event && event.action === 'bake') return completeBakes();
+  const { model, version, reason, actor } = event as PromoteEvent;
+  if (!model || !Number.isInteger(version))
     throw new BadRequestError('promote needs "model" and an integer "version"');
-  const current = await registry.getPointer(event.model, 'production');
-  const pointer = await registry.promote(event.model, event.version, {
-    expected: current?.version,
-    reason: event.reason ?? 'manual promotion',
-    actor: event.actor ?? 'driftline promote',
-  });
-  logger.info('promoted by hand', { model: event.model, version: event.version, previous: current?.version });
-  return { model: event.model, version: pointer.version, previous: current?.version ?? null };
+  const current = await registry.getPointer(model, 'production');
+  const candidate = await registry.getPointer(model, 'canary');
+  const pointer =
+    candidate?.version === version
+      ? await registry.completeCandidate(model, version, {
+          reason: reason ?? 'promoted by hand',
+          actor: actor ?? 'driftline promote',
+        })
+      : await registry.promote(model, version, {
+          expected: current?.version,
+          reason: reason ?? 'promoted by hand',
+          actor: actor ?? 'driftline promote',
+        });
+  logger.info('promoted by hand', { model, version, previous: current?.version });
+  return { model, version: pointer.version, previous: current?.version ?? null };
 }
 
 export const handler = withObservability(promote, { metrics: false });

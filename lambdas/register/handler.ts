@@ -5,12 +5,13 @@
  * without drift is held back for the next retrain. The baseline moves to the merged dataset either way.
  */
 
+import type { ModelSpec } from '#core/spec.ts';
 import type { EvaluationResult } from '../evaluate/handler.ts';
 import { codeVersion, requiredEnv } from '../shared/config.ts';
 import { ConflictError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import type { RunContext, TrialResult } from '../shared/pipeline.ts';
-import { type DropRef, type ModelVersion, Registry } from '../shared/registry.ts';
+import { loadSpec, type RunContext, type TrialResult } from '../shared/pipeline.ts';
+import { type DropRef, type ModelVersion, Registry, type RunOutcome } from '../shared/registry.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 
@@ -30,6 +31,51 @@ export type RegisterInput =
       evaluation: EvaluationResult;
       trials: TrialResult[];
     };
+
+type Rollout = ModelSpec['rollout'];
+
+function rolloutDescription(rollout: Rollout): string {
+  return rollout.mode === 'canary'
+    ? `serving ${Math.round(rollout.canaryWeight * 100)}% of requests as a canary for ${rollout.bakeMinutes} min before full promotion`
+    : `predicting in shadow (not answering) for ${rollout.bakeMinutes} min before promotion`;
+}
+
+/**
+ * Starts a canary or shadow bake of the new version. A newer candidate replaces one still baking: the
+ * older is archived as superseded, since the newer one learned from more data.
+ */
+async function startRollout(
+  run: RunContext,
+  version: number,
+  rollout: Rollout,
+  reason: string,
+): Promise<RunOutcome> {
+  const mode = rollout.mode as 'canary' | 'shadow';
+  const options = {
+    mode,
+    weight: rollout.canaryWeight,
+    bakeUntil: new Date(Date.now() + rollout.bakeMinutes * 60_000).toISOString(),
+    reason: `${reason}; ${rolloutDescription(rollout)}`,
+    actor: `pipeline run ${run.runId}`,
+  };
+  try {
+    await registry.startCandidate(run.model, version, options);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    const baking = await registry.getPointer(run.model, 'canary');
+    if (baking) {
+      await registry.clearCanary(run.model, baking.version);
+      await registry.markVersion(
+        run.model,
+        baking.version,
+        'archived',
+        `superseded by version ${version} before its bake ended`,
+      );
+    }
+    await registry.startCandidate(run.model, version, options);
+  }
+  return mode;
+}
 
 export async function register(input: RegisterInput) {
   const { run } = input;
@@ -93,16 +139,22 @@ export async function register(input: RegisterInput) {
     merge.drops,
   );
 
-  let outcome: 'promoted' | 'kept' = 'kept';
+  let outcome: RunOutcome = 'kept';
   let decision = evaluation.reason;
   if (input.outcome === 'promote') {
+    const { rollout } = await loadSpec(registry, run.model);
     try {
-      await registry.promote(run.model, version, {
-        expected: evaluation.champion?.version,
-        reason: evaluation.reason,
-        actor: `pipeline run ${run.runId}`,
-      });
-      outcome = 'promoted';
+      if (rollout.mode !== 'direct' && evaluation.champion) {
+        outcome = await startRollout(run, version, rollout, evaluation.reason);
+        decision = `${evaluation.reason}; ${rolloutDescription(rollout)}`;
+      } else {
+        await registry.promote(run.model, version, {
+          expected: evaluation.champion?.version,
+          reason: evaluation.reason,
+          actor: `pipeline run ${run.runId}`,
+        });
+        outcome = 'promoted';
+      }
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       // Production changed while this run trained (a rollback or a manual promotion): the comparison is
@@ -120,7 +172,7 @@ export async function register(input: RegisterInput) {
     trials,
     finishedAt,
   });
-  metrics.addMetric(outcome === 'promoted' ? 'VersionsPromoted' : 'VersionsRejected', 'Count', 1);
+  metrics.addMetric(outcome === 'kept' ? 'VersionsRejected' : 'VersionsPromoted', 'Count', 1);
   logger.info('version registered', { version, outcome, reason: decision });
   return { outcome, version, decision };
 }

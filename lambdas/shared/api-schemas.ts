@@ -44,3 +44,161 @@ export function describeZodError(error: z.ZodError): string {
   const path = issue.path.length ? issue.path.join('.') : 'body';
   return `${path}: ${issue.message}`;
 }
+
+// --- responses and feedback ----------------------------------------------------------------------
+// The response schemas document the API (OpenAPI); handlers build their answers from typed records.
+
+export const errorResponseSchema = z
+  .object({
+    message: z.string().describe('What went wrong, for a person to read.'),
+    error: z.string().optional().describe('The error’s name, e.g. `BadRequestError` or `NotFoundError`.'),
+  })
+  .describe('An error: client errors (4xx) carry their own message, server errors a generic one.');
+
+export const predictionSchema = z
+  .object({
+    id: z.string().describe('The prediction id: send it back with the true outcome to `/feedback`.'),
+    value: z.number().optional().describe('The forecast or regression value.'),
+    label: z.number().optional().describe('Classifiers: the most probable class.'),
+    probabilities: z
+      .record(z.string(), z.number())
+      .optional()
+      .describe('Classifiers: class label → probability.'),
+    outOfRange: z
+      .array(z.string())
+      .optional()
+      .describe('Inputs far outside the training data: treat this prediction with care.'),
+  })
+  .describe('One prediction.');
+
+export const predictResponseSchema = z
+  .object({
+    model: z.string().describe('The model name.'),
+    version: z.number().int().describe('The model version that made every prediction of this answer.'),
+    predictions: z.array(predictionSchema).describe('One prediction per instance, in request order.'),
+  })
+  .describe('The predictions and the version that made them.');
+
+/** Most labels one feedback request may carry. */
+export const MAX_FEEDBACK = 1000;
+
+export const feedbackItemSchema = z
+  .strictObject({
+    id: z.string().min(1).max(200).describe('The id of the prediction the label belongs to.'),
+    actual: z.number().describe('The true value (forecasts, regressions) or class label (classifiers).'),
+  })
+  .describe('The true outcome of one earlier prediction.');
+
+export const feedbackRequestSchema = z
+  .union([
+    feedbackItemSchema,
+    z
+      .strictObject({
+        feedback: z
+          .array(feedbackItemSchema)
+          .min(1)
+          .max(MAX_FEEDBACK)
+          .describe(`1 to ${MAX_FEEDBACK} labels.`),
+      })
+      .describe('Several labels at once.'),
+  ])
+  .describe('Late labels for earlier predictions: the live metrics are computed from them.');
+
+export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
+export const feedbackResponseSchema = z
+  .object({
+    model: z.string(),
+    recorded: z.number().int().describe('Labels recorded.'),
+    results: z
+      .array(
+        z.looseObject({
+          id: z.string(),
+          version: z.number().int().describe('The version that made the prediction.'),
+          role: z.enum(['production', 'canary', 'shadow']),
+          ratio: z.number().describe('The live error over the version’s holdout error.'),
+        }),
+      )
+      .describe('Per label: the live error (`ape` or `misclassified`) and its ratio to the holdout.'),
+  })
+  .describe('The labels recorded and the live error of each.');
+
+const productionVersionsSchema = z
+  .record(z.string(), z.number().int().nullable())
+  .describe('Model name → production version (null while none serves).');
+
+export const healthResponseSchema = z
+  .object({ status: z.literal('ok'), models: productionVersionsSchema })
+  .describe('The API is up; the production version of every model.');
+
+export const modelsResponseSchema = z
+  .object({ models: productionVersionsSchema })
+  .describe('Every registered model.');
+
+export const pointerSchema = z
+  .looseObject({
+    version: z.number().int(),
+    since: z.string().describe('ISO time.'),
+    reason: z.string(),
+    history: z.array(z.number().int()).describe('Versions that served before, oldest first.'),
+    mode: z.enum(['canary', 'shadow']).optional().describe('Candidate only: how it serves.'),
+    weight: z.number().optional().describe('Candidate only: share of traffic a canary answers.'),
+    bakeUntil: z.string().optional().describe('Candidate only: end of the bake (ISO time).'),
+  })
+  .describe('Which version serves.');
+
+export const modelVersionSchema = z
+  .looseObject({
+    model: z.string(),
+    version: z.number().int(),
+    stage: z.enum(['none', 'staging', 'production', 'archived', 'rejected', 'rolled_back']),
+    runId: z.string(),
+    createdAt: z.string(),
+    reason: z.string().describe('Why the version has its stage.'),
+    metric: z.string().describe('The primary metric.'),
+    metrics: z.record(z.string(), z.number()).describe('Holdout metrics.'),
+    params: z.record(z.string(), z.unknown()).describe('Hyperparameters.'),
+    engine: z.string(),
+  })
+  .describe('A registered model version (lineage, artifact and featurizer fields included).');
+
+export const runRecordSchema = z
+  .looseObject({
+    model: z.string(),
+    runId: z.string(),
+    startedAt: z.string(),
+    trigger: z.enum(['drop', 'first_model', 'schedule']),
+    status: z.enum(['running', 'succeeded', 'failed']),
+    step: z.string(),
+    outcome: z.enum(['promoted', 'canary', 'shadow', 'kept', 'no_drift', 'failed']).optional(),
+    decision: z.string().optional(),
+    version: z.number().int().optional(),
+    finishedAt: z.string().optional(),
+  })
+  .describe('One pipeline run.');
+
+export const auditRecordSchema = z
+  .looseObject({
+    at: z.string(),
+    action: z.string(),
+    fromVersion: z.number().int().optional(),
+    toVersion: z.number().int().optional(),
+    reason: z.string(),
+    actor: z.string(),
+  })
+  .describe('One change of what serves.');
+
+export const modelDetailResponseSchema = z
+  .object({
+    name: z.string(),
+    spec: z.record(z.string(), z.unknown()).describe('The model spec as registered.'),
+    production: pointerSchema.nullable(),
+    canary: pointerSchema.nullable(),
+    versions: z.array(modelVersionSchema).describe('Newest first.'),
+    runs: z.array(runRecordSchema).describe('The 10 latest runs, newest first.'),
+    audit: z.array(auditRecordSchema).describe('Oldest first.'),
+  })
+  .describe('A model: what serves, its versions, recent runs and audit trail.');
+
+export const runsResponseSchema = z
+  .object({ name: z.string(), runs: z.array(runRecordSchema).describe('Newest first.') })
+  .describe('The latest runs of a model.');

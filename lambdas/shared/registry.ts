@@ -77,13 +77,15 @@ export interface Pointer {
   reason: string;
   /** Versions that served before, oldest first: a rollback returns to the last one. */
   history: number[];
-  /** Canary only: share of traffic, and when the bake ends. */
+  /** Candidate pointer only: how it serves (`canary`: a share of answers; `shadow`: predicts, never answers). */
+  mode?: 'canary' | 'shadow';
+  /** Candidate pointer only: share of traffic a canary answers, and when its bake ends. */
   weight?: number;
   bakeUntil?: string;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'failed';
-export type RunOutcome = 'promoted' | 'kept' | 'no_drift' | 'failed';
+export type RunOutcome = 'promoted' | 'canary' | 'shadow' | 'kept' | 'no_drift' | 'failed';
 
 export interface RunRecord {
   model: string;
@@ -105,7 +107,7 @@ export interface RunRecord {
 
 export interface AuditRecord {
   at: string;
-  action: 'promote' | 'rollback' | 'canary_start' | 'canary_promote' | 'canary_rollback' | 'rollback_skipped';
+  action: 'promote' | 'rollback' | 'candidate_start' | 'candidate_rollback' | 'rollback_skipped';
   fromVersion?: number;
   toVersion?: number;
   reason: string;
@@ -318,6 +320,93 @@ export class Registry {
 
   async getPointer(model: string, name: 'production' | 'canary'): Promise<Pointer | undefined> {
     return strip<Pointer>(await this.get(model, `POINTER#${name}`, true));
+  }
+
+  /** Both pointers in one read: what serves, and the candidate (canary or shadow) if one is baking. */
+  async getPointers(model: string): Promise<{ production?: Pointer; canary?: Pointer }> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'POINTER#' },
+      ConsistentRead: true,
+    });
+    const byName = new Map(
+      items.map((item) => [String(item.SK).slice('POINTER#'.length), strip<Pointer>(item)]),
+    );
+    return { production: byName.get('production'), canary: byName.get('canary') };
+  }
+
+  /**
+   * Starts a candidate rollout: the version answers a `weight` share of requests (`canary`) or predicts
+   * alongside production without answering (`shadow`) until `bakeUntil`. Only one candidate bakes at a time.
+   *
+   * @throws ConflictError when another candidate is already baking.
+   */
+  async startCandidate(
+    model: string,
+    version: number,
+    options: { mode: 'canary' | 'shadow'; weight: number; bakeUntil: string; reason: string; actor: string },
+  ): Promise<Pointer> {
+    const now = new Date().toISOString();
+    const pointer: Pointer = {
+      version,
+      since: now,
+      reason: options.reason,
+      history: [],
+      mode: options.mode,
+      weight: options.mode === 'canary' ? options.weight : 0,
+      bakeUntil: options.bakeUntil,
+    };
+    await this.writePointer(model, 'canary', pointer, undefined);
+    await this.setStage(model, version, 'staging', options.reason);
+    await this.appendAudit(model, {
+      at: now,
+      action: 'candidate_start',
+      toVersion: version,
+      reason: options.reason,
+      actor: options.actor,
+    });
+    return pointer;
+  }
+
+  /**
+   * Ends a candidate that failed its bake: the pointer is removed, the version marked `rolled_back` with the
+   * reason, and the audit records it. Production is untouched.
+   *
+   * @throws ConflictError when the candidate is no longer `version`.
+   */
+  async rollbackCandidate(
+    model: string,
+    version: number,
+    options: { reason: string; actor: string },
+  ): Promise<void> {
+    await this.clearCanary(model, version);
+    await this.setStage(model, version, 'rolled_back', options.reason);
+    await this.appendAudit(model, {
+      at: new Date().toISOString(),
+      action: 'candidate_rollback',
+      fromVersion: version,
+      reason: options.reason,
+      actor: options.actor,
+    });
+  }
+
+  /**
+   * Promotes a candidate whose bake ended without an alarm: production moves to it (conditional on
+   * production being what it was) and the candidate pointer is removed.
+   */
+  async completeCandidate(
+    model: string,
+    version: number,
+    options: { reason: string; actor: string },
+  ): Promise<Pointer> {
+    const production = await this.getPointer(model, 'production');
+    const pointer = await this.promote(model, version, {
+      expected: production?.version,
+      reason: options.reason,
+      actor: options.actor,
+    });
+    await this.clearCanary(model, version);
+    return pointer;
   }
 
   /**

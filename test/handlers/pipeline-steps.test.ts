@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import {
   createBucket,
+  createPredictionLogTable,
   createRegistryTable,
   startTestEmulators,
   type TestEmulators,
@@ -17,6 +18,7 @@ import {
 
 const BUCKET = 'driftline-test-data';
 const TABLE = 'driftline-test-registry';
+const LOG_TABLE = 'driftline-test-predictions';
 const repo = new URL('../../', import.meta.url).pathname;
 const airPassengers = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n');
 
@@ -35,6 +37,7 @@ let steps: {
   register: typeof import('../../lambdas/register/handler.ts').register;
   recordFailure: typeof import('../../lambdas/recordFailure/handler.ts').recordFailure;
   predict: typeof import('../../lambdas/predict/handler.ts').predict;
+  feedback: typeof import('../../lambdas/feedback/handler.ts').feedback;
 };
 
 /** A wrapped handler called with a Lambda-like context, typed as the function it wraps. */
@@ -53,8 +56,10 @@ beforeAll(async () => {
   emulators = await startTestEmulators();
   await createBucket(BUCKET);
   await createRegistryTable(TABLE);
+  await createPredictionLogTable(LOG_TABLE);
   process.env.DATA_BUCKET = BUCKET;
   process.env.REGISTRY_TABLE = TABLE;
+  process.env.PREDICTION_LOG_TABLE = LOG_TABLE;
   process.env.MODEL_CACHE_TTL_SECONDS = '0';
   process.env.POWERTOOLS_DEV = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
@@ -72,6 +77,7 @@ beforeAll(async () => {
     register: lambda(await import('../../lambdas/register/handler.ts')),
     recordFailure: lambda(await import('../../lambdas/recordFailure/handler.ts')),
     predict: lambda(await import('../../lambdas/predict/handler.ts')),
+    feedback: lambda(await import('../../lambdas/feedback/handler.ts')),
   };
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   // A small search keeps the test fast; the pipeline's behaviour does not depend on the trial count.
@@ -122,10 +128,10 @@ async function retrain(run: Awaited<ReturnType<typeof steps.validate>>['run']) {
   return steps.register({ outcome, run, merge: merged, evaluation, trials: trials as never });
 }
 
-function predictEvent(model: string, body: unknown): APIGatewayProxyEvent {
+function predictEvent(model: string, body: unknown, route = 'predict'): APIGatewayProxyEvent {
   return {
-    resource: '/models/{name}/predict',
-    path: `/models/${model}/predict`,
+    resource: `/models/{name}/${route}`,
+    path: `/models/${model}/${route}`,
     httpMethod: 'POST',
     pathParameters: { name: model },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -238,5 +244,37 @@ describe('the retraining steps on emulators', () => {
       expect(response.statusCode).toBeLessThan(500);
       expect(JSON.parse(response.body).message).toEqual(expect.any(String));
     }
+  });
+
+  it('logs every prediction with an id and turns a later label into the live error of its version', async () => {
+    // Prepare
+    const history = airPassengers.slice(121, 133).map((line) => Number(line.split(',')[1]));
+    const answer = JSON.parse(
+      (await steps.predict(predictEvent('air-passengers', { instances: [{ history }] }))).body,
+    );
+    const { id, value } = answer.predictions[0];
+    // Act: the real value was 10% above the forecast
+    const response = await steps.feedback(
+      predictEvent('air-passengers', { id, actual: value * 1.1 }, 'feedback'),
+    );
+    // Assess
+    expect(id).toMatch(/^[0-9a-f-]{36}\.0$/);
+    expect(response.statusCode).toBe(200);
+    const result = JSON.parse(response.body).results[0];
+    expect(result).toMatchObject({ id, version: answer.version, role: 'production' });
+    expect(result.ape).toBeCloseTo((100 * 0.1) / 1.1, 6);
+    const holdoutMape = (await registry.getVersion('air-passengers', answer.version))!.metrics.mape;
+    expect(result.ratio).toBeCloseTo(result.ape / holdoutMape, 6);
+  });
+
+  it('answers feedback for an unknown prediction with a 4xx', async () => {
+    const unknown = await steps.feedback(
+      predictEvent('air-passengers', { id: '00000000-0000-0000-0000-000000000000.0', actual: 1 }, 'feedback'),
+    );
+    const malformed = await steps.feedback(
+      predictEvent('air-passengers', { id: 'nope', actual: 1 }, 'feedback'),
+    );
+    expect(unknown.statusCode).toBe(404);
+    expect(malformed.statusCode).toBe(400);
   });
 });

@@ -15,6 +15,7 @@ const FUNCTIONS = [
   'register',
   'recordFailure',
   'predict',
+  'feedback',
   'models',
   'rollback',
   'promote',

@@ -10,7 +10,8 @@ interface Needs {
   read: Prefix[];
   write: Prefix[];
   registry: 'none' | 'read' | 'readWrite';
-  predictionLog?: boolean;
+  /** `append`: put only (predict logs); `annotate`: get and update only (feedback adds labels). */
+  predictionLog?: 'append' | 'annotate';
   alerts?: boolean;
 }
 
@@ -24,7 +25,8 @@ const NEEDS: Record<FunctionName, Needs> = {
   evaluate: { read: ['runs', 'datasets', 'models'], write: ['models', 'runs'], registry: 'read' },
   register: { read: ['runs'], write: ['reports'], registry: 'readWrite' },
   recordFailure: { read: [], write: [], registry: 'readWrite' },
-  predict: { read: ['models'], write: [], registry: 'read', predictionLog: true },
+  predict: { read: ['models'], write: [], registry: 'read', predictionLog: 'append' },
+  feedback: { read: [], write: [], registry: 'read', predictionLog: 'annotate' },
   models: { read: [], write: [], registry: 'read' },
   rollback: { read: [], write: [], registry: 'readWrite', alerts: true },
   promote: { read: [], write: [], registry: 'readWrite', alerts: true },
@@ -72,15 +74,16 @@ describe('least-privilege grants', () => {
       expect(writes).toEqual(needs.registry === 'readWrite' ? REGISTRY_WRITES : []);
     });
 
-    it(
-      needs.predictionLog ? 'may only put items into the prediction log' : 'cannot touch the prediction log',
-      () => {
-        // Assess
-        expect(allows(statements, 'dynamodb:PutItem', predictionLog)).toBe(needs.predictionLog === true);
-        expect(allows(statements, 'dynamodb:GetItem', predictionLog)).toBe(false);
-        expect(allows(statements, 'dynamodb:DeleteItem', predictionLog)).toBe(false);
-      },
-    );
+    it(`has ${needs.predictionLog ?? 'no'} access to the prediction log`, () => {
+      // Assess
+      expect(allows(statements, 'dynamodb:PutItem', predictionLog)).toBe(needs.predictionLog === 'append');
+      expect(allows(statements, 'dynamodb:GetItem', predictionLog)).toBe(needs.predictionLog === 'annotate');
+      expect(allows(statements, 'dynamodb:UpdateItem', predictionLog)).toBe(
+        needs.predictionLog === 'annotate',
+      );
+      expect(allows(statements, 'dynamodb:DeleteItem', predictionLog)).toBe(false);
+      expect(allows(statements, 'dynamodb:Scan', predictionLog)).toBe(false);
+    });
 
     it(needs.alerts ? 'may publish alerts' : 'cannot publish alerts', () => {
       // Assess

@@ -15,19 +15,31 @@ describe('Monitoring', () => {
     Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: name } }))[0]
       ?.Properties;
 
+  const dimensions = (model: string, role: string) => [
+    { Name: 'model', Value: model },
+    { Name: 'role', Value: role },
+    { Name: 'service', Value: 'driftline' },
+  ];
+
   // air-passengers sets every threshold in its spec; breast-cancer takes the defaults.
   it.each([
-    ['air-passengers', { threshold: 500, period: 300, evaluationPeriods: 3, datapointsToAlarm: 2 }],
-    ['breast-cancer', { threshold: 1000, period: 60, evaluationPeriods: 5, datapointsToAlarm: 3 }],
-  ])('alarms when the p99 predict latency of %s passes its threshold', (model, expected) => {
+    [
+      'air-passengers',
+      'production',
+      { threshold: 500, period: 300, evaluationPeriods: 3, datapointsToAlarm: 2 },
+    ],
+    ['air-passengers', 'canary', { threshold: 500, period: 300, evaluationPeriods: 3, datapointsToAlarm: 2 }],
+    [
+      'breast-cancer',
+      'production',
+      { threshold: 1000, period: 60, evaluationPeriods: 5, datapointsToAlarm: 3 },
+    ],
+  ])('alarms when the p99 predict latency of %s (%s) passes its threshold', (model, role, expected) => {
     // Assess
-    expect(alarmNamed(`Driftline/rollback/${model}/latency-p99`)).toMatchObject({
+    expect(alarmNamed(`Driftline/rollback/${model}/${role}/latency-p99`)).toMatchObject({
       Namespace: 'Driftline',
       MetricName: 'PredictLatency',
-      Dimensions: [
-        { Name: 'model', Value: model },
-        { Name: 'service', Value: 'driftline' },
-      ],
+      Dimensions: dimensions(model, role),
       ExtendedStatistic: 'p99',
       Period: expected.period,
       Threshold: expected.threshold,
@@ -40,35 +52,82 @@ describe('Monitoring', () => {
   });
 
   it.each([
-    ['air-passengers', 0.02, 300],
-    ['breast-cancer', 0.05, 60],
-  ])('alarms when the 5xx share of %s predict calls passes its error rate', (model, errorRate, period) => {
-    // Prepare
-    const alarm = alarmNamed(`Driftline/rollback/${model}/5xx-rate`);
-    const metric = (metricName: string) => ({
-      Metric: {
-        Namespace: 'Driftline',
-        MetricName: metricName,
-        Dimensions: [
-          { Name: 'model', Value: model },
-          { Name: 'service', Value: 'driftline' },
-        ],
-      },
-      Period: period,
-      Stat: 'Sum',
+    ['air-passengers', 'production', 0.02, 300],
+    ['air-passengers', 'canary', 0.02, 300],
+    ['breast-cancer', 'production', 0.05, 60],
+  ])(
+    'alarms when the 5xx share of %s (%s) predict calls passes its error rate',
+    (model, role, errorRate, period) => {
+      // Prepare
+      const alarm = alarmNamed(`Driftline/rollback/${model}/${role}/5xx-rate`);
+      const metric = (metricName: string) => ({
+        Metric: { Namespace: 'Driftline', MetricName: metricName, Dimensions: dimensions(model, role) },
+        Period: period,
+        Stat: 'Sum',
+      });
+      // Assess
+      expect(alarm).toMatchObject({
+        Threshold: errorRate,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+      expect(alarm.Metrics).toEqual([
+        { Id: 'expr_1', Expression: 'FILL(errors, 0) / requests', Label: '5xx rate', ReturnData: true },
+        { Id: 'errors', MetricStat: metric('Predict5xx'), ReturnData: false },
+        { Id: 'requests', MetricStat: metric('PredictRequests'), ReturnData: false },
+      ]);
+    },
+  );
+
+  it.each(['production', 'canary', 'shadow'])(
+    'alarms when the live error of breast-cancer (%s) passes qualityMultiple × holdout over minFeedback labels',
+    (role) => {
+      // Prepare: breast-cancer takes the defaults (qualityMultiple 2, minFeedback 5, period 60 s)
+      const alarm = alarmNamed(`Driftline/rollback/breast-cancer/${role}/live-quality`);
+      const metric = (stat: string) => ({
+        Metric: {
+          Namespace: 'Driftline',
+          MetricName: 'LiveQualityRatio',
+          Dimensions: dimensions('breast-cancer', role),
+        },
+        Period: 60,
+        Stat: stat,
+      });
+      // Assess
+      expect(alarm).toMatchObject({
+        Threshold: 2,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect(alarm.Metrics).toEqual([
+        {
+          Id: 'expr_1',
+          Expression: 'IF(labels >= 5, ratio, 0)',
+          Label: 'live error / holdout error',
+          ReturnData: true,
+        },
+        { Id: 'labels', MetricStat: metric('SampleCount'), ReturnData: false },
+        { Id: 'ratio', MetricStat: metric('Average'), ReturnData: false },
+      ]);
+    },
+  );
+
+  it('gives a shadow no latency or error-rate alarm: it never answers', () => {
+    expect(alarmNamed('Driftline/rollback/breast-cancer/shadow/latency-p99')).toBeUndefined();
+    expect(alarmNamed('Driftline/rollback/breast-cancer/shadow/5xx-rate')).toBeUndefined();
+  });
+
+  it('asks the promote function every minute to promote candidates whose bake ended', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionLogicalId(template, 'promote'), 'Arn'] },
+          Input: JSON.stringify({ action: 'bake' }),
+        }),
+      ],
     });
-    // Assess
-    expect(alarm).toMatchObject({
-      Threshold: errorRate,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-      AlarmActions: [topic],
-    });
-    expect(alarm.Metrics).toEqual([
-      { Id: 'expr_1', Expression: 'FILL(errors, 0) / requests', Label: '5xx rate', ReturnData: true },
-      { Id: 'errors', MetricStat: metric('Predict5xx'), ReturnData: false },
-      { Id: 'requests', MetricStat: metric('PredictRequests'), ReturnData: false },
-    ]);
   });
 
   it("sends this stack's rollback alarms entering ALARM to the rollback function, with a dead-letter queue", () => {
@@ -157,6 +216,8 @@ describe('Monitoring', () => {
           'PredictLatency',
           'model',
           'air-passengers',
+          'role',
+          'production',
           'service',
           'driftline',
           { label: stat, stat },

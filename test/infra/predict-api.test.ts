@@ -43,7 +43,7 @@ describe('PredictApi', () => {
     template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } }),
   )[0];
 
-  it('routes the read-only views to models and predictions to predict, as Lambda proxies', () => {
+  it('routes the read-only views to models, predictions to predict and labels to feedback, as Lambda proxies', () => {
     // Assess
     expect(routes(template)).toEqual({
       'GET /health': { function: 'models', integration: 'AWS_PROXY' },
@@ -51,6 +51,7 @@ describe('PredictApi', () => {
       'GET /models/{name}': { function: 'models', integration: 'AWS_PROXY' },
       'GET /models/{name}/runs': { function: 'models', integration: 'AWS_PROXY' },
       'POST /models/{name}/predict': { function: 'predict', integration: 'AWS_PROXY' },
+      'POST /models/{name}/feedback': { function: 'feedback', integration: 'AWS_PROXY' },
     });
   });
 
@@ -125,7 +126,7 @@ describe('PredictApi', () => {
     const keyed = synthDriftline({ apiKeyRequired: true }).template;
     // Assess
     const methods = Object.values(keyed.findResources('AWS::ApiGateway::Method'));
-    expect(methods).toHaveLength(5);
+    expect(methods).toHaveLength(6);
     expect(methods.every((method) => method.Properties.ApiKeyRequired === true)).toBe(true);
     keyed.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
     keyed.hasResourceProperties('AWS::ApiGateway::UsagePlan', {

@@ -241,8 +241,13 @@ describe('RetrainPipeline', () => {
     const scheduled = template.findResources('AWS::Events::Rule', {
       Properties: { ScheduleExpression: Match.anyValue() },
     });
+    const retrainSchedules = Object.values(scheduled).filter((rule) =>
+      rule.Properties.Targets.some((target: { Arn: unknown }) =>
+        JSON.stringify(target.Arn).includes(machineId),
+      ),
+    );
     // Assess
-    expect(Object.values(scheduled)).toHaveLength(1);
+    expect(retrainSchedules).toHaveLength(1);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(7 days)',
       Targets: [

@@ -19,8 +19,8 @@ export interface TestEmulators {
 /** Sets the SDK environment for emulators (fake credentials, region, endpoints). */
 export function pointSdkAt(s3Endpoint: string, dynamoEndpoint: string): void {
   process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_ACCESS_KEY_ID = 'local';
-  process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
   process.env.AWS_ENDPOINT_URL_S3 = s3Endpoint;
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoEndpoint;
 }
@@ -55,6 +55,18 @@ export async function createRegistryTable(name: string): Promise<void> {
         { AttributeName: 'PK', KeyType: 'HASH' },
         { AttributeName: 'SK', KeyType: 'RANGE' },
       ],
+    }),
+  );
+}
+
+/** Creates a prediction-log-shaped table (`id` string). */
+export async function createPredictionLogTable(name: string): Promise<void> {
+  await new DynamoDBClient({}).send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     }),
   );
 }

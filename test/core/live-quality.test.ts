@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { liveQuality } from '../../lambdas/core/live-quality.ts';
+
+describe('liveQuality', () => {
+  it('measures a forecast by its absolute percentage error against the holdout MAPE', () => {
+    expect(liveQuality({ value: 110 }, 100, { mape: 5 })).toEqual({ error: 10, ratio: 2, measure: 'ape' });
+    expect(liveQuality({ value: 90 }, 100, { mape: 20 })).toEqual({ error: 10, ratio: 0.5, measure: 'ape' });
+  });
+
+  it('measures a classifier by being wrong, against the holdout error rate', () => {
+    expect(liveQuality({ label: 1 }, 1, { accuracy: 0.95 })).toMatchObject({ error: 0, ratio: 0 });
+    expect(liveQuality({ label: 0 }, 1, { accuracy: 0.95 }).ratio).toBeCloseTo(20, 10);
+  });
+
+  it('keeps the ratio finite for a version that was perfect on its holdout', () => {
+    expect(liveQuality({ label: 0 }, 1, { accuracy: 1 }).ratio).toBe(100);
+    expect(liveQuality({ value: 2 }, 1, { mape: 0 }).ratio).toBe(1000);
+  });
+
+  it('refuses a label that is not a number and a prediction without an answer', () => {
+    expect(() => liveQuality({ value: 1 }, Number.NaN, { mape: 1 })).toThrow(RangeError);
+    expect(() => liveQuality({}, 1, { mape: 1 })).toThrow(/neither a value nor a label/);
+  });
+});
