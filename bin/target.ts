@@ -28,6 +28,8 @@ export interface RuntimeFile {
   apiUrl: string;
   region: string;
   endpoints: { s3: string; dynamodb: string; lambda: string };
+  /** The credentials the local endpoints accept. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   outputs: StackOutputs;
   pid?: number;
 }
@@ -149,7 +151,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     { ...runtime.outputs, ApiUrl: runtime.apiUrl },
     {
       region: runtime.region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: runtime.credentials,
       endpoints: runtime.endpoints,
     },
   );
