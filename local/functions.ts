@@ -1,0 +1,446 @@
+/**
+ * Lambda functions run like containers: each container is a worker thread with the function's
+ * environment and its own module state (a handler's module-scope cache lives as long as its container, as
+ * on AWS), one invocation at a time. When all of a function's containers are busy another starts, up to a
+ * limit; past it invocations queue. A timed-out invocation kills its container, as Lambda does.
+ *
+ * Everything a container writes to stdout/stderr is read line by line: EMF lines go to the metric store,
+ * the rest to the console prefixed with the function's name.
+ */
+import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+import { formatFunctionLine, type LogSink } from './log.ts';
+import type { MetricStore } from './metrics.ts';
+import type { LocalFunction } from './template.ts';
+import type { ContainerData, InvokeMessage, ResultMessage } from './worker.ts';
+
+/** The error payload Lambda's Node.js runtime returns for a failed invocation. */
+export interface LambdaErrorPayload {
+  errorType: string;
+  errorMessage: string;
+  trace: string[];
+}
+
+/** The outcome of one invocation. */
+export type InvokeResult = {
+  requestId: string;
+  functionName: string;
+  durationMs: number;
+  coldStart: boolean;
+  /** The lines the invocation wrote (what `LogType: Tail` returns). */
+  logs: string[];
+} & ({ ok: true; payload: string } | { ok: false; error: LambdaErrorPayload });
+
+/**
+ * A function error as the caller sees it: `name` is the handler's error type, so Step Functions'
+ * `Retry`/`Catch` (and callers) match it by name; `payload` is the full Lambda error payload.
+ */
+export class LambdaFunctionError extends Error {
+  readonly payload: LambdaErrorPayload;
+  constructor(payload: LambdaErrorPayload) {
+    super(payload.errorMessage);
+    this.name = payload.errorType;
+    this.payload = payload;
+  }
+}
+
+/** `ResourceNotFoundException`: no function by that name or ARN. */
+export class FunctionNotFoundError extends Error {
+  override readonly name = 'ResourceNotFoundException';
+}
+
+/** `RequestEntityTooLargeException`: a synchronous request payload over 6 MB. */
+export class RequestTooLargeError extends Error {
+  override readonly name = 'RequestEntityTooLargeException';
+}
+
+/** Synchronous invocation request and response limit (6 MB). */
+export const SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
+
+/**
+ * The parsed payload of a successful invocation.
+ * @throws {LambdaFunctionError} named after the handler's error when the invocation failed.
+ */
+export function payloadOf(result: InvokeResult): unknown {
+  if (!result.ok) throw new LambdaFunctionError(result.error);
+  return JSON.parse(result.payload);
+}
+
+/** Options of {@link FunctionHost}. */
+export interface FunctionHostOptions {
+  functions: readonly LocalFunction[];
+  /** Environment every container gets (region, credentials, endpoints); the function's own comes first. */
+  baseEnvironment: Record<string, string>;
+  log: LogSink;
+  metrics?: MetricStore;
+  /** Containers per function before invocations queue. @default 4 */
+  maxContainersPerFunction?: number;
+  /** A container idle this long is stopped (the next invocation is a cold start). @default 10 minutes */
+  idleTimeoutMs?: number;
+  /** Recent log lines kept per function. @default 500 */
+  recentLogLines?: number;
+}
+
+interface Pending {
+  requestId: string;
+  logs: string[];
+  /** Result message, stdout marker and stderr marker still to come. */
+  awaiting: number;
+  result?: ResultMessage;
+  timer: NodeJS.Timeout;
+  done: (outcome: { result: ResultMessage; logs: string[] }) => void;
+}
+
+const WORKER_URL = new URL('./worker.ts', import.meta.url);
+
+/** One worker thread running one function. */
+class Container {
+  readonly worker: Worker;
+  invocations = 0;
+  dead = false;
+  busy = false;
+  idleTimer?: NodeJS.Timeout;
+  private pending?: Pending;
+  private readonly endMarker: string;
+
+  constructor(
+    fn: LocalFunction,
+    env: Record<string, string>,
+    endMarker: string,
+    onLine: (line: string) => void,
+  ) {
+    this.endMarker = endMarker;
+    const data: ContainerData = {
+      entry: fn.entry,
+      handler: fn.handler,
+      functionName: fn.name,
+      functionArn: fn.arn,
+      memoryMb: fn.memoryMb,
+      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+      endMarker,
+    };
+    this.worker = new Worker(WORKER_URL, {
+      workerData: data,
+      env,
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: fn.memoryMb },
+    });
+    for (const stream of [this.worker.stdout, this.worker.stderr]) {
+      createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+        const at = line.indexOf(this.endMarker);
+        const text = at >= 0 ? line.slice(0, at) : line;
+        if (at < 0 || text !== '') {
+          this.pending?.logs.push(text);
+          onLine(text);
+        }
+        if (at >= 0 && this.pending?.requestId === line.slice(at + this.endMarker.length)) this.progress();
+      });
+    }
+    this.worker.on('message', (message: ResultMessage) => {
+      if (this.pending?.requestId !== message.requestId) return;
+      this.pending.result = message;
+      this.progress();
+    });
+    this.worker.on('error', (error) => void this.die(crashPayload(error, this.pending?.requestId)));
+    this.worker.on('exit', (code) => {
+      const requestId = this.pending?.requestId ?? '';
+      void this.die({
+        errorType: 'Runtime.ExitError',
+        errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: exit status ${code}`,
+        trace: [],
+      });
+    });
+  }
+
+  /** Runs one invocation; resolves once the result and every log line it wrote have arrived. */
+  invoke(
+    requestId: string,
+    payload: string,
+    timeoutMs: number,
+  ): Promise<{ result: ResultMessage; logs: string[] }> {
+    this.invocations += 1;
+    const started = Date.now();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        void this.die({
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+          trace: [],
+        });
+      }, timeoutMs);
+      this.pending = { requestId, logs: [], awaiting: 3, timer, done: resolve };
+      const message: InvokeMessage = { requestId, payload, deadline: started + timeoutMs };
+      this.worker.postMessage(message);
+    });
+  }
+
+  private progress(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    pending.awaiting -= 1;
+    if (pending.awaiting > 0 || !pending.result) return;
+    this.settle(pending.result);
+  }
+
+  private settle(result: ResultMessage): void {
+    const pending = this.pending;
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.pending = undefined;
+    pending.done({ result, logs: pending.logs });
+    if (!result.ok && result.fatal) void this.die(result.error);
+  }
+
+  /** Marks the container dead (crash, exit, timeout, shutdown) and fails the invocation in flight with `error`. */
+  async die(error: LambdaErrorPayload): Promise<void> {
+    if (this.dead) return;
+    this.dead = true;
+    clearTimeout(this.idleTimer);
+    const requestId = this.pending?.requestId;
+    if (requestId !== undefined) this.settle({ requestId, ok: false, error });
+    await this.worker.terminate();
+  }
+}
+
+function crashPayload(error: unknown, requestId = ''): LambdaErrorPayload {
+  const { name, message, stack, code } = error as Error & { code?: string };
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return {
+      errorType: 'Runtime.OutOfMemory',
+      errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`,
+      trace: [],
+    };
+  }
+  return {
+    errorType: name || 'Runtime.ExitError',
+    errorMessage: message ?? String(error),
+    trace: (stack ?? '').split('\n'),
+  };
+}
+
+/** The containers of one function and the invocations waiting for one. */
+class FunctionPool {
+  readonly fn: LocalFunction;
+  readonly containers: Container[] = [];
+  readonly waiting: { resolve: (container: Container) => void; reject: (error: Error) => void }[] = [];
+  readonly recent: string[] = [];
+
+  constructor(fn: LocalFunction) {
+    this.fn = fn;
+  }
+}
+
+/**
+ * Runs the template's functions in worker-thread containers.
+ * @example
+ * const host = new FunctionHost({ functions: stack.functions, baseEnvironment, log });
+ * payloadOf(await host.invoke('predict', { body: '...' }));
+ */
+export class FunctionHost {
+  private readonly pools: Map<string, FunctionPool>;
+  private readonly options: FunctionHostOptions;
+  private readonly maxContainers: number;
+  private readonly idleTimeoutMs: number;
+  private readonly endMarker = `\u0000driftline-end-${randomUUID()}:`;
+  private readonly background = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(options: FunctionHostOptions) {
+    this.options = options;
+    this.maxContainers = options.maxContainersPerFunction ?? 4;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60_000;
+    if (!(this.maxContainers >= 1)) {
+      throw new RangeError(`maxContainersPerFunction must be at least 1, got ${this.maxContainers}`);
+    }
+    this.pools = new Map(options.functions.map((fn) => [fn.name, new FunctionPool(fn)]));
+  }
+
+  /** The functions, as read from the template. */
+  get functions(): LocalFunction[] {
+    return [...this.pools.values()].map((pool) => pool.fn);
+  }
+
+  /**
+   * The function named by physical name, ARN (with or without a qualifier), `driftline:name` or logical id.
+   */
+  find(nameOrArn: string): LocalFunction | undefined {
+    return this.pool(nameOrArn)?.fn;
+  }
+
+  /** How many containers a function has running (warm or busy). */
+  containerCount(nameOrArn: string): number {
+    return this.pool(nameOrArn)?.containers.length ?? 0;
+  }
+
+  /** The last lines a function logged, oldest first. */
+  recentLogs(nameOrArn: string): string[] {
+    return [...(this.pool(nameOrArn)?.recent ?? [])];
+  }
+
+  /**
+   * Invokes a function synchronously (RequestResponse) with a JSON-serializable event.
+   * @throws {FunctionNotFoundError} for an unknown function; {RequestTooLargeError} over 6 MB.
+   */
+  async invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
+    return this.invokeJson(nameOrArn, JSON.stringify(event === undefined ? null : event));
+  }
+
+  /** Like {@link invoke}, with the payload as JSON text (as the Invoke API receives it). */
+  async invokeJson(
+    nameOrArn: string,
+    payload: string,
+    requestId: string = randomUUID(),
+  ): Promise<InvokeResult> {
+    const pool = this.pool(nameOrArn);
+    if (!pool) throw new FunctionNotFoundError(`Function not found: ${nameOrArn}`);
+    if (Buffer.byteLength(payload) > SYNC_PAYLOAD_LIMIT_BYTES) {
+      throw new RequestTooLargeError(
+        `Request must be smaller than ${SYNC_PAYLOAD_LIMIT_BYTES} bytes for the Invoke operation`,
+      );
+    }
+    const container = await this.acquire(pool);
+    const coldStart = container.invocations === 0;
+    const started = Date.now();
+    const { result, logs } = await container.invoke(requestId, payload, pool.fn.timeoutSeconds * 1000);
+    this.release(pool, container);
+    const base = { requestId, functionName: pool.fn.name, durationMs: Date.now() - started, coldStart, logs };
+    if (!result.ok) return { ...base, ok: false, error: result.error };
+    if (Buffer.byteLength(result.payload) > SYNC_PAYLOAD_LIMIT_BYTES) {
+      const error = {
+        errorType: 'Function.ResponseSizeTooLarge',
+        errorMessage: `Response payload size exceeded maximum allowed payload size (${SYNC_PAYLOAD_LIMIT_BYTES} bytes).`,
+        trace: [],
+      };
+      return { ...base, ok: false, error };
+    }
+    return { ...base, ok: true, payload: result.payload };
+  }
+
+  /**
+   * Invokes a function asynchronously (`Event`): returns at once; a failure is logged, not thrown.
+   * @returns the request id.
+   * @throws {FunctionNotFoundError} for an unknown function.
+   */
+  invokeAsync(nameOrArn: string, event: unknown): string {
+    const pool = this.pool(nameOrArn);
+    if (!pool) throw new FunctionNotFoundError(`Function not found: ${nameOrArn}`);
+    const requestId = randomUUID();
+    const run = this.invokeJson(pool.fn.name, JSON.stringify(event === undefined ? null : event), requestId)
+      .then((result) => {
+        if (!result.ok) {
+          this.options.log.line(
+            pool.fn.shortName,
+            `async invocation failed: ${result.error.errorType}: ${result.error.errorMessage}`,
+          );
+        }
+      })
+      .catch((error: Error) =>
+        this.options.log.line(pool.fn.shortName, `async invocation failed: ${error.message}`),
+      )
+      .finally(() => this.background.delete(run));
+    this.background.add(run);
+    return requestId;
+  }
+
+  /** Stops every container; invocations in flight or waiting for a container fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const shutdown = { errorType: 'Runtime.Shutdown', errorMessage: 'the local runtime stopped', trace: [] };
+    const terminations: Promise<void>[] = [];
+    for (const pool of this.pools.values()) {
+      for (const waiter of pool.waiting.splice(0)) waiter.reject(new Error(shutdown.errorMessage));
+      for (const container of pool.containers.splice(0)) terminations.push(container.die(shutdown));
+    }
+    await Promise.all(terminations);
+  }
+
+  private pool(nameOrArn: string): FunctionPool | undefined {
+    const direct = this.pools.get(nameOrArn);
+    if (direct) return direct;
+    const name = /^arn:aws[\w-]*:lambda:[^:]*:\d*:function:([^:]+)/.exec(nameOrArn)?.[1] ?? nameOrArn;
+    return [...this.pools.values()].find(
+      ({ fn }) => fn.name === name || fn.shortName === name || fn.logicalId === name,
+    );
+  }
+
+  private acquire(pool: FunctionPool): Promise<Container> {
+    if (this.closed) return Promise.reject(new Error('the function host is closed'));
+    // A container that crashed between invocations no longer counts against the limit.
+    for (let i = pool.containers.length - 1; i >= 0; i--) {
+      if (pool.containers[i].dead && !pool.containers[i].busy) pool.containers.splice(i, 1);
+    }
+    const idle = pool.containers.find((c) => !c.dead && !c.busy);
+    if (idle) {
+      clearTimeout(idle.idleTimer);
+      idle.busy = true;
+      return Promise.resolve(idle);
+    }
+    if (pool.containers.length < this.maxContainers) {
+      const container = this.start(pool);
+      container.busy = true;
+      return Promise.resolve(container);
+    }
+    return new Promise((resolve, reject) => pool.waiting.push({ resolve, reject }));
+  }
+
+  private release(pool: FunctionPool, container: Container): void {
+    container.busy = false;
+    if (container.dead) {
+      pool.containers.splice(pool.containers.indexOf(container), 1);
+      const next = pool.waiting.shift();
+      if (next && !this.closed) {
+        const fresh = this.start(pool);
+        fresh.busy = true;
+        next.resolve(fresh);
+      }
+      return;
+    }
+    const next = pool.waiting.shift();
+    if (next) {
+      container.busy = true;
+      next.resolve(container);
+      return;
+    }
+    container.idleTimer = setTimeout(() => {
+      void container.die({ errorType: 'Runtime.Shutdown', errorMessage: 'idle', trace: [] });
+      pool.containers.splice(pool.containers.indexOf(container), 1);
+    }, this.idleTimeoutMs).unref();
+  }
+
+  private start(pool: FunctionPool): Container {
+    const { fn } = pool;
+    const streamId = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
+    const env: Record<string, string> = {
+      ...(process.env.PATH === undefined ? {} : { PATH: process.env.PATH }),
+      ...fn.environment,
+      ...this.options.baseEnvironment,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: streamId,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      LAMBDA_TASK_ROOT: dirname(fn.entry),
+      _HANDLER: `index.${fn.handler}`,
+    };
+    const container = new Container(fn, env, this.endMarker, (line) => this.onLine(pool, line));
+    pool.containers.push(container);
+    return container;
+  }
+
+  private onLine(pool: FunctionPool, line: string): void {
+    pool.recent.push(line);
+    if (pool.recent.length > (this.options.recentLogLines ?? 500)) pool.recent.shift();
+    try {
+      if (this.options.metrics?.putLogLine(line, pool.fn.shortName)) return;
+    } catch (error) {
+      this.options.log.line(pool.fn.shortName, `malformed EMF line: ${(error as Error).message}`);
+    }
+    this.options.log.line(pool.fn.shortName, formatFunctionLine(line));
+  }
+}

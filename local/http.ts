@@ -1,0 +1,604 @@
+/**
+ * The local HTTP front door on 127.0.0.1: the stack's REST API (API Gateway proxy events, v1 shape, to
+ * the routes' Lambda functions) and, under `/_aws/`, the small AWS APIs the CLI and the handlers call
+ * locally — Lambda `Invoke` (REST-JSON) and SNS `Publish` (the query protocol the installed
+ * `@aws-sdk/client-sns` speaks, and the JSON protocol) — so AWS SDK v3 clients work unchanged when
+ * pointed at `<url>/_aws/lambda` and `<url>/_aws/sns`.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type FunctionHost,
+  FunctionNotFoundError,
+  type InvokeResult,
+  RequestTooLargeError,
+} from './functions.ts';
+import { validateJsonSchema } from './jsonschema.ts';
+import type { LogSink } from './log.ts';
+import { SnsError, type SnsMessageAttribute, type SnsService } from './sns.ts';
+import type { LocalApi, LocalRoute } from './template.ts';
+
+/** Where the AWS APIs live on the server; API routes may not start with it. */
+export const AWS_PREFIX = '/_aws';
+
+/** API Gateway's payload limit (10 MB). */
+export const API_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
+/** API Gateway's integration timeout (29 s). */
+export const API_INTEGRATION_TIMEOUT_MS = 29_000;
+
+/** What the server serves once mounted. */
+export interface HttpApp {
+  apis: readonly LocalApi[];
+  functions: FunctionHost;
+  sns: SnsService;
+  account: string;
+  region: string;
+  log: LogSink;
+  /** API Gateway's integration timeout. @default 29 s */
+  integrationTimeoutMs?: number;
+}
+
+/** Options of {@link HttpFrontDoor.listen}. */
+export interface ListenOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+}
+
+type Reply = { status: number; headers?: Record<string, string | string[]>; body?: string | Buffer };
+
+const json = (status: number, value: unknown, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(value),
+});
+
+class BodyTooLargeError extends Error {}
+
+async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+// --- API Gateway ----------------------------------------------------------------------------------
+
+type Segment =
+  | { kind: 'literal'; text: string }
+  | { kind: 'param'; name: string }
+  | { kind: 'greedy'; name: string };
+
+function segmentsOf(template: string): Segment[] {
+  return template
+    .split('/')
+    .filter((part) => part !== '')
+    .map((part): Segment => {
+      const param = /^\{([^}+]+)(\+?)\}$/.exec(part);
+      if (!param) return { kind: 'literal', text: part };
+      return param[2] === '+' ? { kind: 'greedy', name: param[1] } : { kind: 'param', name: param[1] };
+    });
+}
+
+/** Path parameters when `path` fits `template`, else undefined. */
+function matchTemplate(template: string, parts: string[]): Record<string, string> | undefined {
+  const segments = segmentsOf(template);
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
+    if (segment.kind === 'greedy') {
+      if (i >= parts.length) return undefined;
+      params[segment.name] = parts.slice(i).join('/');
+      return params;
+    }
+    if (i >= parts.length) return undefined;
+    if (segment.kind === 'literal' && segment.text !== parts[i]) return undefined;
+    if (segment.kind === 'param') params[segment.name] = parts[i];
+  }
+  return segments.length === parts.length ? params : undefined;
+}
+
+/** Literal segments beat parameters, which beat a greedy `{proxy+}` (API Gateway's precedence). */
+function specificity(template: string): number[] {
+  return segmentsOf(template).map((s) => (s.kind === 'literal' ? 2 : s.kind === 'param' ? 1 : 0));
+}
+
+function compareSpecificity(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const diff = (b[i] ?? -1) - (a[i] ?? -1);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+/** The route for a request: the most specific resource path, then the method (or ANY). */
+export function findRoute(
+  routes: readonly LocalRoute[],
+  path: string,
+  method: string,
+): { route: LocalRoute; pathParameters: Record<string, string> } | { status: 404 | 405; allow?: string[] } {
+  const parts = path
+    .split('/')
+    .filter((part) => part !== '')
+    .map((part) => decodeURIComponent(part));
+  const resources = [...new Set(routes.map((r) => r.path))]
+    .map((template) => ({ template, params: matchTemplate(template, parts) }))
+    .filter((m): m is { template: string; params: Record<string, string> } => m.params !== undefined)
+    .sort((a, b) => compareSpecificity(specificity(a.template), specificity(b.template)));
+  if (resources.length === 0) return { status: 404 };
+  const [best] = resources;
+  const methods = routes.filter((r) => r.path === best.template);
+  const route = methods.find((r) => r.method === method) ?? methods.find((r) => r.method === 'ANY');
+  if (!route) return { status: 405, allow: methods.map((r) => r.method) };
+  return { route, pathParameters: best.params };
+}
+
+/** API Gateway's `requestTime` format: `23/Nov/2025:18:05:12 +0000`. */
+function requestTime(date: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+function isBinary(contentType: string | undefined, binaryTypes: readonly string[]): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  return binaryTypes.some((pattern) => {
+    const [major, minor] = pattern.toLowerCase().split('/');
+    const [typeMajor, typeMinor] = type.split('/');
+    return (major === '*' || major === typeMajor) && (minor === '*' || minor === typeMinor);
+  });
+}
+
+function multiMap(
+  pairs: [string, string][],
+): { single: Record<string, string>; multi: Record<string, string[]> } | undefined {
+  if (pairs.length === 0) return undefined;
+  const multi: Record<string, string[]> = {};
+  for (const [key, value] of pairs) multi[key] = [...(multi[key] ?? []), value];
+  const single = Object.fromEntries(
+    Object.entries(multi).map(([key, values]) => [key, values[values.length - 1]]),
+  );
+  return { single, multi };
+}
+
+/** The API Gateway REST (v1) proxy event for a request that matched `route`. */
+export function proxyEvent(options: {
+  api: LocalApi;
+  route: LocalRoute;
+  request: IncomingMessage;
+  url: URL;
+  pathParameters: Record<string, string>;
+  body: Buffer;
+  account: string;
+  requestId: string;
+  now: Date;
+}): Record<string, unknown> {
+  const { api, route, request, url, body } = options;
+  const rawHeaders: [string, string][] = [];
+  for (let i = 0; i < request.rawHeaders.length; i += 2)
+    rawHeaders.push([request.rawHeaders[i], request.rawHeaders[i + 1]]);
+  const headers = multiMap(rawHeaders);
+  const query = multiMap([...url.searchParams.entries()]);
+  const contentType = request.headers['content-type'];
+  const binary = isBinary(contentType, api.binaryMediaTypes);
+  const path = decodeURI(url.pathname);
+  const sourceIp = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  return {
+    resource: route.path,
+    path,
+    httpMethod: request.method,
+    headers: headers?.single ?? null,
+    multiValueHeaders: headers?.multi ?? null,
+    queryStringParameters: query?.single ?? null,
+    multiValueQueryStringParameters: query?.multi ?? null,
+    pathParameters: Object.keys(options.pathParameters).length > 0 ? options.pathParameters : null,
+    stageVariables: null,
+    requestContext: {
+      accountId: options.account,
+      apiId: api.id,
+      domainName: request.headers.host ?? '127.0.0.1',
+      domainPrefix: (request.headers.host ?? '127').split('.')[0],
+      extendedRequestId: options.requestId,
+      httpMethod: request.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: request.headers['x-api-key'] ?? null,
+        caller: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp,
+        user: null,
+        userAgent: request.headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: `/${api.stage}${path}`,
+      protocol: `HTTP/${request.httpVersion}`,
+      requestId: options.requestId,
+      requestTime: requestTime(options.now),
+      requestTimeEpoch: options.now.getTime(),
+      resourceId: createHash('sha256').update(route.path).digest('hex').slice(0, 6),
+      resourcePath: route.path,
+      stage: api.stage,
+    },
+    body: body.length === 0 ? null : binary ? body.toString('base64') : body.toString('utf8'),
+    isBase64Encoded: binary && body.length > 0,
+  };
+}
+
+/** The HTTP response for a Lambda proxy integration's result, or 502 when the result is malformed. */
+export function proxyResponse(result: InvokeResult): Reply {
+  const internalError = json(
+    502,
+    { message: 'Internal server error' },
+    { 'x-amzn-ErrorType': 'InternalServerErrorException' },
+  );
+  if (!result.ok) return internalError;
+  const value = JSON.parse(result.payload) as Record<string, unknown> | null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return internalError;
+  const status = Number(value.statusCode);
+  if (!Number.isInteger(status) || status < 100 || status > 599) return internalError;
+  if (value.body !== undefined && value.body !== null && typeof value.body !== 'string') return internalError;
+  const headers: Record<string, string | string[]> = {};
+  for (const [key, values] of Object.entries((value.multiValueHeaders ?? {}) as Record<string, unknown[]>)) {
+    headers[key.toLowerCase()] = values.map(String);
+  }
+  for (const [key, v] of Object.entries((value.headers ?? {}) as Record<string, unknown>))
+    headers[key.toLowerCase()] = String(v);
+  headers['content-type'] ??= 'application/json';
+  const text = (value.body as string | null | undefined) ?? '';
+  return { status, headers, body: value.isBase64Encoded === true ? Buffer.from(text, 'base64') : text };
+}
+
+function missingParameters(
+  route: LocalRoute,
+  request: IncomingMessage,
+  url: URL,
+  pathParameters: Record<string, string>,
+): string[] {
+  return route.requiredParameters.flatMap((parameter) => {
+    const [, where, name] = /^method\.request\.(path|querystring|header)\.(.+)$/.exec(parameter) ?? [];
+    const present =
+      where === 'path'
+        ? pathParameters[name] !== undefined
+        : where === 'querystring'
+          ? url.searchParams.has(name)
+          : where === 'header'
+            ? request.headers[name.toLowerCase()] !== undefined
+            : true;
+    return present ? [] : [name];
+  });
+}
+
+/** The API's `BAD_REQUEST_BODY` gateway response, or API Gateway's default. */
+function badRequestBody(api: LocalApi, errors: string[]): Reply {
+  const validation = `[${errors.join(', ')}]`;
+  const custom = api.gatewayResponses.BAD_REQUEST_BODY;
+  const template = custom?.templates['application/json'];
+  if (!template) return json(custom?.statusCode ?? 400, { message: 'Invalid request body' });
+  const inString = (text: string) => JSON.stringify(text).slice(1, -1);
+  const body = template
+    .replaceAll('$context.error.validationErrorString', inString(validation))
+    .replaceAll('$context.error.messageString', JSON.stringify('Invalid request body'))
+    .replaceAll('$context.error.message', inString('Invalid request body'));
+  return { status: custom.statusCode ?? 400, headers: { 'content-type': 'application/json' }, body };
+}
+
+// --- Lambda Invoke ------------------------------------------------------------------------------------
+
+function awsError(status: number, type: string, message: string): Reply {
+  return json(
+    status,
+    { Type: 'User', __type: type, message, Message: message },
+    { 'x-amzn-ErrorType': type },
+  );
+}
+
+// --- SNS Publish --------------------------------------------------------------------------------------
+
+const SNS_XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
+
+function xmlEscape(text: string): string {
+  return text.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
+  );
+}
+
+/** `MessageAttributes.entry.N.Name` / `.Value.DataType` / `.Value.StringValue` → attributes. */
+function queryAttributes(form: URLSearchParams): Record<string, SnsMessageAttribute> {
+  const attributes: Record<string, SnsMessageAttribute> = {};
+  for (let n = 1; form.has(`MessageAttributes.entry.${n}.Name`); n++) {
+    const prefix = `MessageAttributes.entry.${n}`;
+    const value: SnsMessageAttribute = { DataType: form.get(`${prefix}.Value.DataType`) ?? 'String' };
+    const stringValue = form.get(`${prefix}.Value.StringValue`);
+    const binaryValue = form.get(`${prefix}.Value.BinaryValue`);
+    if (stringValue !== null) value.StringValue = stringValue;
+    if (binaryValue !== null) value.BinaryValue = binaryValue;
+    attributes[form.get(`${prefix}.Name`)!] = value;
+  }
+  return attributes;
+}
+
+/**
+ * The runtime's HTTP server. It listens first (so the API URL is known when the template is resolved) and
+ * serves once {@link mount}ed; until then every request gets 503.
+ */
+export class HttpFrontDoor {
+  private server?: Server;
+  private app?: HttpApp;
+  private base = '';
+
+  /** Starts listening. @returns the base URL, e.g. `http://127.0.0.1:3000/`. */
+  async listen(options: ListenOptions): Promise<string> {
+    const server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    const { port } = server.address() as AddressInfo;
+    this.base = `http://${options.host ?? '127.0.0.1'}:${port}`;
+    return `${this.base}/`;
+  }
+
+  /** The base URL (without a trailing slash). */
+  get origin(): string {
+    return this.base;
+  }
+
+  /**
+   * Serves `app`.
+   * @throws {Error} when an API route would be shadowed by the AWS APIs' prefix.
+   */
+  mount(app: HttpApp): void {
+    const clash = app.apis
+      .flatMap((api) => api.routes)
+      .find((route) => route.path.split('/')[1] === AWS_PREFIX.slice(1));
+    if (clash)
+      throw new Error(`API route ${clash.path} clashes with the local AWS endpoints under ${AWS_PREFIX}`);
+    this.app = app;
+  }
+
+  /** Stops the server, closing open connections. */
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.route(request);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) reply = json(413, { message: 'Request Too Long' });
+      else if (error instanceof URIError) reply = json(400, { message: 'Bad Request' });
+      else {
+        this.app?.log.line(
+          'http',
+          `${request.method} ${request.url} failed: ${(error as Error).stack ?? error}`,
+        );
+        reply = json(500, { message: 'Internal server error' });
+      }
+    }
+    if (response.headersSent) return;
+    response.writeHead(reply.status, reply.headers ?? {});
+    response.end(reply.body);
+    if (reply.status === 413) request.resume();
+  }
+
+  private async route(request: IncomingMessage): Promise<Reply> {
+    const app = this.app;
+    if (!app) return json(503, { message: 'the local runtime is starting' });
+    const url = new URL(request.url ?? '/', this.base);
+    if (url.pathname === AWS_PREFIX || url.pathname.startsWith(`${AWS_PREFIX}/`))
+      return this.aws(app, request, url);
+    return this.api(app, request, url);
+  }
+
+  private async api(app: HttpApp, request: IncomingMessage, url: URL): Promise<Reply> {
+    const requestId = randomUUID();
+    const stamp = { 'x-amzn-RequestId': requestId };
+    const method = (request.method ?? 'GET').toUpperCase();
+    const api = app.apis[0];
+    if (!api) return json(404, { message: 'Not Found' }, stamp);
+    const found = findRoute(api.routes, url.pathname, method);
+    if ('status' in found) {
+      request.resume();
+      if (found.status === 405) {
+        return json(
+          405,
+          { message: 'Method Not Allowed' },
+          { ...stamp, allow: (found.allow ?? []).join(', ') },
+        );
+      }
+      return json(404, { message: 'Not Found' }, stamp);
+    }
+    const { route, pathParameters } = found;
+    const body = await readBody(request, API_BODY_LIMIT_BYTES);
+    if (route.apiKeyRequired && !api.apiKeys.includes(String(request.headers['x-api-key'] ?? ''))) {
+      return json(403, { message: 'Forbidden' }, stamp);
+    }
+    const missing = missingParameters(route, request, url, pathParameters);
+    if (missing.length > 0) {
+      return json(400, { message: `Missing required request parameters: [${missing.join(', ')}]` }, stamp);
+    }
+    if (route.bodySchema && /json/i.test(String(request.headers['content-type'] ?? 'application/json'))) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        return badRequestBody(api, ['Invalid JSON in request body']);
+      }
+      const errors = validateJsonSchema(route.bodySchema, parsed);
+      if (errors.length > 0) return badRequestBody(api, errors);
+    }
+    const integration = route.integration;
+    if (integration.type === 'mock') {
+      return {
+        status: integration.statusCode,
+        headers: { ...integration.headers, ...stamp },
+        body: integration.body,
+      };
+    }
+    if (integration.type === 'unsupported') {
+      return json(501, { message: `${integration.description} is not run by the local runtime` }, stamp);
+    }
+    const event = proxyEvent({
+      api,
+      route,
+      request,
+      url,
+      pathParameters,
+      body,
+      account: app.account,
+      requestId,
+      now: new Date(),
+    });
+    const timeoutMs = app.integrationTimeoutMs ?? API_INTEGRATION_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const result = await Promise.race([app.functions.invoke(integration.functionArn, event), timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') return json(504, { message: 'Endpoint request timed out' }, stamp);
+    const reply = proxyResponse(result);
+    return { ...reply, headers: { ...reply.headers, ...stamp } };
+  }
+
+  private async aws(app: HttpApp, request: IncomingMessage, url: URL): Promise<Reply> {
+    const [, , service, ...rest] = url.pathname.split('/');
+    if (service === 'lambda') return this.lambdaApi(app, request, `/${rest.join('/')}`);
+    if (service === 'sns') return this.snsApi(app, request);
+    request.resume();
+    return awsError(501, 'NotImplemented', `the driftline local runtime does not emulate ${url.pathname}`);
+  }
+
+  private async lambdaApi(app: HttpApp, request: IncomingMessage, path: string): Promise<Reply> {
+    const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(path);
+    if (!match || request.method !== 'POST') {
+      request.resume();
+      return awsError(
+        501,
+        'NotImplemented',
+        `Lambda ${request.method} ${path} is not emulated locally (Invoke only)`,
+      );
+    }
+    const name = decodeURIComponent(match[1]);
+    const fn = app.functions.find(name);
+    if (!fn) {
+      request.resume();
+      return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}`);
+    }
+    const text = (await readBody(request, API_BODY_LIMIT_BYTES)).toString('utf8') || 'null';
+    try {
+      JSON.parse(text);
+    } catch {
+      return awsError(400, 'InvalidRequestContentException', 'Could not parse request body into json');
+    }
+    const type = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+    const version = { 'x-amz-executed-version': '$LATEST' };
+    if (type === 'DryRun') return { status: 204, headers: version };
+    if (type === 'Event') {
+      const requestId = app.functions.invokeAsync(fn.name, JSON.parse(text));
+      return { status: 202, headers: { ...version, 'x-amzn-RequestId': requestId } };
+    }
+    let result: InvokeResult;
+    try {
+      result = await app.functions.invokeJson(fn.name, text);
+    } catch (error) {
+      if (error instanceof RequestTooLargeError) return awsError(413, error.name, error.message);
+      if (error instanceof FunctionNotFoundError) return awsError(404, error.name, error.message);
+      throw error;
+    }
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-amzn-RequestId': result.requestId,
+      ...version,
+    };
+    if (request.headers['x-amz-log-type'] === 'Tail') {
+      headers['x-amz-log-result'] = Buffer.from(result.logs.join('\n')).subarray(-4096).toString('base64');
+    }
+    if (!result.ok) {
+      headers['x-amz-function-error'] = 'Unhandled';
+      return { status: 200, headers, body: JSON.stringify(result.error) };
+    }
+    return { status: 200, headers, body: result.payload };
+  }
+
+  private async snsApi(app: HttpApp, request: IncomingMessage): Promise<Reply> {
+    const body = (await readBody(request, API_BODY_LIMIT_BYTES)).toString('utf8');
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const jsonProtocol = target.startsWith('AmazonSimpleNotificationService.');
+    const requestId = randomUUID();
+    let action: string;
+    let params: {
+      topicArn: string;
+      message: string;
+      subject?: string;
+      messageAttributes?: Record<string, SnsMessageAttribute>;
+    };
+    if (jsonProtocol) {
+      action = target.slice(target.indexOf('.') + 1);
+      const input = JSON.parse(body || '{}') as Record<string, unknown>;
+      params = {
+        topicArn: String(input.TopicArn ?? input.TargetArn ?? ''),
+        message: String(input.Message ?? ''),
+        ...(input.Subject === undefined ? {} : { subject: String(input.Subject) }),
+        messageAttributes: (input.MessageAttributes ?? {}) as Record<string, SnsMessageAttribute>,
+      };
+    } else {
+      const form = new URLSearchParams(body);
+      action = form.get('Action') ?? '';
+      params = {
+        topicArn: form.get('TopicArn') ?? form.get('TargetArn') ?? '',
+        message: form.get('Message') ?? '',
+        ...(form.has('Subject') ? { subject: form.get('Subject')! } : {}),
+        messageAttributes: queryAttributes(form),
+      };
+    }
+    const fail = (status: number, code: string, message: string): Reply =>
+      jsonProtocol
+        ? json(status, { __type: code, message }, { 'x-amzn-query-error': `${code};Sender` })
+        : {
+            status,
+            headers: { 'content-type': 'text/xml' },
+            body: `<ErrorResponse xmlns="${SNS_XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+          };
+    if (action !== 'Publish')
+      return fail(400, 'InvalidAction', `${action || 'that action'} is not emulated locally (Publish only)`);
+    let messageId: string;
+    try {
+      messageId = app.sns.publish(params).messageId;
+    } catch (error) {
+      if (error instanceof SnsError)
+        return fail(error.code === 'NotFound' ? 404 : 400, error.code, error.message);
+      throw error;
+    }
+    if (jsonProtocol) return json(200, { MessageId: messageId });
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/xml' },
+      body: `<PublishResponse xmlns="${SNS_XMLNS}"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`,
+    };
+  }
+}

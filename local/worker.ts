@@ -1,0 +1,158 @@
+/**
+ * The bootstrap of one local "container": runs inside a worker thread, imports the handler module once
+ * (its module scope lives as long as the container, like a warm Lambda sandbox) and runs one invocation
+ * at a time on request from the function host.
+ *
+ * After each invocation it writes an end marker to stdout and stderr, so the host knows every log line the
+ * invocation wrote has been read before it reports the result.
+ */
+
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+
+/** What the host passes when it starts the container. */
+export interface ContainerData {
+  entry: string;
+  handler: string;
+  functionName: string;
+  functionArn: string;
+  memoryMb: number;
+  logGroupName: string;
+  logStreamName: string;
+  endMarker: string;
+}
+
+/** One invocation request. */
+export interface InvokeMessage {
+  requestId: string;
+  /** The event as JSON text (Lambda hands handlers a fresh parse of the payload). */
+  payload: string;
+  deadline: number;
+}
+
+/**
+ * The container's answer: the result as JSON text, or a Lambda error payload; `fatal` when the init failed
+ * (Lambda starts a fresh sandbox for the next invocation).
+ */
+export type ResultMessage =
+  | { requestId: string; ok: true; payload: string }
+  | {
+      requestId: string;
+      ok: false;
+      error: { errorType: string; errorMessage: string; trace: string[] };
+      fatal?: boolean;
+    };
+
+type Handler = (
+  event: unknown,
+  context: unknown,
+  callback?: (error: unknown, result?: unknown) => void,
+) => unknown;
+
+const data = workerData as ContainerData;
+
+/** The Node.js runtime's error payload: `errorType` is the error's `name`, `trace` its stack lines. */
+function errorPayload(error: unknown, fallbackType = 'Error') {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name || fallbackType,
+      errorMessage: error.message,
+      trace: (error.stack ?? '').split('\n'),
+    };
+  }
+  return { errorType: fallbackType, errorMessage: String(error), trace: [] };
+}
+
+class RuntimeError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+async function loadHandler(): Promise<Handler> {
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(data.entry).href);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new RuntimeError('Runtime.ImportModuleError', `Error: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+  const handler = module[data.handler];
+  if (typeof handler !== 'function') {
+    throw new RuntimeError(
+      'Runtime.HandlerNotFound',
+      `${data.entry}.${data.handler} is undefined or not exported`,
+    );
+  }
+  return handler as Handler;
+}
+
+// Started at once, like Lambda's init phase; the first invocation waits for it.
+const handlerPromise = loadHandler();
+handlerPromise.catch(() => undefined);
+
+function contextFor(message: InvokeMessage) {
+  return {
+    functionName: data.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: data.functionArn,
+    memoryLimitInMB: String(data.memoryMb),
+    awsRequestId: message.requestId,
+    logGroupName: data.logGroupName,
+    logStreamName: data.logStreamName,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+  };
+}
+
+/** Runs the handler as Lambda's Node.js runtime does: a returned promise, or the callback for 3-arg handlers. */
+async function run(handler: Handler, event: unknown, context: unknown): Promise<unknown> {
+  if (handler.length < 3) return handler(event, context);
+  return new Promise((resolve, reject) => {
+    const returned = handler(event, context, (error, result) => (error ? reject(error) : resolve(result)));
+    if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+      (returned as Promise<unknown>).then(resolve, reject);
+    }
+  });
+}
+
+async function invoke(message: InvokeMessage): Promise<ResultMessage> {
+  let handler: Handler;
+  try {
+    handler = await handlerPromise;
+  } catch (error) {
+    const payload = errorPayload(error);
+    console.error(`ERROR Init Error ${JSON.stringify(payload)}`);
+    return { requestId: message.requestId, ok: false, error: payload, fatal: true };
+  }
+  try {
+    const result = await run(handler, JSON.parse(message.payload), contextFor(message));
+    let payload: string;
+    try {
+      payload = JSON.stringify(result === undefined ? null : result);
+    } catch (error) {
+      throw new RuntimeError(
+        'Runtime.MarshalError',
+        `Unable to stringify response body: ${(error as Error).message}`,
+      );
+    }
+    return { requestId: message.requestId, ok: true, payload };
+  } catch (error) {
+    const payload = errorPayload(error);
+    console.error(`ERROR Invoke Error ${JSON.stringify(payload)}`);
+    return { requestId: message.requestId, ok: false, error: payload };
+  }
+}
+
+const port = parentPort;
+if (!port) throw new Error('local/worker.ts runs only as a worker thread of the function host');
+port.on('message', async (message: InvokeMessage) => {
+  const result = await invoke(message);
+  const marker = `${data.endMarker}${message.requestId}\n`;
+  process.stdout.write(marker);
+  process.stderr.write(marker);
+  port.postMessage(result);
+});

@@ -1,0 +1,156 @@
+/**
+ * The retrain-and-serve loop end to end, driven the way a user drives it: files uploaded to the bucket,
+ * runs followed in the registry, predictions asked over HTTP. It runs on a fresh local runtime (the
+ * synthesized CDK app's functions, state machine and rules on S3/DynamoDB emulators) in a temp folder.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForRun } from '../../bin/commands/remote.ts';
+import { resolveTarget, type Target } from '../../bin/target.ts';
+import type { RunRecord } from '../../lambdas/shared/registry.ts';
+import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const read = (path: string) => readFileSync(join(repo, path), 'utf8');
+const airLines = read('data/air-passengers.csv').trim().split('\n');
+
+let home: string;
+let runtime: DriftlineRuntime;
+let target: Target;
+let uploads = 0;
+
+async function start() {
+  runtime = await startRuntime({ home, port: 0, quiet: true, retryIntervalMs: 10, schedules: false });
+  target = await resolveTarget({ home });
+}
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'driftline-e2e-'));
+  await start();
+  for (const name of ['air-passengers', 'breast-cancer']) {
+    await target.registry.putSpec(name, JSON.parse(read(`data/specs/${name}.json`)));
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await runtime?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** Uploads a drop as `driftline upload` does and waits for the run it starts. */
+async function upload(model: string, body: string, name = 'drop.csv'): Promise<RunRecord & { key: string }> {
+  const key = `incoming/${model}/${++uploads}-${name}`;
+  await target.s3.send(new PutObjectCommand({ Bucket: target.outputs.BucketName, Key: key, Body: body }));
+  return { ...(await waitForRun(target, model, key, { quiet: true, timeoutMs: 120_000 })), key };
+}
+
+async function predict(model: string, instances: unknown[]) {
+  const response = await fetch(`${runtime.apiUrl}models/${model}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instances }),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown> & { version: number },
+  };
+}
+
+const history = (from: number, to: number) =>
+  airLines.slice(from, to).map((line) => Number(line.split(',')[1]));
+
+describe('the retrain-and-serve loop on the local runtime', () => {
+  it('trains version 1 from a first drop and serves it', async () => {
+    // Act: 1949-01 … 1958-12
+    const run = await upload('air-passengers', `${airLines.slice(0, 121).join('\n')}\n`);
+    const answer = await predict('air-passengers', [{ history: history(109, 121) }]);
+    // Assess
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      outcome: 'promoted',
+      version: 1,
+      trigger: 'first_model',
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.version).toBe(1);
+  });
+
+  it('detects drift in the 1959-1960 drop, retrains on the merged series and serves version 2 without a restart', async () => {
+    // Act
+    const run = await upload('air-passengers', read('data/drops/air-passengers-1959-1960.csv'));
+    // The predict container re-reads the production pointer at most every MODEL_CACHE_TTL_SECONDS (10 s).
+    let answer = await predict('air-passengers', [{ history: history(121, 133) }]);
+    const deadline = Date.now() + 15_000;
+    while (answer.body.version !== 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      answer = await predict('air-passengers', [{ history: history(121, 133) }]);
+    }
+    // Assess
+    expect(run).toMatchObject({ status: 'succeeded', outcome: 'promoted', version: 2 });
+    expect(run.drift).toMatchObject({ status: 'drift' });
+    expect(answer.body.version).toBe(2);
+    const version = await target.registry.getVersion('air-passengers', 2);
+    expect(version?.lineage.dataset.rows).toBe(144);
+    expect(version?.metrics.mape).toBeLessThan(3);
+  });
+
+  it('records a drop without drift and makes no new version', async () => {
+    // Act: 1951-01 … 1958-12 again, a stretch shaped like the whole series
+    const run = await upload('air-passengers', `${[airLines[0], ...airLines.slice(25, 121)].join('\n')}\n`);
+    // Assess
+    expect(run).toMatchObject({ status: 'succeeded', outcome: 'no_drift' });
+    expect(run.version).toBeUndefined();
+    expect((await target.registry.getPointer('air-passengers', 'production'))?.version).toBe(2);
+  });
+
+  it('fails a malformed drop with a reason naming the problem, keeps production and keeps the file', async () => {
+    // Act
+    const run = await upload(
+      'air-passengers',
+      'month,value\n1961-01,420\n1961-02,four hundred\n',
+      'typo.csv',
+    );
+    const answer = await predict('air-passengers', [{ history: history(133, 145) }]);
+    const kept = await target.s3.send(
+      new HeadObjectCommand({ Bucket: target.outputs.BucketName, Key: run.key }),
+    );
+    // Assess
+    expect(run.status).toBe('failed');
+    expect(run.failure?.reason).toMatch(/line 3/);
+    expect(run.failure?.reason).toMatch(/four hundred/);
+    expect(answer.body.version).toBe(2);
+    expect(kept.ContentLength).toBeGreaterThan(0);
+  });
+
+  it('runs the breast-cancer classifier through the same loop', async () => {
+    // Act
+    const run = await upload('breast-cancer', read('data/breast-cancer.csv'));
+    const [header, first] = read('data/breast-cancer.csv').split('\n');
+    const columns = header.split(',');
+    const instance = Object.fromEntries(
+      columns.slice(0, -1).map((name, i) => [name, Number(first.split(',')[i])]),
+    );
+    const answer = await predict('breast-cancer', [instance]);
+    // Assess
+    expect(run).toMatchObject({ status: 'succeeded', outcome: 'promoted', version: 1 });
+    const version = await target.registry.getVersion('breast-cancer', 1);
+    expect(version?.metrics.auc).toBeGreaterThan(0.95);
+    expect(answer.body.version).toBe(1);
+    // The first row of the data set is a malignant tumour (benign = 0).
+    expect((answer.body.predictions as { label: number }[])[0].label).toBe(0);
+  });
+
+  it('keeps data, registry and models across a restart', async () => {
+    // Act
+    await runtime.stop();
+    await start();
+    const answer = await predict('air-passengers', [{ history: history(133, 145) }]);
+    // Assess
+    expect((await target.registry.listVersions('air-passengers')).map((v) => v.version)).toEqual([2, 1]);
+    expect(answer.status).toBe(200);
+    expect(answer.body.version).toBe(2);
+  });
+});

@@ -1,0 +1,178 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FunctionHost,
+  FunctionNotFoundError,
+  type InvokeResult,
+  LambdaFunctionError,
+  payloadOf,
+  RequestTooLargeError,
+} from '../../local/functions.ts';
+import type { LogSink } from '../../local/log.ts';
+import { MetricStore } from '../../local/metrics.ts';
+import { type LocalFunction, repoRoot } from '../../local/template.ts';
+
+const entry = `${repoRoot}test/local/fixtures/handlers.ts`;
+
+function fixture(name: string, handler: string, timeoutSeconds = 10): LocalFunction {
+  return {
+    logicalId: `${name}Logical`,
+    name: `Test-${name}`,
+    shortName: name,
+    arn: `arn:aws:lambda:us-east-1:000000000000:function:Test-${name}`,
+    entry,
+    handler,
+    environment: { TABLE_NAME: `table-of-${name}` },
+    timeoutSeconds,
+    memoryMb: 256,
+  };
+}
+
+describe('FunctionHost', () => {
+  const lines: string[] = [];
+  const log: LogSink = { line: (source, text) => lines.push(`[${source}] ${text}`) };
+  const metrics = new MetricStore();
+  let host: FunctionHost;
+
+  beforeAll(() => {
+    host = new FunctionHost({
+      functions: [
+        fixture('counterA', 'counter'),
+        fixture('counterB', 'counter'),
+        fixture('fail', 'fail'),
+        fixture('slow', 'slow', 1),
+        fixture('emf', 'emf'),
+        fixture('missing', 'noSuchExport'),
+      ],
+      baseEnvironment: { AWS_REGION: 'us-east-1' },
+      log,
+      metrics,
+      maxContainersPerFunction: 2,
+    });
+  });
+  afterAll(() => host.close());
+
+  it('keeps module state per container and per function, as warm Lambda sandboxes do', async () => {
+    // Act: the two functions run the same file, each in its own container.
+    const a1 = payloadOf(await host.invoke('counterA', { n: 1 })) as Record<string, unknown>;
+    const a2 = payloadOf(await host.invoke('counterA', { n: 2 })) as Record<string, unknown>;
+    const b1 = payloadOf(
+      await host.invoke('arn:aws:lambda:us-east-1:000000000000:function:Test-counterB', {}),
+    ) as Record<string, unknown>;
+
+    // Assess
+    expect([a1.invocations, a2.invocations, b1.invocations]).toEqual([1, 2, 1]);
+    expect(a1).toMatchObject({
+      functionName: 'Test-counterA',
+      envFunctionName: 'Test-counterA',
+      table: 'table-of-counterA',
+      event: { n: 1 },
+    });
+    expect(b1.functionName).toBe('Test-counterB');
+  });
+
+  it('reports warm starts and request ids, and returns the lines an invocation logged', async () => {
+    // counterB's container is warm from the test above.
+    const warm = await host.invoke('counterB', {});
+    const again = await host.invoke('counterB', {});
+
+    expect(warm.coldStart).toBe(false);
+    expect(again.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(again.requestId).toBe((payloadOf(again) as { requestId: string }).requestId);
+    expect(again.logs).toEqual([expect.stringContaining('"message":"counted"')]);
+    expect(lines).toContain(`[counterB] INFO counted {"invocations":3,"event":{}}`);
+  });
+
+  it('returns a thrown error as { errorType, errorMessage, trace }, named for Step Functions', async () => {
+    // Act
+    const result = await host.invoke('fail', {
+      errorType: 'InvalidDataError',
+      message: 'column y is missing',
+    });
+
+    // Assess
+    expect(result.ok).toBe(false);
+    const { error } = result as Extract<InvokeResult, { ok: false }>;
+    expect(error.errorType).toBe('InvalidDataError');
+    expect(error.errorMessage).toBe('column y is missing');
+    expect(error.trace[0]).toBe('InvalidDataError: column y is missing');
+    expect(() => payloadOf(result)).toThrow(LambdaFunctionError);
+    try {
+      payloadOf(result);
+    } catch (thrown) {
+      expect((thrown as Error).name).toBe('InvalidDataError');
+    }
+    expect(lines).toContain('[fail] ERROR Invoke Error InvalidDataError: column y is missing');
+  });
+
+  it("enforces the function's timeout and replaces the container it killed", async () => {
+    // Prepare: a warm container.
+    const warm = await host.invoke('slow', { ms: 10 });
+    expect(warm.ok).toBe(true);
+
+    // Act: the function's timeout is 1 s.
+    const started = Date.now();
+    const timedOut = await host.invoke('slow', { ms: 3_000 });
+    const after = await host.invoke('slow', { ms: 10 });
+
+    // Assess
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(timedOut).toMatchObject({
+      ok: false,
+      error: {
+        errorType: 'Sandbox.Timedout',
+        errorMessage: `RequestId: ${timedOut.requestId} Error: Task timed out after 1.00 seconds`,
+      },
+    });
+    expect(after.coldStart).toBe(true);
+    const remaining = payloadOf(after) as { before: number; after: number };
+    expect(remaining.before).toBeLessThanOrEqual(1_000);
+    expect(remaining.before).toBeGreaterThan(remaining.after);
+  });
+
+  it('scales out while containers are busy, up to the limit, then queues', async () => {
+    // Act: three concurrent 300 ms invocations on a limit of two containers.
+    const started = Date.now();
+    const results = await Promise.all([1, 2, 3].map(() => host.invoke('slow', { ms: 300 })));
+    const took = Date.now() - started;
+
+    // Assess: two ran side by side, the third waited for one of them.
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(host.containerCount('slow')).toBe(2);
+    expect(took).toBeGreaterThanOrEqual(600);
+  });
+
+  it('hands EMF lines to the metric store and keeps them off the console', async () => {
+    await host.invoke('emf', { model: 'air', latency: [12, 30] });
+
+    expect(
+      metrics
+        .query({ namespace: 'Driftline', metricName: 'PredictLatency', dimensions: { model: 'air' } })
+        .map((d) => d.value),
+    ).toEqual([12, 30]);
+    expect(lines).toContain('[emf] INFO scored {"model":"air"}');
+    expect(lines.some((line) => line.includes('_aws'))).toBe(false);
+  });
+
+  it('names the runtime errors of a missing handler export, an unknown function and an oversized request', async () => {
+    const missing = await host.invoke('missing', {});
+
+    expect(missing).toMatchObject({ ok: false, error: { errorType: 'Runtime.HandlerNotFound' } });
+    // A failed init discards the container: Lambda initializes a fresh one for the next invocation.
+    expect(host.containerCount('missing')).toBe(0);
+    await expect(host.invoke('nope', {})).rejects.toThrow(FunctionNotFoundError);
+    await expect(host.invoke('counterA', { blob: 'x'.repeat(6 * 1024 * 1024) })).rejects.toThrow(
+      RequestTooLargeError,
+    );
+  });
+
+  it('fails invocations in flight when it closes, instead of leaving them hanging', async () => {
+    const own = new FunctionHost({ functions: [fixture('slow', 'slow', 10)], baseEnvironment: {}, log });
+    const inFlight = own.invoke('slow', { ms: 5_000 });
+    await sleep(200);
+
+    await own.close();
+
+    expect(await inFlight).toMatchObject({ ok: false, error: { errorType: 'Runtime.Shutdown' } });
+  });
+});
