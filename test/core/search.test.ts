@@ -59,6 +59,11 @@ describe('candidates', () => {
     });
     // Assess: only searched keys come from the warm start
     expect(list.map(({ params }) => params.maxDepth)).toEqual([10, 8, 16]);
+    expect(
+      candidates({ space: { maxDepth: [4, 8, 16] }, trials: 9, seed: 1, warmStart: { maxDepth: 10 } }).map(
+        ({ params }) => params.maxDepth,
+      ),
+    ).toEqual([10, 8, 16, 4]);
     expect(list[0].params.nTrees).toBeUndefined();
   });
 
@@ -84,6 +89,24 @@ describe('searchHyperparameters', () => {
     expect(result.trials).toHaveLength(1);
     expect(result.trials[0]).toMatchObject({ origin: 'warm-start', budget: 1, score: 5 });
     expect(result.best.score).toBe(5);
+  });
+
+  it('with strategy none and no warm start evaluates the base parameters', async () => {
+    // Act
+    const result = await searchHyperparameters({
+      space,
+      strategy: 'none',
+      trials: 10,
+      seed: 1,
+      direction: 'lower',
+      base: { maxDepth: 16, minSamplesLeaf: 3, bootstrap: true },
+      evaluate: async (params) => loss(params),
+    });
+    // Assess
+    expect(result.trials.map(({ params }) => params)).toEqual([
+      { maxDepth: 16, minSamplesLeaf: 3, bootstrap: true },
+    ]);
+    expect(result.best.score).toBe(0);
   });
 
   it('with random search finds the best candidate and is reproducible', async () => {

@@ -9,6 +9,7 @@ import { combineImportances, normalizeImportances } from './importances.ts';
 import { outOfBagScore } from './oob.ts';
 import { featuresPerSplit, resolveParams, validateTrainingSet } from './params.ts';
 import { growTrees } from './pool.ts';
+import { validateSeed } from './random.ts';
 import type { GrownTree, TreeJob } from './tree.ts';
 import type { FitOptions, FlatForest, Learner, ResolvedForestParams } from './types.ts';
 
@@ -122,6 +123,7 @@ export async function trainShard(
   options: ShardOptions = {},
 ): Promise<FlatForest> {
   validateTrainingSet(data);
+  validateSeed(seed);
   const resolved = resolveParams('fast', data.task, params);
   if (!Number.isInteger(treeStart) || treeStart < 0)
     throw new RangeError(`treeStart must be ≥ 0, got ${treeStart}`);

@@ -20,6 +20,7 @@ import { RandomForestClassifier, RandomForestRegression } from 'ml-random-forest
 import type { ForestParams, TrainingSet } from '../types.ts';
 import { combineImportances, normalizeImportances } from './importances.ts';
 import { featuresPerSplit, resolveParams, validateTrainingSet } from './params.ts';
+import { validateSeed } from './random.ts';
 import type { FitOptions, FlatForest, Learner, ResolvedForestParams } from './types.ts';
 
 /** A trained ml-cart node as the library keeps it in memory. */
@@ -264,9 +265,7 @@ async function fitMlRandomForest(
   validateTrainingSet(data);
   const resolved = { ...resolveParams('ml-random-forest', data.task, params), maxBins: 0 };
   const { seed } = options;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
-  }
+  validateSeed(seed);
   const libraryParams = { ...libraryOptions(resolved, data, seed), noOOB: options.oobScore !== true };
   const model =
     data.task === 'classification'

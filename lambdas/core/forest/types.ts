@@ -70,7 +70,13 @@ export interface FitOptions {
   workers?: number;
   /** Compute the out-of-bag score (R² or accuracy). @default false */
   oobScore?: boolean;
-  /** Where the worker module is, for bundled Lambdas. @default new URL('./worker.ts', import.meta.url) */
+  /**
+   * Where the worker module is. Running from source, it is found next to the engine; a bundled Lambda
+   * bundles `lambdas/core/forest/worker.ts` as its own entry point and passes its location, e.g.
+   * `new URL('./forest-worker.mjs', import.meta.url)`. When it cannot be found, trees are built in-thread
+   * (with a one-time process warning) and the forest is the same.
+   * @default new URL('./worker.ts', import.meta.url) of the engine module
+   */
   workerScript?: string | URL;
 }
 

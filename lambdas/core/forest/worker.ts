@@ -6,8 +6,11 @@
 import { parentPort } from 'node:worker_threads';
 import { TreeBuilder, type TreeJob } from './tree.ts';
 
-/** Messages a worker accepts: a new job, or a tree of the current job. */
-export type WorkerRequest = { type: 'job'; job: TreeJob } | { type: 'tree'; treeIndex: number };
+/** Messages a worker accepts: a new job, a tree of the current job, or the end of the job. */
+export type WorkerRequest =
+  | { type: 'job'; job: TreeJob }
+  | { type: 'tree'; treeIndex: number }
+  | { type: 'done' };
 
 const port = parentPort;
 if (port === null) throw new Error('forest worker must run in a worker thread');
@@ -15,6 +18,11 @@ let builder: TreeBuilder | undefined;
 port.on('message', (request: WorkerRequest) => {
   if (request.type === 'job') {
     builder = new TreeBuilder(request.job);
+    return;
+  }
+  if (request.type === 'done') {
+    // Let the finished job's shared data be collected while the worker waits idle in the pool.
+    builder = undefined;
     return;
   }
   if (builder === undefined) throw new Error('forest worker was asked for a tree before a job');

@@ -1,0 +1,314 @@
+/**
+ * The forest benchmark: the fast engine (all cores and one worker), ml-random-forest (where it finishes
+ * in reasonable time) and scikit-learn (when a Python with it is found) on the same data, the same
+ * 75/25 split and 100 trees. Prints a Markdown table with ratios computed within this run.
+ *
+ *   npm run bench:forest                 # everything (a few minutes on 2 cores)
+ *   npm run bench:forest -- --skip-large # without the 100k × 20 set
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  deserializeForest,
+  type FlatForest,
+  getLearner,
+  predictBatch,
+  predictRow,
+  serializeForest,
+} from '#core/forest/index.ts';
+import { friedman1, sliceRows, twoClassClusters } from '#core/forest/synthetic.ts';
+import type { EngineName, TrainingSet } from '#core/types.ts';
+
+interface Dataset {
+  name: string;
+  train: TrainingSet;
+  test: TrainingSet;
+  /** ml-random-forest's split search is quadratic in rows: run it only where it ends in reasonable time. */
+  runMlRandomForest: boolean;
+}
+
+/** One engine's numbers on one data set. */
+interface Measurement {
+  fitSeconds: number;
+  singleRowMicros: number;
+  batchMicrosPerRow: number;
+  artifactBytes: number;
+  loadMillis: number;
+  score: number;
+}
+
+const TREES = 100;
+
+function splitTrainTest(
+  data: TrainingSet,
+  isTest: (row: number) => boolean,
+): { train: TrainingSet; test: TrainingSet } {
+  const pick = (keep: boolean): TrainingSet => {
+    const rows = Array.from({ length: data.rowCount }, (_, row) => row).filter((row) => isTest(row) === keep);
+    const x = new Float64Array(rows.length * data.featureCount);
+    rows.forEach((row, at) => {
+      x.set(data.x.subarray(row * data.featureCount, (row + 1) * data.featureCount), at * data.featureCount);
+    });
+    return { ...data, x, y: Float64Array.from(rows, (row) => data.y[row]), rowCount: rows.length };
+  };
+  return { train: pick(false), test: pick(true) };
+}
+
+function firstQuarters(data: TrainingSet): { train: TrainingSet; test: TrainingSet } {
+  const trainRows = Math.floor(data.rowCount * 0.75);
+  return { train: sliceRows(data, 0, trainRows), test: sliceRows(data, trainRows, data.rowCount) };
+}
+
+/** data/breast-cancer.csv (target `benign`); rows with index % 4 === 3 are the holdout. */
+function breastCancer(): { train: TrainingSet; test: TrainingSet } {
+  const lines = readFileSync(new URL('../data/breast-cancer.csv', import.meta.url), 'utf8')
+    .trim()
+    .split('\n');
+  const header = lines[0].split(',');
+  const target = header.indexOf('benign');
+  const rows = lines.slice(1).map((line) => line.split(',').map(Number));
+  const data: TrainingSet = {
+    task: 'classification',
+    x: Float64Array.from(rows.flatMap((row) => row.filter((_, index) => index !== target))),
+    y: Float64Array.from(rows, (row) => row[target]),
+    rowCount: rows.length,
+    featureCount: header.length - 1,
+    featureNames: header.filter((_, index) => index !== target),
+    classes: [0, 1],
+  };
+  return splitTrainTest(data, (row) => row % 4 === 3);
+}
+
+function datasets(skipLarge: boolean): Dataset[] {
+  const sets: Dataset[] = [
+    { name: 'Friedman #1 1k × 12', ...firstQuarters(friedman1(1_000, 12, 1, 101)), runMlRandomForest: true },
+    {
+      name: 'Friedman #1 10k × 12',
+      ...firstQuarters(friedman1(10_000, 12, 1, 102)),
+      runMlRandomForest: false,
+    },
+  ];
+  if (!skipLarge) {
+    sets.push({
+      name: 'Friedman #1 100k × 20',
+      ...firstQuarters(friedman1(100_000, 20, 1, 103)),
+      runMlRandomForest: false,
+    });
+  }
+  sets.push(
+    {
+      name: 'two-class clusters 10k × 20',
+      ...firstQuarters(twoClassClusters(10_000, 20, 104)),
+      runMlRandomForest: false,
+    },
+    { name: 'breast cancer 569 × 30', ...breastCancer(), runMlRandomForest: true },
+  );
+  return sets;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function rSquared(actual: ArrayLike<number>, predicted: ArrayLike<number>): number {
+  let mean = 0;
+  for (let index = 0; index < actual.length; index++) mean += actual[index] / actual.length;
+  let residual = 0;
+  let total = 0;
+  for (let index = 0; index < actual.length; index++) {
+    residual += (actual[index] - predicted[index]) ** 2;
+    total += (actual[index] - mean) ** 2;
+  }
+  return 1 - residual / total;
+}
+
+/** ROC AUC from ranks (Mann–Whitney U), ties sharing their mean rank. */
+function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
+  const order = Array.from({ length: labels.length }, (_, index) => index).sort(
+    (a, b) => scores[a] - scores[b],
+  );
+  let positiveRankSum = 0;
+  let positives = 0;
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end < order.length && scores[order[end]] === scores[order[start]]) end++;
+    const meanRank = (start + 1 + end) / 2;
+    for (let at = start; at < end; at++) {
+      if (labels[order[at]] === 1) {
+        positiveRankSum += meanRank;
+        positives++;
+      }
+    }
+    start = end;
+  }
+  const negatives = labels.length - positives;
+  return (positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+function holdoutScore(forest: FlatForest, test: TrainingSet): number {
+  const predictions = predictBatch(forest, test.x, test.rowCount);
+  if (test.task === 'regression') return rSquared(test.y, predictions);
+  return rocAuc(
+    test.y,
+    predictions.filter((_, index) => index % 2 === 1),
+  );
+}
+
+/** Median time of one `predictRow` call over a few thousand calls cycling through the holdout rows. */
+function singleRowMicros(forest: FlatForest, test: TrainingSet): number {
+  const rows = Array.from({ length: Math.min(test.rowCount, 500) }, (_, row) =>
+    test.x.slice(row * test.featureCount, (row + 1) * test.featureCount),
+  );
+  const probabilities = new Float64Array(Math.max(1, forest.classes.length));
+  const times: number[] = [];
+  let sink = 0;
+  for (let call = 0; call < 5_000; call++) {
+    const row = rows[call % rows.length];
+    const started = process.hrtime.bigint();
+    sink += predictRow(forest, row, probabilities);
+    times.push(Number(process.hrtime.bigint() - started) / 1_000);
+  }
+  if (Number.isNaN(sink)) throw new Error('prediction produced NaN');
+  return median(times.slice(500));
+}
+
+function batchMicrosPerRow(forest: FlatForest, test: TrainingSet): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    const started = performance.now();
+    predictBatch(forest, test.x, test.rowCount);
+    best = Math.min(best, performance.now() - started);
+  }
+  return (best * 1_000) / test.rowCount;
+}
+
+async function measureEngine(
+  engine: EngineName,
+  workers: number,
+  { train, test }: Dataset,
+): Promise<Measurement> {
+  // Warm up first (worker start-up, JIT), as in a warm Lambda container or the second fit of a search.
+  if (engine === 'fast') await getLearner(engine).fit(train, { nTrees: 4 }, { seed: 2, workers });
+  const started = performance.now();
+  const forest = await getLearner(engine).fit(train, { nTrees: TREES }, { seed: 1, workers });
+  const fitSeconds = (performance.now() - started) / 1_000;
+  const bytes = serializeForest(forest);
+  const loadTimes: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const loadStarted = performance.now();
+    deserializeForest(bytes);
+    loadTimes.push(performance.now() - loadStarted);
+  }
+  return {
+    fitSeconds,
+    singleRowMicros: singleRowMicros(forest, test),
+    batchMicrosPerRow: batchMicrosPerRow(forest, test),
+    artifactBytes: bytes.length,
+    loadMillis: median(loadTimes),
+    score: holdoutScore(forest, test),
+  };
+}
+
+/** The first Python that imports scikit-learn: Debian's, then whatever `python3` is on PATH. */
+function findPython(): string | undefined {
+  for (const candidate of ['/usr/bin/python3', 'python3']) {
+    const probe = spawnSync(candidate, ['-c', 'import sklearn'], { stdio: 'ignore' });
+    if (probe.status === 0) return candidate;
+  }
+  return undefined;
+}
+
+function writeCsv(path: string, { train, test }: Dataset): void {
+  const lines: string[] = [];
+  for (const part of [train, test]) {
+    for (let row = 0; row < part.rowCount; row++) {
+      const features = part.x.subarray(row * part.featureCount, (row + 1) * part.featureCount);
+      lines.push(`${features.join(',')},${part.y[row]}`);
+    }
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+function measureSklearn(python: string, dataset: Dataset, directory: string): Measurement {
+  const path = join(directory, 'data.csv');
+  writeCsv(path, dataset);
+  const script = new URL('./sklearn_forest.py', import.meta.url).pathname;
+  const output = execFileSync(python, [script, path, dataset.train.task, String(dataset.train.rowCount)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(output) as Measurement;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(2)} MB` : `${(bytes / 1024).toFixed(0)} kB`;
+}
+
+function row(dataset: string, engine: string, m: Measurement, reference?: Measurement): string {
+  const ratio = (value: number, of: number | undefined) =>
+    of === undefined ? '' : ` (${(value / of).toPrecision(2)}×)`;
+  return [
+    dataset,
+    engine,
+    `${m.fitSeconds.toFixed(2)}${ratio(m.fitSeconds, reference?.fitSeconds)}`,
+    `${m.singleRowMicros.toFixed(1)}${ratio(m.singleRowMicros, reference?.singleRowMicros)}`,
+    m.batchMicrosPerRow.toFixed(2),
+    formatBytes(m.artifactBytes),
+    m.loadMillis.toFixed(1),
+    `${m.score.toFixed(4)}${reference === undefined ? '' : ` (${m.score - reference.score >= 0 ? '+' : ''}${(m.score - reference.score).toFixed(4)})`}`,
+  ].join(' | ');
+}
+
+async function main(): Promise<void> {
+  const skipLarge = process.argv.includes('--skip-large');
+  const cores = availableParallelism();
+  const python = findPython();
+  const notes: string[] = [];
+  if (python === undefined)
+    notes.push(
+      'No Python with scikit-learn found (tried /usr/bin/python3, python3): sklearn column skipped.',
+    );
+  const directory = mkdtempSync(join(tmpdir(), 'forest-bench-'));
+  const lines = [
+    `| data | engine | fit s (÷ sklearn) | 1-row predict µs (÷ sklearn) | batch µs/row | artifact | load ms | holdout ${'R²/AUC'} (− sklearn) |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  try {
+    for (const dataset of datasets(skipLarge)) {
+      const metric = dataset.train.task === 'regression' ? 'R²' : 'AUC';
+      process.stderr.write(`${dataset.name}: `);
+      const sklearn = python === undefined ? undefined : measureSklearn(python, dataset, directory);
+      process.stderr.write('sklearn ');
+      const fastAll = await measureEngine('fast', cores, dataset);
+      process.stderr.write('fast ');
+      const fastOne = await measureEngine('fast', 1, dataset);
+      process.stderr.write('fast-1 ');
+      const name = `${dataset.name} (${metric})`;
+      if (sklearn !== undefined) lines.push(`| ${row(name, 'scikit-learn, n_jobs=1', sklearn)} |`);
+      lines.push(`| ${row(name, `fast, ${cores} workers`, fastAll, sklearn)} |`);
+      lines.push(`| ${row(name, 'fast, 1 worker', fastOne, sklearn)} |`);
+      if (dataset.runMlRandomForest) {
+        const library = await measureEngine('ml-random-forest', 1, dataset);
+        process.stderr.write('ml-random-forest');
+        lines.push(`| ${row(name, 'ml-random-forest (as FlatForest)', library, sklearn)} |`);
+      }
+      process.stderr.write('\n');
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+  notes.push(
+    'ml-random-forest runs only on the 1k regression set and breast cancer: its split search is quadratic in rows (about 48 minutes for 100 trees at 10k rows).',
+    'fast: fit timed after an untimed 4-tree warm-up fit (worker start-up and JIT, as in a warm container); 1-row predict is the median of 4,500 predictRow calls, batch the best of 3 predictBatch runs over the holdout; load is deserializeForest (median of 5).',
+    `Machine: ${cores} cores, Node ${process.versions.node}. sklearn: RandomForest*(n_estimators=100, n_jobs=1, random_state=0); pickled size and pickle.loads time.`,
+  );
+  console.log(lines.join('\n'));
+  console.log();
+  for (const note of notes) console.log(`- ${note}`);
+}
+
+await main();
