@@ -19,6 +19,7 @@ export const ENV = {
   predictionLog: 'PREDICTION_LOG_TABLE',
   alertsTopic: 'ALERTS_TOPIC_ARN',
   forestWorker: 'FOREST_WORKER_SCRIPT',
+  modelCacheTtl: 'MODEL_CACHE_TTL_SECONDS',
 } as const;
 
 /** The forest's worker-thread script, bundled next to the train handler. */
@@ -33,6 +34,8 @@ export interface DriftlineStackProps extends StackProps {
   readonly destroyOnRemoval?: boolean;
   /** Require an API key on the API. @default false */
   readonly apiKeyRequired?: boolean;
+  /** Seconds a predict container trusts its cached production pointer. @default 2 */
+  readonly modelCacheTtlSeconds?: number;
   /** Models to schedule, alarm on and chart. @default none */
   readonly modelSpecs?: readonly ModelSpec[];
 }
@@ -111,7 +114,10 @@ export class DriftlineStack extends Stack {
       predict: fn('predict', 1769, Duration.seconds(20))
         .bindBucket(bucket, { read: ['models/*'] })
         .bindTable(registry, 'read', ENV.registry)
-        .bindTable(this.registry.predictionLog, 'append', ENV.predictionLog),
+        .bindTable(this.registry.predictionLog, 'append', ENV.predictionLog)
+        // How stale a container's view of the production pointer may get: a promotion or rollback serves
+        // within this many seconds, for one pointer read per warm container per interval.
+        .addEnvironment(ENV.modelCacheTtl, String(props.modelCacheTtlSeconds ?? 2)),
       // Feedback reads the logged prediction and the version's holdout metrics, and stores the label.
       feedback: fn('feedback', 512, Duration.seconds(20))
         .bindTable(registry, 'read', ENV.registry)

@@ -24,7 +24,7 @@ import { ModelCache, type ServingModel } from './model-cache.ts';
 const cache = new ModelCache({
   registry: new Registry(requiredEnv('REGISTRY_TABLE')),
   bucket: requiredEnv('DATA_BUCKET'),
-  ttlMs: numberEnv('MODEL_CACHE_TTL_SECONDS', 10) * 1000,
+  ttlMs: numberEnv('MODEL_CACHE_TTL_SECONDS', 2) * 1000,
 });
 const predictionLog = new PredictionLog(requiredEnv('PREDICTION_LOG_TABLE'));
 
