@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { backtestCommand, driftCommand, validateCommand } from './commands/offline.ts';
 import {
+  feedbackCommand,
   modelsCommand,
   predictCommand,
   promoteCommand,
@@ -77,6 +78,19 @@ remote(
     .option('--json <file>', 'instances from a JSON file: {"instances": [...]}, an array, or one instance')
     .option('--raw', 'print the API response as it is'),
 ).action(predictCommand);
+
+remote(
+  program
+    .command('feedback')
+    .description(
+      'report what really happened for earlier predictions (their live error drives the quality alarm)',
+    )
+    .requiredOption('--model <name>', 'the model')
+    .option('--id <id>', 'the id a prediction answered with')
+    .option('--actual <number>', 'the true value or class label')
+    .option('--json <file>', 'several labels: [{"id", "actual"}, …] or {"feedback": [...]}')
+    .option('--raw', 'print the API response as it is'),
+).action(feedbackCommand);
 
 remote(
   program

@@ -138,7 +138,7 @@ export async function predictCommand(
     const flag = prediction.outOfRange
       ? ` (outside the training range: ${(prediction.outOfRange as string[]).join(', ')})`
       : '';
-    console.log(`${options.model} version ${result.version}: ${value}${flag}`);
+    console.log(`${options.model} version ${result.version}: ${value}${flag}  [id ${prediction.id}]`);
   }
 }
 
@@ -272,4 +272,63 @@ export async function specsAddCommand(file: string, options: Common) {
     console.log(
       `registered spec "${spec.name}" (${spec.task}); upload data with "driftline upload <file.csv> --model ${spec.name}"`,
     );
+}
+
+export async function feedbackCommand(
+  options: TargetOptions & { model: string; id?: string; actual?: string; json?: string; raw?: boolean },
+) {
+  let body: unknown;
+  if (options.json !== undefined) {
+    try {
+      const parsed = JSON.parse(readFile(options.json).toString('utf8'));
+      body = Array.isArray(parsed) ? { feedback: parsed } : parsed;
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`${options.json}: not valid JSON (${(error as Error).message})`);
+    }
+  } else {
+    const actual = Number(options.actual);
+    if (!options.id || options.actual === undefined || !Number.isFinite(actual)) {
+      throw new CliError('give --id ID --actual NUMBER (the id a prediction answered with), or --json FILE');
+    }
+    body = { id: options.id, actual };
+  }
+  const target = await resolveTarget(options);
+  const response = await fetch(`${target.apiUrl}models/${encodeURIComponent(options.model)}/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const result = (await response.json()) as {
+    message?: string;
+    results?: {
+      id: string;
+      version: number;
+      role: string;
+      ape?: number;
+      misclassified?: number;
+      ratio: number;
+    }[];
+  };
+  if (!response.ok) {
+    throw new CliError(
+      `feedback failed (${response.status}): ${result.message ?? 'no message'}`,
+      response.status < 500 ? 2 : 1,
+    );
+  }
+  if (options.raw) {
+    printJson(result);
+    return;
+  }
+  printTable(
+    (result.results ?? []).map((entry) => ({
+      id: entry.id,
+      version: entry.version,
+      role: entry.role,
+      error:
+        entry.ape !== undefined ? `${formatNumber(entry.ape)}%` : entry.misclassified ? 'wrong' : 'right',
+      'vs holdout': `${formatNumber(entry.ratio, 3)}×`,
+    })),
+    ['id', 'version', 'role', 'error', 'vs holdout'],
+  );
 }
