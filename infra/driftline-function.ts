@@ -35,6 +35,17 @@ export interface WorkerScript {
   readonly envName: string;
 }
 
+/** Files copied as they are next to the handler, e.g. static assets a handler serves. */
+export interface CopiedFiles {
+  /** Folder they come from, relative to the repository root. */
+  readonly from: string;
+  readonly files: readonly string[];
+  /** Folder in the bundle they go to. */
+  readonly to: string;
+  /** Environment variable that receives the folder's absolute path in the running function. */
+  readonly envName: string;
+}
+
 export interface DriftlineFunctionProps {
   /** The handler's folder under `lambdas/`; the entry is `lambdas/<name>/handler.ts`. */
   readonly name: string;
@@ -43,6 +54,8 @@ export interface DriftlineFunctionProps {
   readonly timeout: Duration;
   /** Extra scripts bundled next to the handler. @default none */
   readonly workerScripts?: readonly WorkerScript[];
+  /** Files copied next to the handler. @default none */
+  readonly copiedFiles?: readonly CopiedFiles[];
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
@@ -57,10 +70,10 @@ export interface BucketAccess {
 
 /**
  * Table access: `read` (get, query, scan), `readWrite` (also put, update, delete), `append`
- * (PutItem only: add items, never read, change or delete them) or `annotate` (GetItem and UpdateItem:
- * read an item by key and add to it, never create or delete one).
+ * (PutItem only: add items, never read, change or delete them), `annotate` (GetItem and UpdateItem: read
+ * an item by key and add to it) or `lookup` (GetItem only: read items by key, never list them).
  */
-export type TableAccess = 'read' | 'readWrite' | 'append' | 'annotate';
+export type TableAccess = 'read' | 'readWrite' | 'append' | 'annotate' | 'lookup';
 
 /**
  * The stack's one policy for sending traces, shared by every function role. X-Ray accepts no resource
@@ -111,6 +124,13 @@ function workerBundleCommand(script: WorkerScript, inputDir: string, outputDir: 
   return ['npx', '--no-install', 'esbuild', ...args.map(shellQuote)].join(' ');
 }
 
+/** Copies files into the bundle as they are. */
+function copyCommand(copy: CopiedFiles, inputDir: string, outputDir: string): string {
+  const target = `${outputDir}/${copy.to}`;
+  const sources = copy.files.map((file) => shellQuote(`${inputDir}/${copy.from}/${file}`));
+  return `mkdir -p ${shellQuote(target)} && cp ${sources.join(' ')} ${shellQuote(target)}/`;
+}
+
 /**
  * A Node.js 22 arm64 Lambda with driftline's defaults, bundled from `lambdas/<name>/handler.ts`.
  * @example
@@ -128,6 +148,7 @@ export class DriftlineFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: DriftlineFunctionProps) {
     const entryFile = `lambdas/${props.name}/handler.ts`;
     const workerScripts = props.workerScripts ?? [];
+    const copiedFiles = props.copiedFiles ?? [];
     // A role of our own instead of AWSLambdaBasicExecutionRole: it may write to this function's log group only.
     const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     const logGroup = new LogGroup(scope, `${id}LogGroup`, {
@@ -154,6 +175,7 @@ export class DriftlineFunction extends NodejsFunction {
         ...Object.fromEntries(
           workerScripts.map((script) => [script.envName, `${TASK_ROOT}/${script.outFile}`]),
         ),
+        ...Object.fromEntries(copiedFiles.map((copy) => [copy.envName, `${TASK_ROOT}/${copy.to}`])),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -165,13 +187,15 @@ export class DriftlineFunction extends NodejsFunction {
         sourcesContent: false,
         forceDockerBundling: false,
         commandHooks:
-          workerScripts.length === 0
+          workerScripts.length === 0 && copiedFiles.length === 0
             ? undefined
             : {
                 beforeBundling: () => [],
                 beforeInstall: () => [],
-                afterBundling: (inputDir, outputDir) =>
-                  workerScripts.map((script) => workerBundleCommand(script, inputDir, outputDir)),
+                afterBundling: (inputDir, outputDir) => [
+                  ...workerScripts.map((script) => workerBundleCommand(script, inputDir, outputDir)),
+                  ...copiedFiles.map((copy) => copyCommand(copy, inputDir, outputDir)),
+                ],
               },
       },
     });
@@ -187,10 +211,14 @@ export class DriftlineFunction extends NodejsFunction {
     // The local runtime reads these from the synthesized template to run the same source files.
     cfnFunction.addMetadata('driftline:entry', entryFile);
     cfnFunction.addMetadata('driftline:name', props.name);
-    if (workerScripts.length > 0) {
+    // Files that sit under /var/task on AWS are read from their sources locally: env var → repository path.
+    if (workerScripts.length > 0 || copiedFiles.length > 0) {
       cfnFunction.addMetadata(
-        'driftline:workers',
-        Object.fromEntries(workerScripts.map((script) => [script.envName, script.entry])),
+        'driftline:localPaths',
+        Object.fromEntries([
+          ...workerScripts.map((script) => [script.envName, script.entry]),
+          ...copiedFiles.map((copy) => [copy.envName, copy.from]),
+        ]),
       );
     }
 
@@ -250,6 +278,7 @@ export class DriftlineFunction extends NodejsFunction {
     if (access === 'read') table.grantReadData(this);
     else if (access === 'readWrite') table.grantReadWriteData(this);
     else if (access === 'annotate') table.grant(this, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    else if (access === 'lookup') table.grant(this, 'dynamodb:GetItem');
     else table.grant(this, 'dynamodb:PutItem');
     return this;
   }

@@ -4,9 +4,10 @@
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { SWAGGER_UI_FILES } from '#core/report/docs-page.ts';
 import type { ModelSpec } from '#core/spec.ts';
 import { DataBucket } from './data-bucket.ts';
-import { DriftlineFunction, type WorkerScript } from './driftline-function.ts';
+import { type CopiedFiles, DriftlineFunction, type WorkerScript } from './driftline-function.ts';
 import { Monitoring } from './monitoring.ts';
 import { PredictApi } from './predict-api.ts';
 import { Registry } from './registry.ts';
@@ -27,6 +28,14 @@ const FOREST_WORKER: WorkerScript = {
   entry: 'lambdas/core/forest/worker.ts',
   outFile: 'forest-worker.mjs',
   envName: ENV.forestWorker,
+};
+
+/** Swagger UI's files, served by the pages function at /docs. */
+const DOCS_ASSETS: CopiedFiles = {
+  from: 'node_modules/swagger-ui-dist',
+  files: SWAGGER_UI_FILES,
+  to: 'swagger-ui',
+  envName: 'DOCS_ASSETS_DIR',
 };
 
 export interface DriftlineStackProps extends StackProps {
@@ -54,6 +63,7 @@ export type FunctionName =
   | 'predict'
   | 'feedback'
   | 'models'
+  | 'pages'
   | 'rollback'
   | 'promote';
 
@@ -123,6 +133,16 @@ export class DriftlineStack extends Stack {
         .bindTable(registry, 'read', ENV.registry)
         .bindTable(this.registry.predictionLog, 'annotate', ENV.predictionLog),
       models: fn('models', 256, Duration.seconds(10)).bindTable(registry, 'read', ENV.registry),
+      // Reports read run artifacts (drift, holdout) and datasets (forecast months), and live aggregates.
+      pages: new DriftlineFunction(this, 'pages', {
+        name: 'pages',
+        memorySize: 512,
+        timeout: Duration.seconds(15),
+        copiedFiles: [DOCS_ASSETS],
+      })
+        .bindBucket(bucket, { read: ['runs/*', 'datasets/*'] })
+        .bindTable(registry, 'read', ENV.registry)
+        .bindTable(this.registry.predictionLog, 'lookup', ENV.predictionLog),
       rollback: fn('rollback', 512, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
       promote: fn('promote', 512, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
     };
@@ -150,6 +170,7 @@ export class DriftlineStack extends Stack {
       models: functions.models,
       predict: functions.predict,
       feedback: functions.feedback,
+      pages: functions.pages,
       apiKeyRequired: props.apiKeyRequired,
     });
 

@@ -8,7 +8,7 @@ import {
   AccessLogFormat,
   EndpointType,
   type IApiKey,
-  JsonSchemaType,
+  type JsonSchema,
   JsonSchemaVersion,
   LambdaIntegration,
   LogGroupLogDestination,
@@ -21,9 +21,17 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { z } from 'zod';
+import { feedbackRequestSchema, predictRequestSchema } from '../lambdas/shared/api-schemas.ts';
 
-/** The most instances one predict call may carry. */
-export const MAX_INSTANCES_PER_REQUEST = 1000;
+/** A zod schema as the JSON Schema draft 4 of an API Gateway model. */
+function apiGatewaySchema(schema: z.ZodType, title: string): JsonSchema {
+  const { $schema: _draft, ...body } = z.toJSONSchema(schema, { target: 'draft-4' }) as Record<
+    string,
+    unknown
+  >;
+  return { schema: JsonSchemaVersion.DRAFT4, title, ...body } as JsonSchema;
+}
 
 export interface PredictApiProps {
   /** Answers `GET /health`, `GET /models`, `GET /models/{name}` and `GET /models/{name}/runs`. */
@@ -32,6 +40,8 @@ export interface PredictApiProps {
   readonly predict: IFunction;
   /** Answers `POST /models/{name}/feedback` (labels of earlier predictions). */
   readonly feedback: IFunction;
+  /** Answers `GET /`, `GET /models/{name}/report`, `GET /openapi.json`, `GET /docs` and its assets. */
+  readonly pages: IFunction;
   /** Require an `x-api-key` header on every route (a usage plan and one key are created). @default false */
   readonly apiKeyRequired?: boolean;
   /** Steady-state requests per second across the stage. @default 100 */
@@ -46,6 +56,8 @@ export class PredictApi extends Construct {
   public readonly accessLogGroup: LogGroup;
   /** The JSON schema API Gateway checks `POST /models/{name}/predict` bodies against. */
   public readonly predictRequestModel: Model;
+  /** The JSON schema API Gateway checks `POST /models/{name}/feedback` bodies against. */
+  public readonly feedbackRequestModel: Model;
   public readonly predictRequestValidator: RequestValidator;
   /** Present only when `apiKeyRequired`. */
   public readonly apiKey?: IApiKey;
@@ -90,23 +102,17 @@ export class PredictApi extends Construct {
       },
     });
 
+    // The same zod schemas the handlers validate with (and the OpenAPI document is generated from), as
+    // the JSON Schema draft 4 API Gateway checks bodies against before a Lambda is invoked.
     this.predictRequestModel = this.api.addModel('PredictRequest', {
       contentType: 'application/json',
-      description: 'A predict call: 1 to 1000 instances, each an object of feature values.',
-      schema: {
-        schema: JsonSchemaVersion.DRAFT4,
-        title: 'PredictRequest',
-        type: JsonSchemaType.OBJECT,
-        required: ['instances'],
-        properties: {
-          instances: {
-            type: JsonSchemaType.ARRAY,
-            minItems: 1,
-            maxItems: MAX_INSTANCES_PER_REQUEST,
-            items: { type: JsonSchemaType.OBJECT },
-          },
-        },
-      },
+      description: 'A predict call: 1 to 1000 instances, forecast histories or objects of feature values.',
+      schema: apiGatewaySchema(predictRequestSchema, 'PredictRequest'),
+    });
+    this.feedbackRequestModel = this.api.addModel('FeedbackRequest', {
+      contentType: 'application/json',
+      description: 'Labels of earlier predictions: one {id, actual} or {feedback: [...]}.',
+      schema: apiGatewaySchema(feedbackRequestSchema, 'FeedbackRequest'),
     });
     this.predictRequestValidator = this.api.addRequestValidator('PredictValidator', {
       validateRequestBody: true,

@@ -417,8 +417,8 @@ function readFunctions(resolver: TemplateResolver, root: string, warnings: strin
         ((p.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {}) as object,
       ).map(([key, value]) => [key, String(value)]),
     );
-    // Scripts bundled next to the handler on AWS (paths under /var/task) run from their sources locally.
-    const workers = resource.Metadata?.['driftline:workers'];
+    // Files bundled next to the handler on AWS (paths under /var/task) are read from their sources locally.
+    const workers = resource.Metadata?.['driftline:localPaths'];
     if (typeof workers === 'object' && workers !== null) {
       for (const [envName, source] of Object.entries(workers))
         environment[envName] = resolve(root, String(source));

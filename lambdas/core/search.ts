@@ -3,7 +3,7 @@
  *
  * Candidates come in a fixed order: the warm-start parameters first, then their neighbours (one step
  * down or up along one axis of the space), then seeded random draws without repeats. Strategies:
- * - `none`: the first candidate only, at full budget;
+ * - `none`: the warm start only (or, without one, `base` alone — recorded as the warm start), at full budget;
  * - `random`: `trials` candidates, each at full budget;
  * - `halving`: successive halving (Jamieson & Talwalkar 2016) with a factor of 3 — `trials` candidates
  *   start at a small budget, the best third of every rung moves on with the budget tripled, and the last
@@ -114,11 +114,14 @@ export function candidates(options: CandidateOptions): Candidate[] {
   const { space, trials, seed, warmStart, base = {} } = options;
   const keys = Object.keys(space);
   const seen = new Set<string>();
+  // Warm-start values may lie outside the space; only assignments inside it count towards its size.
+  let seenInSpace = 0;
   const out: Candidate[] = [];
   const add = (assignment: Record<string, unknown>, origin: CandidateOrigin): void => {
     const key = assignmentKey(assignment, keys);
     if (out.length >= trials || seen.has(key)) return;
     seen.add(key);
+    if (keys.every((name) => space[name].includes(assignment[name] as SpaceValue))) seenInSpace++;
     out.push({ params: { ...base, ...assignment }, origin });
   };
   if (warmStart !== undefined) {
@@ -135,14 +138,13 @@ export function candidates(options: CandidateOptions): Candidate[] {
   const random = seededRandom(seed);
   // Rejection sampling ends well before this unless the space is nearly used up.
   let attempts = 0;
-  while (out.length < trials && seen.size < spaceSize && attempts < 1000 * trials) {
+  while (out.length < trials && seenInSpace < spaceSize && attempts < 1000 * trials) {
     attempts++;
     const draw = Object.fromEntries(
       keys.map((key) => [key, space[key][Math.floor(random() * space[key].length)]]),
     );
     add(draw, 'random');
   }
-  if (out.length === 0) add({}, 'random');
   return out;
 }
 
@@ -208,7 +210,10 @@ export async function searchHyperparameters(options: SearchOptions): Promise<Sea
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
-  const pool = candidates({ ...options, trials: strategy === 'none' ? 1 : options.trials });
+  const pool =
+    strategy === 'none'
+      ? candidates({ ...options, trials: 1, warmStart: options.warmStart ?? {} })
+      : candidates(options);
   const trials: Trial[] = [];
   let finalists: Trial[];
   if (strategy === 'halving' && pool.length > 1) {

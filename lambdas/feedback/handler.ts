@@ -10,7 +10,12 @@ import { requiredEnv } from '../shared/config.ts';
 import { BadRequestError, NotFoundError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
 import { metrics, withObservability } from '../shared/observability.ts';
-import { PredictionLog, parsePredictionId, type ServingRole } from '../shared/prediction-log.ts';
+import {
+  addLiveObservation,
+  PredictionLog,
+  parsePredictionId,
+  type ServingRole,
+} from '../shared/prediction-log.ts';
 import { Registry } from '../shared/registry.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
@@ -56,10 +61,12 @@ async function recordOne(model: string, id: string, actual: number) {
   if (!prediction) throw new NotFoundError(`request ${parsed.requestId} has no prediction ${parsed.index}`);
   const quality = liveQuality(prediction, actual, await metricsOf(model, record.version));
   emit(model, record.version, record.role, quality.error, quality.ratio);
+  await addLiveObservation(predictionLog, model, record.version, quality);
   const shadowPrediction = record.shadow?.predictions[parsed.index];
   if (record.shadow && shadowPrediction) {
     const shadow = liveQuality(shadowPrediction, actual, await metricsOf(model, record.shadow.version));
     emit(model, record.shadow.version, 'shadow', shadow.error, shadow.ratio);
+    await addLiveObservation(predictionLog, model, record.shadow.version, shadow);
   }
   await predictionLog.recordFeedback(parsed.requestId, parsed.index, actual);
   return {

@@ -84,6 +84,63 @@ export class PredictionLog {
   }
 }
 
+/** What labelled predictions say about a version so far (one aggregate item per version in the log table). */
+export interface LiveSummary {
+  labels: number;
+  /** Mean absolute percentage error (regression, forecasts) or misclassification rate (classifiers). */
+  meanError: number;
+  meanRatio: number;
+  measure: 'ape' | 'misclassified';
+}
+
+const liveId = (model: string, version: number) => `LIVE#${model}#${version}`;
+
+/** Adds one labelled prediction to its version's live aggregate (an atomic counter update). */
+export async function addLiveObservation(
+  log: PredictionLog,
+  model: string,
+  version: number,
+  observation: { error: number; ratio: number; measure: LiveSummary['measure'] },
+): Promise<void> {
+  await dynamoClient().send(
+    new UpdateCommand({
+      TableName: log.tableName,
+      Key: { id: liveId(model, version) },
+      UpdateExpression:
+        'ADD labels :one, errorSum :error, ratioSum :ratio SET measure = :measure, model = :model, version = :version',
+      ExpressionAttributeValues: {
+        ':one': 1,
+        ':error': observation.error,
+        ':ratio': observation.ratio,
+        ':measure': observation.measure,
+        ':model': model,
+        ':version': version,
+      },
+    }),
+  );
+}
+
+/** The live aggregate of a version, or undefined before its first label. */
+export async function liveSummary(
+  log: PredictionLog,
+  model: string,
+  version: number,
+): Promise<LiveSummary | undefined> {
+  const result = await dynamoClient().send(
+    new GetCommand({ TableName: log.tableName, Key: { id: liveId(model, version) } }),
+  );
+  const item = result.Item as
+    | { labels: number; errorSum: number; ratioSum: number; measure: LiveSummary['measure'] }
+    | undefined;
+  if (!item || !item.labels) return undefined;
+  return {
+    labels: item.labels,
+    meanError: item.errorSum / item.labels,
+    meanRatio: item.ratioSum / item.labels,
+    measure: item.measure,
+  };
+}
+
 /** A prediction id is the request id and the instance's position: `<request>.<index>`. */
 export function predictionId(requestId: string, index: number): string {
   return `${requestId}.${index}`;

@@ -111,7 +111,7 @@ describe('DriftlineFunction', () => {
     // Assess
     const train = byName('train');
     expect(train.Properties.Environment.Variables.FOREST_WORKER_SCRIPT).toBe('/var/task/forest-worker.mjs');
-    expect(train.Metadata['driftline:workers']).toEqual({
+    expect(train.Metadata['driftline:localPaths']).toEqual({
       FOREST_WORKER_SCRIPT: 'lambdas/core/forest/worker.ts',
     });
   });

@@ -17,6 +17,7 @@ const FUNCTIONS = [
   'predict',
   'feedback',
   'models',
+  'pages',
   'rollback',
   'promote',
 ];

@@ -10,8 +10,8 @@ interface Needs {
   read: Prefix[];
   write: Prefix[];
   registry: 'none' | 'read' | 'readWrite';
-  /** `append`: put only (predict logs); `annotate`: get and update only (feedback adds labels). */
-  predictionLog?: 'append' | 'annotate';
+  /** `append`: put only (predict logs); `annotate`: get and update (feedback adds labels); `lookup`: get (reports). */
+  predictionLog?: 'append' | 'annotate' | 'lookup';
   alerts?: boolean;
 }
 
@@ -28,6 +28,7 @@ const NEEDS: Record<FunctionName, Needs> = {
   predict: { read: ['models'], write: [], registry: 'read', predictionLog: 'append' },
   feedback: { read: [], write: [], registry: 'read', predictionLog: 'annotate' },
   models: { read: [], write: [], registry: 'read' },
+  pages: { read: ['runs', 'datasets'], write: [], registry: 'read', predictionLog: 'lookup' },
   rollback: { read: [], write: [], registry: 'readWrite', alerts: true },
   promote: { read: [], write: [], registry: 'readWrite', alerts: true },
 };
@@ -77,7 +78,9 @@ describe('least-privilege grants', () => {
     it(`has ${needs.predictionLog ?? 'no'} access to the prediction log`, () => {
       // Assess
       expect(allows(statements, 'dynamodb:PutItem', predictionLog)).toBe(needs.predictionLog === 'append');
-      expect(allows(statements, 'dynamodb:GetItem', predictionLog)).toBe(needs.predictionLog === 'annotate');
+      expect(allows(statements, 'dynamodb:GetItem', predictionLog)).toBe(
+        needs.predictionLog === 'annotate' || needs.predictionLog === 'lookup',
+      );
       expect(allows(statements, 'dynamodb:UpdateItem', predictionLog)).toBe(
         needs.predictionLog === 'annotate',
       );

@@ -1,6 +1,8 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { flattenReference } from '../../infra/nag.ts';
+import { predictRequestSchema } from '../../lambdas/shared/api-schemas.ts';
 import { logicalIdOf, synthDriftline } from './support.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> };
@@ -80,7 +82,7 @@ describe('PredictApi', () => {
     expect(JSON.parse(stage.Properties.AccessLogSetting.Format)).toMatchObject({ status: '$context.status' });
   });
 
-  it('validates the predict body against a model: 1 to 1000 instances, each an object', () => {
+  it('validates predict bodies against the JSON Schema of the zod schema the handler validates with', () => {
     // Prepare
     const modelId = predictMethod.Properties.RequestModels['application/json'].Ref;
     const validatorId = predictMethod.Properties.RequestValidatorId.Ref;
@@ -89,14 +91,17 @@ describe('PredictApi', () => {
       ValidateRequestBody: true,
       ValidateRequestParameters: true,
     });
-    expect(resources[modelId].Properties).toMatchObject({
-      ContentType: 'application/json',
-      Schema: {
-        $schema: 'http://json-schema.org/draft-04/schema#',
-        type: 'object',
-        required: ['instances'],
-        properties: { instances: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'object' } } },
-      },
+    const { $schema: _draft, ...generated } = z.toJSONSchema(predictRequestSchema, { target: 'draft-4' });
+    expect(resources[modelId].Properties).toMatchObject({ ContentType: 'application/json' });
+    expect(resources[modelId].Properties.Schema).toEqual({
+      $schema: 'http://json-schema.org/draft-04/schema#',
+      title: 'PredictRequest',
+      ...generated,
+    });
+    expect(resources[modelId].Properties.Schema).toMatchObject({
+      type: 'object',
+      required: ['instances'],
+      properties: { instances: { type: 'array', minItems: 1, maxItems: 1000 } },
     });
     expect(predictMethod.Properties.RequestParameters).toEqual({ 'method.request.path.name': true });
   });

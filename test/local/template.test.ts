@@ -91,7 +91,7 @@ function fixtureTemplate(): CfnTemplate {
         Metadata: {
           'driftline:entry': 'test/local/fixtures/handlers.ts',
           'driftline:name': 'predict',
-          'driftline:workers': { WORKER_SCRIPT: 'lambdas/core/forest/worker.ts' },
+          'driftline:localPaths': { WORKER_SCRIPT: 'lambdas/core/forest/worker.ts' },
         },
         Properties: {
           Handler: 'index.echo',

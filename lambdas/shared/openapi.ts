@@ -1,0 +1,286 @@
+/**
+ * The OpenAPI 3.0 document of the driftline API, generated from the zod schemas that validate requests
+ * (`api-schemas.ts`), so the docs cannot drift from what the handlers accept. Served at `/openapi.json`
+ * and rendered by Swagger UI at `/docs`.
+ */
+import { z } from 'zod';
+import { NAME_PATTERN } from '#core/spec.ts';
+import {
+  auditRecordSchema,
+  errorResponseSchema,
+  feedbackItemSchema,
+  feedbackRequestSchema,
+  feedbackResponseSchema,
+  forecastInstanceSchema,
+  healthResponseSchema,
+  modelDetailResponseSchema,
+  modelsResponseSchema,
+  modelVersionSchema,
+  pointerSchema,
+  predictionSchema,
+  predictRequestSchema,
+  predictResponseSchema,
+  runRecordSchema,
+  runsResponseSchema,
+  tabularInstanceSchema,
+} from './api-schemas.ts';
+
+/** A JSON Schema / OpenAPI Schema Object. */
+export type SchemaObject = Record<string, unknown>;
+
+export interface OpenApiOperation {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  parameters?: Record<string, unknown>[];
+  requestBody?: { required: boolean; content: Record<string, { schema: SchemaObject; examples?: unknown }> };
+  responses: Record<string, { description: string; content?: Record<string, { schema: SchemaObject }> }>;
+}
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description: string };
+  servers: { url: string; description: string }[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components: { schemas: Record<string, SchemaObject> };
+}
+
+/** Component name → the zod schema it is generated from. */
+export const COMPONENT_SCHEMAS = {
+  PredictRequest: predictRequestSchema,
+  ForecastInstance: forecastInstanceSchema,
+  TabularInstance: tabularInstanceSchema,
+  PredictResponse: predictResponseSchema,
+  Prediction: predictionSchema,
+  FeedbackRequest: feedbackRequestSchema,
+  FeedbackItem: feedbackItemSchema,
+  FeedbackResponse: feedbackResponseSchema,
+  Error: errorResponseSchema,
+  HealthResponse: healthResponseSchema,
+  ModelsResponse: modelsResponseSchema,
+  ModelDetail: modelDetailResponseSchema,
+  ModelVersion: modelVersionSchema,
+  Pointer: pointerSchema,
+  RunRecord: runRecordSchema,
+  AuditRecord: auditRecordSchema,
+  RunsResponse: runsResponseSchema,
+} as const;
+
+export type ComponentName = keyof typeof COMPONENT_SCHEMAS;
+
+/** A `$ref` to a component schema. */
+export function schemaRef(name: ComponentName): SchemaObject {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+/**
+ * Every component as an OpenAPI 3.0 Schema Object; a schema used inside another becomes a `$ref`.
+ * zod tags each with `$id`, which OpenAPI 3.0 schemas do not allow, so it is dropped.
+ */
+function componentSchemas(): Record<string, SchemaObject> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(COMPONENT_SCHEMAS)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: 'openapi-3.0',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, schema]) => {
+      const { $id: _id, ...rest } = schema as SchemaObject;
+      return [id, rest];
+    }),
+  );
+}
+
+const jsonOf = (name: ComponentName) => ({ 'application/json': { schema: schemaRef(name) } });
+const htmlPage = { 'text/html': { schema: { type: 'string' } } };
+
+const nameParameter = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  description: 'The model name.',
+  schema: { type: 'string', pattern: NAME_PATTERN.source },
+  example: 'air-passengers',
+};
+
+const errors = {
+  notFound: { description: 'No model of that name.', content: jsonOf('Error') },
+  badRequest: { description: 'The request does not match the schema.', content: jsonOf('Error') },
+  server: { description: 'Internal error; see the function logs.', content: jsonOf('Error') },
+};
+
+const AIR_PASSENGERS_1958 = [340, 318, 362, 348, 363, 435, 491, 505, 404, 359, 310, 337];
+
+function paths(): OpenApiDocument['paths'] {
+  return {
+    '/health': {
+      get: {
+        operationId: 'getHealth',
+        summary: 'Health and the production version of every model',
+        tags: ['registry'],
+        responses: { '200': { description: 'The API is up.', content: jsonOf('HealthResponse') } },
+      },
+    },
+    '/models': {
+      get: {
+        operationId: 'listModels',
+        summary: 'Registered models',
+        tags: ['registry'],
+        responses: { '200': { description: 'Every model.', content: jsonOf('ModelsResponse') } },
+      },
+    },
+    '/models/{name}': {
+      get: {
+        operationId: 'getModel',
+        summary: 'A model: what serves, its versions, recent runs and audit trail',
+        tags: ['registry'],
+        parameters: [nameParameter],
+        responses: {
+          '200': { description: 'The model.', content: jsonOf('ModelDetail') },
+          '404': errors.notFound,
+        },
+      },
+    },
+    '/models/{name}/runs': {
+      get: {
+        operationId: 'listRuns',
+        summary: 'The latest pipeline runs of a model',
+        tags: ['registry'],
+        parameters: [
+          nameParameter,
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: 'How many runs, newest first.',
+            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+          },
+        ],
+        responses: {
+          '200': { description: 'The runs.', content: jsonOf('RunsResponse') },
+          '404': errors.notFound,
+        },
+      },
+    },
+    '/models/{name}/predict': {
+      post: {
+        operationId: 'predict',
+        summary: 'Predict with the production version',
+        description:
+          'Answers with the production version (or the canary, for its share of traffic); the answer names the version that made it.',
+        tags: ['serving'],
+        parameters: [nameParameter],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: schemaRef('PredictRequest'),
+              examples: {
+                forecast: {
+                  summary: 'air-passengers: the next month after 12 months of history',
+                  value: { instances: [{ history: AIR_PASSENGERS_1958 }] },
+                },
+                tabular: {
+                  summary: 'A tabular instance: feature name → value',
+                  value: { instances: [{ mean_radius: 14.1, mean_texture: 19.3 }] },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'One prediction per instance.', content: jsonOf('PredictResponse') },
+          '400': errors.badRequest,
+          '404': errors.notFound,
+          '500': errors.server,
+        },
+      },
+    },
+    '/models/{name}/feedback': {
+      post: {
+        operationId: 'sendFeedback',
+        summary: 'Report the true outcome of earlier predictions',
+        description: 'Late labels feed the live metrics that drive quality alarms and rollbacks.',
+        tags: ['serving'],
+        parameters: [nameParameter],
+        requestBody: { required: true, content: jsonOf('FeedbackRequest') },
+        responses: {
+          '200': { description: 'The labels were recorded.', content: jsonOf('FeedbackResponse') },
+          '400': errors.badRequest,
+          '404': errors.notFound,
+        },
+      },
+    },
+    '/models/{name}/report': {
+      get: {
+        operationId: 'getModelReport',
+        summary: 'The model report page',
+        description: 'Versions, holdout charts, the latest drift check and recent runs, as one HTML page.',
+        tags: ['pages'],
+        parameters: [nameParameter],
+        responses: {
+          '200': { description: 'The report.', content: htmlPage },
+          '404': { description: 'No model of that name.', content: htmlPage },
+        },
+      },
+    },
+    '/': {
+      get: {
+        operationId: 'getIndex',
+        summary: 'The model list page',
+        tags: ['pages'],
+        responses: { '200': { description: 'Every model, linking to its report.', content: htmlPage } },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'getOpenApi',
+        summary: 'This OpenAPI document',
+        tags: ['pages'],
+        responses: {
+          '200': {
+            description: 'The OpenAPI 3.0 document.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/docs': {
+      get: {
+        operationId: 'getDocs',
+        summary: 'Interactive API docs (this page)',
+        tags: ['pages'],
+        responses: { '200': { description: 'Swagger UI.', content: htmlPage } },
+      },
+    },
+  };
+}
+
+/**
+ * The OpenAPI 3.0.3 document of the API.
+ *
+ * The server URL is relative (`./`): Swagger UI resolves it against the document's own URL, so "try it
+ * out" calls the API the document was fetched from, under API Gateway's stage prefix or locally alike.
+ */
+export function openApiDocument(): OpenApiDocument {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'driftline API',
+      version: '1.0.0',
+      description:
+        'Predictions from the production version of each model, the model registry (versions, runs, audit), late labels for live metrics, and the report pages.',
+    },
+    servers: [{ url: './', description: 'This API (relative to the document)' }],
+    tags: [
+      { name: 'serving', description: 'Predictions and feedback.' },
+      { name: 'registry', description: 'Models, versions and runs (read-only).' },
+      { name: 'pages', description: 'HTML pages and this document.' },
+    ],
+    paths: paths(),
+    components: { schemas: componentSchemas() },
+  };
+}

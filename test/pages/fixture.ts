@@ -1,0 +1,258 @@
+/**
+ * A registry and bucket with real history for the pages tests: S3 and DynamoDB emulators on loopback,
+ * filled by running the pipeline's own step handlers (as `test/handlers/pipeline-steps.test.ts` does), so
+ * the pages render real versions, runs, drift reports and holdout predictions, not hand-made ones.
+ *
+ * - `air-passengers` (forecast): v1 from 1949-1958, drift in 1959-1960 retrains v2, a repeated stretch
+ *   finds no drift, a malformed drop fails (its reason quotes the file, markup included), and an alarm
+ *   rolls v2 back before it is promoted again.
+ * - `breast-cancer` (classifier): v1 from the first 300 tumours, then a shifted drop of the rest.
+ * - `churn-empty`: a spec without any drop, whose description tries to inject markup.
+ */
+import { readFileSync } from 'node:fs';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Registry } from '../../lambdas/shared/registry.ts';
+import {
+  createBucket,
+  createPredictionLogTable,
+  createRegistryTable,
+  startTestEmulators,
+  type TestEmulators,
+} from '../support/emulators.ts';
+
+export const BUCKET = 'driftline-pages-data';
+export const TABLE = 'driftline-pages-registry';
+export const LOG_TABLE = 'driftline-pages-predictions';
+/** Markup in user data; the pages must show it as text. */
+export const INJECTION = '<script>window.pwned = 1</script><img src=x onerror=window.pwned=2>';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const airPassengers = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n');
+const breastCancer = readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').trim().split('\n');
+
+/** What the pipeline produced, for the tests to compare the pages with. */
+export interface PagesFixture {
+  emulators: TestEmulators;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+type Steps = {
+  validate: typeof import('../../lambdas/validate/handler.ts').validate;
+  drift: typeof import('../../lambdas/drift/handler.ts').drift;
+  merge: typeof import('../../lambdas/merge/handler.ts').merge;
+  featurize: typeof import('../../lambdas/featurize/handler.ts').featurize;
+  train: typeof import('../../lambdas/train/handler.ts').train;
+  select: typeof import('../../lambdas/select/handler.ts').select;
+  evaluate: typeof import('../../lambdas/evaluate/handler.ts').evaluate;
+  register: typeof import('../../lambdas/register/handler.ts').register;
+  recordFailure: typeof import('../../lambdas/recordFailure/handler.ts').recordFailure;
+};
+
+/** A wrapped handler called with a Lambda-like context, typed as the function it wraps. */
+export function lambda<F extends (event: never) => Promise<unknown>>(module: { handler: unknown }): F {
+  const wrapped = module.handler as (event: unknown, context: unknown) => Promise<unknown>;
+  return ((event: unknown) =>
+    wrapped(event, {
+      functionName: 'test',
+      awsRequestId: `req-${Math.random()}`,
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test',
+      getRemainingTimeInMillis: () => 60_000,
+    })) as unknown as F;
+}
+
+/** Shifts the size columns of breast-cancer rows by 12%, so the drop drifts from the first 300 rows. */
+function shiftedTumours(lines: string[]): string[] {
+  const header = lines[0].split(',');
+  const shifted = new Set(
+    header.flatMap((name, i) => (/^(mean|worst)_/.test(name) || /_error$/.test(name) ? [i] : [])),
+  );
+  return lines.slice(1).map((line) =>
+    line
+      .split(',')
+      .map((value, i) => (shifted.has(i) ? String(Number((Number(value) * 1.12).toPrecision(6))) : value))
+      .join(','),
+  );
+}
+
+class Seeder {
+  private executions = 0;
+  private readonly steps: Steps;
+
+  constructor(steps: Steps) {
+    this.steps = steps;
+  }
+
+  async drop(key: string, lines: string[]) {
+    const body = `${lines.join('\n')}\n`;
+    await new S3Client({ forcePathStyle: true }).send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
+    );
+    this.executions++;
+    return {
+      event: {
+        source: 'aws.s3' as const,
+        'detail-type': 'Object Created',
+        detail: {
+          bucket: { name: BUCKET },
+          object: { key, size: body.length, etag: `etag-${this.executions}` },
+        },
+      },
+      runId: `exec-${this.executions}`,
+      startedAt: new Date().toISOString(),
+    };
+  }
+
+  /** What the state machine does after the drift gate: merge → featurize → search → fit → evaluate → register. */
+  async retrain(run: Awaited<ReturnType<Steps['validate']>>['run']) {
+    const { steps } = this;
+    const merged = await steps.merge({ run });
+    const features = await steps.featurize({ run, merge: merged });
+    const trials = await Promise.all(
+      features.candidates.map((candidate) =>
+        steps.train({ mode: 'candidate', run, features: features.ref, candidate }),
+      ),
+    );
+    const selection = await steps.select({ run, features: features.ref, trials: trials as never });
+    const shards = await Promise.all(
+      selection.shards.map((shard) => steps.train({ mode: 'shard', run, features: features.ref, shard })),
+    );
+    const evaluation = await steps.evaluate({
+      run,
+      merge: merged,
+      features: features.ref,
+      selection,
+      shards: shards as never,
+    });
+    return steps.register({
+      outcome: evaluation.promote ? 'promote' : 'keep',
+      run,
+      merge: merged,
+      evaluation,
+      trials: trials as never,
+    });
+  }
+
+  /** A drop through the whole pipeline: first model, or drift gate then retrain or no-drift record. */
+  async run(key: string, lines: string[]) {
+    const input = await this.drop(key, lines);
+    const { run } = await this.steps.validate(input);
+    if (run.trigger === 'first_model') return this.retrain(run);
+    const drift = await this.steps.drift({ run });
+    if (drift.status === 'drift') return this.retrain(run);
+    return this.steps.register({ outcome: 'no_drift', run, drift });
+  }
+
+  /** A drop the validation gate refuses, recorded as the state machine's Catch does. */
+  async fail(key: string, lines: string[]) {
+    const input = await this.drop(key, lines);
+    const error = await this.steps.validate(input).then(
+      () => undefined,
+      (caught: Error) => caught,
+    );
+    if (!error) throw new Error(`${key} was expected to fail validation`);
+    await this.steps.recordFailure({
+      input: {
+        event: input.event,
+        error: { Error: error.name, Cause: JSON.stringify({ errorMessage: error.message }) },
+      },
+      runId: input.runId,
+      startedAt: input.startedAt,
+    });
+  }
+}
+
+/**
+ * Starts the emulators, points the handlers at them and runs the pipeline over the fixture's drops.
+ * Handlers read their configuration at import, so every handler (the pages one too) must be imported
+ * after this resolves.
+ */
+export async function startPagesFixture(): Promise<PagesFixture> {
+  const emulators = await startTestEmulators();
+  await createBucket(BUCKET);
+  await createRegistryTable(TABLE);
+  await createPredictionLogTable(LOG_TABLE);
+  process.env.DATA_BUCKET = BUCKET;
+  process.env.REGISTRY_TABLE = TABLE;
+  process.env.PREDICTION_LOG_TABLE = LOG_TABLE;
+  process.env.POWERTOOLS_DEV = 'true';
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const { Registry } = await import('../../lambdas/shared/registry.ts');
+  const registry = new Registry(TABLE);
+  const seeder = new Seeder({
+    validate: lambda(await import('../../lambdas/validate/handler.ts')),
+    drift: lambda(await import('../../lambdas/drift/handler.ts')),
+    merge: lambda(await import('../../lambdas/merge/handler.ts')),
+    featurize: lambda(await import('../../lambdas/featurize/handler.ts')),
+    train: lambda(await import('../../lambdas/train/handler.ts')),
+    select: lambda(await import('../../lambdas/select/handler.ts')),
+    evaluate: lambda(await import('../../lambdas/evaluate/handler.ts')),
+    register: lambda(await import('../../lambdas/register/handler.ts')),
+    recordFailure: lambda(await import('../../lambdas/recordFailure/handler.ts')),
+  });
+  // Small searches and forests keep the fixture fast; the pages do not depend on model quality.
+  const fast = { search: { strategy: 'random', trials: 2 }, hyperparameters: { nTrees: 60 } };
+  const spec = (file: string) => JSON.parse(readFileSync(`${repo}data/specs/${file}`, 'utf8'));
+  await registry.putSpec('air-passengers', { ...spec('air-passengers.json'), ...fast });
+  await registry.putSpec('breast-cancer', { ...spec('breast-cancer.json'), ...fast });
+  await registry.putSpec('churn-empty', {
+    name: 'churn-empty',
+    task: 'classification',
+    target: 'churned',
+    description: `Customer churn ${INJECTION}`,
+  });
+
+  const [header, ...months] = airPassengers;
+  await seeder.run('incoming/air-passengers/1949-1958.csv', [header, ...months.slice(0, 120)]);
+  await seeder.run('incoming/air-passengers/1959-1960.csv', [header, ...months.slice(120)]);
+  await seeder.run('incoming/air-passengers/repeat.csv', [header, ...months.slice(24, 120)]);
+  await seeder.fail('incoming/air-passengers/bad.csv', [header, `1961-01,${INJECTION}`, '1961-02,420']);
+  const production = await registry.getPointer('air-passengers', 'production');
+  if (production?.version === 2) {
+    await registry.rollback('air-passengers', {
+      badVersion: 2,
+      reason: 'alarm LiveQuality <b>fired</b>: live MAPE 3.1× the holdout',
+      actor: 'alarm driftline-air-passengers-quality',
+    });
+    await registry.promote('air-passengers', 2, {
+      expected: 1,
+      reason: 'the alarm was a bad batch of labels; restored by hand',
+      actor: 'operator',
+    });
+  }
+
+  // Live labels for the serving version: predictions over 1960, then what really happened.
+  const predict = lambda(await import('../../lambdas/predict/handler.ts')) as (
+    event: unknown,
+  ) => Promise<{ body: string }>;
+  const feedback = lambda(await import('../../lambdas/feedback/handler.ts')) as (
+    event: unknown,
+  ) => Promise<unknown>;
+  const values = months.map((line) => Number(line.split(',')[1]));
+  for (let t = 132; t < 144; t++) {
+    const event = (route: string, body: unknown) => ({
+      resource: `/models/{name}/${route}`,
+      httpMethod: 'POST',
+      pathParameters: { name: 'air-passengers' },
+      body: JSON.stringify(body),
+    });
+    const answer = JSON.parse(
+      (await predict(event('predict', { instances: [{ history: values.slice(t - 12, t) }] }))).body,
+    );
+    await feedback(event('feedback', { id: answer.predictions[0].id, actual: values[t] }));
+  }
+
+  const [tumourHeader, ...tumours] = breastCancer;
+  await seeder.run('incoming/breast-cancer/first.csv', [tumourHeader, ...tumours.slice(0, 300)]);
+  await seeder.run('incoming/breast-cancer/shifted.csv', [
+    tumourHeader,
+    ...shiftedTumours([tumourHeader, ...tumours.slice(300)]),
+  ]);
+
+  return {
+    emulators,
+    registry,
+    close: () => emulators.close(),
+  };
+}

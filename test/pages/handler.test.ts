@@ -1,0 +1,179 @@
+/**
+ * The pages function on the S3 and DynamoDB emulators, with versions, runs and artifacts the pipeline's
+ * own steps produced (see `fixture.ts`), invoked through its middy wrapper as Lambda would.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiDocument } from '../../lambdas/shared/openapi.ts';
+import { BUCKET, INJECTION, lambda, type PagesFixture, startPagesFixture } from './fixture.ts';
+
+let fixture: PagesFixture;
+let pages: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+function get(resource: string, pathParameters: Record<string, string> | null = null, outsidePath?: string) {
+  const path = Object.entries(pathParameters ?? {}).reduce(
+    (text, [name, value]) => text.replace(`{${name}}`, value),
+    resource,
+  );
+  return pages({
+    resource,
+    path,
+    httpMethod: 'GET',
+    pathParameters,
+    requestContext: { path: outsidePath ?? `/prod${path}` },
+  } as unknown as APIGatewayProxyEvent);
+}
+
+const swaggerDist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+beforeAll(async () => {
+  fixture = await startPagesFixture();
+  pages = lambda(await import('../../lambdas/pages/handler.ts'));
+});
+
+afterAll(async () => fixture?.close());
+
+describe('the pages function', () => {
+  it('serves HTML with a content security policy that allows no script and no other origin', async () => {
+    // Act
+    const response = await get('/');
+    const policy = response.headers!['content-security-policy'];
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.headers!['content-type']).toBe('text/html; charset=utf-8');
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).not.toMatch(/script-src|https?:|\*|unsafe-eval/);
+    expect(response.headers!['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('lists every registered model on the index, linking its report', async () => {
+    // Act
+    const { body } = await get('/');
+    // Assess
+    expect(body.match(/<tr data-model="/g)).toHaveLength(3);
+    expect(body).toContain('<a href="models/air-passengers/report">air-passengers</a>');
+    expect(body).toContain('<a href="models/breast-cancer/report">breast-cancer</a>');
+    expect(body).not.toContain(INJECTION);
+  });
+
+  it('prefixes the index links with the stage when the root is asked for without its slash', async () => {
+    const { body } = await get('/', null, '/prod');
+    expect(body).toContain('<a href="prod/models/air-passengers/report">');
+  });
+
+  it('reports a forecast from its registry records and run artifacts', async () => {
+    // Prepare
+    const production = await fixture.registry.getPointer('air-passengers', 'production');
+    // Act
+    const { statusCode, body } = await get('/models/{name}/report', { name: 'air-passengers' });
+    // Assess
+    expect(statusCode).toBe(200);
+    expect(body).toContain(`<div class="value">v${production!.version} `);
+    for (const id of [
+      'versions-table',
+      'timeline',
+      'metric-chart',
+      'holdout-chart',
+      'drift-table',
+      'runs-table',
+    ])
+      expect(body, id).toContain(`id="${id}"`);
+    // The holdout months come from the dataset the production version trained on.
+    expect(body).toMatch(/Holdout of 24 steps \((1959-01 to 1960-12|1957-01 to 1958-12)\)/);
+    expect(body).toContain('data-column="lag_12"');
+    expect(body).not.toContain(INJECTION);
+  });
+
+  it('reports a classifier with the ROC curve and confusion matrix of its production version', async () => {
+    // Act
+    const { statusCode, body } = await get('/models/{name}/report', { name: 'breast-cancer' });
+    // Assess
+    expect(statusCode).toBe(200);
+    expect(body).toContain('id="roc"');
+    expect(body).toContain('<th scope="col">predicted 1</th>');
+    expect(body).toMatch(/Confusion matrix of version 1: \d+ of 76 holdout rows right/);
+    expect(body).not.toContain('id="holdout-chart"');
+  });
+
+  it('reports a model without versions as a friendly page', async () => {
+    const { statusCode, body } = await get('/models/{name}/report', { name: 'churn-empty' });
+    expect(statusCode).toBe(200);
+    expect(body).toContain('No version of churn-empty yet.');
+  });
+
+  it('answers an unknown model with a 404 page linking back to the root', async () => {
+    const { statusCode, headers, body } = await get('/models/{name}/report', { name: 'no-such-model' });
+    expect(statusCode).toBe(404);
+    expect(headers!['content-type']).toBe('text/html; charset=utf-8');
+    expect(body).toContain('There is no model named &quot;no-such-model&quot;.');
+    expect(body).toContain('<a href="../../">← All models</a>');
+  });
+
+  it('answers an internal error with a generic 500 page that leaks nothing', async () => {
+    // Prepare: a run whose drift report is not JSON.
+    await fixture.registry.putSpec('broken', { name: 'broken', task: 'regression', target: 'y' });
+    await fixture.registry.startRun({
+      model: 'broken',
+      runId: 'exec-broken',
+      startedAt: new Date().toISOString(),
+      trigger: 'drop',
+      status: 'succeeded',
+      step: 'done',
+      drift: { reportKey: 'runs/broken/exec-broken/drift.json' },
+    });
+    await new S3Client({ forcePathStyle: true }).send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'runs/broken/exec-broken/drift.json', Body: '{not json' }),
+    );
+    // Act
+    const { statusCode, body } = await get('/models/{name}/report', { name: 'broken' });
+    // Assess
+    expect(statusCode).toBe(500);
+    expect(body).toContain('Something went wrong');
+    expect(body).not.toMatch(/SyntaxError|position 1|\{not json/);
+  });
+
+  it('serves the OpenAPI document as JSON', async () => {
+    const response = await get('/openapi.json');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers!['content-type']).toBe('application/json');
+    expect(JSON.parse(response.body)).toEqual(openApiDocument());
+  });
+
+  it('serves the docs page with a policy that lets only its own scripts run', async () => {
+    // Act
+    const response = await get('/docs');
+    const policy = response.headers!['content-security-policy'];
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('<div id="swagger-ui">');
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).toContain("connect-src 'self'");
+    expect(policy).not.toMatch(/https?:|\*|unsafe-eval|script-src[^;]*unsafe-inline/);
+  });
+
+  it('serves the Swagger UI files from swagger-ui-dist and our start-up script', async () => {
+    // Act
+    const bundle = await get('/docs/{asset}', { asset: 'swagger-ui-bundle.js' });
+    const css = await get('/docs/{asset}', { asset: 'swagger-ui.css' });
+    const script = await get('/docs/{asset}', { asset: 'driftline-docs.js' });
+    // Assess
+    expect(bundle.headers!['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(bundle.body).toBe(readFileSync(`${swaggerDist}/swagger-ui-bundle.js`, 'utf8'));
+    expect(css.headers!['content-type']).toBe('text/css; charset=utf-8');
+    expect(css.body).toBe(readFileSync(`${swaggerDist}/swagger-ui.css`, 'utf8'));
+    expect(script.body).toContain('SwaggerUIBundle(');
+    expect(bundle.headers!['cache-control']).toBe('public, max-age=86400');
+  });
+
+  it('answers an unknown docs file or route with a 404 page', async () => {
+    const asset = await get('/docs/{asset}', { asset: 'index.html' });
+    const route = await get('/nowhere');
+    expect(asset.statusCode).toBe(404);
+    expect(asset.body).toContain('There is no docs file named &quot;index.html&quot;.');
+    expect(route.statusCode).toBe(404);
+  });
+});
