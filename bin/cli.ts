@@ -10,6 +10,7 @@ import {
   modelsCommand,
   predictCommand,
   promoteCommand,
+  reportCommand,
   rollbackCommand,
   runsCommand,
   specsAddCommand,
@@ -127,6 +128,17 @@ remote(
     .option('--reason <text>', 'recorded in the audit')
     .option('--json', 'print as JSON'),
 ).action(rollbackCommand);
+
+remote(
+  program
+    .command('report')
+    .description(
+      "the address of a model's report page (on AWS also a presigned link to the last run's snapshot)",
+    )
+    .argument('<name>', 'the model')
+    .option('--open', 'open it in the browser')
+    .option('--json', 'print as JSON'),
+).action(reportCommand);
 
 const specs = program.command('specs').description('model specs');
 remote(

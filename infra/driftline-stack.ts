@@ -116,9 +116,11 @@ export class DriftlineStack extends Stack {
       evaluate: fn('evaluate', 2048, minutes(15))
         .bindBucket(bucket, { read: ['runs/*', 'datasets/*', 'models/*'], write: ['models/*', 'runs/*'] })
         .bindTable(registry, 'read', ENV.registry),
+      // Register also renders the model's report page to reports/<model>/index.html after each run.
       register: fn('register', 512, minutes(2))
-        .bindBucket(bucket, { read: ['runs/*'], write: ['reports/*'] })
-        .bindTable(registry, 'readWrite', ENV.registry),
+        .bindBucket(bucket, { read: ['runs/*', 'datasets/*'], write: ['reports/*'] })
+        .bindTable(registry, 'readWrite', ENV.registry)
+        .bindTable(this.registry.predictionLog, 'lookup', ENV.predictionLog),
       recordFailure: fn('recordFailure', 256, minutes(2)).bindTable(registry, 'readWrite', ENV.registry),
       // One full vCPU (1769 MB) to score up to 1000 instances well inside API Gateway's 29 s.
       predict: fn('predict', 1769, Duration.seconds(20))

@@ -3,7 +3,7 @@
  */
 
 import { detectDrift } from '#core/drift.ts';
-import { driftFrames } from '#core/drift-frames.ts';
+import { driftFrames, inferDriftColumns } from '#core/drift-frames.ts';
 import { dropSpec } from '#core/spec.ts';
 import { backtest, TrainingDataError } from '#core/training.ts';
 import { validateDrop } from '#core/validate.ts';
@@ -22,15 +22,17 @@ export async function driftCommand(
     readTable(referencePath, spec),
     readTable(currentPath, spec),
   ]);
+  const inferred = spec ? undefined : inferDriftColumns(reference, current);
   const report = (() => {
     try {
-      if (!spec) return detectDrift(reference, current);
+      if (!spec) return detectDrift(reference, current, { columns: inferred!.columns });
       const frames = driftFrames(spec, reference, current);
       return detectDrift(frames.reference, frames.current, frames.options);
     } catch (error) {
       throw new CliError(`${referencePath} vs ${currentPath}: ${(error as Error).message}`);
     }
   })();
+  const skipped = inferred?.skipped ?? [];
   if (options.json) {
     printJson({
       status: report.status,
@@ -52,6 +54,7 @@ export async function driftCommand(
           reason,
         }),
       ),
+      skipped,
       summary: report.summary,
     });
     return;
@@ -69,6 +72,7 @@ export async function driftCommand(
     })),
     ['column', 'test', 'statistic', 'p-value', 'threshold', 'psi', 'severity', 'verdict'],
   );
+  for (const { column, reason } of skipped) console.log(`(${column} not compared: ${reason})`);
   console.log(`\n${report.summary}`);
 }
 

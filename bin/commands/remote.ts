@@ -2,8 +2,11 @@
  * Commands that drive a running driftline (local, deployed, or LocalStack): upload data and follow the
  * run it starts, predict, read the registry, promote and roll back, register specs.
  */
+
+import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { parseSpec } from '#core/spec.ts';
 import type { RunRecord } from '../../lambdas/shared/registry.ts';
 import { CliError, formatNumber, printJson, printTable } from '../output.ts';
@@ -331,4 +334,33 @@ export async function feedbackCommand(
     })),
     ['id', 'version', 'role', 'error', 'vs holdout'],
   );
+}
+
+export async function reportCommand(name: string, options: Common & { open?: boolean }) {
+  const target = await resolveTarget(options);
+  if ((await target.registry.getSpec(name)) === undefined) throw new CliError(`no model named "${name}"`);
+  const live = `${target.apiUrl}models/${encodeURIComponent(name)}/report`;
+  // On AWS the pipeline also writes a snapshot after every run; a presigned link opens it without API access.
+  const snapshot =
+    options.stack || options.endpoint
+      ? await getSignedUrl(
+          target.s3,
+          new GetObjectCommand({ Bucket: target.outputs.BucketName, Key: `reports/${name}/index.html` }),
+          { expiresIn: 3600 },
+        )
+      : undefined;
+  if (options.json) printJson({ model: name, url: live, snapshot: snapshot ?? null });
+  else {
+    console.log(live);
+    if (snapshot) console.log(`snapshot of the last run (link valid for an hour):\n${snapshot}`);
+  }
+  if (options.open) {
+    const opener =
+      process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+    spawn(opener, [live], { detached: true, stdio: 'ignore' })
+      .on('error', () => {
+        console.error(`driftline: could not start ${opener}; open the address above in a browser`);
+      })
+      .unref();
+  }
 }

@@ -82,3 +82,38 @@ export function driftFrames(spec: ModelSpec, reference: Table, current: Table): 
   const { features, categorical } = resolveColumns(spec, reference);
   return { reference, current, options: { ...options, columns: [...features, spec.target], categorical } };
 }
+
+/** `YYYY-MM`, `YYYY-MM-DD` and ISO timestamps: a time key, not a feature. */
+const TIME_LIKE = /^\d{4}-\d{2}(-\d{2}([T ][\d:.]+Z?)?)?$/;
+
+/**
+ * Columns worth testing for drift when no spec says: every column present in both tables except time
+ * keys and identifiers (text columns whose values are dates, or all distinct). Their "distribution" only
+ * says that new rows have new keys, which every later drop has.
+ */
+export function inferDriftColumns(
+  reference: Table,
+  current: Table,
+): { columns: string[]; skipped: { column: string; reason: string }[] } {
+  const columns: string[] = [];
+  const skipped: { column: string; reason: string }[] = [];
+  for (const column of reference.columns) {
+    const other = current.columns.find((candidate) => candidate.name === column.name);
+    if (!other) continue;
+    if (column.kind === 'text' && other.kind === 'text') {
+      const present = (values: string[]) => values.filter((value) => value !== '');
+      const [mine, theirs] = [present(column.values), present(other.values)];
+      const distinct = (values: string[]) => values.length > 1 && new Set(values).size === values.length;
+      if (mine.length + theirs.length > 0 && [...mine, ...theirs].every((value) => TIME_LIKE.test(value))) {
+        skipped.push({ column: column.name, reason: 'a time column: new data has new times by nature' });
+        continue;
+      }
+      if (distinct(mine) && distinct(theirs)) {
+        skipped.push({ column: column.name, reason: 'an identifier: every value is distinct' });
+        continue;
+      }
+    }
+    columns.push(column.name);
+  }
+  return { columns, skipped };
+}

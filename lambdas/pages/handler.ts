@@ -14,8 +14,8 @@ import { withObservability } from '../shared/observability.ts';
 import { openApiDocument } from '../shared/openapi.ts';
 import { PredictionLog } from '../shared/prediction-log.ts';
 import { Registry } from '../shared/registry.ts';
+import { loadModelReport, loadModelSummaries, type PageSources } from '../shared/report-data.ts';
 import { docsAssetsDirectory, loadDocsAssets } from './assets.ts';
-import { loadModelReport, loadModelSummaries, type PageSources } from './report-data.ts';
 import { assetResponse, DOCS_POLICY, htmlErrorResponse, htmlPage } from './responses.ts';
 
 const sources: PageSources = {

@@ -5,15 +5,42 @@
  * without drift is held back for the next retrain. The baseline moves to the merged dataset either way.
  */
 
+import { renderModelReport } from '#core/report/model-report.ts';
 import type { ModelSpec } from '#core/spec.ts';
 import type { EvaluationResult } from '../evaluate/handler.ts';
 import { codeVersion, requiredEnv } from '../shared/config.ts';
 import { ConflictError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { loadSpec, type RunContext, type TrialResult } from '../shared/pipeline.ts';
+import { PredictionLog } from '../shared/prediction-log.ts';
 import { type DropRef, type ModelVersion, Registry, type RunOutcome } from '../shared/registry.ts';
+import { loadModelReport } from '../shared/report-data.ts';
+import { keys, putBytes } from '../shared/storage.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const reportSources = {
+  registry,
+  bucket: requiredEnv('DATA_BUCKET'),
+  predictionLog: new PredictionLog(requiredEnv('PREDICTION_LOG_TABLE')),
+};
+
+/**
+ * Writes the model's report page to `reports/<model>/index.html` (for `driftline report` on AWS). A report
+ * that can't be written is logged, never a failed run: the run's decision is already recorded.
+ */
+async function publishReport(model: string): Promise<void> {
+  try {
+    const data = await loadModelReport(reportSources, model, new Date().toISOString());
+    await putBytes(
+      reportSources.bucket,
+      keys.report(model),
+      renderModelReport(data),
+      'text/html; charset=utf-8',
+    );
+  } catch (error) {
+    logger.warn('could not write the report page', { error: error as Error });
+  }
+}
 
 interface MergeSummary {
   datasetKey: string;
@@ -97,6 +124,7 @@ export async function register(input: RegisterInput) {
       finishedAt,
     });
     logger.info('no drift: run recorded', { status: input.drift.status });
+    await publishReport(run.model);
     return { outcome: 'no_drift', decision };
   }
 
@@ -174,6 +202,7 @@ export async function register(input: RegisterInput) {
   });
   metrics.addMetric(outcome === 'kept' ? 'VersionsRejected' : 'VersionsPromoted', 'Count', 1);
   logger.info('version registered', { version, outcome, reason: decision });
+  await publishReport(run.model);
   return { outcome, version, decision };
 }
 

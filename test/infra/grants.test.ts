@@ -23,7 +23,12 @@ const NEEDS: Record<FunctionName, Needs> = {
   train: { read: ['runs'], write: ['runs'], registry: 'none' },
   select: { read: ['runs'], write: ['runs'], registry: 'read' },
   evaluate: { read: ['runs', 'datasets', 'models'], write: ['models', 'runs'], registry: 'read' },
-  register: { read: ['runs'], write: ['reports'], registry: 'readWrite' },
+  register: {
+    read: ['runs', 'datasets'],
+    write: ['reports'],
+    registry: 'readWrite',
+    predictionLog: 'lookup',
+  },
   recordFailure: { read: [], write: [], registry: 'readWrite' },
   predict: { read: ['models'], write: [], registry: 'read', predictionLog: 'append' },
   feedback: { read: [], write: [], registry: 'read', predictionLog: 'annotate' },

@@ -6,12 +6,12 @@
 
 import type { ModelReportData, ModelSummary, ReportDrift, ReportHoldout } from '#core/report/types.ts';
 import { type ModelSpec, parseSpec } from '#core/spec.ts';
-import { NotFoundError } from '../shared/errors.ts';
-import { logger } from '../shared/observability.ts';
-import { loadTable } from '../shared/pipeline.ts';
-import { liveSummary, type PredictionLog } from '../shared/prediction-log.ts';
-import type { ModelVersion, Registry, RunRecord } from '../shared/registry.ts';
-import { getJson, keys } from '../shared/storage.ts';
+import { NotFoundError } from './errors.ts';
+import { logger } from './observability.ts';
+import { loadTable } from './pipeline.ts';
+import { liveSummary, type PredictionLog } from './prediction-log.ts';
+import type { ModelVersion, Registry, RunRecord } from './registry.ts';
+import { getJson, keys } from './storage.ts';
 
 /** Where the pages read from. */
 export interface PageSources {
