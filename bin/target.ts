@@ -11,6 +11,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Registry } from '../lambdas/shared/registry.ts';
+import { pathStyleApiUrl } from '../localstack/endpoint.ts';
 import { CliError } from './output.ts';
 
 /** The stack outputs the CLI uses (names as `infra/driftline-stack.ts` declares them). */
@@ -136,7 +137,11 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
       endpoints: { s3: url, dynamodb: url, lambda: url, cloudformation: url },
     };
     const stack = options.stack ?? 'Driftline';
-    return makeTarget(`stack ${stack} at ${url}`, await stackOutputs(stack, settings), settings);
+    const outputs = await stackOutputs(stack, settings);
+    // LocalStack renders the API's URL with a host that doesn't answer; its stages live under the endpoint.
+    if (/execute-api\.[^/]*localstack/.test(outputs.ApiUrl ?? ''))
+      outputs.ApiUrl = pathStyleApiUrl(outputs.ApiUrl, url);
+    return makeTarget(`stack ${stack} at ${url}`, outputs, settings);
   }
   if (options.stack) return makeTarget(`stack ${options.stack}`, await stackOutputs(options.stack, {}), {});
   const file = join(driftlineHome(options.home), 'runtime.json');
