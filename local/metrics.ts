@@ -149,12 +149,16 @@ export interface MetricStoreOptions {
   readonly maxDatapoints?: number;
 }
 
+/** Told about the datapoints of each {@link MetricStore.put}. */
+export type MetricListener = (datapoints: readonly MetricDatum[]) => void;
+
 /**
  * An in-memory CloudWatch: datapoints from EMF lines, queried like `GetMetricData` by metric identity
  * and time window. Bounded by age and count so a long-running local stack does not grow without end.
  */
 export class MetricStore {
   private datapoints: MetricDatum[] = [];
+  private readonly listeners = new Set<MetricListener>();
   private newest = Number.NEGATIVE_INFINITY;
   private oldest = Number.POSITIVE_INFINITY;
   private readonly retentionMs: number;
@@ -185,6 +189,17 @@ export class MetricStore {
     if (this.datapoints.length > this.maxDatapoints) {
       this.datapoints.splice(0, this.datapoints.length - this.maxDatapoints);
     }
+    if (datapoints.length > 0) for (const listener of this.listeners) listener(datapoints);
+  }
+
+  /**
+   * Calls `listener` with the datapoints of every later {@link put}, once they are queryable (alarms use it
+   * to evaluate as soon as their metrics move). The listener runs inside `put` and must not throw.
+   * @returns a function that removes the listener.
+   */
+  onPut(listener: MetricListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   /**

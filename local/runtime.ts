@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, paginateListTables } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { AlarmEvaluator, type AlarmStateValue, type AlarmStatus, type AlarmTransition } from './alarms.ts';
 import { type Emulator, type S3Emulator, startDynamo, startS3 } from './emulators.ts';
 import {
   EventBus,
@@ -74,6 +75,18 @@ export interface RuntimeOptions {
   readonly maxContainersPerFunction?: number;
   /** API Gateway's integration timeout. @default 29 000 ms */
   readonly integrationTimeoutMs?: number;
+  /**
+   * Multiplies every CloudWatch alarm's period, so alarms fire in wall time a test or demo can wait for:
+   * 0.01 makes a 60-second period last 0.6 s. Datapoints keep their real timestamps; only the period
+   * boundaries move, the same for every alarm.
+   * @default $DRIFTLINE_ALARM_PERIOD_SCALE, or 1
+   */
+  readonly alarmPeriodScale?: number;
+  /**
+   * How often every alarm is evaluated (alarms are also evaluated as soon as their metrics get datapoints).
+   * @default 1000 ms, or a quarter of the shortest scaled period when that is shorter
+   */
+  readonly alarmEvaluationIntervalMs?: number;
 }
 
 /** Executions of the stack's state machine(s). */
@@ -89,6 +102,20 @@ export interface Executions {
     predicate: (execution: ExecutionRecord) => boolean,
     timeoutMs?: number,
   ): Promise<ExecutionRecord>;
+}
+
+/** The stack's CloudWatch alarms, evaluated locally (see `local/alarms.ts`). */
+export interface LocalAlarms {
+  /** The period scale in effect ({@link RuntimeOptions.alarmPeriodScale}). */
+  readonly periodScale: number;
+  /** Every alarm and its current state. */
+  list(): AlarmStatus[];
+  /** An alarm's state changes (name or ARN), oldest first, each with when it was detected and delivered. */
+  history(nameOrArn: string): AlarmTransition[];
+  /** Evaluates every alarm now; resolves with the state changes once their events were delivered. */
+  evaluateNow(): Promise<AlarmTransition[]>;
+  /** Resolves once the alarm is in `state` and its change was announced. */
+  waitForState(nameOrArn: string, state: AlarmStateValue, timeoutMs?: number): Promise<AlarmStatus>;
 }
 
 /** What `runtime.json` holds for the CLI. */
@@ -135,6 +162,7 @@ export interface DriftlineRuntime {
   /** Like {@link invoke}, returning the whole outcome (error payload, logs, duration, cold start). */
   invokeRaw(functionName: string, event: unknown): Promise<InvokeResult>;
   readonly metrics: MetricStore;
+  readonly alarms: LocalAlarms;
   /** Every SNS notification published since start. */
   readonly notifications: readonly SnsNotification[];
   /** A function's recent log lines. */
@@ -190,6 +218,17 @@ async function ensureTables(
   } finally {
     dynamo.destroy();
   }
+}
+
+/** `$DRIFTLINE_ALARM_PERIOD_SCALE` (how `npm start` shortens alarm periods), 1 when unset. */
+function alarmPeriodScaleFromEnv(): number {
+  const raw = process.env.DRIFTLINE_ALARM_PERIOD_SCALE;
+  if (raw === undefined || raw === '') return 1;
+  const scale = Number(raw);
+  if (!(scale > 0 && Number.isFinite(scale))) {
+    throw new RangeError(`DRIFTLINE_ALARM_PERIOD_SCALE must be a positive number, got "${raw}"`);
+  }
+  return scale;
 }
 
 /** Reads `<home>/runtime.json` (for the CLI), or undefined when no runtime wrote one. */
@@ -363,6 +402,25 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
     });
     if (options.schedules ?? true) bus.startSchedules();
 
+    // LocalAlarm leaves the description out; the state-change event and notifications carry it.
+    const descriptionOf = (logicalId: string) => {
+      const description = synthesized.template.Resources[logicalId]?.Properties?.AlarmDescription;
+      return typeof description === 'string' ? { description } : {};
+    };
+    const alarms = new AlarmEvaluator({
+      alarms: stack.alarms.map((alarm) => ({ ...alarm, ...descriptionOf(alarm.logicalId) })),
+      metrics,
+      account: stack.account,
+      region,
+      putEvent: (input) => bus.put(input),
+      publish: (request) => sns.publish(request).messageId,
+      log,
+      periodScale: options.alarmPeriodScale ?? alarmPeriodScaleFromEnv(),
+      evaluationIntervalMs: options.alarmEvaluationIntervalMs,
+    });
+    alarms.start();
+    cleanup.push(() => alarms.stop());
+
     const portOf = (url: string) => Number(new URL(url).port);
     const info: RuntimeInfo = {
       pid: process.pid,
@@ -414,6 +472,13 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       invoke: async (functionName, event) => payloadOf(await functions.invoke(functionName, event)),
       invokeRaw: (functionName, event) => functions.invoke(functionName, event),
       metrics,
+      alarms: {
+        periodScale: alarms.periodScale,
+        list: () => alarms.list(),
+        history: (nameOrArn) => alarms.history(nameOrArn),
+        evaluateNow: () => alarms.evaluateNow(),
+        waitForState: (nameOrArn, state, timeoutMs) => alarms.waitForState(nameOrArn, state, timeoutMs),
+      },
       notifications: sns.notifications,
       logs: (functionName) => functions.recentLogs(functionName),
       stop: async () => {
