@@ -15,6 +15,7 @@ import {
   startTestEmulators,
   type TestEmulators,
 } from '../support/emulators.ts';
+import { loadSteps, retrain, type Steps } from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-test-data';
 const TABLE = 'driftline-test-registry';
@@ -24,33 +25,7 @@ const airPassengers = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').tri
 
 let emulators: TestEmulators;
 let registry: Registry;
-// Handlers read their configuration at import, so they are imported once the environment is set, and
-// invoked through their middy wrappers (logging and metrics included) as Lambda would.
-let steps: {
-  validate: typeof import('../../lambdas/validate/handler.ts').validate;
-  drift: typeof import('../../lambdas/drift/handler.ts').drift;
-  merge: typeof import('../../lambdas/merge/handler.ts').merge;
-  featurize: typeof import('../../lambdas/featurize/handler.ts').featurize;
-  train: typeof import('../../lambdas/train/handler.ts').train;
-  select: typeof import('../../lambdas/select/handler.ts').select;
-  evaluate: typeof import('../../lambdas/evaluate/handler.ts').evaluate;
-  register: typeof import('../../lambdas/register/handler.ts').register;
-  recordFailure: typeof import('../../lambdas/recordFailure/handler.ts').recordFailure;
-  predict: typeof import('../../lambdas/predict/handler.ts').predict;
-  feedback: typeof import('../../lambdas/feedback/handler.ts').feedback;
-};
-
-/** A wrapped handler called with a Lambda-like context, typed as the function it wraps. */
-function lambda<F extends (event: never) => Promise<unknown>>(module: { handler: unknown }): F {
-  const wrapped = module.handler as (event: unknown, context: unknown) => Promise<unknown>;
-  return ((event: unknown) =>
-    wrapped(event, {
-      functionName: 'test',
-      awsRequestId: `req-${Math.random()}`,
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test',
-      getRemainingTimeInMillis: () => 60_000,
-    })) as unknown as F;
-}
+let steps: Steps;
 
 beforeAll(async () => {
   emulators = await startTestEmulators();
@@ -66,19 +41,7 @@ beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   registry = new Registry(TABLE);
-  steps = {
-    validate: lambda(await import('../../lambdas/validate/handler.ts')),
-    drift: lambda(await import('../../lambdas/drift/handler.ts')),
-    merge: lambda(await import('../../lambdas/merge/handler.ts')),
-    featurize: lambda(await import('../../lambdas/featurize/handler.ts')),
-    train: lambda(await import('../../lambdas/train/handler.ts')),
-    select: lambda(await import('../../lambdas/select/handler.ts')),
-    evaluate: lambda(await import('../../lambdas/evaluate/handler.ts')),
-    register: lambda(await import('../../lambdas/register/handler.ts')),
-    recordFailure: lambda(await import('../../lambdas/recordFailure/handler.ts')),
-    predict: lambda(await import('../../lambdas/predict/handler.ts')),
-    feedback: lambda(await import('../../lambdas/feedback/handler.ts')),
-  };
+  steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   // A small search keeps the test fast; the pipeline's behaviour does not depend on the trial count.
   await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });
@@ -104,30 +67,6 @@ async function drop(key: string, body: string) {
   };
 }
 
-/** What the state machine does after the drift gate: merge → featurize → search → fit → evaluate → register. */
-async function retrain(run: Awaited<ReturnType<typeof steps.validate>>['run']) {
-  const merged = await steps.merge({ run });
-  const features = await steps.featurize({ run, merge: merged });
-  const trials = await Promise.all(
-    features.candidates.map((candidate) =>
-      steps.train({ mode: 'candidate', run, features: features.ref, candidate }),
-    ),
-  );
-  const selection = await steps.select({ run, features: features.ref, trials: trials as never });
-  const shards = await Promise.all(
-    selection.shards.map((shard) => steps.train({ mode: 'shard', run, features: features.ref, shard })),
-  );
-  const evaluation = await steps.evaluate({
-    run,
-    merge: merged,
-    features: features.ref,
-    selection,
-    shards: shards as never,
-  });
-  const outcome = evaluation.promote ? 'promote' : 'keep';
-  return steps.register({ outcome, run, merge: merged, evaluation, trials: trials as never });
-}
-
 function predictEvent(model: string, body: unknown, route = 'predict'): APIGatewayProxyEvent {
   return {
     resource: `/models/{name}/${route}`,
@@ -148,7 +87,7 @@ describe('the retraining steps on emulators', () => {
     );
     // Act
     const { run } = await steps.validate(input);
-    const registered = await retrain(run);
+    const registered = await retrain(steps, run);
     const response = await steps.predict(
       predictEvent('air-passengers', {
         instances: [{ history: airPassengers.slice(109, 121).map((line) => Number(line.split(',')[1])) }],
@@ -174,7 +113,7 @@ describe('the retraining steps on emulators', () => {
     // Act
     const { run } = await steps.validate(input);
     const driftResult = await steps.drift({ run });
-    const registered = await retrain(run);
+    const registered = await retrain(steps, run);
     // Assess
     expect(run.trigger).toBe('drop');
     expect(driftResult.status).toBe('drift');
@@ -276,5 +215,34 @@ describe('the retraining steps on emulators', () => {
     );
     expect(unknown.statusCode).toBe(404);
     expect(malformed.statusCode).toBe(400);
+  });
+
+  it('lets a shadow predict on live requests and be measured, while production answers', async () => {
+    // Prepare: version 1 predicts in shadow next to production version 2
+    const { PredictionLog, liveSummary } = await import('../../lambdas/shared/prediction-log.ts');
+    const log = new PredictionLog(LOG_TABLE);
+    const before = await liveSummary(log, 'air-passengers', 1);
+    await registry.startCandidate('air-passengers', 1, {
+      mode: 'shadow',
+      weight: 0,
+      bakeUntil: new Date(Date.now() + 3_600_000).toISOString(),
+      reason: 'test shadow',
+      actor: 'test',
+    });
+    const history = airPassengers.slice(121, 133).map((line) => Number(line.split(',')[1]));
+    // Act
+    const answer = JSON.parse(
+      (await steps.predict(predictEvent('air-passengers', { instances: [{ history }] }))).body,
+    );
+    await steps.feedback(
+      predictEvent('air-passengers', { id: answer.predictions[0].id, actual: 400 }, 'feedback'),
+    );
+    // Assess
+    expect(answer.version).toBe(2);
+    const record = await log.get(answer.predictions[0].id.split('.')[0]);
+    expect(record).toMatchObject({ version: 2, role: 'production', shadow: { version: 1 } });
+    expect(record?.shadow?.predictions[0].value).toEqual(expect.any(Number));
+    expect((await liveSummary(log, 'air-passengers', 1))?.labels).toBe((before?.labels ?? 0) + 1);
+    await registry.rollbackCandidate('air-passengers', 1, { reason: 'test over', actor: 'test' });
   });
 });

@@ -19,6 +19,9 @@ import {
   startTestEmulators,
   type TestEmulators,
 } from '../support/emulators.ts';
+import { loadSteps, retrain, type Steps } from '../support/pipeline-steps.ts';
+
+export { lambda } from '../support/pipeline-steps.ts';
 
 export const BUCKET = 'driftline-pages-data';
 export const TABLE = 'driftline-pages-registry';
@@ -35,30 +38,6 @@ export interface PagesFixture {
   emulators: TestEmulators;
   registry: Registry;
   close(): Promise<void>;
-}
-
-type Steps = {
-  validate: typeof import('../../lambdas/validate/handler.ts').validate;
-  drift: typeof import('../../lambdas/drift/handler.ts').drift;
-  merge: typeof import('../../lambdas/merge/handler.ts').merge;
-  featurize: typeof import('../../lambdas/featurize/handler.ts').featurize;
-  train: typeof import('../../lambdas/train/handler.ts').train;
-  select: typeof import('../../lambdas/select/handler.ts').select;
-  evaluate: typeof import('../../lambdas/evaluate/handler.ts').evaluate;
-  register: typeof import('../../lambdas/register/handler.ts').register;
-  recordFailure: typeof import('../../lambdas/recordFailure/handler.ts').recordFailure;
-};
-
-/** A wrapped handler called with a Lambda-like context, typed as the function it wraps. */
-export function lambda<F extends (event: never) => Promise<unknown>>(module: { handler: unknown }): F {
-  const wrapped = module.handler as (event: unknown, context: unknown) => Promise<unknown>;
-  return ((event: unknown) =>
-    wrapped(event, {
-      functionName: 'test',
-      awsRequestId: `req-${Math.random()}`,
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test',
-      getRemainingTimeInMillis: () => 60_000,
-    })) as unknown as F;
 }
 
 /** Shifts the size columns of breast-cancer rows by 12%, so the drop drifts from the first 300 rows. */
@@ -103,34 +82,8 @@ class Seeder {
     };
   }
 
-  /** What the state machine does after the drift gate: merge → featurize → search → fit → evaluate → register. */
-  async retrain(run: Awaited<ReturnType<Steps['validate']>>['run']) {
-    const { steps } = this;
-    const merged = await steps.merge({ run });
-    const features = await steps.featurize({ run, merge: merged });
-    const trials = await Promise.all(
-      features.candidates.map((candidate) =>
-        steps.train({ mode: 'candidate', run, features: features.ref, candidate }),
-      ),
-    );
-    const selection = await steps.select({ run, features: features.ref, trials: trials as never });
-    const shards = await Promise.all(
-      selection.shards.map((shard) => steps.train({ mode: 'shard', run, features: features.ref, shard })),
-    );
-    const evaluation = await steps.evaluate({
-      run,
-      merge: merged,
-      features: features.ref,
-      selection,
-      shards: shards as never,
-    });
-    return steps.register({
-      outcome: evaluation.promote ? 'promote' : 'keep',
-      run,
-      merge: merged,
-      evaluation,
-      trials: trials as never,
-    });
+  retrain(run: Awaited<ReturnType<Steps['validate']>>['run']) {
+    return retrain(this.steps, run);
   }
 
   /** A drop through the whole pipeline: first model, or drift gate then retrain or no-drift record. */
@@ -180,17 +133,9 @@ export async function startPagesFixture(): Promise<PagesFixture> {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   const registry = new Registry(TABLE);
-  const seeder = new Seeder({
-    validate: lambda(await import('../../lambdas/validate/handler.ts')),
-    drift: lambda(await import('../../lambdas/drift/handler.ts')),
-    merge: lambda(await import('../../lambdas/merge/handler.ts')),
-    featurize: lambda(await import('../../lambdas/featurize/handler.ts')),
-    train: lambda(await import('../../lambdas/train/handler.ts')),
-    select: lambda(await import('../../lambdas/select/handler.ts')),
-    evaluate: lambda(await import('../../lambdas/evaluate/handler.ts')),
-    register: lambda(await import('../../lambdas/register/handler.ts')),
-    recordFailure: lambda(await import('../../lambdas/recordFailure/handler.ts')),
-  });
+  const steps = await loadSteps();
+  const seeder = new Seeder(steps);
+
   // Small searches and forests keep the fixture fast; the pages do not depend on model quality.
   const fast = { search: { strategy: 'random', trials: 2 }, hyperparameters: { nTrees: 60 } };
   const spec = (file: string) => JSON.parse(readFileSync(`${repo}data/specs/${file}`, 'utf8'));
@@ -223,12 +168,8 @@ export async function startPagesFixture(): Promise<PagesFixture> {
   }
 
   // Live labels for the serving version: predictions over 1960, then what really happened.
-  const predict = lambda(await import('../../lambdas/predict/handler.ts')) as (
-    event: unknown,
-  ) => Promise<{ body: string }>;
-  const feedback = lambda(await import('../../lambdas/feedback/handler.ts')) as (
-    event: unknown,
-  ) => Promise<unknown>;
+  const predict = steps.predict as unknown as (event: unknown) => Promise<{ body: string }>;
+  const feedback = steps.feedback as unknown as (event: unknown) => Promise<unknown>;
   const values = months.map((line) => Number(line.split(',')[1]));
   for (let t = 132; t < 144; t++) {
     const event = (route: string, body: unknown) => ({

@@ -1,0 +1,77 @@
+/**
+ * The pipeline's handlers called the way the state machine calls them, for tests that exercise the steps
+ * against the emulators without a state machine. Handlers read their configuration at import, so
+ * `loadSteps()` must run after the environment points at the emulators.
+ */
+
+/** A wrapped (middy) handler called with a Lambda-like context, typed as the function it wraps. */
+export function lambda<F extends (event: never) => Promise<unknown>>(module: { handler: unknown }): F {
+  const wrapped = module.handler as (event: unknown, context: unknown) => Promise<unknown>;
+  return ((event: unknown) =>
+    wrapped(event, {
+      functionName: 'test',
+      awsRequestId: `req-${Math.random()}`,
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test',
+      getRemainingTimeInMillis: () => 60_000,
+    })) as unknown as F;
+}
+
+export interface Steps {
+  validate: typeof import('../../lambdas/validate/handler.ts').validate;
+  drift: typeof import('../../lambdas/drift/handler.ts').drift;
+  merge: typeof import('../../lambdas/merge/handler.ts').merge;
+  featurize: typeof import('../../lambdas/featurize/handler.ts').featurize;
+  train: typeof import('../../lambdas/train/handler.ts').train;
+  select: typeof import('../../lambdas/select/handler.ts').select;
+  evaluate: typeof import('../../lambdas/evaluate/handler.ts').evaluate;
+  register: typeof import('../../lambdas/register/handler.ts').register;
+  recordFailure: typeof import('../../lambdas/recordFailure/handler.ts').recordFailure;
+  predict: typeof import('../../lambdas/predict/handler.ts').predict;
+  feedback: typeof import('../../lambdas/feedback/handler.ts').feedback;
+}
+
+/** Imports every pipeline and API handler (after the environment is set). */
+export async function loadSteps(): Promise<Steps> {
+  return {
+    validate: lambda(await import('../../lambdas/validate/handler.ts')),
+    drift: lambda(await import('../../lambdas/drift/handler.ts')),
+    merge: lambda(await import('../../lambdas/merge/handler.ts')),
+    featurize: lambda(await import('../../lambdas/featurize/handler.ts')),
+    train: lambda(await import('../../lambdas/train/handler.ts')),
+    select: lambda(await import('../../lambdas/select/handler.ts')),
+    evaluate: lambda(await import('../../lambdas/evaluate/handler.ts')),
+    register: lambda(await import('../../lambdas/register/handler.ts')),
+    recordFailure: lambda(await import('../../lambdas/recordFailure/handler.ts')),
+    predict: lambda(await import('../../lambdas/predict/handler.ts')),
+    feedback: lambda(await import('../../lambdas/feedback/handler.ts')),
+  };
+}
+
+/** What the state machine does after the drift gate: merge → featurize → search → fit → evaluate → register. */
+export async function retrain(steps: Steps, run: Awaited<ReturnType<Steps['validate']>>['run']) {
+  const merged = await steps.merge({ run });
+  const features = await steps.featurize({ run, merge: merged });
+  const trials = await Promise.all(
+    features.candidates.map((candidate) =>
+      steps.train({ mode: 'candidate', run, features: features.ref, candidate }),
+    ),
+  );
+  const selection = await steps.select({ run, features: features.ref, trials: trials as never });
+  const shards = await Promise.all(
+    selection.shards.map((shard) => steps.train({ mode: 'shard', run, features: features.ref, shard })),
+  );
+  const evaluation = await steps.evaluate({
+    run,
+    merge: merged,
+    features: features.ref,
+    selection,
+    shards: shards as never,
+  });
+  return steps.register({
+    outcome: evaluation.promote ? 'promote' : 'keep',
+    run,
+    merge: merged,
+    evaluation,
+    trials: trials as never,
+  });
+}
