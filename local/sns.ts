@@ -75,8 +75,11 @@ export class SnsService {
       timestamp: new Date().toISOString(),
     };
     this.notifications.push(notification);
-    const text = request.subject === undefined ? request.message : `${request.subject} — ${request.message}`;
-    this.options.log.line(`sns ${topic.name}`, text.length > 500 ? `${text.slice(0, 500)}…` : text);
+    if (!isAlarmStartup(request.message)) {
+      // The subject is what a person reads first; the whole message stays in `notifications`.
+      const text = request.subject ?? request.message;
+      this.options.log.line(`sns ${topic.name}`, text.length > 200 ? `${text.slice(0, 200)}…` : text);
+    }
     for (const subscription of topic.subscriptions) this.deliver(topic, subscription, notification);
     return notification;
   }
@@ -121,5 +124,19 @@ export class SnsService {
         },
       ],
     });
+  }
+}
+
+/**
+ * A CloudWatch alarm notification for an alarm's first evaluation (INSUFFICIENT_DATA → OK): every alarm
+ * sends one when the runtime starts, and the alarm evaluator already sums them up in one line.
+ */
+function isAlarmStartup(message: string): boolean {
+  if (!message.startsWith('{')) return false;
+  try {
+    const alarm = JSON.parse(message) as { OldStateValue?: string; NewStateValue?: string };
+    return alarm.OldStateValue === 'INSUFFICIENT_DATA' && alarm.NewStateValue === 'OK';
+  } catch {
+    return false;
   }
 }
