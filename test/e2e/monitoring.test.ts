@@ -188,14 +188,12 @@ describe('canary rollout', () => {
       rule.logicalId?.startsWith('MonitoringBakeCandidates'),
     );
     await runtime!.fireSchedule(bakeRule!.logicalId!);
-    // The schedule invokes the promote function asynchronously, as EventBridge does.
+    // The schedule invokes the promote function asynchronously, as EventBridge does: wait for it to finish.
     const deadline = Date.now() + 20_000;
-    while (
-      (await target.registry.getPointer('air-passengers', 'production'))?.version !== 3 &&
-      Date.now() < deadline
-    ) {
-      await sleep(100);
-    }
+    const baked = async () =>
+      (await target.registry.getPointer('air-passengers', 'production'))?.version === 3 &&
+      (await target.registry.getPointer('air-passengers', 'canary')) === undefined;
+    while (!(await baked()) && Date.now() < deadline) await sleep(100);
 
     // Assess 3
     expect((await target.registry.getPointer('air-passengers', 'production'))?.version).toBe(3);
