@@ -4,6 +4,7 @@
  * series they continue — so drift is judged on what the model would actually see.
  */
 import type { DriftOptions } from './drift.ts';
+import { numericValues } from './features.ts';
 import { mergeForecast } from './merge.ts';
 import { type ModelSpec, monthIndex, resolveColumns } from './spec.ts';
 import type { Column, Table } from './types.ts';
@@ -12,12 +13,6 @@ export interface DriftFrames {
   reference: Table;
   current: Table;
   options: DriftOptions;
-}
-
-function numericColumn(table: Table, name: string): Float64Array {
-  const column = table.columns.find((candidate) => candidate.name === name);
-  if (!column || column.kind !== 'numeric') throw new RangeError(`column "${name}" must be a numeric column`);
-  return column.values;
 }
 
 /** The target and its lags for the rows `from` … end of a time-sorted series, lags reaching back before `from`. */
@@ -68,8 +63,8 @@ export function driftFrames(spec: ModelSpec, reference: Table, current: Table): 
     }
     const firstCurrent = Math.min(...currentColumn.values.map(monthIndex));
     const from = timeColumn.values.findIndex((month) => monthIndex(month) >= firstCurrent);
-    const values = numericColumn(combined, spec.target);
-    const referenceValues = numericColumn(reference, spec.target);
+    const values = numericValues(combined, spec.target);
+    const referenceValues = numericValues(reference, spec.target);
     return {
       reference: lagTable(referenceValues, spec.lags, 0, spec.target),
       current: lagTable(values, spec.lags, from, spec.target),

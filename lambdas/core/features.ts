@@ -86,7 +86,8 @@ export function columnOf(table: Table, name: string): Column {
   return column;
 }
 
-function numericValues(table: Table, name: string): Float64Array {
+/** The values of a numeric column. @throws FeaturizeError naming the column when it is absent or text. */
+export function numericValues(table: Table, name: string): Float64Array {
   const column = columnOf(table, name);
   if (column.kind !== 'numeric') throw new FeaturizeError(`column "${name}" must be numeric`);
   return column.values;

@@ -17,6 +17,7 @@ import {
   fitForecastFeaturizer,
   fitTabularFeaturizer,
   invertForecast,
+  numericValues,
   sliceMatrix,
 } from './features.ts';
 import { type FlatForest, getLearner, predictBatch, trainShard } from './forest/index.ts';
@@ -51,13 +52,6 @@ export class TrainingDataError extends Error {
   }
 }
 
-function numericTarget(table: Table, target: string): Float64Array {
-  const column = table.columns.find((candidate) => candidate.name === target);
-  if (!column || column.kind !== 'numeric')
-    throw new TrainingDataError(`target "${target}" must be a numeric column`);
-  return column.values;
-}
-
 /**
  * Featurizes a dataset every way the spec allows. Forecasts with `transform: 'auto'` get one set per
  * transform the series supports (the search picks by validation score); tabular data gets one set, its
@@ -68,7 +62,7 @@ function numericTarget(table: Table, target: string): Float64Array {
 export function buildFeatureSets(spec: ModelSpec, table: Table): FeatureSet[] {
   try {
     if (spec.task === 'forecast') {
-      const values = numericTarget(table, spec.target);
+      const values = numericValues(table, spec.target);
       const transforms =
         spec.featurize.transform === 'auto' ? feasibleTransforms(values) : [spec.featurize.transform];
       return transforms.map((transform) => {
@@ -85,7 +79,7 @@ export function buildFeatureSets(spec: ModelSpec, table: Table): FeatureSet[] {
       });
     }
     const { features, categorical } = resolveColumns(spec, table);
-    const strata = spec.task === 'classification' ? numericTarget(table, spec.target) : undefined;
+    const strata = spec.task === 'classification' ? numericValues(table, spec.target) : undefined;
     const roles = randomSplit(table.rowCount, spec.holdout, spec.seed, strata);
     const trainingRows = rowsWithRole(roles, FIT, VALIDATION);
     const featurizer = fitTabularFeaturizer(table, {
@@ -281,7 +275,7 @@ export function scoreModelOnHoldout(
   const tableRows = Array.from(holdout.rows);
   let instances: unknown[];
   if (featureSet.featurizer.kind === 'forecast') {
-    const values = numericTarget(table, featureSet.featurizer.target);
+    const values = numericValues(table, featureSet.featurizer.target);
     instances = tableRows.map((row) => ({ history: Array.from(values.subarray(0, row)) }));
   } else {
     instances = tableRows.map((row) =>

@@ -132,7 +132,7 @@ export async function liveSummary(
   const item = result.Item as
     | { labels: number; errorSum: number; ratioSum: number; measure: LiveSummary['measure'] }
     | undefined;
-  if (!item || !item.labels) return undefined;
+  if (!item?.labels) return undefined;
   return {
     labels: item.labels,
     meanError: item.errorSum / item.labels,
