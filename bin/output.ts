@@ -13,9 +13,15 @@ export class CliError extends Error {
   }
 }
 
+/** Widest cell printed; longer text (reasons, decisions) is cut with an ellipsis — `--json` has it whole. */
+const MAX_CELL = 120;
+
 /** Prints rows as an aligned table with a header. */
 export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
-  const cell = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+  const cell = (value: unknown) => {
+    const text = value === undefined || value === null ? '' : String(value);
+    return text.length > MAX_CELL ? `${text.slice(0, MAX_CELL - 1)}…` : text;
+  };
   const widths = columns.map((column) =>
     Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
   );
