@@ -6,6 +6,7 @@
  *   npm run bench:forest                 # everything (a few minutes on 2 cores)
  *   npm run bench:forest -- --skip-large # without the 100k × 20 set
  */
+
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import {
 } from '#core/forest/index.ts';
 import { friedman1, sliceRows, twoClassClusters } from '#core/forest/synthetic.ts';
 import type { EngineName, TrainingSet } from '#core/types.ts';
+import { r2, rocAuc } from '../lambdas/core/metrics.ts';
 
 interface Dataset {
   name: string;
@@ -114,44 +116,9 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-function rSquared(actual: ArrayLike<number>, predicted: ArrayLike<number>): number {
-  let mean = 0;
-  for (let index = 0; index < actual.length; index++) mean += actual[index] / actual.length;
-  let residual = 0;
-  let total = 0;
-  for (let index = 0; index < actual.length; index++) {
-    residual += (actual[index] - predicted[index]) ** 2;
-    total += (actual[index] - mean) ** 2;
-  }
-  return 1 - residual / total;
-}
-
-/** ROC AUC from ranks (Mann–Whitney U), ties sharing their mean rank. */
-function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
-  const order = Array.from({ length: labels.length }, (_, index) => index).sort(
-    (a, b) => scores[a] - scores[b],
-  );
-  let positiveRankSum = 0;
-  let positives = 0;
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end < order.length && scores[order[end]] === scores[order[start]]) end++;
-    const meanRank = (start + 1 + end) / 2;
-    for (let at = start; at < end; at++) {
-      if (labels[order[at]] === 1) {
-        positiveRankSum += meanRank;
-        positives++;
-      }
-    }
-    start = end;
-  }
-  const negatives = labels.length - positives;
-  return (positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
-}
-
 function holdoutScore(forest: FlatForest, test: TrainingSet): number {
   const predictions = predictBatch(forest, test.x, test.rowCount);
-  if (test.task === 'regression') return rSquared(test.y, predictions);
+  if (test.task === 'regression') return r2(test.y, predictions);
   return rocAuc(
     test.y,
     predictions.filter((_, index) => index % 2 === 1),

@@ -8,14 +8,8 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '../../lambdas/shared/registry.ts';
-import {
-  createBucket,
-  createPredictionLogTable,
-  createRegistryTable,
-  startTestEmulators,
-  type TestEmulators,
-} from '../support/emulators.ts';
-import { loadSteps, retrain, type Steps } from '../support/pipeline-steps.ts';
+import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { loadSteps, prepareHandlerEnvironment, retrain, type Steps } from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-test-data';
 const TABLE = 'driftline-test-registry';
@@ -29,16 +23,8 @@ let steps: Steps;
 
 beforeAll(async () => {
   emulators = await startTestEmulators();
-  await createBucket(BUCKET);
-  await createRegistryTable(TABLE);
-  await createPredictionLogTable(LOG_TABLE);
-  process.env.DATA_BUCKET = BUCKET;
-  process.env.REGISTRY_TABLE = TABLE;
-  process.env.PREDICTION_LOG_TABLE = LOG_TABLE;
+  await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
   process.env.MODEL_CACHE_TTL_SECONDS = '0';
-  process.env.POWERTOOLS_DEV = 'true';
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   registry = new Registry(TABLE);
   steps = await loadSteps();

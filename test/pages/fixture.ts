@@ -12,14 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from '../../lambdas/shared/registry.ts';
-import {
-  createBucket,
-  createPredictionLogTable,
-  createRegistryTable,
-  startTestEmulators,
-  type TestEmulators,
-} from '../support/emulators.ts';
-import { loadSteps, retrain, type Steps } from '../support/pipeline-steps.ts';
+import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { loadSteps, prepareHandlerEnvironment, retrain, type Steps } from '../support/pipeline-steps.ts';
 
 export { lambda } from '../support/pipeline-steps.ts';
 
@@ -122,15 +116,7 @@ class Seeder {
  */
 export async function startPagesFixture(): Promise<PagesFixture> {
   const emulators = await startTestEmulators();
-  await createBucket(BUCKET);
-  await createRegistryTable(TABLE);
-  await createPredictionLogTable(LOG_TABLE);
-  process.env.DATA_BUCKET = BUCKET;
-  process.env.REGISTRY_TABLE = TABLE;
-  process.env.PREDICTION_LOG_TABLE = LOG_TABLE;
-  process.env.POWERTOOLS_DEV = 'true';
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   const registry = new Registry(TABLE);
   const steps = await loadSteps();

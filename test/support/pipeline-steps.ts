@@ -3,6 +3,23 @@
  * against the emulators without a state machine. Handlers read their configuration at import, so
  * `loadSteps()` must run after the environment points at the emulators.
  */
+import { createBucket, createPredictionLogTable, createRegistryTable } from './emulators.ts';
+
+/**
+ * Creates the bucket and tables the handlers use on the running emulators and sets the environment the
+ * handlers read at import (quiet Powertools: errors only, no EMF output).
+ */
+export async function prepareHandlerEnvironment(names: { bucket: string; table: string; logTable: string }) {
+  await createBucket(names.bucket);
+  await createRegistryTable(names.table);
+  await createPredictionLogTable(names.logTable);
+  process.env.DATA_BUCKET = names.bucket;
+  process.env.REGISTRY_TABLE = names.table;
+  process.env.PREDICTION_LOG_TABLE = names.logTable;
+  process.env.POWERTOOLS_DEV = 'true';
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+}
 
 /** A wrapped (middy) handler called with a Lambda-like context, typed as the function it wraps. */
 export function lambda<F extends (event: never) => Promise<unknown>>(module: { handler: unknown }): F {

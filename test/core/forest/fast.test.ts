@@ -9,7 +9,8 @@ import {
 } from '#core/forest/index.ts';
 import { friedman1, sliceRows, twoClassClusters } from '#core/forest/synthetic.ts';
 import type { TrainingSet } from '#core/types.ts';
-import { breastCancer, positiveColumn, rocAuc, rSquared } from './fixtures.ts';
+import { rocAuc, r2 as rSquared } from '../../../lambdas/core/metrics.ts';
+import { breastCancer, positiveColumn } from './fixtures.ts';
 
 const fast = getLearner('fast');
 
