@@ -1,6 +1,6 @@
 /**
- * The serving API: a regional REST API in front of two Lambdas, `models` (read-only registry views and
- * health) and `predict`. API Gateway rejects a malformed predict body before it costs a Lambda call;
+ * The serving API: a regional REST API in front of four Lambdas, `models` (read-only registry views and
+ * health), `pages` (HTML reports, the OpenAPI document and its docs), `predict` and `feedback`. API Gateway rejects a malformed predict body before it costs a Lambda call;
  * `predict` re-validates the instances against the model's own input signature.
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
@@ -122,14 +122,23 @@ export class PredictApi extends Construct {
     const modelsIntegration = new LambdaIntegration(props.models, { allowTestInvoke: false });
     const predictIntegration = new LambdaIntegration(props.predict, { allowTestInvoke: false });
     const feedbackIntegration = new LambdaIntegration(props.feedback, { allowTestInvoke: false });
+    const pagesIntegration = new LambdaIntegration(props.pages, { allowTestInvoke: false });
     const nameParameter = { 'method.request.path.name': true };
 
+    this.api.root.addMethod('GET', pagesIntegration);
+    this.api.root.addResource('openapi.json').addMethod('GET', pagesIntegration);
+    const docs = this.api.root.addResource('docs');
+    docs.addMethod('GET', pagesIntegration);
+    docs.addResource('{asset}').addMethod('GET', pagesIntegration, {
+      requestParameters: { 'method.request.path.asset': true },
+    });
     this.api.root.addResource('health').addMethod('GET', modelsIntegration);
     const models = this.api.root.addResource('models');
     models.addMethod('GET', modelsIntegration);
     const model = models.addResource('{name}');
     model.addMethod('GET', modelsIntegration, { requestParameters: nameParameter });
     model.addResource('runs').addMethod('GET', modelsIntegration, { requestParameters: nameParameter });
+    model.addResource('report').addMethod('GET', pagesIntegration, { requestParameters: nameParameter });
     model.addResource('predict').addMethod('POST', predictIntegration, {
       requestParameters: nameParameter,
       requestModels: { 'application/json': this.predictRequestModel },

@@ -142,6 +142,24 @@ export function findRoute(
   return { route, pathParameters: best.params };
 }
 
+/**
+ * The route of a request, at the root (`/models`) or, as API Gateway's stage URLs have it, under the
+ * stage (`/prod/models`), so pages reached either way resolve their relative links the same.
+ */
+function routeOf(
+  api: LocalApi,
+  pathname: string,
+  method: string,
+): { path: string; found: ReturnType<typeof findRoute> } {
+  const found = findRoute(api.routes, pathname, method);
+  const stage = `/${api.stage}`;
+  if (!('status' in found) || !(pathname === stage || pathname.startsWith(`${stage}/`)))
+    return { path: pathname, found };
+  const path = pathname.slice(stage.length) || '/';
+  const staged = findRoute(api.routes, path, method);
+  return 'status' in staged && staged.status === 404 ? { path: pathname, found } : { path, found: staged };
+}
+
 /** API Gateway's `requestTime` format: `23/Nov/2025:18:05:12 +0000`. */
 function requestTime(date: Date): string {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -177,6 +195,8 @@ export function proxyEvent(options: {
   route: LocalRoute;
   request: IncomingMessage;
   url: URL;
+  /** The resource path the request addressed (without a stage prefix). @default the URL's path */
+  path?: string;
   pathParameters: Record<string, string>;
   body: Buffer;
   account: string;
@@ -191,7 +211,8 @@ export function proxyEvent(options: {
   const query = multiMap([...url.searchParams.entries()]);
   const contentType = request.headers['content-type'];
   const binary = isBinary(contentType, api.binaryMediaTypes);
-  const path = decodeURI(url.pathname);
+  const path = decodeURI(options.path ?? url.pathname);
+  const staged = path !== decodeURI(url.pathname);
   const sourceIp = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
   return {
     resource: route.path,
@@ -225,7 +246,8 @@ export function proxyEvent(options: {
         userAgent: request.headers['user-agent'] ?? null,
         userArn: null,
       },
-      path: `/${api.stage}${path}`,
+      // The path the client asked for: API Gateway's always starts with the stage.
+      path: staged ? decodeURI(url.pathname) : `/${api.stage}${path}`,
       protocol: `HTTP/${request.httpVersion}`,
       requestId: options.requestId,
       requestTime: requestTime(options.now),
@@ -420,7 +442,7 @@ export class HttpFrontDoor {
     const method = (request.method ?? 'GET').toUpperCase();
     const api = app.apis[0];
     if (!api) return json(404, { message: 'Not Found' }, stamp);
-    const found = findRoute(api.routes, url.pathname, method);
+    const { path, found } = routeOf(api, url.pathname, method);
     if ('status' in found) {
       request.resume();
       if (found.status === 405) {
@@ -467,6 +489,7 @@ export class HttpFrontDoor {
       route,
       request,
       url,
+      path,
       pathParameters,
       body,
       account: app.account,

@@ -1,14 +1,13 @@
 /**
- * The pages as a user sees them: the pages handler behind a loopback HTTP server (under a `/prod` stage
- * prefix, as API Gateway serves it), with data from real pipeline runs on the emulators, loaded in
- * headless Chromium. Screenshots go to `test-artifacts/` for a person to look at.
+ * The pages as a user sees them: served by the local runtime on its own port (under the `/prod` stage
+ * prefix, as API Gateway serves them, which also proves every link and asset URL is relative), with data
+ * from real pipeline runs, loaded in headless Chromium. Screenshots go to `test-artifacts/` for a person
+ * to look at.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INJECTION, lambda, type PagesFixture, startPagesFixture } from '../pages/fixture.ts';
-import { type PagesServer, servePages } from './serve-pages.ts';
+import { INJECTION, type ServedPages, startServedPages } from './served.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -28,8 +27,7 @@ const ROUTES = [
   '/docs',
 ];
 
-let fixture: PagesFixture;
-let server: PagesServer;
+let server: ServedPages;
 let browser: Browser;
 
 /** A fresh page that records script errors, CSP refusals and every URL it requests. */
@@ -58,11 +56,7 @@ describe.skipIf(!hasChromium)(
   `pages in headless Chromium${hasChromium ? '' : ` (skipped: ${CHROMIUM} is not installed)`}`,
   () => {
     beforeAll(async () => {
-      fixture = await startPagesFixture();
-      const module = await import('../../lambdas/pages/handler.ts');
-      server = await servePages(
-        lambda<(event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>>(module),
-      );
+      server = await startServedPages();
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         args: [
@@ -77,12 +71,11 @@ describe.skipIf(!hasChromium)(
         ],
       });
       mkdirSync(ARTIFACTS, { recursive: true });
-    });
+    }, 600_000);
 
     afterAll(async () => {
       await browser?.close();
       await server?.close();
-      await fixture?.close();
     });
 
     it('lists the models on the index and links each to its report', async () => {
@@ -220,7 +213,7 @@ describe.skipIf(!hasChromium)(
       await page.close();
     });
 
-    it('sends "try it out" requests to the API under the same stage prefix', async () => {
+    it('sends "try it out" requests to the API under the same stage prefix, which answers them', async () => {
       // Prepare
       const { page, problems } = await openPage();
       await page.goto(`${server.url}docs`);
@@ -230,9 +223,13 @@ describe.skipIf(!hasChromium)(
       await health.locator('.try-out__btn').click();
       await health.locator('.execute').click();
       await health.locator('.request-url').waitFor();
-      // Assess: this test's server has no health route (the models function answers it in AWS).
+      await health.locator('.live-responses-table tbody .response-col_status').first().waitFor();
+      // Assess
       expect(await health.locator('.request-url').textContent()).toContain(`${server.url}health`);
-      expect(problems).toEqual([`404 for ${server.url}health`]);
+      expect(
+        await health.locator('.live-responses-table tbody .response-col_status').first().textContent(),
+      ).toContain('200');
+      expect(problems).toEqual([]);
       await page.close();
     });
   },

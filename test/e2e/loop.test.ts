@@ -143,6 +143,20 @@ describe('the retrain-and-serve loop on the local runtime', () => {
     expect((answer.body.predictions as { label: number }[])[0].label).toBe(0);
   });
 
+  it('serves the documented pages on the API port, at the root and under the stage prefix', async () => {
+    // Act
+    const paths = ['', 'models/air-passengers/report', 'openapi.json', 'docs', 'docs/swagger-ui.css'];
+    const statuses = await Promise.all(
+      ['', 'prod/'].flatMap((prefix) =>
+        paths.map(
+          async (path) => `${prefix}${path} ${(await fetch(`${runtime.apiUrl}${prefix}${path}`)).status}`,
+        ),
+      ),
+    );
+    // Assess
+    expect(statuses).toEqual(['', 'prod/'].flatMap((prefix) => paths.map((path) => `${prefix}${path} 200`)));
+  });
+
   it('keeps data, registry and models across a restart', async () => {
     // Act
     await runtime.stop();

@@ -45,9 +45,14 @@ describe('PredictApi', () => {
     template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } }),
   )[0];
 
-  it('routes the read-only views to models, predictions to predict and labels to feedback, as Lambda proxies', () => {
+  it('routes the read-only views to models, pages to pages, predictions to predict and labels to feedback, as Lambda proxies', () => {
     // Assess
     expect(routes(template)).toEqual({
+      'GET /': { function: 'pages', integration: 'AWS_PROXY' },
+      'GET /openapi.json': { function: 'pages', integration: 'AWS_PROXY' },
+      'GET /docs': { function: 'pages', integration: 'AWS_PROXY' },
+      'GET /docs/{asset}': { function: 'pages', integration: 'AWS_PROXY' },
+      'GET /models/{name}/report': { function: 'pages', integration: 'AWS_PROXY' },
       'GET /health': { function: 'models', integration: 'AWS_PROXY' },
       'GET /models': { function: 'models', integration: 'AWS_PROXY' },
       'GET /models/{name}': { function: 'models', integration: 'AWS_PROXY' },
@@ -131,7 +136,7 @@ describe('PredictApi', () => {
     const keyed = synthDriftline({ apiKeyRequired: true }).template;
     // Assess
     const methods = Object.values(keyed.findResources('AWS::ApiGateway::Method'));
-    expect(methods).toHaveLength(6);
+    expect(methods).toHaveLength(11);
     expect(methods.every((method) => method.Properties.ApiKeyRequired === true)).toBe(true);
     keyed.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
     keyed.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
