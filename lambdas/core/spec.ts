@@ -283,6 +283,39 @@ function promotionSchema<const M extends readonly [string, ...string[]]>(task: T
     .prefault({});
 }
 
+/** What serving does with a missing feature: refuse the instance, or fill it as training filled blanks. */
+export const MISSING_POLICIES = ['reject', 'impute'] as const;
+export type MissingPolicy = (typeof MISSING_POLICIES)[number];
+
+/** How a tabular model treats requests; see `checkServingInputs` in `serving-inputs.ts`. */
+const serving = z
+  .strictObject({
+    /**
+     * A feature missing (absent or null) from a predict request: `reject` answers 400 naming it;
+     * `impute` fills it as training filled a blank cell (the training median; no category) and says so.
+     */
+    missing: z.enum(MISSING_POLICIES, must("must be 'reject' or 'impute'")).default('reject'),
+  })
+  .prefault({});
+
+/**
+ * One missing-value rule for training and serving: training fills the blank feature cells that
+ * `validation.maxMissing` lets through with the training median, so only a model that serves the same way
+ * (`serving.missing: 'impute'`) may allow them.
+ */
+function checkMissingPolicy(
+  spec: { validation: { maxMissing: number }; serving: { missing: string } },
+  ctx: z.RefinementCtx,
+): void {
+  if (spec.validation.maxMissing > 0 && spec.serving.missing !== 'impute') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['validation', 'maxMissing'],
+      message: `lets training fill missing feature values with the training median, so serving must too: set serving.missing to "impute" (or maxMissing to 0), got ${spec.validation.maxMissing}`,
+    });
+  }
+}
+
 const TIME_RULE = "must name the YYYY-MM month column (task 'forecast' needs one)";
 const NAME_RULE =
   'must be 1-63 lowercase letters, digits or dashes starting with a letter or digit (it is used in S3 keys and URLs)';
@@ -381,8 +414,10 @@ const regressionSchema = z
     validation: z.strictObject(validationShape()).prefault({}),
     promotion: promotionSchema('regression', REGRESSION_METRICS),
     search: searchSchema(DEFAULT_SEARCH_SPACES.regression),
+    serving,
   })
-  .superRefine(checkColumns);
+  .superRefine(checkColumns)
+  .superRefine(checkMissingPolicy);
 
 const classificationSchema = z
   .strictObject({
@@ -403,8 +438,10 @@ const classificationSchema = z
       .prefault({}),
     promotion: promotionSchema('classification', CLASSIFICATION_METRICS),
     search: searchSchema(DEFAULT_SEARCH_SPACES.classification),
+    serving,
   })
-  .superRefine(checkColumns);
+  .superRefine(checkColumns)
+  .superRefine(checkMissingPolicy);
 
 const branchSchemas = {
   forecast: forecastSchema,

@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type Prediction, predictInstances } from '#core/model.ts';
+import { checkServingInputs } from '#core/serving-inputs.ts';
+import type { MissingPolicy } from '#core/spec.ts';
 import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts';
 import { numberEnv, requiredEnv } from '../shared/config.ts';
 import { BadRequestError } from '../shared/errors.ts';
@@ -33,9 +35,13 @@ function logged(predictions: Prediction[]): LoggedPrediction[] {
 }
 
 /** The shadow's answers, or undefined when it fails: a shadow must never break the real answer. */
-function shadowPredictions(shadow: ServingModel, instances: unknown[]) {
+function shadowPredictions(shadow: ServingModel, instances: unknown[], missing: MissingPolicy) {
   try {
-    return { version: shadow.version, predictions: logged(predictInstances(shadow.loaded, instances)) };
+    const checked = checkServingInputs(shadow.loaded.featurizer, instances, missing);
+    return {
+      version: shadow.version,
+      predictions: logged(predictInstances(shadow.loaded, checked.instances)),
+    };
   } catch (error) {
     logger.warn('shadow version failed to predict', { version: shadow.version, error: error as Error });
     metrics.addMetric('ShadowErrors', 'Count', 1);
@@ -59,7 +65,9 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       answering = candidate.serving;
       role = 'canary';
     }
-    const predictions = predictInstances(answering.loaded, instances);
+    // The stored signature decides what a request must carry (400 naming the feature, or imputed).
+    const checked = checkServingInputs(answering.loaded.featurizer, instances, serving.missing);
+    const predictions = predictInstances(answering.loaded, checked.instances);
     const requestId = randomUUID();
     await predictionLog.put({
       id: requestId,
@@ -70,7 +78,10 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       predictions: logged(predictions),
       instances,
       instanceCount: instances.length,
-      shadow: candidate?.mode === 'shadow' ? shadowPredictions(candidate.serving, instances) : undefined,
+      shadow:
+        candidate?.mode === 'shadow'
+          ? shadowPredictions(candidate.serving, instances, serving.missing)
+          : undefined,
     });
     const outOfRange = predictions.filter((prediction) => prediction.outOfRange).length;
     metrics.addDimensions({ model, version: String(answering.version) });
@@ -84,6 +95,7 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       predictions: predictions.map((prediction, index) => ({
         id: predictionId(requestId, index),
         ...prediction,
+        ...(checked.imputed[index].length > 0 ? { imputed: checked.imputed[index] } : {}),
       })),
     });
   } catch (error) {

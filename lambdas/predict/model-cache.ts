@@ -5,6 +5,7 @@
  * requests share one load.
  */
 import { type LoadedModel, loadModel } from '#core/model.ts';
+import { type MissingPolicy, parseSpec, SpecError } from '#core/spec.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import type { Registry } from '../shared/registry.ts';
 import { getBytes } from '../shared/storage.ts';
@@ -18,6 +19,8 @@ export interface ServingModel {
 /** What serves a model right now: production, and the candidate baking next to it, if any. */
 export interface Serving {
   production: ServingModel;
+  /** The spec's `serving.missing`: what a request with a missing feature gets. */
+  missing: MissingPolicy;
   candidate?: { serving: ServingModel; mode: 'canary' | 'shadow'; weight: number };
 }
 
@@ -25,6 +28,20 @@ interface Entry {
   version: number;
   serving: Serving;
   checkedAt: number;
+}
+
+/**
+ * The spec's missing-value policy. Specs are checked when registered; one that no longer parses (an older
+ * format) serves strictly, since rejecting never invents a value.
+ */
+function missingPolicy(spec: unknown): MissingPolicy {
+  try {
+    const parsed = parseSpec(spec);
+    return parsed.task === 'forecast' ? 'reject' : parsed.serving.missing;
+  } catch (error) {
+    if (error instanceof SpecError) return 'reject';
+    throw error;
+  }
 }
 
 export class ModelCache {
@@ -71,11 +88,13 @@ export class ModelCache {
   }
 
   private async refresh(model: string, previous: Entry | undefined): Promise<Entry> {
-    const { production, canary } = await this.registry.getPointers(model);
+    const [{ production, canary }, spec] = await Promise.all([
+      this.registry.getPointers(model),
+      this.registry.getSpec(model),
+    ]);
     if (!production) {
       this.entries.delete(model);
-      if ((await this.registry.getSpec(model)) === undefined)
-        throw new NotFoundError(`no model named "${model}"`);
+      if (spec === undefined) throw new NotFoundError(`no model named "${model}"`);
       throw new NotFoundError(`model "${model}" has no production version yet`);
     }
     const [productionModel, candidateModel] = await Promise.all([
@@ -91,7 +110,7 @@ export class ModelCache {
         this.versions.delete(key);
       }
     }
-    const serving: Serving = { production: productionModel };
+    const serving: Serving = { production: productionModel, missing: missingPolicy(spec) };
     if (canary && candidateModel) {
       serving.candidate = {
         serving: candidateModel,

@@ -24,7 +24,9 @@ export const forecastInstanceSchema = z
 
 export const tabularInstanceSchema = z
   .record(z.string(), z.union([z.number(), z.string(), z.null()]))
-  .describe('A tabular instance: feature name → value. Missing numbers take the training median.');
+  .describe(
+    'A tabular instance: every feature of the model by its exact name → value. A missing or null feature is a 400 naming it, unless the spec sets `serving.missing: "impute"` (then it is filled as training filled blanks and listed in `imputed`).',
+  );
 
 export const predictRequestSchema = z
   .strictObject({
@@ -68,6 +70,12 @@ export const predictionSchema = z
       .array(z.string())
       .optional()
       .describe('Inputs far outside the training data: treat this prediction with care.'),
+    imputed: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Features the request left out that were filled as training filled blanks (`serving.missing: "impute"`).',
+      ),
   })
   .describe('One prediction.');
 

@@ -58,6 +58,10 @@ export class ConflictError extends HttpError {
 /** Status code for an error at the API: its own for `HttpError`s and the core's input errors, else 500. */
 export function httpStatusOf(error: unknown): number {
   if (error instanceof HttpError) return error.statusCode;
-  if (error instanceof Error && ['InstanceError', 'SpecError', 'CsvError'].includes(error.name)) return 400;
+  if (
+    error instanceof Error &&
+    ['InstanceError', 'ServingInputError', 'SpecError', 'CsvError'].includes(error.name)
+  )
+    return 400;
   return 500;
 }

@@ -164,11 +164,49 @@ describe('parseSpec defaults', () => {
       },
       rollout: { mode: 'canary', canaryWeight: 0.1, bakeMinutes: 60 },
       schedule: 'cron(0 3 ? * MON *)',
+      serving: { missing: 'impute' },
     };
     // Act
     const spec = parseSpec(full);
     // Assess
     expect(spec).toMatchObject(full);
+  });
+});
+
+describe('the missing-value policy', () => {
+  it('rejects missing serving inputs by default', () => {
+    // Act
+    const spec = parseSpec(classification);
+    // Assess
+    expect(spec.task !== 'forecast' && spec.serving).toEqual({ missing: 'reject' });
+  });
+
+  it('refuses a training tolerance for blanks that serving would not apply the same way', () => {
+    // Act
+    const error = specErrorOf({ ...classification, validation: { maxMissing: 0.1 } });
+    // Assess
+    expect(error.issues).toEqual([
+      {
+        path: 'spec.validation.maxMissing',
+        message:
+          'lets training fill missing feature values with the training median, so serving must too: set serving.missing to "impute" (or maxMissing to 0), got 0.1',
+      },
+    ]);
+  });
+
+  it('accepts blanks in training when serving imputes them too, and only on tabular tasks', () => {
+    // Act
+    const spec = parseSpec({
+      ...regression,
+      validation: { maxMissing: 0.1 },
+      serving: { missing: 'impute' },
+    });
+    const forecastError = specErrorOf({ ...forecast, serving: { missing: 'impute' } });
+    const typo = specErrorOf({ ...regression, serving: { missing: 'fill' } });
+    // Assess
+    expect(spec.task !== 'forecast' && spec.serving.missing).toBe('impute');
+    expect(forecastError.issues[0].path).toBe('spec.serving');
+    expect(typo.message).toBe(`spec.serving.missing: must be 'reject' or 'impute', got "fill"`);
   });
 });
 

@@ -177,7 +177,7 @@ describe('validateDrop on malformed files', () => {
     const strict = await validateDrop(csv(lines), tabularSpec());
     const lenient = await validateDrop(
       csv(lines),
-      tabularSpec({ validation: { minRows: 3, maxMissing: 0.25 } }),
+      tabularSpec({ validation: { minRows: 3, maxMissing: 0.25 }, serving: { missing: 'impute' } }),
     );
     // Assess
     expect(only(strict.problems, 'missing_values')).toMatchObject({ column: 'x', row: 4, count: 1 });
