@@ -1,10 +1,17 @@
 /**
  * How rows of a feature matrix are split: the holdout (scored once, candidate against champion),
  * and inside the rest a validation part (scores hyperparameter candidates) and the fit part.
- * Forecasts split by time (the holdout is the last N steps); tabular data by a seeded, stratified draw.
+ *
+ * A row's holdout membership is a pure function of the row, so it stays put as the data grows and a
+ * champion trained on an earlier dataset is judged on the same rule: forecasts hold out the last
+ * `holdout` periods; tabular rows are held out when the sha256 of their content falls in the first
+ * `holdout` share of the hash space. Rows a champion trained on (`seen`) never enter the holdout, so
+ * champion and candidate are both scored on rows neither has learned from.
  */
+import { createHash } from 'node:crypto';
 import { seededRandom, shuffled } from './random.ts';
-import { holdoutRows } from './spec.ts';
+import { holdoutRows, type ModelSpec, resolveColumns } from './spec.ts';
+import type { Table } from './types.ts';
 
 /** Role of a matrix row. */
 export const FIT = 0;
@@ -13,6 +20,13 @@ export const HOLDOUT = 2;
 
 /** Share of the training rows kept aside to score hyperparameter candidates. */
 export const VALIDATION_SHARE = 0.2;
+
+/** Roles of the rows of a matrix, and how many would-be holdout rows were left out because a champion saw them. */
+export interface Split {
+  roles: Uint8Array;
+  /** Rows the holdout rule selects that the champion trained on: they train the candidate instead. */
+  excluded: number;
+}
 
 /**
  * Number of rows a holdout setting means for `rowCount` rows: an integer is rows, a fraction a share
@@ -26,50 +40,135 @@ export function holdoutSize(holdout: number, rowCount: number): number {
 }
 
 /**
- * Roles for a time-ordered matrix: the last `holdout` rows are the holdout, the last 20% of the rest validation.
+ * Where a row key falls on [0, 1): its sha256's first 48 bits over 2⁴⁸. The same key gives the same
+ * number on every machine, run and code version, which is what keeps a hashed holdout in place.
+ * @example keyFraction('a') // 0.7921… (sha256("a") starts ca978112ca1b)
  */
-export function timeSplit(rowCount: number, holdout: number): Uint8Array {
-  const holdoutRows = holdoutSize(holdout, rowCount);
-  const trainRows = rowCount - holdoutRows;
-  const validationRows = Math.max(1, Math.round(trainRows * VALIDATION_SHARE));
-  if (trainRows - validationRows < 2)
-    throw new RangeError(`${trainRows} training rows are too few to also validate`);
-  const roles = new Uint8Array(rowCount);
-  roles.fill(VALIDATION, trainRows - validationRows, trainRows);
-  roles.fill(HOLDOUT, trainRows);
-  return roles;
+export function keyFraction(key: string): number {
+  return createHash('sha256').update(key, 'utf8').digest().readUIntBE(0, 6) / 2 ** 48;
 }
 
 /**
- * Roles for tabular rows: a seeded draw of the holdout, then of validation, stratified by `strata`
- * (the class of each row for classification; omit for regression).
+ * The identity of each table row for the holdout rule. Forecasts: the period (the time column's
+ * value). Tabular: the row's content — the target and feature values, columns in name order — so a
+ * row keeps its key when drops are merged in another order or a duplicate arrives again.
  */
-export function randomSplit(
-  rowCount: number,
-  holdout: number,
-  seed: number,
-  strata?: ArrayLike<number>,
-): Uint8Array {
-  const holdoutShare = holdoutSize(holdout, rowCount) / rowCount;
-  const random = seededRandom(seed);
+export function rowKeys(spec: ModelSpec, table: Table): string[] {
+  const names =
+    spec.task === 'forecast'
+      ? [spec.time]
+      : [spec.target, ...resolveColumns(spec, table).features].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const columns = names.map((name) => {
+    const column = table.columns.find((candidate) => candidate.name === name);
+    if (!column) throw new RangeError(`column "${name}" is not in the data`);
+    return column;
+  });
+  return Array.from({ length: table.rowCount }, (_, row) =>
+    columns
+      .map((column) => {
+        const value = column.values[row];
+        const text = typeof value === 'number' ? (Number.isNaN(value) ? '' : String(value)) : value;
+        return spec.task === 'forecast' ? text : `${column.name}=${text}`;
+      })
+      .join('\u001f'),
+  );
+}
+
+/** A short fingerprint of a set of row keys (order-free), for the run record: same holdout, same digest. */
+export function keysDigest(keys: readonly string[]): string {
+  return createHash('sha256')
+    .update([...keys].sort().join('\n'), 'utf8')
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * Roles for a time-ordered matrix, one key (period) per row: the last `holdout` rows are the holdout
+ * unless the champion trained on them (`seen`), the last 20% of the rest validation.
+ * @throws {RangeError} when too few rows are left to score, fit or validate.
+ */
+export function timeSplit(keys: readonly string[], holdout: number, seen?: ReadonlySet<string>): Split {
+  const rowCount = keys.length;
+  const size = holdoutSize(holdout, rowCount);
   const roles = new Uint8Array(rowCount);
-  const groups = new Map<number, number[]>();
-  for (let i = 0; i < rowCount; i++) {
-    const key = strata ? strata[i] : 0;
-    const group = groups.get(key);
-    if (group) group.push(i);
-    else groups.set(key, [i]);
+  let excluded = 0;
+  for (let row = rowCount - size; row < rowCount; row++) {
+    if (seen?.has(keys[row])) excluded++;
+    else roles[row] = HOLDOUT;
   }
-  for (const key of [...groups.keys()].sort((a, b) => a - b)) {
-    const order = shuffled(groups.get(key)!, random);
-    const holdoutCount = Math.round(order.length * holdoutShare);
-    const validationCount = Math.round((order.length - holdoutCount) * VALIDATION_SHARE);
-    order.forEach((row, position) => {
-      roles[row] =
-        position < holdoutCount ? HOLDOUT : position < holdoutCount + validationCount ? VALIDATION : FIT;
-    });
+  requireHoldout(size, excluded);
+  assignValidation(roles, (positions) =>
+    positions.slice(positions.length - validationCount(positions.length)),
+  );
+  return { roles, excluded };
+}
+
+/**
+ * Roles for tabular rows, one key per row: holdout when the key's {@link keyFraction} is below the
+ * holdout share and the champion did not train on it (`seen`); validation a seeded draw of the rest,
+ * stratified by `strata` (the class of each row for classification; omit for regression).
+ * @throws {RangeError} when too few rows are left to score, fit or validate.
+ */
+export function hashedSplit(
+  keys: readonly string[],
+  options: { holdout: number; seed: number; strata?: ArrayLike<number>; seen?: ReadonlySet<string> },
+): Split {
+  const { holdout, seed, strata, seen } = options;
+  const rowCount = keys.length;
+  // A fraction is the share of the hash space itself, so membership does not move as rows are added.
+  const share = Number.isInteger(holdout) ? holdoutSize(holdout, rowCount) / rowCount : holdout;
+  const roles = new Uint8Array(rowCount);
+  let selected = 0;
+  let excluded = 0;
+  keys.forEach((key, row) => {
+    if (keyFraction(key) >= share) return;
+    selected++;
+    if (seen?.has(key)) excluded++;
+    else roles[row] = HOLDOUT;
+  });
+  if (selected === 0) {
+    throw new RangeError(
+      `a holdout of ${holdout} selects none of ${rowCount} rows; add rows or raise spec.holdout`,
+    );
   }
-  return roles;
+  requireHoldout(selected, excluded);
+  const random = seededRandom(seed);
+  assignValidation(roles, (positions) => {
+    const groups = new Map<number, number[]>();
+    for (const row of positions) {
+      const key = strata ? strata[row] : 0;
+      const group = groups.get(key);
+      if (group) group.push(row);
+      else groups.set(key, [row]);
+    }
+    return [...groups.keys()]
+      .sort((a, b) => a - b)
+      .flatMap((key) => {
+        const group = groups.get(key)!;
+        return shuffled(group, random).slice(0, Math.round(group.length * VALIDATION_SHARE));
+      });
+  });
+  return { roles, excluded };
+}
+
+function requireHoldout(selected: number, excluded: number): void {
+  if (excluded === selected) {
+    throw new RangeError(
+      `all ${selected} holdout rows are rows the production model trained on, so nothing is left to judge a candidate on; add new rows`,
+    );
+  }
+}
+
+function validationCount(trainRows: number): number {
+  return Math.max(1, Math.round(trainRows * VALIDATION_SHARE));
+}
+
+/** Marks as validation the training rows `pick` chooses among the training rows' positions. */
+function assignValidation(roles: Uint8Array, pick: (positions: number[]) => number[]): void {
+  const training = Array.from(rowsWithRole(roles, FIT));
+  if (training.length - validationCount(training.length) < 2)
+    throw new RangeError(`${training.length} training rows are too few to also validate`);
+  for (const row of pick(training)) roles[row] = VALIDATION;
 }
 
 /** Positions of the rows whose role is one of `wanted`. */

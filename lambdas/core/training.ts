@@ -11,6 +11,7 @@
  */
 import {
   buildMatrix,
+  columnOf,
   type FeatureMatrix,
   type Featurizer,
   feasibleTransforms,
@@ -25,7 +26,17 @@ import { type MetricName, metricDirection, scoreClassification, scoreRegression 
 import { type LoadedModel, packModel, predictInstances } from './model.ts';
 import { candidates as searchCandidates } from './search.ts';
 import { type ModelSpec, resolveColumns } from './spec.ts';
-import { FIT, HOLDOUT, randomSplit, rowsWithRole, timeSplit, VALIDATION } from './splits.ts';
+import {
+  FIT,
+  HOLDOUT,
+  hashedSplit,
+  keysDigest,
+  rowKeys,
+  rowsWithRole,
+  type Split,
+  timeSplit,
+  VALIDATION,
+} from './splits.ts';
 import type { ForestParams, Table, TrainingSet } from './types.ts';
 
 /** A dataset featurized one way, with each matrix row's role. */
@@ -34,6 +45,18 @@ export interface FeatureSet {
   featurizer: Featurizer;
   matrix: FeatureMatrix;
   roles: Uint8Array;
+  holdout: HoldoutSummary;
+}
+
+/** Which rows the holdout holds, for the run record: the same rows give the same digest. */
+export interface HoldoutSummary {
+  /** The rule in words, e.g. "the last 24 periods" or "rows whose content hashes below 0.25". */
+  rule: string;
+  rows: number;
+  /** Rows the rule selects that the champion trained on: moved to training, never scored. */
+  excludedSeenByChampion: number;
+  /** sha256 (first 16 hex digits) of the holdout rows' keys, sorted. */
+  digest: string;
 }
 
 /** A hyperparameter candidate: which feature set, which forest parameters, and why it is tried. */
@@ -55,12 +78,14 @@ export class TrainingDataError extends Error {
 /**
  * Featurizes a dataset every way the spec allows. Forecasts with `transform: 'auto'` get one set per
  * transform the series supports (the search picks by validation score); tabular data gets one set, its
- * featurizer fitted on the training rows only so the holdout stays unseen.
+ * featurizer fitted on the training rows only so the holdout stays unseen. `seen` holds the row keys
+ * ({@link rowKeys}) the production model trained on: they never enter the holdout.
  *
- * @throws TrainingDataError when the holdout leaves too little to train on.
+ * @throws TrainingDataError when the holdout leaves too little to train on, or holds only seen rows.
  */
-export function buildFeatureSets(spec: ModelSpec, table: Table): FeatureSet[] {
+export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlySet<string>): FeatureSet[] {
   try {
+    const keys = rowKeys(spec, table);
     if (spec.task === 'forecast') {
       const values = numericValues(table, spec.target);
       const transforms =
@@ -75,13 +100,16 @@ export function buildFeatureSets(spec: ModelSpec, table: Table): FeatureSet[] {
           monthOfYear: spec.featurize.monthOfYear === true,
         });
         const matrix = buildMatrix(featurizer, table);
-        return { variant: transform, featurizer, matrix, roles: timeSplit(matrix.rowCount, spec.holdout) };
+        const matrixKeys = Array.from(matrix.rows, (row) => keys[row]);
+        const split = timeSplit(matrixKeys, spec.holdout, seen);
+        const rule = `the last ${spec.holdout} periods`;
+        return { variant: transform, featurizer, matrix, ...withSummary(split, matrixKeys, rule) };
       });
     }
     const { features, categorical } = resolveColumns(spec, table);
     const strata = spec.task === 'classification' ? numericValues(table, spec.target) : undefined;
-    const roles = randomSplit(table.rowCount, spec.holdout, spec.seed, strata);
-    const trainingRows = rowsWithRole(roles, FIT, VALIDATION);
+    const split = hashedSplit(keys, { holdout: spec.holdout, seed: spec.seed, strata, seen });
+    const trainingRows = rowsWithRole(split.roles, FIT, VALIDATION);
     const featurizer = fitTabularFeaturizer(table, {
       task: spec.task,
       target: spec.target,
@@ -89,11 +117,51 @@ export function buildFeatureSets(spec: ModelSpec, table: Table): FeatureSet[] {
       categorical,
       rows: trainingRows,
     });
-    return [{ variant: 'tabular', featurizer, matrix: buildMatrix(featurizer, table), roles }];
+    const rule = Number.isInteger(spec.holdout)
+      ? `rows whose content hashes below ${spec.holdout}/${table.rowCount}`
+      : `rows whose content hashes below ${spec.holdout}`;
+    return [
+      {
+        variant: 'tabular',
+        featurizer,
+        matrix: buildMatrix(featurizer, table),
+        ...withSummary(split, keys, rule),
+      },
+    ];
   } catch (error) {
     if (error instanceof RangeError) throw new TrainingDataError(error.message);
     throw error;
   }
+}
+
+function withSummary(split: Split, keys: readonly string[], rule: string) {
+  const held = Array.from(rowsWithRole(split.roles, HOLDOUT), (position) => keys[position]);
+  const holdout: HoldoutSummary = {
+    rule,
+    rows: held.length,
+    excludedSeenByChampion: split.excluded,
+    digest: keysDigest(held),
+  };
+  return { roles: split.roles, holdout };
+}
+
+/**
+ * How many holdout rows of a feature set built from `table` are rows of `championTable` (the dataset the
+ * champion trained on): the check behind "the champion is never scored on rows it trained on".
+ */
+export function holdoutOverlap(
+  spec: ModelSpec,
+  table: Table,
+  featureSet: FeatureSet,
+  championTable: Table,
+): number {
+  const keys = rowKeys(spec, table);
+  const seen = new Set(rowKeys(spec, championTable));
+  let overlap = 0;
+  for (const position of rowsWithRole(featureSet.roles, HOLDOUT)) {
+    if (seen.has(keys[featureSet.matrix.rows[position]])) overlap++;
+  }
+  return overlap;
 }
 
 /** Counts of rows per role. */
@@ -276,7 +344,13 @@ export function scoreModelOnHoldout(
   let instances: unknown[];
   if (featureSet.featurizer.kind === 'forecast') {
     const values = numericValues(table, featureSet.featurizer.target);
-    instances = tableRows.map((row) => ({ history: Array.from(values.subarray(0, row)) }));
+    const time = columnOf(table, featureSet.featurizer.time);
+    // Every input a request may carry: the champion's own featurizer decides what it uses (a champion
+    // with the month of year needs `lastMonth`, whatever the current spec says).
+    instances = tableRows.map((row) => ({
+      history: Array.from(values.subarray(0, row)),
+      ...(time.kind === 'text' ? { lastMonth: time.values[row - 1] } : {}),
+    }));
   } else {
     instances = tableRows.map((row) =>
       Object.fromEntries(
@@ -314,6 +388,7 @@ export function encodeFeatureSet(featureSet: FeatureSet): Uint8Array {
     JSON.stringify({
       variant: featureSet.variant,
       featurizer: featureSet.featurizer,
+      holdout: featureSet.holdout,
       rowCount: matrix.rowCount,
       featureCount: matrix.featureCount,
     }),
@@ -349,6 +424,7 @@ export function decodeFeatureSet(bytes: Uint8Array): FeatureSet {
   const header = JSON.parse(Buffer.from(copy.subarray(prefix, prefix + headerSpace)).toString('utf8')) as {
     variant: string;
     featurizer: Featurizer;
+    holdout: HoldoutSummary;
     rowCount: number;
     featureCount: number;
   };
@@ -375,6 +451,7 @@ export function decodeFeatureSet(bytes: Uint8Array): FeatureSet {
     featurizer: header.featurizer,
     matrix: { x, y, actual, base, rows, rowCount, featureCount },
     roles,
+    holdout: header.holdout,
   };
 }
 

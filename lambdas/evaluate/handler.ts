@@ -1,6 +1,6 @@
 /**
  * Joins the final forest's shards into the candidate model, scores it and the production champion on the
- * very same holdout rows, applies the spec's promotion rule (margin and absolute bars), and writes the
+ * very same holdout rows (after checking the champion trained on none of them), applies the spec's promotion rule (margin and absolute bars), and writes the
  * candidate's artifact (checksummed) and its holdout predictions (for the report) to the bucket.
  */
 import type { Featurizer } from '#core/features.ts';
@@ -9,8 +9,16 @@ import type { MetricName } from '#core/metrics.ts';
 import { loadModel, packModel, sha256Hex } from '#core/model.ts';
 import { decidePromotion } from '#core/promotion.ts';
 import { HOLDOUT, rowsWithRole } from '#core/splits.ts';
-import { decodeFeatureSet, predictPositions, scoreHoldout, scoreModelOnHoldout } from '#core/training.ts';
+import {
+  decodeFeatureSet,
+  type HoldoutSummary,
+  holdoutOverlap,
+  predictPositions,
+  scoreHoldout,
+  scoreModelOnHoldout,
+} from '#core/training.ts';
 import { codeVersion, requiredEnv } from '../shared/config.ts';
+import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import {
   type FeaturesRef,
@@ -48,6 +56,8 @@ export interface EvaluationResult {
   };
   champion?: { version: number; metrics: Record<string, number> };
   rows: { train: number; holdout: number };
+  /** Which rows both models were scored on, and how many of them the champion trained on (always 0). */
+  holdout: HoldoutSummary & { championOverlap: number };
   holdoutKey: string;
 }
 
@@ -79,12 +89,21 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   const forest = parts.length === 1 ? parts[0] : mergeForests(parts);
   const candidateMetrics = scoreHoldout(set, forest);
 
-  const production = await registry.getPointer(run.model, 'production');
+  // The champion the holdout was drawn against (featurize kept its training rows out of the holdout),
+  // even if production moved since: register's conditional promotion then refuses the stale comparison.
   let champion: EvaluationResult['champion'];
-  if (production) {
-    const record = await registry.getVersion(run.model, production.version);
+  let championOverlap = 0;
+  if (features.championVersion !== undefined) {
+    const record = await registry.getVersion(run.model, features.championVersion);
     if (record) {
       const table = await loadTable(run.bucket, merge.datasetKey, spec);
+      const championTable = await loadTable(run.bucket, record.lineage.dataset.key, spec);
+      championOverlap = holdoutOverlap(spec, table, set, championTable);
+      if (championOverlap > 0) {
+        throw new InvalidDataError(
+          `${championOverlap} holdout rows are rows version ${record.version} trained on; the comparison would flatter it`,
+        );
+      }
       const model = loadModel(await getBytes(run.bucket, record.artifact.key), record.artifact.sha256);
       champion = { version: record.version, metrics: scoreModelOnHoldout(set, table, model) };
     }
@@ -154,6 +173,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     },
     champion,
     rows: { train: trainRows, holdout: holdoutRows },
+    holdout: { ...set.holdout, championOverlap },
     holdoutKey,
   };
 }

@@ -1,9 +1,11 @@
 /**
  * Builds the feature matrices of the merged dataset (one per featurizer variant), splits rows into fit /
- * validation / holdout, writes them to the bucket, and plans the hyperparameter candidates — warm-started
- * from the production model's parameters — that the next Map state trains in parallel.
+ * validation / holdout (never a row the production model trained on), writes them to the bucket, and
+ * plans the hyperparameter candidates — warm-started from the production model's parameters — that the
+ * next Map state trains in parallel.
  */
 import { metricDirection } from '#core/metrics.ts';
+import { rowKeys } from '#core/splits.ts';
 import { buildFeatureSets, encodeFeatureSet, planCandidates, roleCounts } from '#core/training.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { InvalidDataError } from '../shared/errors.ts';
@@ -19,9 +21,17 @@ export async function featurize({ run, merge }: { run: RunContext; merge: { data
   await markStep(registry, run, 'featurize');
   const spec = await loadSpec(registry, run.model);
   const table = await loadTable(run.bucket, merge.datasetKey, spec);
+  // The champion is judged on rows it never trained on: every row of the dataset it was fitted on is
+  // kept out of this run's holdout (a superset of its training rows, so the guarantee holds for any
+  // model the registry serves).
+  const production = await registry.getPointer(run.model, 'production');
+  const champion = production ? await registry.getVersion(run.model, production.version) : undefined;
+  const seen = champion
+    ? new Set(rowKeys(spec, await loadTable(run.bucket, champion.lineage.dataset.key, spec)))
+    : undefined;
   let featureSets: ReturnType<typeof buildFeatureSets>;
   try {
-    featureSets = buildFeatureSets(spec, table);
+    featureSets = buildFeatureSets(spec, table, seen);
   } catch (error) {
     throw new InvalidDataError(
       `the merged dataset (${table.rowCount} rows) can't be trained on: ${(error as Error).message}`,
@@ -34,8 +44,6 @@ export async function featurize({ run, merge }: { run: RunContext; merge: { data
     ),
   );
 
-  const production = await registry.getPointer(run.model, 'production');
-  const champion = production ? await registry.getVersion(run.model, production.version) : undefined;
   const warmStart = champion
     ? {
         variant: String(champion.featurizer.variant ?? ''),
@@ -52,10 +60,13 @@ export async function featurize({ run, merge }: { run: RunContext; merge: { data
     rows: roleCounts(featureSets[0].roles),
     engine: spec.engine,
     seed: spec.seed,
+    championVersion: champion?.version,
   };
   logger.info('features built', {
     variants,
     rows: ref.rows,
+    holdout: featureSets[0].holdout,
+    championVersion: champion?.version,
     candidates: candidates.length,
     warmStart: Boolean(warmStart),
   });

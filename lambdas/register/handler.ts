@@ -152,6 +152,7 @@ export async function register(input: RegisterInput) {
       dataset: { key: merge.datasetKey, sha256: merge.sha256, rows: merge.rows },
       trainRows: evaluation.rows.train,
       holdoutRows: evaluation.rows.holdout,
+      holdout: evaluation.holdout,
     },
   };
   await registry.putVersion(record);
@@ -198,6 +199,7 @@ export async function register(input: RegisterInput) {
     version,
     decision,
     trials,
+    holdout: evaluation.holdout,
     finishedAt,
   });
   metrics.addMetric(outcome === 'kept' ? 'VersionsRejected' : 'VersionsPromoted', 'Count', 1);

@@ -33,6 +33,8 @@ export interface FeaturesRef {
   rows: { fit: number; validation: number; holdout: number };
   engine: string;
   seed: number;
+  /** The production version the holdout was drawn against (absent for the first model): evaluate scores this one. */
+  championVersion?: number;
 }
 
 /** One trial's result, as the Map returns it. */

@@ -68,7 +68,18 @@ export interface ModelVersion {
     dataset: { key: string; sha256: string; rows: number };
     trainRows: number;
     holdoutRows: number;
+    /** Which rows candidate and champion were scored on (absent on versions registered before it was recorded). */
+    holdout?: HoldoutRecord;
   };
+}
+
+/** The holdout of a run: its rule, size and fingerprint, and how many of its rows the champion trained on (0). */
+export interface HoldoutRecord {
+  rule: string;
+  rows: number;
+  excludedSeenByChampion: number;
+  championOverlap: number;
+  digest: string;
 }
 
 export interface Pointer {
@@ -100,6 +111,7 @@ export interface RunRecord {
   decision?: string;
   version?: number;
   trials?: unknown[];
+  holdout?: HoldoutRecord;
   durations?: Record<string, number>;
   failure?: { error: string; reason: string };
   finishedAt?: string;

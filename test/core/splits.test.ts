@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseSpec } from '#core/spec.ts';
+import {
+  FIT,
+  HOLDOUT,
+  hashedSplit,
+  holdoutSize,
+  keyFraction,
+  keysDigest,
+  rowKeys,
+  rowsWithRole,
+  timeSplit,
+  VALIDATION,
+} from '#core/splits.ts';
+import { buildFeatureSets, holdoutOverlap } from '#core/training.ts';
+import type { Table } from '#core/types.ts';
+import { validateDrop } from '#core/validate.ts';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const breastCancer = readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').trim().split('\n');
+const cancerSpec = parseSpec(JSON.parse(readFileSync(`${repo}data/specs/breast-cancer.json`, 'utf8')));
+
+async function cancerRows(from: number, to: number): Promise<Table> {
+  const csv = `${[breastCancer[0], ...breastCancer.slice(1 + from, 1 + to)].join('\n')}\n`;
+  const report = await validateDrop(new TextEncoder().encode(csv), {
+    ...cancerSpec,
+    validation: { ...cancerSpec.validation, minRows: 1 },
+  });
+  return report.table!;
+}
+
+describe('keyFraction', () => {
+  it('is the first 48 bits of the sha256 of the key', () => {
+    // python3 -c "import hashlib; d=hashlib.sha256(b'a').digest(); print(int.from_bytes(d[:6],'big')/2**48)"
+    // → 0.791374270522379; for b'1949-01' → 0.5467598581954434
+    expect(keyFraction('a')).toBeCloseTo(0.791374270522379, 15);
+    expect(keyFraction('1949-01')).toBeCloseTo(0.5467598581954434, 15);
+  });
+});
+
+describe('holdoutSize', () => {
+  it('reads an integer as rows and a fraction as a share rounded up', () => {
+    expect(holdoutSize(24, 132)).toBe(24);
+    // sklearn.model_selection.train_test_split(range(569), test_size=0.25) holds out 143 rows
+    expect(holdoutSize(0.25, 569)).toBe(143);
+  });
+});
+
+describe('timeSplit', () => {
+  const months = Array.from(
+    { length: 30 },
+    (_, i) => `20${String(10 + Math.floor(i / 12))}-${String((i % 12) + 1).padStart(2, '0')}`,
+  );
+
+  it('holds out the last periods and validates on the last fifth of the rest', () => {
+    const { roles, excluded } = timeSplit(months, 6);
+    expect(excluded).toBe(0);
+    expect(Array.from(rowsWithRole(roles, HOLDOUT))).toEqual([24, 25, 26, 27, 28, 29]);
+    // round(24 × 0.2) = 5 validation rows right before the holdout
+    expect(Array.from(rowsWithRole(roles, VALIDATION))).toEqual([19, 20, 21, 22, 23]);
+  });
+
+  it('leaves out of the holdout the periods the champion trained on', () => {
+    const { roles, excluded } = timeSplit(months, 6, new Set(months.slice(0, 27)));
+    expect(excluded).toBe(3);
+    expect(Array.from(rowsWithRole(roles, HOLDOUT))).toEqual([27, 28, 29]);
+    expect(roles[26]).not.toBe(HOLDOUT);
+  });
+
+  it('refuses a holdout made only of periods the champion trained on', () => {
+    expect(() => timeSplit(months, 6, new Set(months))).toThrow(
+      /all 6 holdout rows are rows the production model trained on/,
+    );
+  });
+});
+
+describe('hashedSplit', () => {
+  const keys = Array.from({ length: 1000 }, (_, i) => `row-${i}`);
+
+  it('holds out exactly the rows whose key hashes below the share, whatever else is in the data', () => {
+    const all = hashedSplit(keys, { holdout: 0.25, seed: 1 });
+    const half = hashedSplit(keys.slice(0, 500), { holdout: 0.25, seed: 2 });
+    keys.forEach((key, row) => {
+      expect(all.roles[row] === HOLDOUT).toBe(keyFraction(key) < 0.25);
+      if (row < 500) expect(half.roles[row] === HOLDOUT).toBe(all.roles[row] === HOLDOUT);
+    });
+    // A uniform hash puts about a quarter of 1000 rows below 0.25 (binomial sd ≈ 14).
+    expect(rowsWithRole(all.roles, HOLDOUT).length).toBeGreaterThan(200);
+    expect(rowsWithRole(all.roles, HOLDOUT).length).toBeLessThan(300);
+  });
+
+  it('moves rows the champion saw from the holdout to training and stratifies validation', () => {
+    const seen = new Set(keys.slice(0, 400));
+    const strata = keys.map((_, i) => i % 2);
+    const { roles, excluded } = hashedSplit(keys, { holdout: 0.25, seed: 3, seen, strata });
+    const held = Array.from(rowsWithRole(roles, HOLDOUT));
+    expect(held.every((row) => row >= 400)).toBe(true);
+    expect(excluded).toBe(keys.slice(0, 400).filter((key) => keyFraction(key) < 0.25).length);
+    const validation = Array.from(rowsWithRole(roles, VALIDATION));
+    const training = rowsWithRole(roles, FIT, VALIDATION).length;
+    expect(validation.length).toBeCloseTo(training * 0.2, -1);
+    const odd = validation.filter((row) => row % 2 === 1).length;
+    expect(Math.abs(odd - validation.length / 2)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('the breast-cancer holdout across versions', () => {
+  it('keeps every row of the first 300 in its role when rows 301-569 arrive', async () => {
+    const [small] = buildFeatureSets(cancerSpec, await cancerRows(0, 300));
+    const [large] = buildFeatureSets(cancerSpec, await cancerRows(0, 569));
+    for (let row = 0; row < 300; row++) {
+      expect(large.roles[row] === HOLDOUT, `row ${row}`).toBe(small.roles[row] === HOLDOUT);
+    }
+  });
+
+  it('holds out none of the rows a champion trained on, and says how many it left out', async () => {
+    const first = await cancerRows(0, 300);
+    const all = await cancerRows(0, 569);
+    const seen = new Set(rowKeys(cancerSpec, first));
+    const [set] = buildFeatureSets(cancerSpec, all, seen);
+    const [unguarded] = buildFeatureSets(cancerSpec, all);
+    expect(holdoutOverlap(cancerSpec, all, set, first)).toBe(0);
+    const wouldOverlap = holdoutOverlap(cancerSpec, all, unguarded, first);
+    expect(wouldOverlap).toBeGreaterThan(0);
+    expect(set.holdout.excludedSeenByChampion).toBe(wouldOverlap);
+    expect(set.holdout.rows + wouldOverlap).toBe(unguarded.holdout.rows);
+    const heldKeys = Array.from(rowsWithRole(set.roles, HOLDOUT), (p) => rowKeys(cancerSpec, all)[p]);
+    expect(set.holdout.digest).toBe(keysDigest(heldKeys));
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * Champion against candidate through the real pipeline handlers on S3 and DynamoDB emulators: the holdout
+ * a second run draws holds no row the champion trained on, and a champion that needs more than its
+ * history (the month of year) is scored with every input it needs.
+ */
+import { readFileSync } from 'node:fs';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Registry } from '../../lambdas/shared/registry.ts';
+import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { loadSteps, prepareHandlerEnvironment, retrain, type Steps } from '../support/pipeline-steps.ts';
+
+const BUCKET = 'driftline-eval-data';
+const TABLE = 'driftline-eval-registry';
+const LOG_TABLE = 'driftline-eval-predictions';
+const repo = new URL('../../', import.meta.url).pathname;
+const lines = (file: string) => readFileSync(`${repo}data/${file}`, 'utf8').trim().split('\n');
+const breastCancer = lines('breast-cancer.csv');
+const airPassengers = lines('air-passengers.csv');
+
+let emulators: TestEmulators;
+let registry: Registry;
+let steps: Steps;
+const s3 = () => new S3Client({ forcePathStyle: true });
+
+beforeAll(async () => {
+  emulators = await startTestEmulators();
+  await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
+  const { Registry } = await import('../../lambdas/shared/registry.ts');
+  registry = new Registry(TABLE);
+  steps = await loadSteps();
+  const spec = (name: string) => JSON.parse(readFileSync(`${repo}data/specs/${name}.json`, 'utf8'));
+  // Small searches keep the tests fast; what is checked does not depend on the trial count.
+  await registry.putSpec('breast-cancer', {
+    ...spec('breast-cancer'),
+    search: { strategy: 'random', trials: 2 },
+  });
+  await registry.putSpec('air-month', {
+    ...spec('air-passengers'),
+    name: 'air-month',
+    featurize: { transform: 'seasonal-log-ratio', monthOfYear: true },
+    hyperparameters: { nTrees: 50 },
+    search: { strategy: 'random', trials: 2 },
+  });
+}, 60_000);
+
+afterAll(async () => emulators?.close());
+
+let executions = 0;
+
+/** Uploads a drop and runs validate on it, as the S3 event would. */
+async function upload(model: string, name: string, header: string, rows: string[]) {
+  const key = `incoming/${model}/${name}.csv`;
+  const body = `${[header, ...rows].join('\n')}\n`;
+  await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  const event = {
+    source: 'aws.s3' as const,
+    'detail-type': 'Object Created',
+    detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag' } },
+  };
+  const { run } = await steps.validate({
+    event,
+    runId: `eval-${++executions}`,
+    startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, executions)).toISOString(),
+  });
+  return run;
+}
+
+async function readJson(key: string) {
+  const object = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return JSON.parse(await object.Body!.transformToString());
+}
+
+describe('champion and candidate on one holdout', () => {
+  it('scores a breast-cancer retrain on rows neither model trained on', async () => {
+    // Prepare: version 1 learns from rows 1-300
+    const [header, ...rows] = breastCancer;
+    const first = await retrain(
+      steps,
+      await upload('breast-cancer', 'rows-1-300', header, rows.slice(0, 300)),
+    );
+    expect(first.version).toBe(1);
+    // Act: rows 301-569 arrive; the run retrains whatever the drift gate would say
+    const run = await upload('breast-cancer', 'rows-301-569', header, rows.slice(300));
+    const second = await retrain(steps, run);
+    // Assess
+    const record = (await registry.listRuns('breast-cancer')).find((r) => r.runId === run.runId)!;
+    const version = (await registry.getVersion('breast-cancer', second.version!))!;
+    expect(version.championVersion).toBe(1);
+    expect(record.holdout).toMatchObject({ championOverlap: 0, rows: version.lineage.holdoutRows });
+    expect(record.holdout!.rows).toBeGreaterThan(40);
+    // Independently of the run's own count: every holdout row of the merged table (rows 1-300 first)
+    // is one of the new rows.
+    const holdout = await readJson(`runs/breast-cancer/${run.runId}/holdout.json`);
+    expect(holdout.rows).toHaveLength(record.holdout!.rows);
+    expect(Math.min(...holdout.rows)).toBeGreaterThanOrEqual(300);
+    expect(Object.keys(version.championMetrics ?? {})).toContain('auc');
+  }, 120_000);
+
+  it('retrains a forecast that uses the month of year twice, scoring the champion with its months', async () => {
+    const [header, ...rows] = airPassengers;
+    // 1949-1957, then 1958, then 1959-1960
+    await retrain(steps, await upload('air-month', 'to-1957', header, rows.slice(0, 108)));
+    const runs = [
+      await upload('air-month', '1958', header, rows.slice(108, 120)),
+      await upload('air-month', '1959-1960', header, rows.slice(120)),
+    ];
+    const results = [];
+    for (const run of runs) results.push(await retrain(steps, run));
+    const versions = await Promise.all(results.map((r) => registry.getVersion('air-month', r.version!)));
+    for (const version of versions) {
+      expect(version?.championMetrics?.mape).toEqual(expect.any(Number));
+      expect(version?.championMetrics?.mape).toBeLessThan(20);
+      expect(version?.lineage.holdout?.championOverlap).toBe(0);
+    }
+    // 1958: the last 24 months reach back into 1957, which version 1 trained on
+    expect(versions[0]?.lineage.holdout).toMatchObject({ rows: 12, excludedSeenByChampion: 12 });
+    expect(versions[1]?.lineage.holdout).toMatchObject({ rows: 24, excludedSeenByChampion: 0 });
+  }, 180_000);
+});
