@@ -11,7 +11,7 @@ import { type CopiedFiles, DriftlineFunction, type WorkerScript } from './driftl
 import { Monitoring } from './monitoring.ts';
 import { PredictApi } from './predict-api.ts';
 import { Registry } from './registry.ts';
-import { RetrainPipeline } from './retrain-pipeline.ts';
+import { RetrainPipeline, runLeaseEnvironment } from './retrain-pipeline.ts';
 
 /** Environment variable names the handlers read. */
 export const ENV = {
@@ -51,6 +51,7 @@ export interface DriftlineStackProps extends StackProps {
 
 /** The names of every Lambda of the stack (their folders under `lambdas/`). */
 export type FunctionName =
+  | 'admit'
   | 'validate'
   | 'drift'
   | 'merge'
@@ -91,7 +92,11 @@ export class DriftlineStack extends Stack {
       new DriftlineFunction(this, name, { name, memorySize, timeout, workerScripts });
     const minutes = Duration.minutes;
     // Lambda timeouts match the Task TimeoutSeconds of statemachines/retrain.asl.json.
+    const admit = fn('admit', 256, Duration.seconds(30)).bindTable(registry, 'readWrite', ENV.registry);
+    for (const [name, value] of Object.entries(runLeaseEnvironment())) admit.addEnvironment(name, value);
     this.functions = {
+      // Admit claims the drop and takes the model's run lease before anything reads the baseline.
+      admit,
       // Validate also writes its report to runs/<model>/<runId>/validation.json.
       validate: fn('validate', 512, minutes(2))
         .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*'] })
@@ -153,6 +158,7 @@ export class DriftlineStack extends Stack {
     this.pipeline = new RetrainPipeline(this, 'Pipeline', {
       bucket,
       functions: {
+        admit: functions.admit,
         validate: functions.validate,
         drift: functions.drift,
         merge: functions.merge,

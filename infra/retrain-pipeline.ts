@@ -2,6 +2,7 @@
  * The retraining pipeline: the one ASL file in `statemachines/`, its `${XxxFunctionArn}` placeholders
  * filled with the pipeline's Lambdas, started by a drop under `incoming/` or by a model's schedule.
  */
+import { readFileSync } from 'node:fs';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
@@ -22,6 +23,7 @@ export const DROP_PREFIX = 'incoming/';
 
 /** The Lambdas behind the ASL's `Resource` placeholders: `validate` fills `${ValidateFunctionArn}`, and so on. */
 export interface PipelineFunctions {
+  readonly admit: IFunction;
   readonly validate: IFunction;
   readonly drift: IFunction;
   readonly merge: IFunction;
@@ -31,6 +33,23 @@ export interface PipelineFunctions {
   readonly evaluate: IFunction;
   readonly register: IFunction;
   readonly recordFailure: IFunction;
+}
+
+/** The retraining definition as JSON (its placeholders unfilled). */
+export function retrainDefinition(): { TimeoutSeconds: number; States: Record<string, unknown> } {
+  return JSON.parse(readFileSync(fromProjectRoot(RETRAIN_DEFINITION_FILE), 'utf8'));
+}
+
+/**
+ * The environment of the `admit` function: how long a run's lease lasts if the run dies holding it (as
+ * long as an execution may last, so a live run never loses it), and how long a run waits for the lease.
+ */
+export function runLeaseEnvironment(): Record<string, string> {
+  const { TimeoutSeconds } = retrainDefinition();
+  return {
+    RUN_LEASE_SECONDS: String(TimeoutSeconds),
+    RUN_LEASE_WAIT_SECONDS: String(TimeoutSeconds),
+  };
 }
 
 /** A model that retrains on a schedule as well as on new data. */

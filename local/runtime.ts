@@ -52,6 +52,8 @@ export interface RuntimeOptions {
   readonly log?: LogSink;
   /** Wait this many ms between state retries instead of the definition's intervals (tests). */
   readonly retryIntervalMs?: number;
+  /** Wait this many ms in every `Wait` state instead of the definition's time (tests). */
+  readonly waitStateMs?: number;
   /** @default 'us-east-1' */
   readonly region?: string;
   /** Run schedule rules on timers. @default true */
@@ -326,6 +328,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       invoke: (arn, payload) => functions.invoke(arn, payload),
       log,
       retryIntervalMs: options.retryIntervalMs,
+      waitStateMs: options.waitStateMs,
     });
     cleanup.push(() => stepFunctions.stopAll());
 

@@ -62,6 +62,8 @@ export interface StepFunctionsOptions {
   log: LogSink;
   /** Waits between retries, in ms, instead of the definition's intervals (for tests). @default as written */
   retryIntervalMs?: number;
+  /** How long every `Wait` state waits, in ms, instead of its definition (for tests). @default as written */
+  waitStateMs?: number;
 }
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
@@ -200,11 +202,24 @@ function causeText(cause: unknown): string {
   return text;
 }
 
+/** The names of `Wait` states (overridden when waits are shortened). */
+function waitStates(definition: Record<string, unknown>): string[] {
+  return walkStates(definition)
+    .filter(({ state }) => state.Type === 'Wait')
+    .map(({ name }) => name);
+}
+
+/** Every named state's override, or none when no override is asked for. */
+function overrides(names: string[], ms: number | undefined): Record<string, number> {
+  return ms === undefined ? {} : Object.fromEntries(names.map((name) => [name, ms]));
+}
+
 interface Machine {
   spec: LocalStateMachine;
   interpreter: StateMachine;
   handlers: Record<string, TaskHandler>;
   retryOverrides: Record<string, number>;
+  waitOverrides: Record<string, number>;
 }
 
 /**
@@ -231,12 +246,8 @@ export class StepFunctions {
           spec,
           interpreter: new StateMachine(withTaskTimeouts(spec.definition) as never),
           handlers: taskHandlers(spec.definition, options.invoke),
-          retryOverrides:
-            options.retryIntervalMs === undefined
-              ? {}
-              : Object.fromEntries(
-                  retryingStates(spec.definition).map((name) => [name, options.retryIntervalMs!]),
-                ),
+          retryOverrides: overrides(retryingStates(spec.definition), options.retryIntervalMs),
+          waitOverrides: overrides(waitStates(spec.definition), options.waitStateMs),
         };
         return [spec.arn, machine];
       }),
@@ -278,6 +289,7 @@ export class StepFunctions {
       overrides: {
         taskResourceLocalHandlers: machine.handlers as never,
         retryIntervalOverrides: machine.retryOverrides,
+        waitTimeOverrides: machine.waitOverrides,
       },
       context: {
         Execution: { Id: executionArn, Name: name, StartTime: startDate.toISOString(), RoleArn: '' },

@@ -1,7 +1,9 @@
 /**
  * Merges the baseline, the drops held back without drift, and the new drop into the dataset this run
  * trains on (forecasts by month, new values winning; tabular rows appended without exact duplicates),
- * and records its lineage. A forecast with missing months can't be featurized, so it fails here, by name.
+ * and records its lineage. The list of merged drops goes to a manifest next to the dataset: what this
+ * step hands on is a key and a count, the same size however many drops were held back. A forecast with
+ * missing months can't be featurized, so it fails here, by name.
  */
 import { toCsv } from '#core/csv.ts';
 import { mergeForecast, mergeTabular, sha256 } from '#core/merge.ts';
@@ -9,19 +11,45 @@ import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, withObservability } from '../shared/observability.ts';
-import { loadSpec, loadTable, markStep, type RunContext } from '../shared/pipeline.ts';
+import { loadHeldBackDrops, loadSpec, loadTable, markStep, type RunContext } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
-import { keys, putBytes } from '../shared/storage.ts';
+import { keys, putBytes, putJson } from '../shared/storage.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 
-export async function merge({ run }: { run: RunContext }) {
+/** The lineage manifest a merge writes to {@link keys.datasetDrops}. */
+export interface DropsManifest {
+  runId: string;
+  /** The baseline dataset merged into (absent for a model's first dataset). */
+  baseline?: { runId: string; datasetKey: string };
+  /** Every drop merged, held-back ones first, then the run's own. */
+  drops: DropRef[];
+  heldThrough: number;
+}
+
+/** What merge hands on: bounded, whatever the number of drops. */
+export interface MergeResult {
+  datasetKey: string;
+  sha256: string;
+  rows: number;
+  /** The manifest listing the merged drops, and how many there are. */
+  drops: { key: string; count: number };
+  /** The baseline run this dataset extends; register moves the baseline only if it is still this one. */
+  baselineRunId?: string;
+  /** Held-back drops numbered up to this one are in the dataset. */
+  heldThrough: number;
+  inputs: number;
+  overlapping: number;
+  duplicatesRemoved: number;
+}
+
+export async function merge({ run }: { run: RunContext }): Promise<MergeResult> {
   logger.appendKeys({ model: run.model, runId: run.runId });
   await markStep(registry, run, 'merge');
   const spec = await loadSpec(registry, run.model);
   const baseline = await registry.getBaseline(run.model);
-  const pending: DropRef[] = baseline?.pending ?? [];
-  const drops = [...pending, ...(run.drop ? [run.drop] : [])];
+  const held = await loadHeldBackDrops(registry, run.model, baseline);
+  const drops = [...held.map((entry) => entry.drop), ...(run.drop ? [run.drop] : [])];
   const inputs: { name: string; table: Table }[] = [];
   if (baseline)
     inputs.push({ name: baseline.datasetKey, table: await loadTable(run.bucket, baseline.datasetKey, spec) });
@@ -47,17 +75,28 @@ export async function merge({ run }: { run: RunContext }) {
   }
   const csv = toCsv(merged);
   const datasetKey = keys.dataset(run.model, run.runId);
+  const heldThrough = held.at(-1)?.seq ?? baseline?.heldThrough ?? 0;
+  const manifest: DropsManifest = {
+    runId: run.runId,
+    baseline: baseline && { runId: baseline.runId, datasetKey: baseline.datasetKey },
+    drops,
+    heldThrough,
+  };
+  const manifestKey = keys.datasetDrops(run.model, run.runId);
+  await putJson(run.bucket, manifestKey, manifest);
   await putBytes(run.bucket, datasetKey, csv, 'text/csv');
-  const result = {
+  const result: MergeResult = {
     datasetKey,
     sha256: sha256(csv),
     rows: merged.rowCount,
-    inputs: inputs.map((input) => ({ key: input.name, rows: input.table.rowCount })),
-    drops,
+    drops: { key: manifestKey, count: drops.length },
+    baselineRunId: baseline?.runId,
+    heldThrough,
+    inputs: inputs.length,
     overlapping: lineage.reduce((sum, entry) => sum + entry.overlapping, 0),
     duplicatesRemoved: lineage.reduce((sum, entry) => sum + entry.duplicatesRemoved, 0),
   };
-  logger.info('datasets merged', { rows: result.rows, inputs: inputs.length });
+  logger.info('datasets merged', { rows: result.rows, inputs: inputs.length, drops: drops.length });
   return result;
 }
 

@@ -1,10 +1,12 @@
 /**
- * Catch-all of the state machine: marks the run failed with a reason a person can act on. Production and
- * the drop are left as they are; the state machine then fails with the same error and reason.
+ * Catch-all of the state machine: marks the run failed with a reason a person can act on (bounded: the
+ * first lines and how much was left out) and releases the model's run lease so the next run can start.
+ * Production and the drop are left as they are; the state machine then fails with the same error and
+ * reason.
  */
 import { requiredEnv } from '../shared/config.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import type { RunContext } from '../shared/pipeline.ts';
+import { boundText, modelOfEvent, type RunContext, type TriggerEvent } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
@@ -35,33 +37,33 @@ export function causeMessage(cause: string | undefined): string {
 
 function modelOf(input: RecordFailureInput['input']): string | undefined {
   if (input.run) return input.run.model;
-  const event = input.event ?? input;
-  if (event.detail?.model) return event.detail.model;
-  const key = event.detail?.object?.key;
-  const [prefix, model] = key?.split('/') ?? [];
-  return prefix === 'incoming' ? model : undefined;
+  const event = (input.event ?? input) as TriggerEvent;
+  try {
+    return modelOfEvent(event);
+  } catch {
+    return undefined;
+  }
 }
 
 export async function recordFailure({ input, runId, startedAt }: RecordFailureInput) {
   const error = input.error?.Error ?? 'Error';
   const message = causeMessage(input.error?.Cause);
   const model = modelOf(input);
-  const run = model
-    ? (await registry.listRuns(model, 50)).find((candidate) => candidate.runId === runId)
-    : undefined;
+  const run = model ? await registry.getRun(model, startedAt, runId) : undefined;
   const step = run?.step ?? 'validate';
-  const reason = `${step} failed (${error}): ${message}`;
+  const reason = boundText(`${step} failed (${error}): ${message}`);
   if (model) {
-    await registry.updateRun(model, run?.startedAt ?? startedAt, runId, {
+    await registry.updateRun(model, startedAt, runId, {
       model,
       runId,
-      startedAt: run?.startedAt ?? startedAt,
+      startedAt,
       trigger: run?.trigger ?? 'drop',
       status: 'failed',
       outcome: 'failed',
       failure: { error, reason },
       finishedAt: new Date().toISOString(),
     });
+    await registry.releaseLease(model, runId);
     metrics.addDimension('model', model);
   }
   metrics.addMetric('RunsFailed', 'Count', 1);

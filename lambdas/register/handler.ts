@@ -2,18 +2,20 @@
  * Last step of every successful run: records what the run decided. A promoted candidate becomes the new
  * production version (a conditional write: production must still be the champion it was compared with);
  * a candidate that did not beat the champion is kept as a `rejected` version for the record; a drop
- * without drift is held back for the next retrain. The baseline moves to the merged dataset either way.
+ * without drift is held back for the next retrain. The baseline moves to the merged dataset either way
+ * (only if it is still the baseline the run merged from). Its last write releases the model's run lease.
  */
 
 import { renderModelReport } from '#core/report/model-report.ts';
 import type { ModelSpec } from '#core/spec.ts';
 import type { EvaluationResult } from '../evaluate/handler.ts';
+import type { MergeResult } from '../merge/handler.ts';
 import { codeVersion, requiredEnv } from '../shared/config.ts';
 import { ConflictError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { loadSpec, type RunContext, type TrialResult } from '../shared/pipeline.ts';
 import { PredictionLog } from '../shared/prediction-log.ts';
-import { type DropRef, type ModelVersion, Registry, type RunOutcome } from '../shared/registry.ts';
+import { type ModelVersion, Registry, type RunOutcome } from '../shared/registry.ts';
 import { loadModelReport } from '../shared/report-data.ts';
 import { keys, putBytes } from '../shared/storage.ts';
 
@@ -42,19 +44,12 @@ async function publishReport(model: string): Promise<void> {
   }
 }
 
-interface MergeSummary {
-  datasetKey: string;
-  sha256: string;
-  rows: number;
-  drops: DropRef[];
-}
-
 export type RegisterInput =
   | { outcome: 'no_drift'; run: RunContext; drift: { status: string; summary: string } }
   | {
       outcome: 'promote' | 'keep';
       run: RunContext;
-      merge: MergeSummary;
+      merge: MergeResult;
       evaluation: EvaluationResult;
       trials: TrialResult[];
     };
@@ -114,7 +109,7 @@ export async function register(input: RegisterInput) {
 
   if (input.outcome === 'no_drift') {
     const baseline = await registry.getBaseline(run.model);
-    if (baseline && run.drop) await registry.addPendingDrop(run.model, run.drop);
+    if (baseline && run.drop) await registry.holdBackDrop(run, run.drop);
     const decision = `${input.drift.summary}; production unchanged${run.drop ? ', the drop is kept for the next retrain' : ''}`;
     await registry.updateRun(run.model, run.startedAt, run.runId, {
       status: 'succeeded',
@@ -123,6 +118,7 @@ export async function register(input: RegisterInput) {
       decision,
       finishedAt,
     });
+    await registry.releaseLease(run.model, run.runId);
     logger.info('no drift: run recorded', { status: input.drift.status });
     await publishReport(run.model);
     return { outcome: 'no_drift', decision };
@@ -149,6 +145,7 @@ export async function register(input: RegisterInput) {
     featurizer: evaluation.candidate.featurizer,
     lineage: {
       drops: merge.drops,
+      drop: run.drop,
       dataset: { key: merge.datasetKey, sha256: merge.sha256, rows: merge.rows },
       trainRows: evaluation.rows.train,
       holdoutRows: evaluation.rows.holdout,
@@ -164,8 +161,9 @@ export async function register(input: RegisterInput) {
       rows: merge.rows,
       runId: run.runId,
       updatedAt: finishedAt,
+      heldThrough: merge.heldThrough,
     },
-    merge.drops,
+    merge.baselineRunId,
   );
 
   let outcome: RunOutcome = 'kept';
@@ -202,6 +200,7 @@ export async function register(input: RegisterInput) {
     holdout: evaluation.holdout,
     finishedAt,
   });
+  await registry.releaseLease(run.model, run.runId);
   metrics.addMetric(outcome === 'kept' ? 'VersionsRejected' : 'VersionsPromoted', 'Count', 1);
   logger.info('version registered', { version, outcome, reason: decision });
   await publishReport(run.model);

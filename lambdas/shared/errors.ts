@@ -19,6 +19,17 @@ export class InvalidDataError extends Error {
   }
 }
 
+/**
+ * A run that waited longer than its budget for the model's run lease (another run held it throughout):
+ * the run fails with this, naming the holder; its drop is still in the bucket.
+ */
+export class RunLeaseTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunLeaseTimeoutError';
+  }
+}
+
 /** A missing environment variable or a malformed one: fails the cold start, naming the variable. */
 export class ConfigError extends Error {
   constructor(message: string) {

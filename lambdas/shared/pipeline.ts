@@ -7,7 +7,7 @@ import type { Candidate } from '#core/training.ts';
 import type { ForestParams, Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
 import { InvalidDataError } from './errors.ts';
-import type { DropRef, Registry, RunRecord } from './registry.ts';
+import type { Baseline, DropRef, HeldBackDrop, Registry, RunRecord } from './registry.ts';
 import { getBytes } from './storage.ts';
 
 /** The run every step receives as `run`: which model, which execution, what started it. */
@@ -19,6 +19,53 @@ export interface RunContext {
   trigger: RunRecord['trigger'];
   /** The drop that started the run (absent for a scheduled retrain). */
   drop?: DropRef;
+}
+
+/** The EventBridge event S3 sends for a new object (the fields driftline reads). */
+export interface S3ObjectCreated {
+  source: 'aws.s3';
+  detail: {
+    bucket: { name: string };
+    object: { key: string; size?: number; etag?: string; 'version-id'?: string };
+  };
+}
+
+/** The event a model's schedule rule sends. */
+export interface ScheduleEvent {
+  source: 'driftline.schedule';
+  detail: { model: string };
+}
+
+/** What starts a run. */
+export type TriggerEvent = S3ObjectCreated | ScheduleEvent;
+
+/**
+ * The model an event is for: a schedule names it, a drop's key does (`incoming/<model>/<file>`).
+ * @throws InvalidDataError for a key outside `incoming/<model>/`.
+ */
+export function modelOfEvent(event: TriggerEvent): string {
+  if (event.source === 'driftline.schedule') return event.detail.model;
+  const key = event.detail.object.key;
+  const [prefix, model, ...rest] = key.split('/');
+  if (prefix !== 'incoming' || !model || rest.length === 0) {
+    throw new InvalidDataError(
+      `drop "${key}" is not under incoming/<model>/; upload it as incoming/<model>/<file>.csv`,
+    );
+  }
+  return model;
+}
+
+/** The drop an S3 event announces (undefined for a schedule). */
+export function dropOfEvent(event: TriggerEvent): DropRef | undefined {
+  if (event.source === 'driftline.schedule') return undefined;
+  const { bucket, object } = event.detail;
+  return {
+    bucket: bucket.name,
+    key: object.key,
+    etag: (object.etag ?? '').replaceAll('"', ''),
+    size: object.size ?? 0,
+    versionId: object['version-id'],
+  };
 }
 
 /** A hyperparameter candidate as the Map state fans them out. */
@@ -89,12 +136,44 @@ export async function loadTable(
   return report.table;
 }
 
+/** The most a failure reason keeps: far below a registry item (400 KB) and a state's payload (256 KB). */
+export const REASON_MAX_CHARS = 2_000;
+
+/**
+ * Text cut to its first `maxLines` lines and `maxChars` characters, saying how much was left out, so a
+ * reason built from untrusted input (10,000 column names) still fits in a run record and in an event.
+ * @example boundText('a\nb\nc', 100, 2) // 'a\nb… (1 more line, 2 more characters left out)'
+ */
+export function boundText(text: string, maxChars = REASON_MAX_CHARS, maxLines = 10): string {
+  const lines = text.split('\n');
+  const kept = lines.slice(0, maxLines).join('\n').slice(0, maxChars);
+  if (kept.length === text.length) return text;
+  const moreLines = lines.length - kept.split('\n').length;
+  const more = (n: number, word: string) => `${n} more ${word}${n === 1 ? '' : 's'}`;
+  const lineNote = moreLines > 0 ? `${more(moreLines, 'line')}, ` : '';
+  return `${kept}… (${lineNote}${more(text.length - kept.length, 'character')} left out)`;
+}
+
 /** The first few error-level problems as one line a person can act on. */
 export function summarizeProblems(problems: { severity: string; message: string }[], limit = 3): string {
   const errors = problems.filter((problem) => problem.severity === 'error');
-  const shown = errors.slice(0, limit).map((problem) => problem.message);
+  const shown = errors.slice(0, limit).map((problem) => boundText(problem.message, 500, 1));
   const more = errors.length > limit ? ` (and ${errors.length - limit} more problems)` : '';
   return `${shown.join('; ')}${more}`;
+}
+
+/**
+ * The drops held back without drift since the baseline's dataset was merged, oldest first, each with its
+ * number. This is the one place that knows where held-back drops are kept (one registry item each).
+ * @param baseline the model's baseline when the caller has read it already.
+ */
+export async function loadHeldBackDrops(
+  registry: Registry,
+  model: string,
+  baseline?: Baseline,
+): Promise<HeldBackDrop[]> {
+  const current = baseline ?? (await registry.getBaseline(model));
+  return registry.listHeldBackDrops(model, current?.heldThrough ?? 0);
 }
 
 /** Marks the step a run is in (progress for `driftline upload` and the report) and how long the last took. */

@@ -9,13 +9,16 @@
  * | `POINTER#canary`       | a version taking a share of traffic while it bakes                       |
  * | `RUN#<start>#<runId>`  | one pipeline execution: trigger, drift, decision, trials, status        |
  * | `AUDIT#<time>#<id>`    | one change of what serves: who or what, why, when                       |
- * | `BASELINE`             | the dataset the production model learned from, and drops held back      |
+ * | `BASELINE`             | the dataset the last retrain merged, and how many held-back drops it took |
+ * | `HELD#<12 digits>`     | one drop held back without drift, numbered, for the next retrain          |
+ * | `LEASE`                | the run lease: the one run of the model that may run now                  |
+ * | `DROP#<sha256>`        | which run claimed an S3 object (bucket, key, version or ETag)             |
  *
  * DynamoDB emulators (dynalite) have no transactions, so every state change is a conditional write on the
  * pointer item: the pointer is the single truth of which version is in production, version items follow
  * it, and a lost race fails the condition instead of leaving two production versions.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -64,7 +67,10 @@ export interface ModelVersion {
   artifact: { key: string; sha256: string; bytes: number };
   featurizer: Record<string, unknown>;
   lineage: {
-    drops: DropRef[];
+    /** The manifest (in the data bucket) listing every drop the dataset merged, and how many. */
+    drops: { key: string; count: number };
+    /** The drop that started the run (absent for a scheduled retrain). */
+    drop?: DropRef;
     dataset: { key: string; sha256: string; rows: number };
     trainRows: number;
     holdoutRows: number;
@@ -115,6 +121,22 @@ export interface RunRecord {
   durations?: Record<string, number>;
   failure?: { error: string; reason: string };
   finishedAt?: string;
+  /** The number the run's drop was held back under (no-drift runs). */
+  heldSeq?: number;
+}
+
+/** The per-model run lease (absent `holder`: free). */
+export interface RunLease {
+  holder?: string;
+  since?: string;
+  /** Milliseconds since the epoch after which another run may take the lease. */
+  expiresAt?: number;
+}
+
+/** A drop held back without drift, with the number it was held under. */
+export interface HeldBackDrop {
+  seq: number;
+  drop: DropRef;
 }
 
 export interface AuditRecord {
@@ -132,13 +154,24 @@ export interface Baseline {
   rows: number;
   runId: string;
   updatedAt: string;
-  /** Drops that arrived without drift: held back and merged into the next retrain, so nothing is lost. */
-  pending: DropRef[];
+  /**
+   * Held-back drops numbered up to this one are in the dataset; later ones wait for the next retrain
+   * (see {@link Registry.holdBackDrop}).
+   */
+  heldThrough: number;
 }
 
 const pk = (model: string) => `MODEL#${model}`;
 const versionSk = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
 const runSk = (startedAt: string, runId: string) => `RUN#${startedAt}#${runId}`;
+const LEASE_SK = 'LEASE';
+const HELD_MAX = 999_999_999_999;
+const heldSk = (seq: number) => `HELD#${String(seq).padStart(12, '0')}`;
+/** S3 keys may be 1,024 bytes, as long as a sort key may be: the claim is keyed by a digest of the object. */
+const dropSk = (drop: DropRef) =>
+  `DROP#${createHash('sha256')
+    .update(`${drop.bucket}\n${drop.key}\n${drop.versionId ?? drop.etag}`)
+    .digest('hex')}`;
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
@@ -584,8 +617,9 @@ export class Registry {
     return (await this.queryPrefix(model, 'AUDIT#')).map((item) => strip<AuditRecord>(item)!);
   }
 
-  // --- runs --------------------------------------------------------------------------------------
+  // --- runs ------------------------------------------------------------------------------------
 
+  /** Opens (or reopens, on a retried step) a run record. */
   async startRun(run: RunRecord): Promise<void> {
     await this.client.send(
       new PutCommand({
@@ -615,6 +649,11 @@ export class Registry {
     );
   }
 
+  /** One run by its key, or undefined. */
+  async getRun(model: string, startedAt: string, runId: string): Promise<RunRecord | undefined> {
+    return strip<RunRecord>(await this.get(model, runSk(startedAt, runId), true));
+  }
+
   /** The latest runs of a model, newest first. */
   async listRuns(model: string, limit = 20): Promise<RunRecord[]> {
     return (await this.queryPrefix(model, 'RUN#', true, limit))
@@ -622,51 +661,176 @@ export class Registry {
       .map((item) => strip<RunRecord>(item)!);
   }
 
-  // --- baseline ----------------------------------------------------------------------------------
+  // --- admission: one run per drop, one run per model at a time ---------------------------------
+
+  /**
+   * Claims a drop for a run: the first run to claim an S3 object (bucket, key, and version id or ETag)
+   * owns it, so a duplicate delivery of its event starts no second run. Claiming again with the same run
+   * (a retried step) succeeds.
+   * @returns the run that owns the drop (`runId` itself when the claim is this run's).
+   */
+  async claimDrop(model: string, drop: DropRef, runId: string, at: string): Promise<string> {
+    const key = dropSk(drop);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { PK: pk(model), SK: key, bucket: drop.bucket, key: drop.key, runId, claimedAt: at },
+          ConditionExpression: 'attribute_not_exists(PK) OR runId = :me',
+          ExpressionAttributeValues: { ':me': runId },
+        }),
+      );
+      return runId;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return String((await this.get(model, key, true))?.runId);
+    }
+  }
+
+  /**
+   * Takes the model's run lease for `runId` until `expiresAt` (ms since the epoch) if nobody holds it,
+   * `runId` already does (a retried step), or the holder's lease expired (a run that died without
+   * releasing it). The lease serialises runs: only its holder reads and moves the baseline.
+   * @returns whether `runId` now holds the lease, and otherwise who does.
+   */
+  async acquireLease(
+    model: string,
+    runId: string,
+    now: number,
+    expiresAt: number,
+  ): Promise<{ acquired: true } | { acquired: false; holder: RunLease }> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { PK: pk(model), SK: LEASE_SK },
+          UpdateExpression: 'SET holder = :me, since = :since, expiresAt = :expires',
+          ConditionExpression: 'attribute_not_exists(holder) OR holder = :me OR expiresAt < :now',
+          ExpressionAttributeValues: {
+            ':me': runId,
+            ':since': new Date(now).toISOString(),
+            ':expires': expiresAt,
+            ':now': now,
+          },
+        }),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = await this.get(model, LEASE_SK, true);
+      return { acquired: false, holder: strip<RunLease>(item) ?? {} };
+    }
+  }
+
+  /** Releases the lease if `runId` still holds it; releasing a lease it no longer holds is a no-op. */
+  async releaseLease(model: string, runId: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { PK: pk(model), SK: LEASE_SK },
+          UpdateExpression: 'REMOVE holder, since, expiresAt',
+          ConditionExpression: 'holder = :me',
+          ExpressionAttributeValues: { ':me': runId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Who holds the model's run lease, if anyone. */
+  async getLease(model: string): Promise<RunLease | undefined> {
+    const lease = strip<RunLease>(await this.get(model, LEASE_SK, true));
+    return lease?.holder === undefined ? undefined : lease;
+  }
+
+  // --- baseline and held-back drops ---------------------------------------------------------------
 
   async getBaseline(model: string): Promise<Baseline | undefined> {
     return strip<Baseline>(await this.get(model, 'BASELINE', true));
   }
 
   /**
-   * Replaces the baseline with the dataset a run merged. The pending drops that run merged are dropped from
-   * the list; drops that arrived while it ran stay pending (a conditional write retried on a race).
+   * Moves the baseline to the dataset a run merged, if it is still the baseline that run merged from
+   * (`fromRunId`, undefined = none yet): a run that merged a stale baseline fails instead of silently
+   * replacing another run's data. Repeating the same run's write succeeds.
+   * @throws ConflictError when another run moved the baseline meanwhile.
    */
-  async setBaseline(model: string, baseline: Omit<Baseline, 'pending'>, merged: DropRef[]): Promise<void> {
-    const isMerged = (drop: DropRef) => merged.some((m) => m.key === drop.key && m.etag === drop.etag);
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.getBaseline(model);
-      const pending = (current?.pending ?? []).filter((drop) => !isMerged(drop));
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { PK: pk(model), SK: 'BASELINE', ...baseline, pending },
-            ConditionExpression: current
-              ? 'updatedAt = :seen AND size(pending) = :count'
-              : 'attribute_not_exists(PK)',
-            ExpressionAttributeValues: current
-              ? { ':seen': current.updatedAt, ':count': current.pending.length }
-              : undefined,
-          }),
-        );
-        return;
-      } catch (error) {
-        if (!isConditionFailure(error) || attempt >= 4) throw error;
-      }
+  async setBaseline(model: string, baseline: Baseline, fromRunId: string | undefined): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { PK: pk(model), SK: 'BASELINE', ...baseline },
+          ConditionExpression:
+            fromRunId === undefined
+              ? 'attribute_not_exists(PK) OR runId = :mine'
+              : 'runId = :from OR runId = :mine',
+          ExpressionAttributeValues:
+            fromRunId === undefined
+              ? { ':mine': baseline.runId }
+              : { ':from': fromRunId, ':mine': baseline.runId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConflictError(
+        `the baseline of "${model}" moved while run ${baseline.runId} merged; its dataset was not adopted`,
+      );
     }
   }
 
-  /** Holds a drop back for the next retrain (no drift now, but its rows must not be lost). */
-  async addPendingDrop(model: string, drop: DropRef): Promise<void> {
+  /**
+   * Holds a drop back for the next retrain (no drift now, but its rows must not be lost): one item per
+   * drop, numbered in the order they were held. The caller holds the run lease (checked), and a retried
+   * call holds the drop once.
+   * @throws ConflictError when `run` does not hold the model's lease.
+   */
+  async holdBackDrop(
+    run: { model: string; startedAt: string; runId: string },
+    drop: DropRef,
+  ): Promise<number> {
+    const { model, startedAt, runId } = run;
+    let seq = (await this.getRun(model, startedAt, runId))?.heldSeq;
+    if (seq === undefined) {
+      try {
+        const counted = await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { PK: pk(model), SK: LEASE_SK },
+            UpdateExpression: 'ADD heldSeq :one',
+            ConditionExpression: 'holder = :me',
+            ExpressionAttributeValues: { ':one': 1, ':me': runId },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        seq = Number(counted.Attributes!.heldSeq);
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        throw new ConflictError(`run ${runId} does not hold the run lease of "${model}"`);
+      }
+      // A number taken and not recorded (a crash right here) is a harmless gap in the sequence.
+      await this.updateRun(model, startedAt, runId, { heldSeq: seq });
+    }
     await this.client.send(
-      new UpdateCommand({
+      new PutCommand({
         TableName: this.tableName,
-        Key: { PK: pk(model), SK: 'BASELINE' },
-        UpdateExpression: 'SET pending = list_append(if_not_exists(pending, :empty), :drop)',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':empty': [], ':drop': [drop] },
+        Item: { PK: pk(model), SK: heldSk(seq), seq, drop, runId, heldAt: new Date().toISOString() },
       }),
     );
+    return seq;
+  }
+
+  /** Drops held back after number `after` (the baseline's `heldThrough`), oldest first. */
+  async listHeldBackDrops(model: string, after: number): Promise<HeldBackDrop[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': pk(model), ':from': heldSk(after + 1), ':to': heldSk(HELD_MAX) },
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({ seq: Number(item.seq), drop: item.drop as DropRef }));
   }
 }

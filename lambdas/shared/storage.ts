@@ -16,6 +16,8 @@ import { NotFoundError } from './errors.ts';
 export const keys = {
   incomingPrefix: (model: string) => `incoming/${model}/`,
   dataset: (model: string, runId: string) => `datasets/${model}/${runId}.csv`,
+  /** Which drops a run's dataset merged (its lineage manifest, next to the dataset). */
+  datasetDrops: (model: string, runId: string) => `datasets/${model}/${runId}.drops.json`,
   run: (model: string, runId: string, name: string) => `runs/${model}/${runId}/${name}`,
   model: (model: string, runId: string) => `models/${model}/${runId}/model.bin`,
   report: (model: string) => `reports/${model}/index.html`,

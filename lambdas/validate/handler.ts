@@ -1,6 +1,7 @@
 /**
- * First step of a run: from the EventBridge "Object Created" event (or a schedule event), find the model
- * and the drop, check the drop against the model's spec, and open the run record.
+ * Second step of a run, once `admit` gave it the model's run lease: from the EventBridge "Object Created"
+ * event (or a schedule event), find the model and the drop, check the drop against the model's spec, and
+ * open the run record.
  * A drop that fails the gate ends the run with `InvalidDataError` naming the problems; the file stays.
  */
 import { createHash } from 'node:crypto';
@@ -9,45 +10,29 @@ import { validateDrop } from '#core/validate.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { loadSpec, type RunContext, summarizeProblems } from '../shared/pipeline.ts';
+import {
+  dropOfEvent,
+  loadSpec,
+  modelOfEvent,
+  type RunContext,
+  summarizeProblems,
+  type TriggerEvent,
+} from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { getBytes, keys, putJson } from '../shared/storage.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 const dataBucket = requiredEnv('DATA_BUCKET');
 
-interface S3ObjectCreated {
-  source: 'aws.s3';
-  detail: {
-    bucket: { name: string };
-    object: { key: string; size?: number; etag?: string; 'version-id'?: string };
-  };
-}
-interface ScheduleEvent {
-  source: 'driftline.schedule';
-  detail: { model: string };
-}
 export interface ValidateInput {
-  event: S3ObjectCreated | ScheduleEvent;
+  event: TriggerEvent;
   runId: string;
   startedAt: string;
 }
 
-/** `incoming/<model>/<file>`: the folder names the model. */
-function modelOfKey(key: string): string {
-  const [prefix, model, ...rest] = key.split('/');
-  if (prefix !== 'incoming' || !model || rest.length === 0) {
-    throw new InvalidDataError(
-      `drop "${key}" is not under incoming/<model>/; upload it as incoming/<model>/<file>.csv`,
-    );
-  }
-  return model;
-}
-
 export async function validate(input: ValidateInput) {
   const { event, runId, startedAt } = input;
-  const model =
-    event.source === 'driftline.schedule' ? event.detail.model : modelOfKey(event.detail.object.key);
+  const model = modelOfEvent(event);
   logger.appendKeys({ model, runId });
   const spec = await loadSpec(registry, model);
   const baseline = await registry.getBaseline(model);
@@ -68,14 +53,8 @@ export async function validate(input: ValidateInput) {
     return { run, validation: { rows: baseline.rows, warnings: [] } };
   }
 
-  const { bucket, object } = { bucket: event.detail.bucket.name, object: event.detail.object };
-  const drop: DropRef = {
-    bucket,
-    key: object.key,
-    etag: (object.etag ?? '').replaceAll('"', ''),
-    size: object.size ?? 0,
-    versionId: object['version-id'],
-  };
+  const drop = dropOfEvent(event)!;
+  const { bucket, key } = drop;
   const trigger = baseline ? 'drop' : 'first_model';
   await registry.startRun({
     model,
@@ -88,13 +67,13 @@ export async function validate(input: ValidateInput) {
     durations: {},
   });
 
-  const bytes = await getBytes(bucket, object.key);
+  const bytes = await getBytes(bucket, key);
   const report = await validateDrop(bytes, baseline ? dropSpec(spec) : spec);
   await putJson(dataBucket, keys.run(model, runId, 'validation.json'), { ...report, table: undefined });
   metrics.addDimension('model', model);
   metrics.addMetric('DropRows', 'Count', report.rowCount);
   if (!report.ok) {
-    throw new InvalidDataError(`${object.key} failed validation: ${summarizeProblems(report.problems)}`);
+    throw new InvalidDataError(`${key} failed validation: ${summarizeProblems(report.problems)}`);
   }
   const validated: DropRef = {
     ...drop,

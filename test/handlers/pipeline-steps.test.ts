@@ -9,7 +9,13 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
-import { loadSteps, prepareHandlerEnvironment, retrain, type Steps } from '../support/pipeline-steps.ts';
+import {
+  admitAndValidate,
+  loadSteps,
+  prepareHandlerEnvironment,
+  retrain,
+  type Steps,
+} from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-test-data';
 const TABLE = 'driftline-test-registry';
@@ -72,7 +78,7 @@ describe('the retraining steps on emulators', () => {
       `${airPassengers.slice(0, 121).join('\n')}\n`,
     );
     // Act
-    const { run } = await steps.validate(input);
+    const { run } = await admitAndValidate(steps, input);
     const registered = await retrain(steps, run);
     const response = await steps.predict(
       predictEvent('air-passengers', {
@@ -97,7 +103,7 @@ describe('the retraining steps on emulators', () => {
       `${[airPassengers[0], ...airPassengers.slice(121)].join('\n')}\n`,
     );
     // Act
-    const { run } = await steps.validate(input);
+    const { run } = await admitAndValidate(steps, input);
     const driftResult = await steps.drift({ run });
     const registered = await retrain(steps, run);
     // Assess
@@ -117,15 +123,16 @@ describe('the retraining steps on emulators', () => {
       `${[airPassengers[0], ...airPassengers.slice(25, 121)].join('\n')}\n`,
     );
     // Act
-    const { run } = await steps.validate(input);
+    const { run } = await admitAndValidate(steps, input);
     const driftResult = await steps.drift({ run });
     const recorded = await steps.register({ outcome: 'no_drift', run, drift: driftResult });
     // Assess
     expect(driftResult.status).not.toBe('drift');
     expect(recorded.outcome).toBe('no_drift');
-    expect((await registry.getBaseline('air-passengers'))?.pending.map((d) => d.key)).toContain(
-      input.event.detail.object.key,
-    );
+    const { loadHeldBackDrops } = await import('../../lambdas/shared/pipeline.ts');
+    const held = await loadHeldBackDrops(registry, 'air-passengers');
+    expect(held.map((entry) => entry.drop.key)).toEqual([input.event.detail.object.key]);
+    expect(await registry.getLease('air-passengers')).toBeUndefined();
   });
 
   it('fails a malformed drop with a reason naming the problem and leaves production alone', async () => {
@@ -133,7 +140,7 @@ describe('the retraining steps on emulators', () => {
     const production = await registry.getPointer('air-passengers', 'production');
     const input = await drop('incoming/air-passengers/bad.csv', 'month,value\n1961-01,abc\n1961-02,420\n');
     // Act
-    const error = await steps.validate(input).catch((caught: Error) => caught);
+    const error = await admitAndValidate(steps, input).catch((caught: Error) => caught);
     const failure = await steps.recordFailure({
       input: {
         event: input.event,

@@ -5,6 +5,7 @@ import { fromProjectRoot } from '../../infra/project.ts';
 import { functionLogicalId, logicalIdOf, synthDriftline } from './support.ts';
 
 const FUNCTIONS = [
+  'admit',
   'validate',
   'drift',
   'merge',

@@ -16,6 +16,7 @@ interface Needs {
 }
 
 const NEEDS: Record<FunctionName, Needs> = {
+  admit: { read: [], write: [], registry: 'readWrite' },
   validate: { read: ['incoming'], write: ['runs'], registry: 'readWrite' },
   drift: { read: ['incoming', 'datasets'], write: ['runs'], registry: 'read' },
   merge: { read: ['incoming', 'datasets'], write: ['datasets'], registry: 'readWrite' },

@@ -23,6 +23,7 @@ const TRANSIENT_ERRORS = [
   'TransientError',
 ];
 const PIPELINE_FUNCTIONS = [
+  'admit',
   'validate',
   'drift',
   'merge',
@@ -162,7 +163,7 @@ describe('RetrainPipeline', () => {
     expect(trainingAndEvaluation.map(({ state }) => state.TimeoutSeconds)).toEqual([900, 900, 900]);
   });
 
-  it('may invoke exactly the nine pipeline functions', () => {
+  it('may invoke exactly the ten pipeline functions', () => {
     // Prepare
     const statements = statementsOfRole(template, machine.Properties.RoleArn['Fn::GetAtt'][0]);
     const all = Object.entries(template.findResources('AWS::Lambda::Function')).filter(

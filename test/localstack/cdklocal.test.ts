@@ -47,6 +47,7 @@ const skipReason = unavailable();
 const LOCALSTACK_4_14_RUNTIMES = ['nodejs20.x', 'nodejs22.x', 'nodejs24.x', 'python3.12', 'python3.13'];
 
 const PIPELINE_FUNCTIONS: (keyof PipelineFunctions)[] = [
+  'admit',
   'validate',
   'drift',
   'merge',

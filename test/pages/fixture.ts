@@ -13,7 +13,13 @@ import { readFileSync } from 'node:fs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
-import { loadSteps, prepareHandlerEnvironment, retrain, type Steps } from '../support/pipeline-steps.ts';
+import {
+  admitAndValidate,
+  loadSteps,
+  prepareHandlerEnvironment,
+  retrain,
+  type Steps,
+} from '../support/pipeline-steps.ts';
 
 export { lambda } from '../support/pipeline-steps.ts';
 
@@ -83,7 +89,7 @@ class Seeder {
   /** A drop through the whole pipeline: first model, or drift gate then retrain or no-drift record. */
   async run(key: string, lines: string[]) {
     const input = await this.drop(key, lines);
-    const { run } = await this.steps.validate(input);
+    const { run } = await admitAndValidate(this.steps, input);
     if (run.trigger === 'first_model') return this.retrain(run);
     const drift = await this.steps.drift({ run });
     if (drift.status === 'drift') return this.retrain(run);
@@ -93,7 +99,7 @@ class Seeder {
   /** A drop the validation gate refuses, recorded as the state machine's Catch does. */
   async fail(key: string, lines: string[]) {
     const input = await this.drop(key, lines);
-    const error = await this.steps.validate(input).then(
+    const error = await admitAndValidate(this.steps, input).then(
       () => undefined,
       (caught: Error) => caught,
     );

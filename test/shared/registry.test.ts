@@ -34,7 +34,12 @@ function version(model: string, n: number): ModelVersion {
     codeVersion: 'test',
     artifact: { key: `models/${model}/run-${n}/model.bin`, sha256: 'x', bytes: 1 },
     featurizer: {},
-    lineage: { drops: [], dataset: { key: 'd', sha256: 's', rows: 1 }, trainRows: 1, holdoutRows: 1 },
+    lineage: {
+      drops: { key: 'm', count: 0 },
+      dataset: { key: 'd', sha256: 's', rows: 1 },
+      trainRows: 1,
+      holdoutRows: 1,
+    },
   };
 }
 
@@ -175,26 +180,83 @@ describe('Registry', () => {
     expect(runs[1]).toMatchObject({ status: 'failed', failure: { reason: 'bad' } });
   });
 
-  it('keeps drops that arrive during a run pending when the run replaces the baseline', async () => {
+  it('moves the baseline only from the baseline a run merged from, and repeats its own write', async () => {
     // Prepare
-    const dropA = { bucket: 'b', key: 'incoming/m/a.csv', etag: '1', size: 1 };
-    const dropB = { bucket: 'b', key: 'incoming/m/b.csv', etag: '2', size: 1 };
-    await registry.setBaseline(
-      'base',
-      { datasetKey: 'd1', sha256: 's', rows: 1, runId: 'r1', updatedAt: '1' },
-      [],
-    );
-    await registry.addPendingDrop('base', dropA);
-    await registry.addPendingDrop('base', dropB);
-    // Act: a run that merged only drop A
-    await registry.setBaseline(
-      'base',
-      { datasetKey: 'd2', sha256: 's', rows: 2, runId: 'r2', updatedAt: '2' },
-      [dropA],
-    );
+    const base = (runId: string, heldThrough = 0) => ({
+      datasetKey: `d-${runId}`,
+      sha256: 's',
+      rows: 1,
+      runId,
+      updatedAt: runId,
+      heldThrough,
+    });
+    await registry.setBaseline('base', base('r1'), undefined);
+    await registry.setBaseline('base', base('r2'), 'r1');
+    // Act: r3 also merged from r1 (stale), and r2's write is repeated (a retried step)
+    const stale = await registry.setBaseline('base', base('r3'), 'r1').catch((error: Error) => error);
+    await registry.setBaseline('base', base('r2'), 'r1');
     // Assess
-    const baseline = await registry.getBaseline('base');
-    expect(baseline?.datasetKey).toBe('d2');
-    expect(baseline?.pending.map((d) => d.key)).toEqual([dropB.key]);
+    expect(stale).toBeInstanceOf(ConflictError);
+    await expect(registry.setBaseline('base', base('r4'), undefined)).rejects.toThrow(ConflictError);
+    expect((await registry.getBaseline('base'))?.datasetKey).toBe('d-r2');
+  });
+
+  it('gives the run lease to one run at a time, to the next once released, and to anyone once expired', async () => {
+    // Act
+    const first = await registry.acquireLease('lease', 'a', 1_000, 5_000);
+    const again = await registry.acquireLease('lease', 'a', 1_500, 5_500);
+    const blocked = await registry.acquireLease('lease', 'b', 2_000, 6_000);
+    const releasedByOther = await registry.releaseLease('lease', 'b');
+    const released = await registry.releaseLease('lease', 'a');
+    const next = await registry.acquireLease('lease', 'b', 3_000, 7_000);
+    const expired = await registry.acquireLease('lease', 'c', 7_001, 9_000);
+    // Assess
+    expect(first).toEqual({ acquired: true });
+    expect(again).toEqual({ acquired: true });
+    expect(blocked).toMatchObject({ acquired: false, holder: { holder: 'a', expiresAt: 5_500 } });
+    expect([releasedByOther, released]).toEqual([false, true]);
+    expect(next).toEqual({ acquired: true });
+    expect(expired).toEqual({ acquired: true });
+    expect((await registry.getLease('lease'))?.holder).toBe('c');
+  });
+
+  it('lets the first run that claims an S3 object own it; another version of the key is another drop', async () => {
+    // Prepare
+    const drop = { bucket: 'b', key: `incoming/m/${'x'.repeat(1000)}.csv`, etag: 'e1', size: 1 };
+    // Act
+    const owners = await Promise.all(
+      ['r1', 'r2', 'r3'].map((runId) => registry.claimDrop('claims', drop, runId, 't')),
+    );
+    const retried = await registry.claimDrop('claims', drop, owners[0], 't');
+    const changed = await registry.claimDrop('claims', { ...drop, etag: 'e2' }, 'r4', 't');
+    // Assess
+    expect(new Set(owners).size).toBe(1);
+    expect(retried).toBe(owners[0]);
+    expect(changed).toBe('r4');
+  });
+
+  it('holds drops back as numbered items, once per run, and only for the lease holder', async () => {
+    // Prepare
+    const run = (runId: string) => ({ model: 'held', startedAt: `2026-01-01T00:00:0${runId}Z`, runId });
+    const drop = (n: string) => ({ bucket: 'b', key: `incoming/held/${n}.csv`, etag: n, size: 1 });
+    for (const id of ['1', '2', '3']) {
+      await registry.startRun({ ...run(id), trigger: 'drop', status: 'running', step: 'register' });
+    }
+    // Act
+    await registry.acquireLease('held', '1', 0, 10);
+    const first = await registry.holdBackDrop(run('1'), drop('1'));
+    const repeated = await registry.holdBackDrop(run('1'), drop('1'));
+    await registry.releaseLease('held', '1');
+    await registry.acquireLease('held', '2', 0, 10);
+    await registry.holdBackDrop(run('2'), drop('2'));
+    const notHolder = await registry.holdBackDrop(run('3'), drop('3')).catch((error: Error) => error);
+    // Assess
+    expect(notHolder).toBeInstanceOf(ConflictError);
+    expect([first, repeated]).toEqual([1, 1]);
+    expect((await registry.listHeldBackDrops('held', 0)).map((h) => [h.seq, h.drop.key])).toEqual([
+      [1, 'incoming/held/1.csv'],
+      [2, 'incoming/held/2.csv'],
+    ]);
+    expect((await registry.listHeldBackDrops('held', 1)).map((h) => h.seq)).toEqual([2]);
   });
 });

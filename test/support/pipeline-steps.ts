@@ -16,6 +16,8 @@ export async function prepareHandlerEnvironment(names: { bucket: string; table: 
   process.env.DATA_BUCKET = names.bucket;
   process.env.REGISTRY_TABLE = names.table;
   process.env.PREDICTION_LOG_TABLE = names.logTable;
+  process.env.RUN_LEASE_SECONDS = '3600';
+  process.env.RUN_LEASE_WAIT_SECONDS = '3600';
   process.env.POWERTOOLS_DEV = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -34,6 +36,7 @@ export function lambda<F extends (event: never) => Promise<unknown>>(module: { h
 }
 
 export interface Steps {
+  admit: typeof import('../../lambdas/admit/handler.ts').admit;
   validate: typeof import('../../lambdas/validate/handler.ts').validate;
   drift: typeof import('../../lambdas/drift/handler.ts').drift;
   merge: typeof import('../../lambdas/merge/handler.ts').merge;
@@ -50,6 +53,7 @@ export interface Steps {
 /** Imports every pipeline and API handler (after the environment is set). */
 export async function loadSteps(): Promise<Steps> {
   return {
+    admit: lambda(await import('../../lambdas/admit/handler.ts')),
     validate: lambda(await import('../../lambdas/validate/handler.ts')),
     drift: lambda(await import('../../lambdas/drift/handler.ts')),
     merge: lambda(await import('../../lambdas/merge/handler.ts')),
@@ -62,6 +66,17 @@ export async function loadSteps(): Promise<Steps> {
     predict: lambda(await import('../../lambdas/predict/handler.ts')),
     feedback: lambda(await import('../../lambdas/feedback/handler.ts')),
   };
+}
+
+/**
+ * What the state machine does first: admit the run (claim the drop, take the model's run lease), then
+ * validate. @throws Error when the run is not admitted (a test runs one step at a time, so never waits).
+ */
+export async function admitAndValidate(steps: Steps, input: Parameters<Steps['validate']>[0]) {
+  const admission = await steps.admit(input);
+  if (admission.status !== 'admitted')
+    throw new Error(`run ${input.runId} was not admitted: ${admission.status}`);
+  return steps.validate(input);
 }
 
 /** What the state machine does after the drift gate: merge → featurize → search → fit → evaluate → register. */
