@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { formatFunctionLine, type LogSink } from './log.ts';
 import type { MetricStore } from './metrics.ts';
 import type { LocalFunction } from './template.ts';
-import type { ContainerData, InvokeMessage, ResultMessage } from './worker.ts';
+import type { ContainerData, InitDoneMessage, InvokeMessage, ResultMessage } from './worker.ts';
 
 /** The error payload Lambda's Node.js runtime returns for a failed invocation. */
 export interface LambdaErrorPayload {
@@ -56,6 +56,12 @@ export class RequestTooLargeError extends Error {
   override readonly name = 'RequestEntityTooLargeException';
 }
 
+/**
+ * Lambda's init phase limit (10 s): a cold container's module import is not counted against the
+ * function's timeout, which starts when the handler does.
+ */
+export const INIT_TIMEOUT_MS = 10_000;
+
 /** Synchronous invocation request and response limit (6 MB). */
 export const SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 
@@ -89,7 +95,10 @@ interface Pending {
   /** Result message, stdout marker and stderr marker still to come. */
   awaiting: number;
   result?: ResultMessage;
-  timer: NodeJS.Timeout;
+  timeoutMs: number;
+  timer?: NodeJS.Timeout;
+  /** (Re)starts the deadline: the init limit plus the timeout while cold, then the timeout alone. */
+  startTimer(ms: number): void;
   done: (outcome: { result: ResultMessage; logs: string[] }) => void;
 }
 
@@ -99,6 +108,8 @@ const WORKER_URL = new URL('./worker.ts', import.meta.url);
 class Container {
   readonly worker: Worker;
   invocations = 0;
+  /** The init phase ended (the handler module is loaded). */
+  initialized = false;
   dead = false;
   busy = false;
   idleTimer?: NodeJS.Timeout;
@@ -140,8 +151,13 @@ class Container {
         if (at >= 0 && this.pending?.requestId === line.slice(at + this.endMarker.length)) this.progress();
       });
     }
-    this.worker.on('message', (message: ResultMessage) => {
+    this.worker.on('message', (message: ResultMessage | InitDoneMessage) => {
       if (this.pending?.requestId !== message.requestId) return;
+      if ('initDone' in message) {
+        this.initialized = true;
+        this.pending.startTimer(this.pending.timeoutMs);
+        return;
+      }
       this.pending.result = message;
       this.progress();
     });
@@ -163,17 +179,28 @@ class Container {
     timeoutMs: number,
   ): Promise<{ result: ResultMessage; logs: string[] }> {
     this.invocations += 1;
-    const started = Date.now();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        void this.die({
-          errorType: 'Sandbox.Timedout',
-          errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
-          trace: [],
-        });
-      }, timeoutMs);
-      this.pending = { requestId, logs: [], awaiting: 3, timer, done: resolve };
-      const message: InvokeMessage = { requestId, payload, deadline: started + timeoutMs };
+      const pending: Pending = {
+        requestId,
+        logs: [],
+        awaiting: 3,
+        timeoutMs,
+        startTimer: (ms) => {
+          clearTimeout(pending.timer);
+          pending.timer = setTimeout(() => {
+            void this.die({
+              errorType: 'Sandbox.Timedout',
+              errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+              trace: [],
+            });
+          }, ms);
+        },
+        done: resolve,
+      };
+      // A suppressed init (past the 10 s limit) goes on inside the invocation, under the function's timeout.
+      pending.startTimer(this.initialized ? timeoutMs : INIT_TIMEOUT_MS + timeoutMs);
+      this.pending = pending;
+      const message: InvokeMessage = { requestId, payload, timeoutMs };
       this.worker.postMessage(message);
     });
   }

@@ -25,7 +25,7 @@ export const AWS_PREFIX = '/_aws';
 /** API Gateway's payload limit (10 MB). */
 export const API_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
-/** API Gateway's integration timeout (29 s). */
+/** API Gateway's default integration timeout (29 s); a method's `TimeoutInMillis` overrides it. */
 export const API_INTEGRATION_TIMEOUT_MS = 29_000;
 
 /** What the server serves once mounted. */
@@ -36,8 +36,6 @@ export interface HttpApp {
   account: string;
   region: string;
   log: LogSink;
-  /** API Gateway's integration timeout. @default 29 s */
-  integrationTimeoutMs?: number;
 }
 
 /** Options of {@link HttpFrontDoor.listen}. */
@@ -496,7 +494,7 @@ export class HttpFrontDoor {
       requestId,
       now: new Date(),
     });
-    const timeoutMs = app.integrationTimeoutMs ?? API_INTEGRATION_TIMEOUT_MS;
+    const timeoutMs = integration.timeoutMs ?? API_INTEGRATION_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);

@@ -75,8 +75,6 @@ export interface RuntimeOptions {
   readonly cdkOut?: string;
   /** Containers per function before invocations queue. @default 4 */
   readonly maxContainersPerFunction?: number;
-  /** API Gateway's integration timeout. @default 29 000 ms */
-  readonly integrationTimeoutMs?: number;
   /**
    * Multiplies every CloudWatch alarm's period, so alarms fire in wall time a test or demo can wait for:
    * 0.01 makes a 60-second period last 0.6 s. Datapoints keep their real timestamps; only the period
@@ -401,7 +399,6 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       account: LOCAL_ACCOUNT,
       region,
       log,
-      integrationTimeoutMs: options.integrationTimeoutMs,
     });
     if (options.schedules ?? true) bus.startSchedules();
 

@@ -291,7 +291,12 @@ export interface LocalStateMachine {
 
 /** What answers a route. */
 export type RouteIntegration =
-  | { type: 'lambda'; functionArn: string }
+  | {
+      type: 'lambda';
+      functionArn: string;
+      /** The integration's `TimeoutInMillis` (API Gateway's default, 29 s, when absent). */
+      timeoutMs?: number;
+    }
   | { type: 'mock'; statusCode: number; headers: Record<string, string>; body: string }
   | { type: 'unsupported'; description: string };
 
@@ -576,7 +581,11 @@ function integrationOf(method: Record<string, unknown>): RouteIntegration {
   const type = String(integration.Type ?? 'MOCK');
   if (type === 'AWS_PROXY') {
     const match = /:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/.exec(String(integration.Uri));
-    if (match) return { type: 'lambda', functionArn: match[1] };
+    if (match) {
+      const timeoutMs =
+        integration.TimeoutInMillis === undefined ? undefined : Number(integration.TimeoutInMillis);
+      return { type: 'lambda', functionArn: match[1], ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+    }
     return { type: 'unsupported', description: `AWS_PROXY to ${String(integration.Uri)}` };
   }
   if (type === 'MOCK') {

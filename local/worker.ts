@@ -27,7 +27,14 @@ export interface InvokeMessage {
   requestId: string;
   /** The event as JSON text (Lambda hands handlers a fresh parse of the payload). */
   payload: string;
-  deadline: number;
+  /** The function's timeout: it runs from when the handler starts, after the init phase (as on Lambda). */
+  timeoutMs: number;
+}
+
+/** Sent once, when the init phase (the handler module's import) ended and the first invocation starts. */
+export interface InitDoneMessage {
+  requestId: string;
+  initDone: true;
 }
 
 /**
@@ -95,6 +102,7 @@ const handlerPromise = loadHandler();
 handlerPromise.catch(() => undefined);
 
 function contextFor(message: InvokeMessage) {
+  const deadline = Date.now() + message.timeoutMs;
   return {
     functionName: data.functionName,
     functionVersion: '$LATEST',
@@ -104,7 +112,7 @@ function contextFor(message: InvokeMessage) {
     logGroupName: data.logGroupName,
     logStreamName: data.logStreamName,
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
 }
 
@@ -119,6 +127,8 @@ async function run(handler: Handler, event: unknown, context: unknown): Promise<
   });
 }
 
+let initialized = false;
+
 async function invoke(message: InvokeMessage): Promise<ResultMessage> {
   let handler: Handler;
   try {
@@ -127,6 +137,10 @@ async function invoke(message: InvokeMessage): Promise<ResultMessage> {
     const payload = errorPayload(error);
     console.error(`ERROR Init Error ${JSON.stringify(payload)}`);
     return { requestId: message.requestId, ok: false, error: payload, fatal: true };
+  }
+  if (!initialized) {
+    initialized = true;
+    port?.postMessage({ requestId: message.requestId, initDone: true } satisfies InitDoneMessage);
   }
   try {
     const result = await run(handler, JSON.parse(message.payload), contextFor(message));

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { canaryDraw } from '#core/canary.ts';
 import { type Prediction, predictInstances } from '#core/model.ts';
 import { checkServingInputs } from '#core/serving-inputs.ts';
 import type { MissingPolicy } from '#core/spec.ts';
@@ -29,6 +30,8 @@ const cache = new ModelCache({
   ttlMs: numberEnv('MODEL_CACHE_TTL_SECONDS', 2) * 1000,
 });
 const predictionLog = new PredictionLog(requiredEnv('PREDICTION_LOG_TABLE'));
+// Each container starts the evenly spread canary sequence at its own point (see core/canary.ts).
+const canary = canaryDraw(Math.random());
 
 function logged(predictions: Prediction[]): LoggedPrediction[] {
   return predictions.map(({ value, label, probabilities }) => ({ value, label, probabilities }));
@@ -61,7 +64,7 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     const serving = await cache.serving(model);
     let answering = serving.production;
     const { candidate } = serving;
-    if (candidate?.mode === 'canary' && Math.random() < candidate.weight) {
+    if (candidate?.mode === 'canary' && canary() < candidate.weight) {
       answering = candidate.serving;
       role = 'canary';
     }

@@ -103,10 +103,15 @@ describe('alarm-driven rollback', () => {
     expect(await upload(0, 120)).toMatchObject({ outcome: 'promoted', version: 1 });
     expect(await upload(120, 144)).toMatchObject({ outcome: 'promoted', version: 2 });
     const answers: Answer[] = [];
-    let loading = true;
+    let rolledBack = false;
+    // The load runs until the predict containers have learned of the rollback (within their pointer TTL):
+    // 5 answers in a row from version 1 after it.
     const load = (async () => {
-      while (loading) {
-        answers.push(await predict(140));
+      let streak = 0;
+      while (!rolledBack || streak < 5) {
+        const answer = await predict(140);
+        answers.push(answer);
+        streak = rolledBack && answer.version === 1 ? streak + 1 : 0;
         await sleep(10);
       }
     })();
@@ -116,9 +121,7 @@ describe('alarm-driven rollback', () => {
       2,
       async () => (await target.registry.getPointer('air-passengers', 'production'))?.version === 1,
     );
-    const rolledBackAt = Date.now();
-    while (Date.now() - rolledBackAt < 2500) await sleep(50); // the predict containers' pointer TTL (2 s)
-    loading = false;
+    rolledBack = true;
     await load;
 
     // Assess: what serves, and the record of why
@@ -158,12 +161,12 @@ describe('canary rollout', () => {
     // Act 1: the share of answers from the canary
     const answers: Answer[] = [];
     for (let i = 0; i < 400; i++) answers.push(await predict(120));
-    const share = answers.filter((answer) => answer.version === 2).length / answers.length;
+    const fromCanary = answers.filter((answer) => answer.version === 2).length;
 
-    // Assess 1: a binomial(400, 0.2) share lies within ±0.06 of 0.2 with probability > 0.997
+    // Assess 1: each predict container answers its 20% to within 3 requests (core/canary.ts), and at most
+    // 4 containers served: 80 ± 12 of 400, whatever the seeds and however the requests were spread.
     expect(answers.every((answer) => answer.status === 200 && [1, 2].includes(answer.version!))).toBe(true);
-    expect(share).toBeGreaterThan(0.14);
-    expect(share).toBeLessThan(0.26);
+    expect(Math.abs(fromCanary - 80)).toBeLessThanOrEqual(12);
 
     // Act 2: labels the canary gets badly wrong
     await labelBadly(
@@ -189,7 +192,7 @@ describe('canary rollout', () => {
     );
     await runtime!.fireSchedule(bakeRule!.logicalId!);
     // The schedule invokes the promote function asynchronously, as EventBridge does: wait for it to finish.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     const baked = async () =>
       (await target.registry.getPointer('air-passengers', 'production'))?.version === 3 &&
       (await target.registry.getPointer('air-passengers', 'canary')) === undefined;

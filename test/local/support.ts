@@ -2,11 +2,21 @@
  * A fresh local runtime on the fixture stack, in a temporary home, on free ports, quiet, with retries
  * shortened: what every runtime test starts from.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DriftlineRuntime, type RuntimeOptions, startRuntime } from '../../local/runtime.ts';
 import { buildFixtureApp, fixturesDir } from './fixtures/stack.ts';
+
+/**
+ * One synthesis of the fixture app serves every test file of this checkout (reused while the fixtures are
+ * unchanged). Keyed by the checkout, so two clones on one machine never overwrite each other's assembly.
+ */
+const fixtureCdkOut = join(
+  tmpdir(),
+  `driftline-local-fixture-${createHash('sha256').update(fixturesDir).digest('hex').slice(0, 12)}.cdk.out`,
+);
 
 export interface FixtureRuntime {
   runtime: DriftlineRuntime;
@@ -26,8 +36,7 @@ export async function startFixtureRuntime(options: Partial<RuntimeOptions> = {})
     build: buildFixtureApp,
     buildId: 'fixture',
     sources: [fixturesDir],
-    // One synthesis of the fixture app serves every test file (it is reused while the fixtures are unchanged).
-    cdkOut: join(tmpdir(), 'driftline-local-fixture.cdk.out'),
+    cdkOut: fixtureCdkOut,
     ...options,
   });
   return {

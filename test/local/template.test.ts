@@ -196,6 +196,7 @@ function fixtureTemplate(): CfnTemplate {
             Type: 'AWS_PROXY',
             IntegrationHttpMethod: 'POST',
             Uri: lambdaUri('PredictFn12345678'),
+            TimeoutInMillis: 5000,
           },
         },
       },
@@ -503,7 +504,7 @@ describe('readLocalStack', () => {
       {
         path: '/models/{name}',
         method: 'POST',
-        integration: { type: 'lambda', functionArn: fnArn },
+        integration: { type: 'lambda', functionArn: fnArn, timeoutMs: 5000 },
         apiKeyRequired: true,
         requiredParameters: ['method.request.path.name'],
         bodySchema: { type: 'object', required: ['instances'] },
