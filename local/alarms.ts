@@ -1068,6 +1068,8 @@ export class AlarmEvaluator {
   /** Alarms whose metrics got datapoints since the last evaluation they triggered. */
   private readonly dirty = new Set<AlarmRecord>();
   private dirtyScheduled = false;
+  /** When the last evaluation triggered by datapoints started (monotonic ms, scheduling only). */
+  private lastDirtyRun = Number.NEGATIVE_INFINITY;
 
   /** @throws {RangeError} for a period scale or interval that is not a positive number. */
   constructor(options: AlarmEvaluatorOptions) {
@@ -1225,7 +1227,7 @@ export class AlarmEvaluator {
     return record;
   }
 
-  /** Queues an evaluation of the alarms watching the new datapoints' metrics (one for a burst of them). */
+  /** Queues an evaluation of the alarms watching the new datapoints' metrics (one for a burst of them, coalesced). */
   private markDirty(datapoints: readonly MetricDatum[], byMetric: ReadonlyMap<string, AlarmRecord[]>): void {
     for (const datum of datapoints) {
       for (const record of byMetric.get(metricKey(datum.namespace, datum.metricName)) ?? []) {
@@ -1234,14 +1236,19 @@ export class AlarmEvaluator {
     }
     if (this.dirty.size === 0 || this.dirtyScheduled) return;
     this.dirtyScheduled = true;
-    setImmediate(() => {
+    const run = () =>
       this.inBackground(() => {
         this.dirtyScheduled = false;
+        this.lastDirtyRun = performance.now();
         const records = [...this.dirty];
         this.dirty.clear();
         return records;
       });
-    });
+    // The first datapoints after a quiet spell are evaluated at once; under a steady stream, at most once
+    // per evaluation interval (≤ 1 s), so the cost follows the alarms, not the request rate.
+    const wait = this.lastDirtyRun + Math.min(this.evaluationIntervalMs, 1000) - performance.now();
+    if (wait <= 0) setImmediate(run);
+    else setTimeout(run, wait).unref();
   }
 
   /** Queues an evaluation nobody awaits; its failure is logged by {@link enqueue}. */

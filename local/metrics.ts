@@ -131,9 +131,94 @@ export function parseEmf(document: unknown, source?: string): MetricDatum[] {
   );
 }
 
-function sameDimensions(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
+/** A metric's identity: namespace, name and its exact dimension set (order-independent). */
+function seriesKey(
+  namespace: string,
+  metricName: string,
+  dimensions: Readonly<Record<string, string>>,
+): string {
+  const names = Object.keys(dimensions);
+  if (names.length > 1) names.sort();
+  let key = `${namespace}\u0000${metricName}`;
+  for (const name of names) key += `\u0000${name}\u0001${dimensions[name]}`;
+  return key;
+}
+
+/** The first index in `times[from..to)` whose value is >= `time` (or > `time` when `after`). */
+function lowerBound(times: readonly number[], from: number, to: number, time: number, after = false): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid] < time || (after && times[mid] === time)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The datapoints of one metric (namespace, name, exact dimensions) in time order; `start` skips the ones
+ * dropped by retention until they are compacted away, so dropping from the front costs O(1) amortised.
+ */
+class Series {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly times: number[] = [];
+  readonly data: MetricDatum[] = [];
+  start = 0;
+
+  constructor(datum: MetricDatum) {
+    this.namespace = datum.namespace;
+    this.metricName = datum.metricName;
+    this.dimensions = datum.dimensions;
+  }
+
+  get size(): number {
+    return this.times.length - this.start;
+  }
+
+  get oldest(): number {
+    return this.size > 0 ? this.times[this.start] : Number.POSITIVE_INFINITY;
+  }
+
+  /** Inserts in time order; a datapoint equal in time to others goes after them (arrival order). */
+  add(datum: MetricDatum): void {
+    const { times } = this;
+    if (times.length === this.start || datum.timestamp >= times[times.length - 1]) {
+      times.push(datum.timestamp);
+      this.data.push(datum);
+      return;
+    }
+    const at = lowerBound(times, this.start, times.length, datum.timestamp, true);
+    times.splice(at, 0, datum.timestamp);
+    this.data.splice(at, 0, datum);
+  }
+
+  /** Drops datapoints older than `time`; returns how many. */
+  dropBefore(time: number): number {
+    const end = lowerBound(this.times, this.start, this.times.length, time);
+    return this.dropFirst(end - this.start);
+  }
+
+  /** Drops the `n` oldest datapoints; returns how many. */
+  dropFirst(n: number): number {
+    const dropped = Math.min(n, this.size);
+    this.start += dropped;
+    if (this.start > 1024 && this.start * 2 > this.times.length) {
+      this.times.splice(0, this.start);
+      this.data.splice(0, this.start);
+      this.start = 0;
+    }
+    return dropped;
+  }
+
+  /** Datapoints with `from <= timestamp < to`, oldest first. */
+  window(from: number, to: number): MetricDatum[] {
+    const first = lowerBound(this.times, this.start, this.times.length, from);
+    const last = lowerBound(this.times, first, this.times.length, to);
+    return this.data.slice(first, last);
+  }
 }
 
 function epochOf(time: number | Date | undefined, fallback: number): number {
@@ -157,10 +242,15 @@ export type MetricListener = (datapoints: readonly MetricDatum[]) => void;
  * and time window. Bounded by age and count so a long-running local stack does not grow without end.
  */
 export class MetricStore {
-  private datapoints: MetricDatum[] = [];
+  /** Series by {@link seriesKey}; queries find their window by binary search, so they do not grow with history. */
+  private readonly series = new Map<string, Series>();
+  /** Series by namespace and name, for queries without dimensions. */
+  private readonly byMetric = new Map<string, Series[]>();
   private readonly listeners = new Set<MetricListener>();
   private newest = Number.NEGATIVE_INFINITY;
-  private oldest = Number.POSITIVE_INFINITY;
+  private count = 0;
+  /** Retention is enforced over every series at most once per this many ms of datapoint time. */
+  private prunedUpTo = Number.NEGATIVE_INFINITY;
   private readonly retentionMs: number;
   private readonly maxDatapoints: number;
 
@@ -177,17 +267,32 @@ export class MetricStore {
   /** Records datapoints, dropping those that fell out of the retention window or over the cap. */
   put(...datapoints: MetricDatum[]): void {
     for (const datum of datapoints) {
-      this.datapoints.push(datum);
-      this.newest = Math.max(this.newest, datum.timestamp);
-      this.oldest = Math.min(this.oldest, datum.timestamp);
+      const key = seriesKey(datum.namespace, datum.metricName, datum.dimensions);
+      let series = this.series.get(key);
+      if (!series) {
+        series = new Series(datum);
+        this.series.set(key, series);
+        const metric = `${datum.namespace}\u0000${datum.metricName}`;
+        const list = this.byMetric.get(metric);
+        if (list) list.push(series);
+        else this.byMetric.set(metric, [series]);
+      }
+      series.add(datum);
+      this.count += 1;
+      if (datum.timestamp > this.newest) this.newest = datum.timestamp;
     }
     const keepFrom = this.newest - this.retentionMs;
-    if (this.oldest < keepFrom) {
-      this.datapoints = this.datapoints.filter((d) => d.timestamp >= keepFrom);
-      this.oldest = this.datapoints.reduce((min, d) => Math.min(min, d.timestamp), Number.POSITIVE_INFINITY);
+    // Every series is swept when the window has moved by a hundredth of the retention (or more): the work
+    // is bounded by the series count, not by the datapoints held.
+    if (keepFrom - this.prunedUpTo >= this.retentionMs / 100) {
+      for (const series of this.series.values()) this.count -= series.dropBefore(keepFrom);
+      this.prunedUpTo = keepFrom;
     }
-    if (this.datapoints.length > this.maxDatapoints) {
-      this.datapoints.splice(0, this.datapoints.length - this.maxDatapoints);
+    while (this.count > this.maxDatapoints) {
+      let oldest: Series | undefined;
+      for (const series of this.series.values())
+        if (!oldest || series.oldest < oldest.oldest) oldest = series;
+      this.count -= oldest!.dropFirst(1);
     }
     if (datapoints.length > 0) for (const listener of this.listeners) listener(datapoints);
   }
@@ -223,41 +328,34 @@ export class MetricStore {
 
   /** Datapoints of one metric in a time window, oldest first. */
   query(query: MetricQuery): MetricDatum[] {
-    const from = epochOf(query.startTime, Number.NEGATIVE_INFINITY);
+    // Datapoints past the retention may wait for the next sweep; they are never returned.
+    const from = Math.max(epochOf(query.startTime, Number.NEGATIVE_INFINITY), this.newest - this.retentionMs);
     const to = epochOf(query.endTime, Number.POSITIVE_INFINITY);
-    return this.datapoints
-      .filter(
-        (d) =>
-          d.namespace === query.namespace &&
-          d.metricName === query.metricName &&
-          d.timestamp >= from &&
-          d.timestamp < to &&
-          (query.dimensions === undefined || sameDimensions(d.dimensions, query.dimensions)),
-      )
-      .sort((a, b) => a.timestamp - b.timestamp);
+    if (query.dimensions !== undefined) {
+      const series = this.series.get(seriesKey(query.namespace, query.metricName, query.dimensions));
+      return series ? series.window(from, to) : [];
+    }
+    const all = this.byMetric.get(`${query.namespace}\u0000${query.metricName}`) ?? [];
+    return all.flatMap((series) => series.window(from, to)).sort((a, b) => a.timestamp - b.timestamp);
   }
 
   /** The distinct metrics seen (namespace, name, dimensions), like `ListMetrics`. */
   listMetrics(
     namespace?: string,
   ): { namespace: string; metricName: string; dimensions: Record<string, string> }[] {
-    const seen = new Map<
-      string,
-      { namespace: string; metricName: string; dimensions: Record<string, string> }
-    >();
-    for (const d of this.datapoints) {
-      if (namespace !== undefined && d.namespace !== namespace) continue;
-      const dimensions = Object.fromEntries(
-        Object.entries(d.dimensions).sort(([a], [b]) => a.localeCompare(b)),
-      );
-      const key = JSON.stringify([d.namespace, d.metricName, dimensions]);
-      if (!seen.has(key)) seen.set(key, { namespace: d.namespace, metricName: d.metricName, dimensions });
-    }
-    return [...seen.values()];
+    return [...this.series.values()]
+      .filter((series) => series.size > 0 && (namespace === undefined || series.namespace === namespace))
+      .map((series) => ({
+        namespace: series.namespace,
+        metricName: series.metricName,
+        dimensions: Object.fromEntries(
+          Object.entries(series.dimensions).sort(([a], [b]) => a.localeCompare(b)),
+        ),
+      }));
   }
 
   /** How many datapoints are held. */
   get size(): number {
-    return this.datapoints.length;
+    return this.count;
   }
 }

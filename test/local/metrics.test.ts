@@ -140,4 +140,39 @@ describe('MetricStore', () => {
     expect(store.query({ namespace: 'N', metricName: 'M' }).map((d) => d.value)).toEqual([4, 5, 6]);
     expect(() => new MetricStore({ retentionMs: 0 })).toThrow(RangeError);
   });
+
+  it('keeps each metric in time order whatever the arrival order, and finds windows by time', () => {
+    // Prepare: 10,000 datapoints of one metric arriving shuffled, and another metric beside it.
+    const store = new MetricStore();
+    const point = (timestamp: number, metricName = 'M', dimensions: Record<string, string> = { a: '1' }) => ({
+      namespace: 'N',
+      metricName,
+      dimensions,
+      unit: 'Count',
+      value: timestamp,
+      timestamp,
+    });
+    const times = Array.from({ length: 10_000 }, (_, i) => i);
+    for (let i = times.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [times[i], times[j]] = [times[j], times[i]];
+    }
+    for (const t of times) store.put(point(t), point(t, 'Other'));
+    store.put(point(5_000, 'M', { a: '1', b: '2' }));
+
+    // Act
+    const window = store.query({
+      namespace: 'N',
+      metricName: 'M',
+      dimensions: { a: '1' },
+      startTime: 4_998,
+      endTime: 5_002,
+    });
+    const everySet = store.query({ namespace: 'N', metricName: 'M', startTime: 5_000, endTime: 5_001 });
+
+    // Assess
+    expect(window.map((d) => d.timestamp)).toEqual([4_998, 4_999, 5_000, 5_001]);
+    expect(everySet).toHaveLength(2);
+    expect(store.size).toBe(20_001);
+  });
 });
