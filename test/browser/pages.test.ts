@@ -151,9 +151,10 @@ describe.skipIf(!hasChromium)(
       await page.locator('#holdout').screenshot({ path: `${ARTIFACTS}report-classifier-holdout.png` });
       // Assess
       expect(await page.locator('#versions-table tbody tr').count()).toBe(2);
-      expect(await page.locator('#roc').getAttribute('aria-label')).toMatch(
-        /^ROC curve of version [12] .*AUC 0\.9/,
-      );
+      // The holdout is 65 rows chosen by content hash; versions 1 and 2 separate them perfectly or nearly (AUC 0.99-1).
+      const rocLabel = (await page.locator('#roc').getAttribute('aria-label')) ?? '';
+      expect(rocLabel).toMatch(/^ROC curve of version [12] on \d+ holdout rows, .*: AUC [\d.]+\.$/);
+      expect(Number(/AUC ([\d.]+?)\.?$/.exec(rocLabel)?.[1])).toBeGreaterThanOrEqual(0.95);
       expect(await page.locator('#roc path').count()).toBe(1);
       expect(await page.locator('#confusion tbody tr').count()).toBe(2);
       expect(await page.locator('#confusion tbody td').count()).toBe(4);
