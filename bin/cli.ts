@@ -11,6 +11,7 @@ import {
   predictCommand,
   promoteCommand,
   reportCommand,
+  retrainCommand,
   rollbackCommand,
   runsCommand,
   specsAddCommand,
@@ -28,7 +29,10 @@ program
   .description('compare two CSV files column by column and say whether the data drifted')
   .argument('<reference.csv>', 'the baseline data')
   .argument('<current.csv>', 'the new data')
-  .option('--spec <spec.json>', 'a model spec: its drift settings, and for forecasts the lag features')
+  .option(
+    '--spec <spec.json>',
+    'a model spec: its drift settings, and for forecasts the transformed target the model learns from',
+  )
   .option('--json', 'print the report as JSON')
   .action(driftCommand);
 
@@ -69,6 +73,15 @@ remote(
     .option('--no-wait', 'return after the upload')
     .option('--json', 'print the finished run as JSON'),
 ).action(uploadCommand);
+
+remote(
+  program
+    .command('retrain')
+    .description('merge the drops held back without drift and train now, whatever drift said')
+    .argument('<name>', 'the model')
+    .option('--no-wait', 'return once the run started')
+    .option('--json', 'print the finished run as JSON'),
+).action(retrainCommand);
 
 remote(
   program

@@ -9,6 +9,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Registry } from '../lambdas/shared/registry.ts';
 import { pathStyleApiUrl } from '../localstack/endpoint.ts';
@@ -28,7 +29,7 @@ export interface StackOutputs {
 export interface RuntimeFile {
   apiUrl: string;
   region: string;
-  endpoints: { s3: string; dynamodb: string; lambda: string };
+  endpoints: { s3: string; dynamodb: string; lambda: string; states: string };
   /** The credentials the local endpoints accept. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   outputs: StackOutputs;
@@ -48,6 +49,8 @@ export interface Target {
   s3: S3Client;
   registry: Registry;
   invoke(functionName: string, payload: unknown): Promise<unknown>;
+  /** Starts an execution of the retraining state machine (`StartExecution`) under `name`. */
+  startExecution(name: string, input: unknown): Promise<string>;
 }
 
 /** The state folder of the local runtime: `$DRIFTLINE_HOME`, else `.driftline/` in the repository. */
@@ -61,7 +64,7 @@ interface ClientSettings {
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Per-service endpoints (emulators, LocalStack); unset = AWS itself. */
-  endpoints?: { s3?: string; dynamodb?: string; lambda?: string; cloudformation?: string };
+  endpoints?: { s3?: string; dynamodb?: string; lambda?: string; states?: string; cloudformation?: string };
 }
 
 function makeTarget(description: string, outputs: StackOutputs, settings: ClientSettings): Target {
@@ -90,6 +93,7 @@ function makeTarget(description: string, outputs: StackOutputs, settings: Client
     },
   );
   const lambda = new LambdaClient({ region, credentials, endpoint: endpoints.lambda });
+  const stepFunctions = new SFNClient({ region, credentials, endpoint: endpoints.states });
   return {
     description,
     outputs,
@@ -106,6 +110,18 @@ function makeTarget(description: string, outputs: StackOutputs, settings: Client
         throw new CliError(`${functionName} failed: ${body?.errorMessage ?? response.FunctionError}`, 1);
       }
       return body;
+    },
+    async startExecution(name, input) {
+      if (!outputs.StateMachineArn)
+        throw new CliError(`${description} has no "StateMachineArn" output; is it a driftline stack?`);
+      const response = await stepFunctions.send(
+        new StartExecutionCommand({
+          stateMachineArn: outputs.StateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
+      return response.executionArn ?? name;
     },
   };
 }
@@ -134,7 +150,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     const settings: ClientSettings = {
       region: process.env.AWS_REGION ?? 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      endpoints: { s3: url, dynamodb: url, lambda: url, cloudformation: url },
+      endpoints: { s3: url, dynamodb: url, lambda: url, states: url, cloudformation: url },
     };
     const stack = options.stack ?? 'Driftline';
     const outputs = await stackOutputs(stack, settings);

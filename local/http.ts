@@ -1,9 +1,9 @@
 /**
  * The local HTTP front door on 127.0.0.1: the stack's REST API (API Gateway proxy events, v1 shape, to
  * the routes' Lambda functions) and, under `/_aws/`, the small AWS APIs the CLI and the handlers call
- * locally — Lambda `Invoke` (REST-JSON) and SNS `Publish` (the query protocol the installed
- * `@aws-sdk/client-sns` speaks, and the JSON protocol) — so AWS SDK v3 clients work unchanged when
- * pointed at `<url>/_aws/lambda` and `<url>/_aws/sns`.
+ * locally — Lambda `Invoke` (REST-JSON), SNS `Publish` (the query protocol the installed
+ * `@aws-sdk/client-sns` speaks, and the JSON protocol) and Step Functions `StartExecution` (JSON 1.0) —
+ * so AWS SDK v3 clients work unchanged when pointed at `<url>/_aws/lambda`, `/_aws/sns`, `/_aws/states`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,6 +17,7 @@ import {
 import { validateJsonSchema } from './jsonschema.ts';
 import type { LogSink } from './log.ts';
 import { SnsError, type SnsMessageAttribute, type SnsService } from './sns.ts';
+import { type StepFunctions, StepFunctionsError } from './stepfunctions.ts';
 import type { LocalApi, LocalRoute } from './template.ts';
 
 /** Where the AWS APIs live on the server; API routes may not start with it. */
@@ -33,6 +34,8 @@ export interface HttpApp {
   apis: readonly LocalApi[];
   functions: FunctionHost;
   sns: SnsService;
+  /** Runs `StartExecution` (how `driftline retrain` starts a run). */
+  stepFunctions: Pick<StepFunctions, 'start'>;
   account: string;
   region: string;
   log: LogSink;
@@ -510,8 +513,37 @@ export class HttpFrontDoor {
     const [, , service, ...rest] = url.pathname.split('/');
     if (service === 'lambda') return this.lambdaApi(app, request, `/${rest.join('/')}`);
     if (service === 'sns') return this.snsApi(app, request);
+    if (service === 'states') return this.statesApi(app, request);
     request.resume();
     return awsError(501, 'NotImplemented', `the driftline local runtime does not emulate ${url.pathname}`);
+  }
+
+  /** Step Functions `StartExecution` in the JSON 1.0 protocol (`X-Amz-Target` names the action). */
+  private async statesApi(app: HttpApp, request: IncomingMessage): Promise<Reply> {
+    const action = String(request.headers['x-amz-target'] ?? '');
+    const text = (await readBody(request, API_BODY_LIMIT_BYTES)).toString('utf8');
+    if (request.method !== 'POST' || action !== 'AWSStepFunctions.StartExecution') {
+      return awsError(
+        501,
+        'NotImplemented',
+        `Step Functions ${action || request.method} is not emulated locally (StartExecution only)`,
+      );
+    }
+    let body: { stateMachineArn?: string; name?: string; input?: string };
+    try {
+      body = JSON.parse(text || '{}');
+      const input = JSON.parse(body.input ?? '{}');
+      const record = app.stepFunctions.start(input, { name: body.name, stateMachine: body.stateMachineArn });
+      return json(
+        200,
+        { executionArn: record.executionArn, startDate: record.startDate.getTime() / 1000 },
+        { 'content-type': 'application/x-amz-json-1.0' },
+      );
+    } catch (error) {
+      if (error instanceof SyntaxError) return awsError(400, 'InvalidExecutionInput', error.message);
+      if (error instanceof StepFunctionsError) return awsError(400, error.name, error.message);
+      throw error;
+    }
   }
 
   private async lambdaApi(app: HttpApp, request: IncomingMessage, path: string): Promise<Reply> {

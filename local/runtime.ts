@@ -128,7 +128,7 @@ export interface RuntimeInfo {
   account: string;
   apiUrl: string;
   ports: { http: number; s3: number; dynamodb: number };
-  endpoints: { s3: string; dynamodb: string; lambda: string; sns: string };
+  endpoints: { s3: string; dynamodb: string; lambda: string; sns: string; states: string };
   /** The credentials every local endpoint accepts. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   outputs: Record<string, string>;
@@ -297,6 +297,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       dynamodb: dynamo.endpoint,
       lambda: `${door.origin}${AWS_PREFIX}/lambda`,
       sns: `${door.origin}${AWS_PREFIX}/sns`,
+      states: `${door.origin}${AWS_PREFIX}/states`,
     };
     const metrics = new MetricStore();
     const functions = new FunctionHost({
@@ -396,6 +397,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       apis: stack.apis,
       functions,
       sns,
+      stepFunctions,
       account: LOCAL_ACCOUNT,
       region,
       log,

@@ -89,7 +89,8 @@ driftline is serving at ${runtime.apiUrl} (ready in ${seconds} s; state in ${run
 ${models.map((name, i) => `  ${name}: ${production[i] ? `version ${production[i]!.version} in production` : 'no production version yet'}`).join('\n')}
 
 Next, in another terminal:
-  npx driftline upload data/drops/air-passengers-1959-1960.csv --model air-passengers   # drift → retrain → promote
+  npx driftline upload data/drops/air-passengers-1959-1960.csv --model air-passengers   # no drift: held back
+  npx driftline retrain air-passengers                                                 # train it in anyway
   npx driftline predict --model air-passengers --history 340,318,362,348,363,435,491,505,404,359,310,337
   npx driftline runs air-passengers                                                    # what each run decided
   npx driftline upload data/breast-cancer.csv --model breast-cancer                    # a classifier, same loop

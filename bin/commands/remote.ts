@@ -1,13 +1,16 @@
 /**
  * Commands that drive a running driftline (local, deployed, or LocalStack): upload data and follow the
- * run it starts, predict, read the registry, promote and roll back, register specs.
+ * run it starts, retrain on what was held back, predict, read the registry, promote and roll back,
+ * register specs.
  */
 
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { parseSpec } from '#core/spec.ts';
+import { loadHeldBackDrops } from '../../lambdas/shared/pipeline.ts';
 import type { RunRecord } from '../../lambdas/shared/registry.ts';
 import { CliError, formatNumber, printJson, printTable } from '../output.ts';
 import { resolveTarget, type Target, type TargetOptions } from '../target.ts';
@@ -24,17 +27,23 @@ function timestamp(): string {
     .replace(/\.\d+Z$/, 'Z');
 }
 
-/** Follows the run a drop started until it ends, printing each step as it is reached. */
+/**
+ * Follows a run until it ends, printing each step as it is reached: the run a drop started (`key`), or
+ * the run of one execution (`{ runId }`, e.g. a retrain).
+ */
 export async function waitForRun(
   target: Target,
   model: string,
-  key: string,
+  key: string | { runId: string },
   options: { timeoutMs?: number; quiet?: boolean } = {},
 ): Promise<RunRecord> {
   const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+  const matches = (run: RunRecord) =>
+    typeof key === 'string' ? run.drop?.key === key : run.runId === key.runId;
+  const label = typeof key === 'string' ? key : `run ${key.runId}`;
   let lastStep = '';
   while (Date.now() < deadline) {
-    const run = (await target.registry.listRuns(model, 20)).find((candidate) => candidate.drop?.key === key);
+    const run = (await target.registry.listRuns(model, 20)).find(matches);
     if (run) {
       if (run.step !== lastStep && !options.quiet) {
         process.stderr.write(`${lastStep ? ' → ' : `run ${run.runId}: `}${run.step}`);
@@ -47,7 +56,7 @@ export async function waitForRun(
     }
     await sleep(250);
   }
-  throw new CliError(`no finished run for ${key} after waiting; see "driftline runs ${model}"`, 1);
+  throw new CliError(`no finished run for ${label} after waiting; see "driftline runs ${model}"`, 1);
 }
 
 export function describeRun(run: RunRecord): string {
@@ -82,6 +91,43 @@ export async function uploadCommand(file: string, options: Common & { model: str
   if (!options.json)
     console.log(`uploaded s3://${target.outputs.BucketName}/${key}; waiting for the pipeline…`);
   const run = await waitForRun(target, options.model, key, { quiet: options.json });
+  if (options.json) printJson(run);
+  else console.log(describeRun(run));
+  if (run.status === 'failed') throw new CliError(`run ${run.runId} failed: ${run.failure?.reason}`, 1);
+}
+
+/**
+ * Starts a retraining run of `model` (`StartExecution` with a `driftline.retrain` event): it merges the
+ * drops held back without drift into the baseline and trains whatever drift said (trigger `manual`).
+ * @returns the run id (the execution's name) to follow with {@link waitForRun}.
+ */
+export async function startRetrain(target: Target, model: string): Promise<string> {
+  const runId = `retrain-${timestamp()}-${randomBytes(3).toString('hex')}`;
+  await target.startExecution(runId, { source: 'driftline.retrain', detail: { model } });
+  return runId;
+}
+
+/** `driftline retrain NAME`: {@link startRetrain}, then follows the run like an upload. */
+export async function retrainCommand(name: string, options: Common & { wait: boolean }) {
+  const target = await resolveTarget(options);
+  if ((await target.registry.getSpec(name)) === undefined) {
+    throw new CliError(
+      `no model named "${name}"; register its spec first with "driftline specs add <spec.json>"`,
+    );
+  }
+  const baseline = await target.registry.getBaseline(name);
+  if (!baseline) throw new CliError(`model "${name}" has no data yet; upload a first drop`);
+  const held = await loadHeldBackDrops(target.registry, name, baseline);
+  const runId = await startRetrain(target, name);
+  const what = `${held.length} held-back drop${held.length === 1 ? '' : 's'}${held.length ? ` (${held.map(({ drop }) => basename(drop.key)).join(', ')})` : ''}`;
+  if (!options.wait) {
+    if (options.json) printJson({ runId, heldBack: held.map(({ drop }) => drop) });
+    else console.log(`started retrain ${runId} of ${name} with ${what}`);
+    return;
+  }
+  if (!options.json)
+    console.log(`started retrain ${runId} of ${name} with ${what}; waiting for the pipeline…`);
+  const run = await waitForRun(target, name, { runId }, { quiet: options.json });
   if (options.json) printJson(run);
   else console.log(describeRun(run));
   if (run.status === 'failed') throw new CliError(`run ${run.runId} failed: ${run.failure?.reason}`, 1);

@@ -7,7 +7,7 @@
 import { requiredEnv } from '../shared/config.ts';
 import { ConfigError, RunLeaseTimeoutError } from '../shared/errors.ts';
 import { logger, withObservability } from '../shared/observability.ts';
-import { dropOfEvent, modelOfEvent, type TriggerEvent } from '../shared/pipeline.ts';
+import { dropOfEvent, modelOfEvent, retrainTrigger, type TriggerEvent } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 
 /** A whole number of seconds from the environment. @throws ConfigError naming the variable. */
@@ -54,7 +54,7 @@ export async function admit(input: AdmitInput, now = Date.now()): Promise<Admiss
       model,
       runId,
       startedAt,
-      trigger: drop ? 'drop' : 'schedule',
+      trigger: retrainTrigger(event) ?? 'drop',
       status: 'running',
       step: 'validate',
       drop,
@@ -72,7 +72,7 @@ export async function admit(input: AdmitInput, now = Date.now()): Promise<Admiss
     model,
     runId,
     startedAt,
-    trigger: drop ? 'drop' : 'schedule',
+    trigger: retrainTrigger(event) ?? 'drop',
     status: 'running',
     step: `queued behind run ${holder}`,
     drop,

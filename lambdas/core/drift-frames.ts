@@ -1,34 +1,27 @@
 /**
  * What drift is measured on, per task. Tabular models: the feature columns and the target as they are.
- * Forecasts: the target and its lag features (`lag_1` … `lag_L`), the current rows' lags taken from the
- * series they continue — so drift is judged on what the model would actually see.
+ * Forecasts: the transformed target the forest learns from (`ln y[t] − ln y[t−12]` under the seasonal
+ * log ratio), each current row transformed with the values of the series it continues. Raw levels of a
+ * trending series drift in every new year by construction, and their lag columns are 12 copies of the
+ * same values, so testing them measures the trend, not a change in what the model has to learn.
  */
 import type { DriftOptions } from './drift.ts';
-import { numericValues } from './features.ts';
+import {
+  FeaturizeError,
+  type ForecastTransform,
+  feasibleTransforms,
+  fitForecastFeaturizer,
+  forecastMatrix,
+  numericValues,
+} from './features.ts';
 import { mergeForecast } from './merge.ts';
 import { type ModelSpec, monthIndex, resolveColumns } from './spec.ts';
-import type { Column, Table } from './types.ts';
+import type { Table } from './types.ts';
 
 export interface DriftFrames {
   reference: Table;
   current: Table;
   options: DriftOptions;
-}
-
-/** The target and its lags for the rows `from` … end of a time-sorted series, lags reaching back before `from`. */
-function lagTable(values: Float64Array, lags: number, from: number, target: string): Table {
-  const start = Math.max(from, 0);
-  const rowCount = Math.max(0, values.length - start);
-  const columns: Column[] = [{ name: target, kind: 'numeric', values: values.slice(start) }];
-  for (let lag = 1; lag <= lags; lag++) {
-    const lagged = new Float64Array(rowCount);
-    for (let i = 0; i < rowCount; i++) {
-      const source = start + i - lag;
-      lagged[i] = source >= 0 ? values[source] : Number.NaN;
-    }
-    columns.push({ name: `lag_${lag}`, kind: 'numeric', values: lagged });
-  }
-  return { columns, rowCount };
 }
 
 /** The spec's drift settings as options of `detectDrift`. */
@@ -47,12 +40,57 @@ export function driftOptions(spec: ModelSpec): DriftOptions {
 }
 
 /**
- * The reference and current tables drift compares for a spec, with the options to compare them by.
- * For forecasts the current drop's months are placed after (or among) the reference's, and each row's
- * lags are read from the combined series; a reference row without a full set of lags keeps NaN lags
- * (missing values are left out of each test).
+ * The transform a forecast's drift is judged under: the spec's, or under `auto` the one the production
+ * model learned with (`served`), or else the first the series allows (the seasonal log ratio for a
+ * positive series, the order `auto` tries them in).
  */
-export function driftFrames(spec: ModelSpec, reference: Table, current: Table): DriftFrames {
+export function driftTransform(
+  spec: ModelSpec & { task: 'forecast' },
+  reference: Table,
+  served?: string,
+): ForecastTransform {
+  if (spec.featurize.transform !== 'auto') return spec.featurize.transform;
+  const feasible = feasibleTransforms(numericValues(reference, spec.target));
+  const match = feasible.find((transform) => transform === served);
+  return match ?? feasible[0];
+}
+
+/** The name of the transformed target's column in a drift report, e.g. `value (seasonal-log-ratio)`. */
+export function transformedTargetName(target: string, transform: ForecastTransform): string {
+  return transform === 'none' ? target : `${target} (${transform})`;
+}
+
+/** The transformed target of the rows of `table` from `from` on (their history may reach before `from`). */
+function transformedTarget(
+  spec: ModelSpec & { task: 'forecast' },
+  table: Table,
+  transform: ForecastTransform,
+  from: number,
+  name: string,
+): Table {
+  const featurizer = fitForecastFeaturizer(table, {
+    target: spec.target,
+    time: spec.time,
+    lags: spec.lags,
+    season: spec.season,
+    transform,
+    monthOfYear: false,
+  });
+  const matrix = forecastMatrix(featurizer, table);
+  const values = matrix.y.filter((_, i) => matrix.rows[i] >= from);
+  return { rowCount: values.length, columns: [{ name, kind: 'numeric', values }] };
+}
+
+/**
+ * The reference and current tables drift compares for a spec, with the options to compare them by.
+ * For forecasts the one compared column is the transformed target under {@link driftTransform}: the
+ * reference's own rows that have a full history, and the current drop's months placed after (or among)
+ * the reference's, each transformed with the combined series' values before it.
+ *
+ * @param served - the transform of the production model, used when the spec says `auto`.
+ * @throws {RangeError} when the time column is not YYYY-MM or a log transform meets a non-positive value.
+ */
+export function driftFrames(spec: ModelSpec, reference: Table, current: Table, served?: string): DriftFrames {
   const options = driftOptions(spec);
   if (spec.task === 'forecast') {
     const combined = mergeForecast(reference, current, spec.time).table;
@@ -63,16 +101,23 @@ export function driftFrames(spec: ModelSpec, reference: Table, current: Table): 
     }
     const firstCurrent = Math.min(...currentColumn.values.map(monthIndex));
     const from = timeColumn.values.findIndex((month) => monthIndex(month) >= firstCurrent);
-    const values = numericValues(combined, spec.target);
-    const referenceValues = numericValues(reference, spec.target);
-    return {
-      reference: lagTable(referenceValues, spec.lags, 0, spec.target),
-      current: lagTable(values, spec.lags, from, spec.target),
-      options: {
-        ...options,
-        columns: [spec.target, ...Array.from({ length: spec.lags }, (_, k) => `lag_${k + 1}`)],
-      },
-    };
+    const transform = driftTransform(spec, combined, served);
+    const name = transformedTargetName(spec.target, transform);
+    try {
+      return {
+        reference: transformedTarget(spec, reference, transform, 0, name),
+        current: transformedTarget(spec, combined, transform, from, name),
+        // A spec's test or threshold for the target applies to the target as the model sees it.
+        options: {
+          ...options,
+          columns: [name],
+          perColumn: spec.drift.columns[spec.target] ? { [name]: spec.drift.columns[spec.target] } : {},
+        },
+      };
+    } catch (error) {
+      if (error instanceof FeaturizeError) throw new RangeError(error.message);
+      throw error;
+    }
   }
   const { features, categorical } = resolveColumns(spec, reference);
   return { reference, current, options: { ...options, columns: [...features, spec.target], categorical } };

@@ -174,7 +174,7 @@ export const runRecordSchema = z
     model: z.string(),
     runId: z.string(),
     startedAt: z.string(),
-    trigger: z.enum(['drop', 'first_model', 'schedule']),
+    trigger: z.enum(['drop', 'first_model', 'schedule', 'manual']),
     status: z.enum(['running', 'succeeded', 'failed']),
     step: z.string(),
     outcome: z.enum(['promoted', 'canary', 'shadow', 'kept', 'no_drift', 'failed']).optional(),

@@ -36,15 +36,28 @@ export interface ScheduleEvent {
   detail: { model: string };
 }
 
+/** The event `driftline retrain` starts an execution with: train on what is held back, drift or not. */
+export interface RetrainEvent {
+  source: 'driftline.retrain';
+  detail: { model: string };
+}
+
 /** What starts a run. */
-export type TriggerEvent = S3ObjectCreated | ScheduleEvent;
+export type TriggerEvent = S3ObjectCreated | ScheduleEvent | RetrainEvent;
+
+/** The trigger of a run that retrains without a drop (`schedule`, `manual`); undefined for a drop. */
+export function retrainTrigger(event: TriggerEvent): 'schedule' | 'manual' | undefined {
+  if (event.source === 'driftline.schedule') return 'schedule';
+  if (event.source === 'driftline.retrain') return 'manual';
+  return undefined;
+}
 
 /**
  * The model an event is for: a schedule names it, a drop's key does (`incoming/<model>/<file>`).
  * @throws InvalidDataError for a key outside `incoming/<model>/`.
  */
 export function modelOfEvent(event: TriggerEvent): string {
-  if (event.source === 'driftline.schedule') return event.detail.model;
+  if (event.source !== 'aws.s3') return event.detail.model;
   const key = event.detail.object.key;
   const [prefix, model, ...rest] = key.split('/');
   if (prefix !== 'incoming' || !model || rest.length === 0) {
@@ -55,9 +68,9 @@ export function modelOfEvent(event: TriggerEvent): string {
   return model;
 }
 
-/** The drop an S3 event announces (undefined for a schedule). */
+/** The drop an S3 event announces (undefined for a schedule or a retrain). */
 export function dropOfEvent(event: TriggerEvent): DropRef | undefined {
-  if (event.source === 'driftline.schedule') return undefined;
+  if (event.source !== 'aws.s3') return undefined;
   const { bucket, object } = event.detail;
   return {
     bucket: bucket.name,

@@ -108,7 +108,8 @@ export interface RunRecord {
   model: string;
   runId: string;
   startedAt: string;
-  trigger: 'drop' | 'first_model' | 'schedule';
+  /** `manual`: `driftline retrain` asked for it; `schedule`: the spec's schedule. */
+  trigger: 'drop' | 'first_model' | 'schedule' | 'manual';
   status: RunStatus;
   step: string;
   outcome?: RunOutcome;

@@ -1,7 +1,7 @@
 /**
  * Second step of a run, once `admit` gave it the model's run lease: from the EventBridge "Object Created"
- * event (or a schedule event), find the model and the drop, check the drop against the model's spec, and
- * open the run record.
+ * event (or a schedule or retrain event), find the model and the drop, check the drop against the model's
+ * spec, and open the run record.
  * A drop that fails the gate ends the run with `InvalidDataError` naming the problems; the file stays.
  */
 import { createHash } from 'node:crypto';
@@ -15,6 +15,7 @@ import {
   loadSpec,
   modelOfEvent,
   type RunContext,
+  retrainTrigger,
   summarizeProblems,
   type TriggerEvent,
 } from '../shared/pipeline.ts';
@@ -37,15 +38,18 @@ export async function validate(input: ValidateInput) {
   const spec = await loadSpec(registry, model);
   const baseline = await registry.getBaseline(model);
 
-  if (event.source === 'driftline.schedule') {
+  // Schedules and `driftline retrain` skip the drift test (the state machine sends only drops through the
+  // gate): they merge the drops held back so far into the baseline and train.
+  const retrain = retrainTrigger(event);
+  if (retrain) {
     if (!baseline)
-      throw new InvalidDataError(`model "${model}" has no data yet: a scheduled retrain needs a first drop`);
-    const run: RunContext = { model, runId, startedAt, bucket: dataBucket, trigger: 'schedule' };
+      throw new InvalidDataError(`model "${model}" has no data yet: a ${retrain} retrain needs a first drop`);
+    const run: RunContext = { model, runId, startedAt, bucket: dataBucket, trigger: retrain };
     await registry.startRun({
       model,
       runId,
       startedAt,
-      trigger: 'schedule',
+      trigger: retrain,
       status: 'running',
       step: 'validate',
       durations: {},

@@ -4,7 +4,8 @@
  * real state machine, a rollback and a promotion through the CLI's path, predictions and labels over the
  * API. No side server: the browser talks to the port users talk to.
  *
- * - `air-passengers` (forecast): v1 from 1949-1958, drift in 1959-1960 retrains v2, a repeated stretch
+ * - `air-passengers` (forecast): v1 from 1949-1958, the 1959-1960 drop held back without drift (on the
+ *   transformed target) and trained into v2 by a `driftline retrain` run, a repeated stretch
  *   finds no drift, a malformed drop fails (its reason quotes the file, markup included), and a rollback
  *   of v2 is undone by promoting v2 again; then a year of labelled predictions.
  * - `breast-cancer` (classifier): v1 from the first 300 tumours, then a shifted drop of the rest.
@@ -14,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { waitForRun } from '../../bin/commands/remote.ts';
+import { startRetrain, waitForRun } from '../../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../../bin/target.ts';
 import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
 
@@ -75,6 +76,12 @@ export async function startServedPages(): Promise<ServedPages> {
     const [header, ...months] = lines('data/air-passengers.csv');
     await upload('air-passengers', [header, ...months.slice(0, 120)]);
     await upload('air-passengers', [header, ...months.slice(120)]);
+    await waitForRun(
+      target,
+      'air-passengers',
+      { runId: await startRetrain(target, 'air-passengers') },
+      { quiet: true, timeoutMs: 300_000 },
+    );
     await upload('air-passengers', [header, ...months.slice(24, 120)]);
     await upload('air-passengers', [header, `1961-01,${INJECTION}`, '1961-02,420']);
     await target.invoke(target.outputs.RollbackFunctionName, {

@@ -77,7 +77,7 @@ describe('driftline drift', () => {
     expect(JSON.parse(stdout)).toMatchObject({ drifted: false, status: 'insufficient_data' });
   });
 
-  it('compares the target and its lag features with a forecast spec', () => {
+  it('compares the transformed target the model learns from with a forecast spec', () => {
     const { stdout } = driftline(
       'drift',
       join(repo, 'data/drops/air-passengers-1949-1958.csv'),
@@ -86,8 +86,14 @@ describe('driftline drift', () => {
       airSpec,
       '--json',
     );
-    const columns = JSON.parse(stdout).columns.map((column: { column: string }) => column.column);
-    expect(columns).toEqual(['value', ...Array.from({ length: 12 }, (_, k) => `lag_${k + 1}`)]);
+    const report = JSON.parse(stdout);
+    // python3 -c "…ks_2samp(s(12,120), s(120,144), method='exact')" on ln y[t] − ln y[t−12]: p = 0.058499309365206
+    expect(report).toMatchObject({
+      status: 'no_drift',
+      columns: [{ column: 'value (seasonal-log-ratio)', test: 'ks' }],
+    });
+    expect(report.columns).toHaveLength(1);
+    expect(report.columns[0].pValue).toBeCloseTo(0.058499309365206, 10);
   });
 
   it('exits 2 with one line naming the file when a file is missing', () => {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { waitForRun } from '../../bin/commands/remote.ts';
+import { startRetrain, waitForRun } from '../../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../../bin/target.ts';
 import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
 
@@ -103,10 +103,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('alarm-driven rollback', () => {
   it('rolls version 2 back when its live labels go bad, without a failed request, and audits why', async () => {
-    // Prepare: version 1 from 1949-1958, version 2 from the 1959-1960 drop
+    // Prepare: version 1 from 1949-1958, version 2 from the 1959-1960 drop (held back without drift on
+    // the transformed target, then trained in by `driftline retrain`)
     await start(airSpec);
     expect(await upload(0, 120)).toMatchObject({ outcome: 'promoted', version: 1 });
-    expect(await upload(120, 144)).toMatchObject({ outcome: 'promoted', version: 2 });
+    expect(await upload(120, 144)).toMatchObject({ outcome: 'no_drift' });
+    const runId = await startRetrain(target, 'air-passengers');
+    expect(
+      await waitForRun(target, 'air-passengers', { runId }, { quiet: true, timeoutMs: E2E_TIMEOUT_MS }),
+    ).toMatchObject({ outcome: 'promoted', version: 2 });
     const answers: Answer[] = [];
     let rolledBack = false;
     // The load runs until the predict containers have learned of the rollback (within their pointer TTL):

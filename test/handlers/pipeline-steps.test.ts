@@ -96,24 +96,45 @@ describe('the retraining steps on emulators', () => {
     expect(Math.abs(body.predictions[0].value - 360) / 360).toBeLessThan(0.15);
   });
 
-  it('finds drift in the 1959-1960 drop and retrains on the merged series', async () => {
+  it('judges the 1959-1960 drop on the transformed target, holds it back, and retrains on it when asked', async () => {
     // Prepare
     const input = await drop(
       'incoming/air-passengers/1959-1960.csv',
       `${[airPassengers[0], ...airPassengers.slice(121)].join('\n')}\n`,
     );
-    // Act
+    const { loadHeldBackDrops } = await import('../../lambdas/shared/pipeline.ts');
+    // Act: the drop's run, then a retrain as `driftline retrain air-passengers` starts it.
     const { run } = await admitAndValidate(steps, input);
     const driftResult = await steps.drift({ run });
-    const registered = await retrain(steps, run);
-    // Assess
+    const held = await steps.register({ outcome: 'no_drift', run, drift: driftResult });
+    const heldBack = (await loadHeldBackDrops(registry, 'air-passengers')).map((entry) => entry.drop.key);
+    const manual = await admitAndValidate(steps, {
+      event: { source: 'driftline.retrain', detail: { model: 'air-passengers' } },
+      runId: `exec-${++executions}`,
+      startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, executions)).toISOString(),
+    });
+    const registered = await retrain(steps, manual.run);
+    // Assess: KS on ln y[t] − ln y[t−12], 1959-1960 against 1950-1958 (SciPy: D = 0.2917, p = 0.0585).
     expect(run.trigger).toBe('drop');
-    expect(driftResult.status).toBe('drift');
+    expect(driftResult.status).toBe('no_drift');
+    expect(driftResult.columns).toEqual([
+      expect.objectContaining({ column: 'value (seasonal-log-ratio)', test: 'ks', verdict: 'no_drift' }),
+    ]);
+    expect(driftResult.columns[0].pValue).toBeCloseTo(0.0585, 4);
+    const record = (await registry.listRuns('air-passengers', 5)).find((r) => r.runId === run.runId);
+    expect(record?.drift).toMatchObject({
+      status: 'no_drift',
+      columns: [{ pValue: driftResult.columns[0].pValue }],
+    });
+    expect(held.outcome).toBe('no_drift');
+    expect(heldBack).toEqual(['incoming/air-passengers/1959-1960.csv']);
+    expect(manual.run.trigger).toBe('manual');
     expect(registered.version).toBe(2);
     const version = await registry.getVersion('air-passengers', 2);
     expect(version?.lineage.dataset.rows).toBe(144);
     expect(version?.championVersion).toBe(1);
     expect((await registry.getBaseline('air-passengers'))?.rows).toBe(144);
+    expect(await loadHeldBackDrops(registry, 'air-passengers')).toEqual([]);
   });
 
   it('sees no drift when a drop repeats data the baseline already has', async () => {
