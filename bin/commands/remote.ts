@@ -63,6 +63,7 @@ export function describeRun(run: RunRecord): string {
   if (run.status === 'failed') return `failed: ${run.failure?.reason ?? 'no reason recorded'}`;
   if (run.outcome === 'promoted') return `version ${run.version} promoted to production: ${run.decision}`;
   if (run.outcome === 'kept') return `version ${run.version} kept out of production: ${run.decision}`;
+  if (run.outcome === 'superseded') return `version ${run.version} superseded: ${run.decision}`;
   return `no new version: ${run.decision ?? run.outcome}`;
 }
 

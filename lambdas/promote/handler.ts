@@ -2,7 +2,8 @@
  * Moves a version into production. By hand (`driftline promote NAME VERSION`): the same conditional write
  * and audit as an automatic promotion. On a schedule (`{ "action": "bake" }` every minute): every canary
  * or shadow whose bake ended without an alarm is promoted — an alarm during the bake would already have
- * removed it through the rollback function.
+ * removed it through the rollback function — unless production moved while it baked: then it was never
+ * judged against what it would replace, and ends `superseded`.
  */
 import { requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ConflictError } from '../shared/errors.ts';
@@ -29,12 +30,16 @@ async function completeBakes(now = new Date()) {
     const candidate = await registry.getPointer(model, 'canary');
     if (!candidate?.bakeUntil || Date.parse(candidate.bakeUntil) > now.getTime()) continue;
     try {
-      await registry.completeCandidate(model, candidate.version, {
+      const outcome = await registry.completeCandidate(model, candidate.version, {
         reason: `${candidate.mode ?? 'canary'} baked without an alarm since ${candidate.since}`,
         actor: 'bake schedule',
       });
-      done.push({ model, version: candidate.version, result: 'promoted' });
-      logger.info('candidate promoted after its bake', { model, version: candidate.version });
+      done.push({
+        model,
+        version: candidate.version,
+        result: outcome.superseded ? 'superseded' : 'promoted',
+      });
+      logger.info(outcome.message, { model, version: candidate.version });
     } catch (error) {
       // A rollback or a newer candidate won the race: nothing to promote any more.
       if (!(error instanceof ConflictError)) throw error;
@@ -49,21 +54,16 @@ export async function promote(event: PromoteEvent | BakeEvent) {
   const { model, version, reason, actor } = event as PromoteEvent;
   if (!model || !Number.isInteger(version))
     throw new BadRequestError('promote needs "model" and an integer "version"');
+  // A person's promotion is their judgement: it replaces whatever serves now, and ends a bake of the
+  // same version early (the lifecycle removes its candidate pointer in the same write).
   const current = await registry.getPointer(model, 'production');
-  const candidate = await registry.getPointer(model, 'canary');
-  const pointer =
-    candidate?.version === version
-      ? await registry.completeCandidate(model, version, {
-          reason: reason ?? 'promoted by hand',
-          actor: actor ?? 'driftline promote',
-        })
-      : await registry.promote(model, version, {
-          expected: current?.version,
-          reason: reason ?? 'promoted by hand',
-          actor: actor ?? 'driftline promote',
-        });
-  logger.info('promoted by hand', { model, version, previous: current?.version });
-  return { model, version: pointer.version, previous: current?.version ?? null };
+  const outcome = await registry.promote(model, version, {
+    expected: current?.version,
+    reason: reason ?? 'promoted by hand',
+    actor: actor ?? 'driftline promote',
+  });
+  logger.info('promoted by hand', { model, version, previous: current?.version, result: outcome.message });
+  return { model, version, previous: current?.version ?? null };
 }
 
 export const handler = withObservability(promote, { metrics: false });

@@ -63,39 +63,26 @@ function rolloutDescription(rollout: Rollout): string {
 }
 
 /**
- * Starts a canary or shadow bake of the new version. A newer candidate replaces one still baking: the
- * older is archived as superseded, since the newer one learned from more data.
+ * Starts a canary or shadow bake of the new version, conditional on production still being the champion
+ * it was judged against. A candidate still baking is replaced (and ends `superseded`): the newer one
+ * learned from more data.
  */
 async function startRollout(
   run: RunContext,
   version: number,
+  champion: number | undefined,
   rollout: Rollout,
   reason: string,
 ): Promise<RunOutcome> {
   const mode = rollout.mode as 'canary' | 'shadow';
-  const options = {
+  await registry.startCandidate(run.model, version, {
     mode,
     weight: rollout.canaryWeight,
     bakeUntil: new Date(Date.now() + rollout.bakeMinutes * 60_000).toISOString(),
+    champion,
     reason: `${reason}; ${rolloutDescription(rollout)}`,
     actor: `pipeline run ${run.runId}`,
-  };
-  try {
-    await registry.startCandidate(run.model, version, options);
-  } catch (error) {
-    if (!(error instanceof ConflictError)) throw error;
-    const baking = await registry.getPointer(run.model, 'canary');
-    if (baking) {
-      await registry.clearCanary(run.model, baking.version);
-      await registry.markVersion(
-        run.model,
-        baking.version,
-        'archived',
-        `superseded by version ${version} before its bake ended`,
-      );
-    }
-    await registry.startCandidate(run.model, version, options);
-  }
+  });
   return mode;
 }
 
@@ -172,7 +159,7 @@ export async function register(input: RegisterInput) {
     const { rollout } = await loadSpec(registry, run.model);
     try {
       if (rollout.mode !== 'direct' && evaluation.champion) {
-        outcome = await startRollout(run, version, rollout, evaluation.reason);
+        outcome = await startRollout(run, version, evaluation.champion.version, rollout, evaluation.reason);
         decision = `${evaluation.reason}; ${rolloutDescription(rollout)}`;
       } else {
         await registry.promote(run.model, version, {
@@ -184,10 +171,11 @@ export async function register(input: RegisterInput) {
       }
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
-      // Production changed while this run trained (a rollback or a manual promotion): the comparison is
-      // stale, so the version waits in staging for a person to promote it.
-      decision = `${evaluation.reason}; not promoted because ${error.message}; promote it with "driftline promote ${run.model} ${version}"`;
-      await registry.markVersion(run.model, version, 'staging', decision);
+      // Production changed while this run trained (a rollback, a manual or a racing promotion): the
+      // comparison is stale, so the candidate ends superseded; the next run is judged against the new one.
+      decision = `${evaluation.reason}; superseded because ${error.message}; a person can still promote it with "driftline promote ${run.model} ${version}"`;
+      await registry.supersede(run.model, version, { reason: decision, actor: `pipeline run ${run.runId}` });
+      outcome = 'superseded';
     }
   }
   await registry.updateRun(run.model, run.startedAt, run.runId, {
@@ -201,7 +189,8 @@ export async function register(input: RegisterInput) {
     finishedAt,
   });
   await registry.releaseLease(run.model, run.runId);
-  metrics.addMetric(outcome === 'kept' ? 'VersionsRejected' : 'VersionsPromoted', 'Count', 1);
+  const counted = { kept: 'VersionsRejected', superseded: 'VersionsSuperseded' } as Record<string, string>;
+  metrics.addMetric(counted[outcome] ?? 'VersionsPromoted', 'Count', 1);
   logger.info('version registered', { version, outcome, reason: decision });
   await publishReport(run.model);
   return { outcome, version, decision };

@@ -158,7 +158,7 @@ export const modelVersionSchema = z
   .looseObject({
     model: z.string(),
     version: z.number().int(),
-    stage: z.enum(['none', 'staging', 'production', 'archived', 'rejected', 'rolled_back']),
+    stage: z.enum(['none', 'staging', 'production', 'archived', 'rejected', 'rolled_back', 'superseded']),
     runId: z.string(),
     createdAt: z.string(),
     reason: z.string().describe('Why the version has its stage.'),
@@ -177,7 +177,7 @@ export const runRecordSchema = z
     trigger: z.enum(['drop', 'first_model', 'schedule', 'manual']),
     status: z.enum(['running', 'succeeded', 'failed']),
     step: z.string(),
-    outcome: z.enum(['promoted', 'canary', 'shadow', 'kept', 'no_drift', 'failed']).optional(),
+    outcome: z.enum(['promoted', 'canary', 'shadow', 'kept', 'superseded', 'no_drift', 'failed']).optional(),
     decision: z.string().optional(),
     version: z.number().int().optional(),
     finishedAt: z.string().optional(),

@@ -5,23 +5,22 @@
  * |------------------------|-------------------------------------------------------------------------|
  * | `SPEC`                 | the model spec, and `lastVersion` (the atomic version counter)          |
  * | `VERSION#<10 digits>`  | a model version: stage, metrics, params, artifact key + sha256, lineage  |
- * | `POINTER#production`   | which version serves, the versions that served before it (for rollback) |
- * | `POINTER#canary`       | a version taking a share of traffic while it bakes                       |
+ * | `POINTERS`             | what serves (production, a baking canary/shadow), revision, pending change |
  * | `RUN#<start>#<runId>`  | one pipeline execution: trigger, drift, decision, trials, status        |
- * | `AUDIT#<time>#<id>`    | one change of what serves: who or what, why, when                       |
+ * | `AUDIT#<time>#r<rev>`  | one change of what serves: who or what, why, when                       |
  * | `BASELINE`             | the dataset the last retrain merged, and how many held-back drops it took |
  * | `HELD#<12 digits>`     | one drop held back without drift, numbered, for the next retrain          |
  * | `LEASE`                | the run lease: the one run of the model that may run now                  |
  * | `DROP#<sha256>`        | which run claimed an S3 object (bucket, key, version or ETag)             |
  *
- * DynamoDB emulators (dynalite) have no transactions, so every state change is a conditional write on the
- * pointer item: the pointer is the single truth of which version is in production, version items follow
- * it, and a lost race fails the condition instead of leaving two production versions.
+ * DynamoDB emulators (dynalite) have no transactions, so every change of what serves is one conditional
+ * write of the `POINTERS` item carrying the change ahead of its followers (stage updates, audit record),
+ * which any later writer re-applies: the rules and the list of writes live in `lambdas/core/lifecycle.ts`;
+ * this class only executes them, every write through one seam ({@link RegistryOptions.beforeWrite}).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -30,10 +29,24 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  type AuditRecord,
+  auditSortKey,
+  type Change,
+  EMPTY_STATE,
+  followers,
+  type Outcome,
+  type Pointer,
+  type PointerState,
+  plan,
+  type Stage,
+  type StageUpdate,
+  type Transition,
+} from '../core/lifecycle.ts';
 import { dynamoClient } from './clients.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
 
-export type Stage = 'none' | 'staging' | 'production' | 'archived' | 'rejected' | 'rolled_back';
+export type { AuditRecord, Pointer, Stage } from '../core/lifecycle.ts';
 
 /** A data drop as the pipeline saw it. */
 export interface DropRef {
@@ -88,21 +101,8 @@ export interface HoldoutRecord {
   digest: string;
 }
 
-export interface Pointer {
-  version: number;
-  since: string;
-  reason: string;
-  /** Versions that served before, oldest first: a rollback returns to the last one. */
-  history: number[];
-  /** Candidate pointer only: how it serves (`canary`: a share of answers; `shadow`: predicts, never answers). */
-  mode?: 'canary' | 'shadow';
-  /** Candidate pointer only: share of traffic a canary answers, and when its bake ends. */
-  weight?: number;
-  bakeUntil?: string;
-}
-
 export type RunStatus = 'running' | 'succeeded' | 'failed';
-export type RunOutcome = 'promoted' | 'canary' | 'shadow' | 'kept' | 'no_drift' | 'failed';
+export type RunOutcome = 'promoted' | 'canary' | 'shadow' | 'kept' | 'superseded' | 'no_drift' | 'failed';
 
 export interface RunRecord {
   model: string;
@@ -140,15 +140,6 @@ export interface HeldBackDrop {
   drop: DropRef;
 }
 
-export interface AuditRecord {
-  at: string;
-  action: 'promote' | 'rollback' | 'candidate_start' | 'candidate_rollback' | 'rollback_skipped';
-  fromVersion?: number;
-  toVersion?: number;
-  reason: string;
-  actor: string;
-}
-
 export interface Baseline {
   datasetKey: string;
   sha256: string;
@@ -161,6 +152,26 @@ export interface Baseline {
    */
   heldThrough: number;
 }
+
+/** A write the registry is about to make, as the fault-injection seam sees it. */
+export interface WriteBoundary {
+  /** `pointer`: the change itself; `stage`/`audit`: its followers; `settle`: clearing it as applied. */
+  write: 'pointer' | 'stage' | 'audit' | 'settle' | 'version';
+  model: string;
+  revision?: number;
+  version?: number;
+}
+
+export interface RegistryOptions {
+  /** The clock for change times. @default () => new Date() */
+  now?: () => Date;
+  /** Called before every write; a throw here is a crash at that boundary (the fault-injection tests). */
+  beforeWrite?: (boundary: WriteBoundary) => void;
+}
+
+/** Re-plans after a lost race on the pointer item before giving up with a ConflictError. */
+const MAX_TRANSITION_ATTEMPTS = 8;
+const POINTERS_SK = 'POINTERS';
 
 const pk = (model: string) => `MODEL#${model}`;
 const versionSk = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
@@ -191,10 +202,25 @@ function isConditionFailure(error: unknown): boolean {
 export class Registry {
   readonly tableName: string;
   private readonly client: DynamoDBDocumentClient;
+  private readonly now: () => Date;
+  private readonly beforeWrite?: (boundary: WriteBoundary) => void;
 
-  constructor(tableName: string, client: DynamoDBDocumentClient = dynamoClient()) {
+  constructor(
+    tableName: string,
+    client: DynamoDBDocumentClient = dynamoClient(),
+    options: RegistryOptions = {},
+  ) {
     this.tableName = tableName;
     this.client = client;
+    this.now = options.now ?? (() => new Date());
+    this.beforeWrite = options.beforeWrite;
+  }
+
+  /** Every lifecycle write goes through here, so a test can crash the registry at any boundary. */
+  private async execute(boundary: WriteBoundary, command: PutCommand | UpdateCommand): Promise<void> {
+    this.beforeWrite?.(boundary);
+    if (command instanceof PutCommand) await this.client.send(command);
+    else await this.client.send(command);
   }
 
   private async get(
@@ -314,308 +340,259 @@ export class Registry {
   }
 
   /**
-   * Versions of a model, newest first, with stages as the pointer says: the production pointer's version is
-   * `production` and no other is, even if a writer died between flipping the pointer and updating stages.
+   * Versions of a model, newest first, with their stages as of the last change, also when that change's
+   * followers are still being written (or its writer died before writing them).
    */
   async listVersions(model: string, limit?: number): Promise<ModelVersion[]> {
-    const [items, production] = await Promise.all([
+    const [items, state] = await Promise.all([
       this.queryPrefix(model, 'VERSION#', true, limit),
-      this.getPointer(model, 'production'),
+      this.readState(model),
     ]);
+    const pending = new Map((state.pending?.stages ?? []).map((update) => [update.version, update]));
     return items.map((item) => {
       const version = strip<ModelVersion>(item)!;
-      if (production && version.version === production.version) return { ...version, stage: 'production' };
-      if (version.stage === 'production') return { ...version, stage: 'archived' };
-      return version;
+      const update = pending.get(version.version);
+      return update ? { ...version, ...update } : version;
     });
   }
 
-  private async setStage(
-    model: string,
-    version: number,
-    stage: Stage,
-    reason?: string,
-    extra: Record<string, unknown> = {},
-  ) {
-    const names: Record<string, string> = { '#stage': 'stage' };
-    const values: Record<string, unknown> = { ':stage': stage };
-    const sets = ['#stage = :stage'];
-    if (reason !== undefined) {
-      names['#reason'] = 'reason';
-      values[':reason'] = reason;
-      sets.push('#reason = :reason');
-    }
-    for (const [key, value] of Object.entries(extra)) {
-      names[`#${key}`] = key;
-      values[`:${key}`] = value;
-      sets.push(`#${key} = :${key}`);
-    }
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { PK: pk(model), SK: versionSk(version) },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
+  // --- pointers: the lifecycle's writes ---------------------------------------------------------
+
+  /** The pointer item as stored (the state every lifecycle decision starts from). */
+  private async readState(model: string): Promise<PointerState> {
+    const item = strip<PointerState>(await this.get(model, POINTERS_SK, true));
+    return item ?? EMPTY_STATE;
   }
 
-  // --- pointers ----------------------------------------------------------------------------------
-
+  /** The pointers as they stand (a pending change is already in them: the pointer is written first). */
   async getPointer(model: string, name: 'production' | 'canary'): Promise<Pointer | undefined> {
-    return strip<Pointer>(await this.get(model, `POINTER#${name}`, true));
+    return (await this.readState(model))[name];
   }
 
   /** Both pointers in one read: what serves, and the candidate (canary or shadow) if one is baking. */
   async getPointers(model: string): Promise<{ production?: Pointer; canary?: Pointer }> {
-    const items = await this.queryAll({
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'POINTER#' },
-      ConsistentRead: true,
-    });
-    const byName = new Map(
-      items.map((item) => [String(item.SK).slice('POINTER#'.length), strip<Pointer>(item)]),
-    );
-    return { production: byName.get('production'), canary: byName.get('canary') };
+    const { production, canary } = await this.readState(model);
+    return { production, canary };
+  }
+
+  /**
+   * Applies the followers of a change left pending on the pointer item (its writer died, or is still
+   * writing), then clears it. Every lifecycle change calls this first; safe to call any time.
+   */
+  async settle(model: string): Promise<PointerState> {
+    const state = await this.readState(model);
+    if (!state.pending) return state;
+    await this.applyChange(model, state.pending);
+    return { ...state, pending: undefined };
+  }
+
+  private async applyChange(model: string, change: Change): Promise<void> {
+    for (const write of followers(change)) {
+      if (write.kind === 'stage') await this.applyStage(model, write.update, write.revision);
+      else
+        await this.execute(
+          { write: 'audit', model, revision: change.revision },
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { PK: pk(model), SK: write.key, ...write.record },
+          }),
+        );
+    }
+    try {
+      await this.execute(
+        { write: 'settle', model, revision: change.revision },
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { PK: pk(model), SK: POINTERS_SK },
+          UpdateExpression: 'REMOVE pending',
+          ConditionExpression: 'revision = :revision',
+          ExpressionAttributeValues: { ':revision': change.revision },
+        }),
+      );
+    } catch (error) {
+      // A newer change replaced the pointer item: its writer settled this change before writing.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Sets a stage unless a newer change already set that version's stage (its `stageRevision` is higher). */
+  private async applyStage(model: string, update: StageUpdate, revision: number): Promise<void> {
+    const values: Record<string, unknown> = {
+      ':stage': update.stage,
+      ':reason': update.reason,
+      ':revision': revision,
+    };
+    let expression = 'SET #stage = :stage, #reason = :reason, stageRevision = :revision';
+    if (update.promotedAt !== undefined) {
+      values[':promotedAt'] = update.promotedAt;
+      expression += ', promotedAt = :promotedAt';
+    }
+    try {
+      await this.execute(
+        { write: 'stage', model, revision, version: update.version },
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { PK: pk(model), SK: versionSk(update.version) },
+          UpdateExpression: expression,
+          ConditionExpression:
+            'attribute_exists(PK) AND (attribute_not_exists(stageRevision) OR stageRevision <= :revision)',
+          ExpressionAttributeNames: { '#stage': 'stage', '#reason': 'reason' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Runs one lifecycle transition: settles what is pending, asks the core's {@link plan}, writes the
+   * pointer item conditional on the revision it read (re-planning if another writer won), then applies the
+   * change's followers.
+   *
+   * @throws ConflictError when the core refuses the transition (the caller's view is stale).
+   */
+  async transition(model: string, transition: Transition): Promise<Outcome> {
+    for (let attempt = 0; ; attempt++) {
+      const state = await this.settle(model);
+      const named = 'version' in transition ? transition.version : undefined;
+      const stage = named === undefined ? undefined : (await this.getVersion(model, named))?.stage;
+      const decision = plan(state, transition, this.now().toISOString(), stage);
+      if (decision.status === 'conflict') throw new ConflictError(`${model}: ${decision.message}`);
+      if (decision.status === 'done') return decision.outcome;
+      try {
+        await this.execute(
+          { write: 'pointer', model, revision: decision.change.revision },
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { PK: pk(model), SK: POINTERS_SK, ...decision.next },
+            ConditionExpression: state.revision === 0 ? 'attribute_not_exists(PK)' : 'revision = :revision',
+            ExpressionAttributeValues: state.revision === 0 ? undefined : { ':revision': state.revision },
+          }),
+        );
+      } catch (error) {
+        // Another change won the race: decide again on what it left.
+        if (isConditionFailure(error) && attempt < MAX_TRANSITION_ATTEMPTS) continue;
+        if (isConditionFailure(error)) {
+          throw new ConflictError(`the pointers of "${model}" kept changing; nothing was changed`);
+        }
+        throw error;
+      }
+      await this.applyChange(model, decision.change);
+      return decision.outcome;
+    }
   }
 
   /**
    * Starts a candidate rollout: the version answers a `weight` share of requests (`canary`) or predicts
-   * alongside production without answering (`shadow`) until `bakeUntil`. Only one candidate bakes at a time.
+   * alongside production without answering (`shadow`) until `bakeUntil`. A candidate still baking is
+   * replaced and ends `superseded`.
    *
-   * @throws ConflictError when another candidate is already baking.
+   * @throws ConflictError when production is no longer `champion`, the version it was judged against.
    */
   async startCandidate(
     model: string,
     version: number,
-    options: { mode: 'canary' | 'shadow'; weight: number; bakeUntil: string; reason: string; actor: string },
-  ): Promise<Pointer> {
-    const now = new Date().toISOString();
-    const pointer: Pointer = {
-      version,
-      since: now,
-      reason: options.reason,
-      history: [],
-      mode: options.mode,
-      weight: options.mode === 'canary' ? options.weight : 0,
-      bakeUntil: options.bakeUntil,
-    };
-    await this.writePointer(model, 'canary', pointer, undefined);
-    await this.setStage(model, version, 'staging', options.reason);
-    await this.appendAudit(model, {
-      at: now,
-      action: 'candidate_start',
-      toVersion: version,
-      reason: options.reason,
-      actor: options.actor,
-    });
-    return pointer;
+    options: {
+      mode: 'canary' | 'shadow';
+      weight: number;
+      bakeUntil: string;
+      champion: number | undefined;
+      reason: string;
+      actor: string;
+    },
+  ): Promise<Outcome> {
+    await this.requireVersion(model, version);
+    return this.transition(model, { kind: 'candidate_start', version, ...options });
   }
 
   /**
    * Ends a candidate that failed its bake: the pointer is removed, the version marked `rolled_back` with the
-   * reason, and the audit records it. Production is untouched.
-   *
-   * @throws ConflictError when the candidate is no longer `version`.
+   * reason, and the audit records it. Production is untouched. A version that is no longer the candidate
+   * is a recorded no-op.
    */
   async rollbackCandidate(
     model: string,
     version: number,
     options: { reason: string; actor: string },
-  ): Promise<void> {
-    await this.clearCanary(model, version);
-    await this.setStage(model, version, 'rolled_back', options.reason);
-    await this.appendAudit(model, {
-      at: new Date().toISOString(),
-      action: 'candidate_rollback',
-      fromVersion: version,
-      reason: options.reason,
-      actor: options.actor,
-    });
+  ): Promise<Outcome> {
+    return this.transition(model, { kind: 'candidate_stop', version, ...options });
   }
 
   /**
-   * Promotes a candidate whose bake ended without an alarm: production moves to it (conditional on
-   * production being what it was) and the candidate pointer is removed.
+   * Promotes a candidate whose bake ended without an alarm: production moves to it and the candidate
+   * pointer is removed in one write. If production moved while it baked, it ends `superseded` instead.
+   *
+   * @throws ConflictError when the candidate is no longer `version`.
    */
   async completeCandidate(
     model: string,
     version: number,
     options: { reason: string; actor: string },
-  ): Promise<Pointer> {
-    const production = await this.getPointer(model, 'production');
-    const pointer = await this.promote(model, version, {
-      expected: production?.version,
-      reason: options.reason,
-      actor: options.actor,
-    });
-    await this.clearCanary(model, version);
-    return pointer;
+  ): Promise<Outcome> {
+    return this.transition(model, { kind: 'candidate_complete', version, ...options });
   }
 
   /**
    * Makes `version` the production version if production is still `expected` (undefined = no production
-   * yet), archives the one it replaces and records the change in the audit.
+   * yet), archives the one it replaces and records the change in the audit. Promoting the version already
+   * in production is a no-op (a retry).
    *
    * @throws ConflictError when production changed meanwhile (another promotion or a rollback won the race).
+   * @throws NotFoundError when the version does not exist.
    */
   async promote(
     model: string,
     version: number,
     options: { expected: number | undefined; reason: string; actor: string },
-  ): Promise<Pointer> {
-    const target = await this.getVersion(model, version);
-    if (!target) throw new NotFoundError(`model "${model}" has no version ${version}`);
-    const current = await this.getPointer(model, 'production');
-    if ((current?.version ?? undefined) !== options.expected) {
-      throw new ConflictError(
-        `production of "${model}" is ${current?.version ?? 'unset'}, not ${options.expected ?? 'unset'} as expected`,
-      );
-    }
-    if (current?.version === version)
-      throw new ConflictError(`version ${version} of "${model}" is already in production`);
-    const now = new Date().toISOString();
-    const pointer: Pointer = {
-      version,
-      since: now,
-      reason: options.reason,
-      history: current ? [...current.history.filter((v) => v !== version), current.version].slice(-20) : [],
-    };
-    await this.writePointer(model, 'production', pointer, current?.version);
-    await this.setStage(model, version, 'production', options.reason, { promotedAt: now });
-    if (current) await this.setStage(model, current.version, 'archived');
-    await this.appendAudit(model, {
-      at: now,
-      action: 'promote',
-      fromVersion: current?.version,
-      toVersion: version,
-      reason: options.reason,
-      actor: options.actor,
-    });
-    return pointer;
+  ): Promise<Outcome> {
+    await this.requireVersion(model, version);
+    return this.transition(model, { kind: 'promote', version, ...options });
   }
 
   /**
-   * Returns production to the version that served before `badVersion` (default: the current one), marks
-   * the bad version `rolled_back` with the reason, and audits it. With no earlier version, production is
-   * left as it is and the skip is audited.
-   *
-   * @throws ConflictError when production is no longer `badVersion` (already rolled back by someone else).
+   * Returns production to the version that served before `badVersion` (default: the current one) and
+   * marks the bad version `rolled_back`, with an audit record. A bad version that no longer serves, or one
+   * with no earlier version to return to, is a recorded no-op (`rolledBack: false`).
    */
   async rollback(
     model: string,
     options: { badVersion?: number; reason: string; actor: string },
   ): Promise<{ rolledBack: boolean; from?: number; to?: number; message: string }> {
-    const current = await this.getPointer(model, 'production');
-    if (!current)
-      return { rolledBack: false, message: `model "${model}" has no production version to roll back` };
-    const bad = options.badVersion ?? current.version;
-    if (bad !== current.version) {
-      throw new ConflictError(
-        `version ${bad} of "${model}" is not in production (version ${current.version} is)`,
-      );
-    }
-    const now = new Date().toISOString();
-    const target = current.history.at(-1);
-    if (target === undefined) {
-      const message = `no earlier version of "${model}" to roll back to; version ${bad} keeps serving`;
-      await this.appendAudit(model, {
-        at: now,
-        action: 'rollback_skipped',
-        fromVersion: bad,
-        reason: `${options.reason}; ${message}`,
-        actor: options.actor,
-      });
-      return { rolledBack: false, from: bad, message };
-    }
-    const pointer: Pointer = {
-      version: target,
-      since: now,
-      reason: options.reason,
-      history: current.history.slice(0, -1),
-    };
-    await this.writePointer(model, 'production', pointer, bad);
-    await this.setStage(model, target, 'production', `restored: ${options.reason}`, { promotedAt: now });
-    await this.setStage(model, bad, 'rolled_back', options.reason);
-    await this.appendAudit(model, {
-      at: now,
-      action: 'rollback',
-      fromVersion: bad,
-      toVersion: target,
+    const outcome = await this.transition(model, {
+      kind: 'rollback',
+      version: options.badVersion,
       reason: options.reason,
       actor: options.actor,
     });
-    return {
-      rolledBack: true,
-      from: bad,
-      to: target,
-      message: `rolled back "${model}" from version ${bad} to ${target}`,
-    };
+    return { rolledBack: outcome.changed, from: outcome.from, to: outcome.to, message: outcome.message };
   }
 
-  /** Writes a pointer if it still names `expected` (undefined = must not exist). */
-  async writePointer(
-    model: string,
-    name: 'production' | 'canary',
-    pointer: Pointer,
-    expected: number | undefined,
-  ) {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { PK: pk(model), SK: `POINTER#${name}`, ...pointer },
-          ConditionExpression: expected === undefined ? 'attribute_not_exists(PK)' : 'version = :expected',
-          ExpressionAttributeValues: expected === undefined ? undefined : { ':expected': expected },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new ConflictError(`the ${name} pointer of "${model}" changed meanwhile; nothing was changed`);
-      }
-      throw error;
-    }
+  /**
+   * Ends a candidate that can no longer be promoted (production moved since it was judged) as
+   * `superseded`, with the reason; removes its candidate pointer if it has one.
+   *
+   * @throws ConflictError when the version is in production.
+   */
+  async supersede(model: string, version: number, options: { reason: string; actor: string }) {
+    return this.transition(model, { kind: 'supersede', version, ...options });
   }
 
-  /** Removes the canary pointer if it still names `version`. */
-  async clearCanary(model: string, version: number): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { PK: pk(model), SK: 'POINTER#canary' },
-          ConditionExpression: 'version = :version',
-          ExpressionAttributeValues: { ':version': version },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`the canary of "${model}" is no longer version ${version}`);
-      throw error;
-    }
-  }
-
-  /** Sets a version's stage (for versions that never serve: rejected, staging). */
-  async markVersion(model: string, version: number, stage: Stage, reason: string): Promise<void> {
-    await this.setStage(model, version, stage, reason);
+  private async requireVersion(model: string, version: number): Promise<void> {
+    if (!(await this.getVersion(model, version)))
+      throw new NotFoundError(`model "${model}" has no version ${version}`);
   }
 
   // --- audit -------------------------------------------------------------------------------------
 
-  async appendAudit(model: string, record: AuditRecord): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { PK: pk(model), SK: `AUDIT#${record.at}#${randomBytes(4).toString('hex')}`, ...record },
-      }),
-    );
-  }
-
-  /** The audit trail of a model, oldest first. */
+  /** The audit trail of a model, oldest first (with the record of a change still being written). */
   async listAudit(model: string): Promise<AuditRecord[]> {
-    return (await this.queryPrefix(model, 'AUDIT#')).map((item) => strip<AuditRecord>(item)!);
+    const [items, state] = await Promise.all([this.queryPrefix(model, 'AUDIT#'), this.readState(model)]);
+    const records = new Map(items.map((item) => [String(item.SK), strip<AuditRecord>(item)!]));
+    if (state.pending) records.set(auditSortKey(state.pending), state.pending.audit);
+    return [...records.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, record]) => record);
   }
 
   // --- runs ------------------------------------------------------------------------------------

@@ -240,6 +240,7 @@ describe('the retraining steps on emulators', () => {
       mode: 'shadow',
       weight: 0,
       bakeUntil: new Date(Date.now() + 3_600_000).toISOString(),
+      champion: 2,
       reason: 'test shadow',
       actor: 'test',
     });

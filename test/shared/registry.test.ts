@@ -123,20 +123,60 @@ describe('Registry', () => {
     ]);
   });
 
-  it('rolls back only once when two alarms fire for the same bad version', async () => {
+  it('rolls back only once when two rollbacks name the same bad version; the version before is untouched', async () => {
     // Prepare
     await registerVersions('double', 3);
     await registry.promote('double', 1, { expected: undefined, reason: 'a', actor: 't' });
     await registry.promote('double', 2, { expected: 1, reason: 'b', actor: 't' });
     await registry.promote('double', 3, { expected: 2, reason: 'c', actor: 't' });
     // Act
-    const results = await Promise.allSettled([
+    const results = await Promise.all([
       registry.rollback('double', { badVersion: 3, reason: 'alarm 1', actor: 'alarm' }),
       registry.rollback('double', { badVersion: 3, reason: 'alarm 2', actor: 'alarm' }),
     ]);
     // Assess
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.rolledBack)).toHaveLength(1);
     expect((await registry.getPointer('double', 'production'))?.version).toBe(2);
+    expect((await registry.getVersion('double', 2))?.stage).toBe('production');
+    const audit = await registry.listAudit('double');
+    expect(audit.map((a) => a.action)).toEqual(['promote', 'promote', 'promote', 'rollback']);
+  });
+
+  it('retries of a promotion are no-ops, and a stale promotion is refused without writing', async () => {
+    // Prepare
+    await registerVersions('retry', 2);
+    await registry.promote('retry', 1, { expected: undefined, reason: 'first', actor: 't' });
+    // Act
+    const again = await registry.promote('retry', 1, { expected: undefined, reason: 'first', actor: 't' });
+    const stale = registry.promote('retry', 2, { expected: undefined, reason: 'stale', actor: 't' });
+    // Assess
+    expect(again.changed).toBe(false);
+    await expect(stale).rejects.toBeInstanceOf(ConflictError);
+    expect((await registry.listAudit('retry')).map((a) => a.action)).toEqual(['promote']);
+  });
+
+  it('supersedes a candidate whose champion was replaced while it baked instead of promoting it', async () => {
+    // Prepare
+    await registerVersions('bake', 3);
+    await registry.promote('bake', 1, { expected: undefined, reason: 'first', actor: 't' });
+    await registry.startCandidate('bake', 3, {
+      mode: 'canary',
+      weight: 0.1,
+      bakeUntil: '2030-01-01T00:00:00Z',
+      champion: 1,
+      reason: 'beats 1',
+      actor: 't',
+    });
+    await registry.promote('bake', 2, { expected: 1, reason: 'by hand', actor: 't' });
+    // Act
+    const outcome = await registry.completeCandidate('bake', 3, { reason: 'baked', actor: 'bake' });
+    // Assess
+    expect(outcome).toMatchObject({ changed: false, superseded: true });
+    expect(await registry.getPointers('bake')).toMatchObject({
+      production: { version: 2 },
+      canary: undefined,
+    });
+    expect((await registry.getVersion('bake', 3))?.stage).toBe('superseded');
   });
 
   it('leaves production as it is when there is no earlier version, and says so', async () => {

@@ -15,6 +15,7 @@ export const STAGE_COLORS: Readonly<Record<VersionStage, string>> = {
   archived: COLORS.grey,
   rejected: COLORS.orange,
   rolled_back: COLORS.red,
+  superseded: COLORS.grey,
   none: '#afb8c1',
 };
 

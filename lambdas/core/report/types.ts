@@ -8,7 +8,14 @@ import type { MetricName } from '../metrics.ts';
 import type { Task } from '../types.ts';
 
 /** A version's stage, as the registry records it. */
-export type VersionStage = 'none' | 'staging' | 'production' | 'archived' | 'rejected' | 'rolled_back';
+export type VersionStage =
+  | 'none'
+  | 'staging'
+  | 'production'
+  | 'archived'
+  | 'rejected'
+  | 'rolled_back'
+  | 'superseded';
 
 /** What a report needs of a model spec. */
 export interface ReportSpec {
