@@ -141,6 +141,8 @@ export interface Outcome {
   to?: number;
   /** The candidate ended `superseded` instead of doing what was asked. */
   superseded?: boolean;
+  /** The alarm state change was already handled: nothing was done or recorded this time. */
+  duplicate?: boolean;
   message: string;
 }
 
@@ -334,7 +336,11 @@ export function plan(state: PointerState, transition: Transition, at: string, st
   if ('eventKey' in transition && transition.eventKey && state.handled.includes(transition.eventKey)) {
     return {
       status: 'done',
-      outcome: { changed: false, message: `alarm state change ${transition.eventKey} was already handled` },
+      outcome: {
+        changed: false,
+        duplicate: true,
+        message: `alarm state change ${transition.eventKey} was already handled`,
+      },
     };
   }
   switch (transition.kind) {
@@ -614,4 +620,50 @@ export function attributeAlarm(
     if (!best || ms > best.ms || (ms === best.ms && latest > best.latest)) best = { version, ms, latest };
   }
   return best?.version;
+}
+
+/**
+ * The breaching periods of an alarm's state change, from CloudWatch's `reasonData` (its
+ * `evaluatedDatapoints`, newest first, each the start of one period). Our rollback alarms all compare
+ * with GreaterThanThreshold, so a datapoint breaches when its value is above `threshold`. The period's
+ * length is the spacing of the datapoints (the local runtime shortens periods), else `period` seconds.
+ *
+ * @param stateTime when the alarm entered the state (epoch ms): no period extends past it
+ * @returns [start, end) epoch milliseconds; empty when `reasonData` is absent or has no datapoints
+ */
+export function breachingPeriods(
+  reasonData: string | undefined,
+  stateTime: number,
+): { start: number; end: number }[] {
+  let data: {
+    period?: unknown;
+    threshold?: unknown;
+    evaluatedDatapoints?: { timestamp?: unknown; value?: unknown }[];
+  };
+  try {
+    data = JSON.parse(reasonData ?? '{}');
+  } catch {
+    return [];
+  }
+  const threshold = typeof data.threshold === 'number' ? data.threshold : undefined;
+  const points = (Array.isArray(data.evaluatedDatapoints) ? data.evaluatedDatapoints : [])
+    .map((point) => ({ start: Date.parse(String(point.timestamp)), value: point.value }))
+    .filter((point) => Number.isFinite(point.start))
+    .sort((a, b) => a.start - b.start);
+  const spacings = points
+    .slice(1)
+    .map((point, i) => point.start - points[i].start)
+    .filter((d) => d > 0);
+  const periodMs =
+    spacings.length > 0
+      ? Math.min(...spacings)
+      : typeof data.period === 'number'
+        ? data.period * 1000
+        : 60_000;
+  return points
+    .filter(
+      (point) => typeof point.value === 'number' && (threshold === undefined || point.value > threshold),
+    )
+    .map((point) => ({ start: point.start, end: Math.min(point.start + periodMs, stateTime) }))
+    .filter((period) => period.end > period.start);
 }

@@ -15,7 +15,7 @@ import { ConflictError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { loadSpec, type RunContext, type TrialResult } from '../shared/pipeline.ts';
 import { PredictionLog } from '../shared/prediction-log.ts';
-import { type ModelVersion, Registry, type RunOutcome } from '../shared/registry.ts';
+import { Registry, type RunOutcome } from '../shared/registry.ts';
 import { loadModelReport } from '../shared/report-data.ts';
 import { keys, putBytes } from '../shared/storage.ts';
 
@@ -86,6 +86,32 @@ async function startRollout(
   return mode;
 }
 
+/**
+ * What an earlier attempt of this run already decided for its version, from the audit trail (the record
+ * of a lifecycle change is written with the change itself): so a retry reports the promotion that took
+ * effect even if production has moved on since.
+ */
+async function decisionOfRun(
+  model: string,
+  version: number,
+  actor: string,
+  rollout: Rollout,
+): Promise<{ outcome: RunOutcome; decision: string } | undefined> {
+  const entry = (await registry.listAudit(model)).find(
+    (record) => record.actor === actor && (record.toVersion === version || record.fromVersion === version),
+  );
+  switch (entry?.action) {
+    case 'promote':
+      return { outcome: 'promoted', decision: entry.reason };
+    case 'candidate_start':
+      return { outcome: rollout.mode === 'shadow' ? 'shadow' : 'canary', decision: entry.reason };
+    case 'supersede':
+      return { outcome: 'superseded', decision: entry.reason };
+    default:
+      return undefined;
+  }
+}
+
 export async function register(input: RegisterInput) {
   const { run } = input;
   logger.appendKeys({ model: run.model, runId: run.runId });
@@ -112,10 +138,9 @@ export async function register(input: RegisterInput) {
   }
 
   const { merge, evaluation, trials } = input;
-  const version = await registry.nextVersion(run.model);
-  const record: ModelVersion = {
+  // A retried register (Step Functions retries, a Lambda that died) finds the version its run created.
+  const { version: record, created } = await registry.createVersion({
     model: run.model,
-    version,
     stage: input.outcome === 'promote' ? 'staging' : 'rejected',
     runId: run.runId,
     createdAt: finishedAt,
@@ -138,8 +163,9 @@ export async function register(input: RegisterInput) {
       holdoutRows: evaluation.rows.holdout,
       holdout: evaluation.holdout,
     },
-  };
-  await registry.putVersion(record);
+  });
+  const { version } = record;
+  if (!created) logger.info('register retried: reusing the version of this run', { version });
   await registry.setBaseline(
     run.model,
     {
@@ -157,25 +183,31 @@ export async function register(input: RegisterInput) {
   let decision = evaluation.reason;
   if (input.outcome === 'promote') {
     const { rollout } = await loadSpec(registry, run.model);
-    try {
-      if (rollout.mode !== 'direct' && evaluation.champion) {
-        outcome = await startRollout(run, version, evaluation.champion.version, rollout, evaluation.reason);
-        decision = `${evaluation.reason}; ${rolloutDescription(rollout)}`;
-      } else {
-        await registry.promote(run.model, version, {
-          expected: evaluation.champion?.version,
-          reason: evaluation.reason,
-          actor: `pipeline run ${run.runId}`,
-        });
-        outcome = 'promoted';
+    const actor = `pipeline run ${run.runId}`;
+    const earlier = created ? undefined : await decisionOfRun(run.model, version, actor, rollout);
+    if (earlier) {
+      ({ outcome, decision } = earlier);
+    } else {
+      try {
+        if (rollout.mode !== 'direct' && evaluation.champion) {
+          outcome = await startRollout(run, version, evaluation.champion.version, rollout, evaluation.reason);
+          decision = `${evaluation.reason}; ${rolloutDescription(rollout)}`;
+        } else {
+          await registry.promote(run.model, version, {
+            expected: evaluation.champion?.version,
+            reason: evaluation.reason,
+            actor,
+          });
+          outcome = 'promoted';
+        }
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        // Production changed while this run trained (a rollback, a manual or a racing promotion): the
+        // comparison is stale, so the candidate ends superseded; the next run is judged against the new one.
+        decision = `${evaluation.reason}; superseded because ${error.message}; a person can still promote it with "driftline promote ${run.model} ${version}"`;
+        await registry.supersede(run.model, version, { reason: decision, actor });
+        outcome = 'superseded';
       }
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      // Production changed while this run trained (a rollback, a manual or a racing promotion): the
-      // comparison is stale, so the candidate ends superseded; the next run is judged against the new one.
-      decision = `${evaluation.reason}; superseded because ${error.message}; a person can still promote it with "driftline promote ${run.model} ${version}"`;
-      await registry.supersede(run.model, version, { reason: decision, actor: `pipeline run ${run.runId}` });
-      outcome = 'superseded';
     }
   }
   await registry.updateRun(run.model, run.startedAt, run.runId, {

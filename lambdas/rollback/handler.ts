@@ -1,37 +1,68 @@
 /**
  * Returns a model to its previous good version. Triggered by a CloudWatch alarm going to ALARM (through
- * EventBridge) or by `driftline rollback` (a direct invoke) — both take the same path: a conditional
- * write on the production pointer, the bad version marked `rolled_back` with the reason, an audit record,
- * and a notification. With no earlier version, production stays and the skip is logged and audited.
- * An alarm on a canary's or shadow's own metrics (`role` dimension) stops that candidate instead.
+ * EventBridge) or by `driftline rollback` (a direct invoke).
+ *
+ * An alarm's metrics carry the model and the serving role, not the version, so the registry attributes
+ * the alarm to the version that served in that role during its breaching periods (from the event's
+ * `reasonData`): a late alarm about a version already rolled back is a recorded no-op, never a rollback
+ * of the version restored after it. Each alarm state change (alarm name + state time) is acted on at most
+ * once, so a duplicate delivery or a Lambda retry changes nothing. An alarm on a canary's or shadow's
+ * own metrics (`role` dimension) stops that candidate; production never moves.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { alarmEventKey, breachingPeriods, type ServingRole } from '#core/lifecycle.ts';
 import { notify } from '../shared/alerts.ts';
 import { optionalEnv, requiredEnv } from '../shared/config.ts';
-import { BadRequestError, ConflictError } from '../shared/errors.ts';
+import { BadRequestError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { Registry } from '../shared/registry.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 const alertsTopic = optionalEnv('ALERTS_TOPIC_ARN');
 
-interface AlarmDetail {
-  alarmName: string;
-  state: { value: string; reason?: string; timestamp?: string };
-  configuration?: {
-    description?: string;
-    metrics?: { metricStat?: { metric?: { dimensions?: Record<string, string> } } }[];
-  };
-}
+/** The parts of a CloudWatch alarm state change this function reads. */
+const alarmDetailSchema = z.looseObject({
+  alarmName: z.string().min(1),
+  state: z.looseObject({
+    value: z.string(),
+    reason: z.string().optional(),
+    reasonData: z.string().optional(),
+    timestamp: z.string().optional(),
+  }),
+  configuration: z
+    .looseObject({
+      metrics: z
+        .array(
+          z.looseObject({
+            metricStat: z
+              .looseObject({
+                metric: z.looseObject({ dimensions: z.record(z.string(), z.string()).optional() }).optional(),
+              })
+              .optional(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+});
 
-export interface ManualRollback {
-  action: 'rollback';
-  model: string;
-  reason?: string;
-  actor?: string;
-}
+type AlarmDetail = z.infer<typeof alarmDetailSchema>;
+
+const manualSchema = z.object({
+  action: z.literal('rollback'),
+  model: z.string().min(1),
+  /** The version that went bad (default: the one in production now). */
+  version: z.number().int().positive().optional(),
+  reason: z.string().optional(),
+  actor: z.string().optional(),
+});
+
+export type ManualRollback = z.infer<typeof manualSchema>;
 
 export type RollbackEvent = EventBridgeEvent<'CloudWatch Alarm State Change', AlarmDetail> | ManualRollback;
+
+const ROLES: readonly ServingRole[] = ['production', 'canary', 'shadow'];
 
 /** A dimension of the metrics an alarm watches (`model`, `role`), from the first metric that has it. */
 export function dimensionOfAlarm(detail: AlarmDetail, name: string): string | undefined {
@@ -42,57 +73,76 @@ export function dimensionOfAlarm(detail: AlarmDetail, name: string): string | un
   return undefined;
 }
 
-/** A canary or shadow that alarmed: its pointer goes, production never moves. */
-async function rollbackCandidate(model: string, role: string, reason: string, actor: string) {
-  const candidate = await registry.getPointer(model, 'canary');
-  if (!candidate) return { rolledBack: false, message: `model "${model}" has no ${role} baking any more` };
-  await registry.rollbackCandidate(model, candidate.version, { reason, actor });
-  return {
-    rolledBack: true,
-    from: candidate.version,
-    message: `stopped the ${role} of "${model}" (version ${candidate.version}); production is unchanged`,
-  };
+/** What an alarm event asks for, or why it asks for nothing. */
+async function rollbackForAlarm(event: EventBridgeEvent<'CloudWatch Alarm State Change', unknown>) {
+  const parsed = alarmDetailSchema.safeParse(event.detail);
+  if (!parsed.success)
+    throw new BadRequestError(`not a CloudWatch alarm state change: ${parsed.error.message}`);
+  const detail = parsed.data;
+  if (detail.state.value !== 'ALARM') {
+    return {
+      model: undefined,
+      result: { rolledBack: false, message: `alarm ${detail.alarmName} is ${detail.state.value}` },
+    };
+  }
+  const model = dimensionOfAlarm(detail, 'model');
+  if (!model) throw new BadRequestError(`alarm ${detail.alarmName} has no "model" dimension`);
+  const role = (dimensionOfAlarm(detail, 'role') ?? 'production') as ServingRole;
+  if (!ROLES.includes(role))
+    throw new BadRequestError(`alarm ${detail.alarmName} has an unknown role "${role}"`);
+  const stateTime = detail.state.timestamp ?? event.time;
+  const stateMs = Date.parse(stateTime);
+  logger.appendKeys({ model, role, alarm: detail.alarmName });
+  const outcome = await registry.rollbackForAlarm(model, {
+    role,
+    periods: breachingPeriods(detail.state.reasonData, stateMs),
+    eventKey: alarmEventKey(detail.alarmName, stateTime),
+    reason: `alarm ${detail.alarmName}: ${detail.state.reason ?? 'in ALARM'}`,
+    actor: `alarm ${detail.alarmName}`,
+  });
+  return { model, outcome };
 }
 
 export async function rollback(event: RollbackEvent) {
   let model: string | undefined;
+  let outcome: Awaited<ReturnType<Registry['rollbackForAlarm']>>;
   let reason: string;
-  let actor: string;
-  let role = 'production';
   if ('action' in event) {
-    if (!event.model) throw new BadRequestError('a manual rollback needs "model"');
-    model = event.model;
-    reason = event.reason ?? 'manual rollback';
-    actor = event.actor ?? 'driftline rollback';
+    const parsed = manualSchema.safeParse(event);
+    if (!parsed.success)
+      throw new BadRequestError(`a manual rollback needs "model": ${parsed.error.message}`);
+    const { version, actor } = parsed.data;
+    model = parsed.data.model;
+    reason = parsed.data.reason ?? 'manual rollback';
+    logger.appendKeys({ model });
+    const result = await registry.rollback(model, {
+      badVersion: version,
+      reason,
+      actor: actor ?? 'driftline rollback',
+    });
+    outcome = { changed: result.rolledBack, from: result.from, to: result.to, message: result.message };
   } else {
-    const { detail } = event;
-    if (detail.state.value !== 'ALARM')
-      return { rolledBack: false, message: `alarm ${detail.alarmName} is ${detail.state.value}` };
-    model = dimensionOfAlarm(detail, 'model');
-    if (!model) throw new BadRequestError(`alarm ${detail.alarmName} has no "model" dimension`);
-    role = dimensionOfAlarm(detail, 'role') ?? 'production';
-    reason = `alarm ${detail.alarmName}: ${detail.state.reason ?? 'in ALARM'}`;
-    actor = `alarm ${detail.alarmName}`;
+    const alarm = await rollbackForAlarm(event);
+    if (!alarm.model) return alarm.result;
+    model = alarm.model;
+    outcome = alarm.outcome;
+    reason = outcome.message;
   }
-  logger.appendKeys({ model, role });
-  try {
-    const result =
-      role === 'production'
-        ? await registry.rollback(model, { reason, actor })
-        : await rollbackCandidate(model, role, reason, actor);
-    metrics.addDimension('model', model);
-    metrics.addMetric(result.rolledBack ? 'Rollbacks' : 'RollbacksSkipped', 'Count', 1);
-    logger.warn(result.message, { reason });
-    await notify(alertsTopic, `driftline: ${result.message}`, { model, reason, ...result });
+  const result = {
+    rolledBack: outcome.changed,
+    from: outcome.from,
+    to: outcome.to,
+    message: `${model}: ${outcome.message}`,
+  };
+  if (outcome.duplicate) {
+    logger.info('alarm state change already handled', { message: outcome.message });
     return result;
-  } catch (error) {
-    // Two alarms for the same bad version: the first rolled it back, the second finds production moved.
-    if (error instanceof ConflictError) {
-      logger.info('already rolled back', { reason: error.message });
-      return { rolledBack: false, message: error.message };
-    }
-    throw error;
   }
+  metrics.addDimension('model', model);
+  metrics.addMetric(outcome.changed ? 'Rollbacks' : 'RollbacksSkipped', 'Count', 1);
+  logger.warn(result.message, { reason });
+  await notify(alertsTopic, `driftline: ${result.message}`, { model, reason, ...result });
+  return result;
 }
 
 export const handler = withObservability(rollback);

@@ -39,6 +39,7 @@ import {
   type Pointer,
   type PointerState,
   plan,
+  type ServingRole,
   type Stage,
   type StageUpdate,
   type Transition,
@@ -304,29 +305,77 @@ export class Registry {
 
   // --- versions ----------------------------------------------------------------------------------
 
-  /** Reserves the next version number (an atomic counter on the spec item). */
-  async nextVersion(model: string): Promise<number> {
-    try {
-      const result = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { PK: pk(model), SK: 'SPEC' },
-          UpdateExpression: 'ADD lastVersion :one',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':one': 1 },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return Number(result.Attributes!.lastVersion);
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`model "${model}" has no spec registered`);
-      throw error;
+  /**
+   * Creates the version of a pipeline run, numbered one above the newest version, or returns the one an
+   * earlier attempt of the same run created (a retried `register` makes no second version and skips no
+   * number). The version item is written conditionally on its number being free: of two runs racing for a
+   * number, the loser takes the next one.
+   *
+   * @throws NotFoundError when the model has no spec.
+   */
+  async createVersion(
+    record: Omit<ModelVersion, 'version'>,
+  ): Promise<{ version: ModelVersion; created: boolean }> {
+    const { model, runId } = record;
+    const existing = await this.versionOfRun(model, runId);
+    if (existing) return { version: existing, created: false };
+    if (!(await this.get(model, 'SPEC'))) throw new NotFoundError(`model "${model}" has no spec registered`);
+    for (;;) {
+      const [newest] = await this.queryAll({
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'VERSION#' },
+        ProjectionExpression: 'version',
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: 1,
+      });
+      const version: ModelVersion = { ...record, version: Number(newest?.version ?? 0) + 1 };
+      try {
+        await this.execute(
+          { write: 'version', model, version: version.version },
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { PK: pk(model), SK: versionSk(version.version), ...version },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        );
+        return { version, created: true };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // Another run took the number; or this run did, in an attempt running at the same time.
+        const taken = strip<ModelVersion>(await this.get(model, versionSk(version.version), true));
+        if (taken?.runId === runId) return { version: taken, created: false };
+      }
     }
   }
 
-  /** Writes a new version item; refuses to overwrite an existing one. */
+  /** The version a run created, if any (newest first: a run's version is among the latest). */
+  private async versionOfRun(model: string, runId: string): Promise<ModelVersion | undefined> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          FilterExpression: 'runId = :run',
+          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'VERSION#', ':run': runId },
+          ProjectionExpression: 'version',
+          ScanIndexForward: false,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const found = page.Items?.[0];
+      if (found) return this.getVersion(model, Number(found.version));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
+  }
+
+  /** Writes a version item; refuses to overwrite an existing one. */
   async putVersion(version: ModelVersion): Promise<void> {
-    await this.client.send(
+    await this.execute(
+      { write: 'version', model: version.model, version: version.version },
       new PutCommand({
         TableName: this.tableName,
         Item: { PK: pk(version.model), SK: versionSk(version.version), ...version },
@@ -335,8 +384,15 @@ export class Registry {
     );
   }
 
+  /** A version, with its stage as of the last change (also while that change's followers are written). */
   async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
-    return strip<ModelVersion>(await this.get(model, versionSk(version), true));
+    const [item, state] = await Promise.all([
+      this.get(model, versionSk(version), true),
+      this.readState(model),
+    ]);
+    const record = strip<ModelVersion>(item);
+    const update = state.pending?.stages.find((stage) => stage.version === version);
+    return record && update ? { ...record, ...update } : record;
   }
 
   /**
@@ -456,7 +512,10 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       const state = await this.settle(model);
       const named = 'version' in transition ? transition.version : undefined;
-      const stage = named === undefined ? undefined : (await this.getVersion(model, named))?.stage;
+      const stage =
+        named === undefined
+          ? undefined
+          : strip<ModelVersion>(await this.get(model, versionSk(named), true))?.stage;
       const decision = plan(state, transition, this.now().toISOString(), stage);
       if (decision.status === 'conflict') throw new ConflictError(`${model}: ${decision.message}`);
       if (decision.status === 'done') return decision.outcome;
@@ -566,6 +625,25 @@ export class Registry {
       actor: options.actor,
     });
     return { rolledBack: outcome.changed, from: outcome.from, to: outcome.to, message: outcome.message };
+  }
+
+  /**
+   * Acts on a rollback alarm of `role` entering ALARM: attributes it to the version that served in that
+   * role during its breaching periods, then rolls that version back (production) or stops it (canary,
+   * shadow) — a recorded no-op if it no longer serves. The same alarm state change (`eventKey`) is acted
+   * on at most once, however often it is delivered.
+   */
+  async rollbackForAlarm(
+    model: string,
+    alarm: {
+      role: ServingRole;
+      periods: { start: number; end: number }[];
+      eventKey: string;
+      reason: string;
+      actor: string;
+    },
+  ): Promise<Outcome> {
+    return this.transition(model, { kind: 'alarm', ...alarm });
   }
 
   /**

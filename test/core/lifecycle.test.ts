@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   attributeAlarm,
+  breachingPeriods,
   EMPTY_STATE,
   followers,
   type Plan,
@@ -217,5 +218,40 @@ describe('attributeAlarm', () => {
   it('names no version when none served in the role then', () => {
     expect(attributeAlarm(served, 'shadow', [period(9, 10)], Date.parse(at(12)))).toBeUndefined();
     expect(attributeAlarm(served, 'canary', [period(1, 2)], Date.parse(at(12)))).toBeUndefined();
+  });
+});
+
+describe('breachingPeriods', () => {
+  // reasonData as the local runtime and CloudWatch write it: newest datapoint first, "+0000" times.
+  const time = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+  const base = Date.parse(T0);
+
+  it('keeps the datapoints above the threshold, each as long as the spacing of the datapoints', () => {
+    // Prepare: 0.9-s periods (a shortened 60-s period), the middle one below the threshold
+    const reasonData = JSON.stringify({
+      period: 60,
+      threshold: 2,
+      evaluatedDatapoints: [
+        { timestamp: time(base + 1800), value: 3 },
+        { timestamp: time(base + 900), value: 1 },
+        { timestamp: time(base), value: 5 },
+      ],
+    });
+    // Act & Assess
+    expect(breachingPeriods(reasonData, base + 2000)).toEqual([
+      { start: base, end: base + 900 },
+      { start: base + 1800, end: base + 2000 },
+    ]);
+  });
+
+  it('falls back to the period in seconds for a single datapoint, and to nothing without reasonData', () => {
+    const single = JSON.stringify({
+      period: 60,
+      threshold: 2,
+      evaluatedDatapoints: [{ timestamp: time(base), value: 3 }],
+    });
+    expect(breachingPeriods(single, base + 120_000)).toEqual([{ start: base, end: base + 60_000 }]);
+    expect(breachingPeriods(undefined, base)).toEqual([]);
+    expect(breachingPeriods('not json', base)).toEqual([]);
   });
 });

@@ -45,10 +45,12 @@ function version(model: string, n: number): ModelVersion {
 
 async function registerVersions(model: string, count: number) {
   await registry.putSpec(model, { name: model });
-  for (let i = 0; i < count; i++) {
-    const n = await registry.nextVersion(model);
-    await registry.putVersion(version(model, n));
-  }
+  for (let n = 1; n <= count; n++) await registry.putVersion(version(model, n));
+}
+
+function forRun(model: string, runId: string) {
+  const { version: _number, ...record } = version(model, 0);
+  return { ...record, runId };
 }
 
 describe('Registry', () => {
@@ -56,17 +58,39 @@ describe('Registry', () => {
     registry = await freshRegistry();
   });
 
-  it('hands out version numbers atomically, even when asked concurrently', async () => {
+  it('numbers the versions of concurrent runs uniquely and consecutively', async () => {
     // Prepare
     await registry.putSpec('counter', { name: 'counter' });
     // Act
-    const numbers = await Promise.all(Array.from({ length: 10 }, () => registry.nextVersion('counter')));
+    const created = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => registry.createVersion(forRun('counter', `run-${i}`))),
+    );
     // Assess
-    expect([...numbers].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(created.map((c) => c.version.version).sort((a, b) => a - b)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    expect(new Set(created.map((c) => c.version.runId)).size).toBe(10);
   });
 
-  it('refuses a version number for a model without a spec', async () => {
-    await expect(registry.nextVersion('unknown-model')).rejects.toThrow(/no spec registered/);
+  it('gives a retried run the version it already created, also when the attempts overlap', async () => {
+    // Prepare
+    await registry.putSpec('retried', { name: 'retried' });
+    await registry.createVersion(forRun('retried', 'other'));
+    // Act
+    const [first, overlapping] = await Promise.all([
+      registry.createVersion(forRun('retried', 'run-a')),
+      registry.createVersion(forRun('retried', 'run-a')),
+    ]);
+    const retry = await registry.createVersion(forRun('retried', 'run-a'));
+    // Assess
+    expect([first.version.version, overlapping.version.version, retry.version.version]).toEqual([2, 2, 2]);
+    expect([first.created, overlapping.created].filter(Boolean)).toHaveLength(1);
+    expect(retry.created).toBe(false);
+    expect((await registry.listVersions('retried')).map((v) => v.version)).toEqual([2, 1]);
+  });
+
+  it('refuses a version for a model without a spec', async () => {
+    await expect(registry.createVersion(forRun('unknown-model', 'r'))).rejects.toThrow(/no spec registered/);
   });
 
   it('keeps exactly one production version through promotions and archives the previous one', async () => {
