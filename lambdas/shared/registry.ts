@@ -3,7 +3,7 @@
  *
  * | SK                     | item                                                                    |
  * |------------------------|-------------------------------------------------------------------------|
- * | `SPEC`                 | the model spec, and `lastVersion` (the atomic version counter)          |
+ * | `SPEC`                 | the model spec                                                           |
  * | `VERSION#<10 digits>`  | a model version: stage, metrics, params, artifact key + sha256, lineage  |
  * | `POINTERS`             | what serves (production, a baking canary/shadow), revision, pending change |
  * | `RUN#<start>#<runId>`  | one pipeline execution: trigger, drift, decision, trials, status        |
