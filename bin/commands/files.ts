@@ -15,7 +15,8 @@ export function readFile(path: string): Buffer {
   }
 }
 
-export function readSpec(path: string): ModelSpec {
+/** A spec file, parsed; `overrides` replace top-level fields first (e.g. `--engine`). */
+export function readSpec(path: string, overrides: Record<string, unknown> = {}): ModelSpec {
   let json: unknown;
   try {
     json = JSON.parse(readFile(path).toString('utf8'));
@@ -24,7 +25,7 @@ export function readSpec(path: string): ModelSpec {
     throw new CliError(`${path}: not valid JSON (${(error as Error).message})`);
   }
   try {
-    return parseSpec(json);
+    return parseSpec({ ...(json as object), ...overrides });
   } catch (error) {
     throw new CliError(`${path}: ${(error as Error).message.split('\n').join('; ')}`);
   }

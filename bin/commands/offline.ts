@@ -104,11 +104,12 @@ export async function backtestCommand(
   dataPath: string,
   options: { spec: string; engine?: string; json?: boolean },
 ) {
-  const spec = readSpec(options.spec);
   if (options.engine !== undefined && !['fast', 'ml-random-forest'].includes(options.engine)) {
     throw new CliError(`--engine must be fast or ml-random-forest, got "${options.engine}"`);
   }
-  const engine = (options.engine ?? spec.engine) as 'fast' | 'ml-random-forest';
+  // The engine is read with the spec, so its default search space and its checks are the engine's own.
+  const spec = readSpec(options.spec, options.engine === undefined ? {} : { engine: options.engine });
+  const { engine } = spec;
   const table = await readTable(dataPath, spec);
   let result: Awaited<ReturnType<typeof backtest>>;
   try {

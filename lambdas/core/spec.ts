@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS } from './metrics.ts';
-import type { Table, Task } from './types.ts';
+import type { EngineName, LearningTask, Table, Task } from './types.ts';
 
 export { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS };
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
@@ -155,24 +155,71 @@ const searchSpace = z.strictObject({
 export type SearchSpace = z.output<typeof searchSpace>;
 
 /**
- * Default search spaces: a few values of the knobs that matter most for forests. A spec's own `space`
- * replaces the default as a whole, so what is searched is always exactly what the spec says.
+ * Default search spaces per engine and learning task: a few values of the knobs that matter most for each
+ * engine. ml-random-forest has no leaf-size limit (its trees stop at `minSamplesSplit`) and draws its
+ * `maxFeatures` once per tree rather than per split, so its space tunes depth and split size only. A
+ * spec's own `space` replaces the default as a whole, so what is searched is exactly what the spec says.
  */
-export const DEFAULT_SEARCH_SPACES: Record<'regression' | 'classification', SearchSpace> = {
-  regression: { maxFeatures: [0.33, 0.5, 1.0], minSamplesLeaf: [1, 2, 5], maxDepth: [0, 8, 16] },
-  classification: { maxFeatures: ['sqrt', 0.5], minSamplesLeaf: [1, 2, 5], maxDepth: [0, 8, 16] },
+export const DEFAULT_SEARCH_SPACES: Record<EngineName, Record<LearningTask, SearchSpace>> = {
+  fast: {
+    regression: { maxFeatures: [0.33, 0.5, 1.0], minSamplesLeaf: [1, 2, 5], maxDepth: [0, 8, 16] },
+    classification: { maxFeatures: ['sqrt', 0.5], minSamplesLeaf: [1, 2, 5], maxDepth: [0, 8, 16] },
+  },
+  'ml-random-forest': {
+    regression: { minSamplesSplit: [2, 4, 8], maxDepth: [0, 8, 16] },
+    classification: { minSamplesSplit: [2, 4, 8], maxDepth: [0, 8, 16] },
+  },
 };
 
-function searchSchema(defaultSpace: SearchSpace) {
+/**
+ * Hyperparameters an engine cannot honour, with the one value it accepts: a spec asking for another
+ * value (fixed or searched) is refused when it is read, naming the field.
+ */
+const ENGINE_FIXED: Record<
+  EngineName,
+  Partial<Record<keyof SearchSpace, { value: unknown; why: string }>>
+> = {
+  fast: {},
+  'ml-random-forest': {
+    minSamplesLeaf: { value: 1, why: 'its trees stop at minSamplesSplit instead' },
+    maxLeaves: { value: 0, why: 'it has no leaf-count limit' },
+    sampleFraction: { value: 1, why: 'it cannot subsample rows' },
+    maxBins: { value: undefined, why: 'it does not bin features' },
+  },
+};
+
+function searchSchema() {
   return z
     .strictObject({
-      strategy: z
-        .enum(['none', 'random', 'halving'], must("must be 'none', 'random' or 'halving'"))
-        .default('random'),
+      strategy: z.enum(['none', 'random'], must("must be 'none' or 'random'")).default('random'),
       trials: integer(1, 200).default(8),
-      space: searchSpace.default(() => structuredClone(defaultSpace)),
+      /** Default: {@link DEFAULT_SEARCH_SPACES} for the spec's engine and task, filled in by `parseSpec`. */
+      space: searchSpace.optional(),
     })
     .prefault({});
+}
+
+/** Refuses hyperparameters (fixed or searched) the spec's engine does not have. */
+function checkEngine(
+  spec: {
+    engine: EngineName;
+    hyperparameters: Record<string, unknown>;
+    search: { space?: Record<string, unknown[] | undefined> };
+  },
+  ctx: z.RefinementCtx,
+): void {
+  for (const [name, rule] of Object.entries(ENGINE_FIXED[spec.engine])) {
+    const refuse = (path: (string | number)[], value: unknown) =>
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `engine '${spec.engine}' has no ${name} (${rule.why}); remove it or use engine 'fast', got ${JSON.stringify(value)}`,
+      });
+    const fixed = spec.hyperparameters[name];
+    if (fixed !== undefined && fixed !== rule.value) refuse(['hyperparameters', name], fixed);
+    const searched = spec.search.space?.[name];
+    if (searched?.some((value) => value !== rule.value)) refuse(['search', 'space', name], searched);
+  }
 }
 
 const drift = z
@@ -401,9 +448,10 @@ const forecastSchema = z
       .prefault({}),
     validation: z.strictObject(validationShape()).prefault({}),
     promotion: promotionSchema('forecast', REGRESSION_METRICS),
-    search: searchSchema(DEFAULT_SEARCH_SPACES.regression),
+    search: searchSchema(),
   })
-  .superRefine(checkColumns);
+  .superRefine(checkColumns)
+  .superRefine(checkEngine);
 
 const regressionSchema = z
   .strictObject({
@@ -413,11 +461,12 @@ const regressionSchema = z
     metric: metricEnum('regression', REGRESSION_METRICS).default('rmse'),
     validation: z.strictObject(validationShape()).prefault({}),
     promotion: promotionSchema('regression', REGRESSION_METRICS),
-    search: searchSchema(DEFAULT_SEARCH_SPACES.regression),
+    search: searchSchema(),
     serving,
   })
   .superRefine(checkColumns)
-  .superRefine(checkMissingPolicy);
+  .superRefine(checkMissingPolicy)
+  .superRefine(checkEngine);
 
 const classificationSchema = z
   .strictObject({
@@ -437,11 +486,12 @@ const classificationSchema = z
       })
       .prefault({}),
     promotion: promotionSchema('classification', CLASSIFICATION_METRICS),
-    search: searchSchema(DEFAULT_SEARCH_SPACES.classification),
+    search: searchSchema(),
     serving,
   })
   .superRefine(checkColumns)
-  .superRefine(checkMissingPolicy);
+  .superRefine(checkMissingPolicy)
+  .superRefine(checkEngine);
 
 const branchSchemas = {
   forecast: forecastSchema,
@@ -456,8 +506,9 @@ export const modelSpecSchema = z.discriminatedUnion('task', [
   classificationSchema,
 ]);
 
-type WithMinRows<S extends { validation: object }> = Omit<S, 'validation'> & {
+type WithMinRows<S extends { validation: object; search: object }> = Omit<S, 'validation' | 'search'> & {
   validation: S['validation'] & { minRows: number };
+  search: S['search'] & { space: SearchSpace };
 };
 export type ForecastSpec = WithMinRows<z.output<typeof forecastSchema>>;
 export type RegressionSpec = WithMinRows<z.output<typeof regressionSchema>>;
@@ -624,7 +675,16 @@ export function parseSpec(json: unknown): ModelSpec {
   }
   const spec = result.data;
   const minRows = spec.validation.minRows ?? defaultMinRows(spec);
-  return { ...spec, validation: { ...spec.validation, minRows } } as ModelSpec;
+  const space =
+    spec.search.space ??
+    structuredClone(
+      DEFAULT_SEARCH_SPACES[spec.engine][spec.task === 'classification' ? 'classification' : 'regression'],
+    );
+  return {
+    ...spec,
+    validation: { ...spec.validation, minRows },
+    search: { ...spec.search, space },
+  } as ModelSpec;
 }
 
 /**

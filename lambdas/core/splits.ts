@@ -1,6 +1,6 @@
 /**
- * How rows of a feature matrix are split: the holdout (scored once, candidate against champion),
- * and inside the rest a validation part (scores hyperparameter candidates) and the fit part.
+ * How rows of a feature matrix are split: the holdout (scored once, candidate against champion) and the
+ * training rows (model selection scores candidates inside them, see `selection.ts`).
  *
  * A row's holdout membership is a pure function of the row, so it stays put as the data grows and a
  * champion trained on an earlier dataset is judged on the same rule: forecasts hold out the last
@@ -9,17 +9,12 @@
  * champion and candidate are both scored on rows neither has learned from.
  */
 import { createHash } from 'node:crypto';
-import { seededRandom, shuffled } from './random.ts';
 import { holdoutRows, type ModelSpec, resolveColumns } from './spec.ts';
 import type { Table } from './types.ts';
 
-/** Role of a matrix row. */
+/** Role of a matrix row: trains candidates (and is where they are compared), or judges the chosen one. */
 export const FIT = 0;
-export const VALIDATION = 1;
 export const HOLDOUT = 2;
-
-/** Share of the training rows kept aside to score hyperparameter candidates. */
-export const VALIDATION_SHARE = 0.2;
 
 /** Roles of the rows of a matrix, and how many would-be holdout rows were left out because a champion saw them. */
 export interface Split {
@@ -84,8 +79,8 @@ export function keysDigest(keys: readonly string[]): string {
 
 /**
  * Roles for a time-ordered matrix, one key (period) per row: the last `holdout` rows are the holdout
- * unless the champion trained on them (`seen`), the last 20% of the rest validation.
- * @throws {RangeError} when too few rows are left to score, fit or validate.
+ * unless the champion trained on them (`seen`).
+ * @throws {RangeError} when too few rows are left to score or to train on.
  */
 export function timeSplit(keys: readonly string[], holdout: number, seen?: ReadonlySet<string>): Split {
   const rowCount = keys.length;
@@ -97,23 +92,20 @@ export function timeSplit(keys: readonly string[], holdout: number, seen?: Reado
     else roles[row] = HOLDOUT;
   }
   requireHoldout(size, excluded);
-  assignValidation(roles, (positions) =>
-    positions.slice(positions.length - validationCount(positions.length)),
-  );
+  requireTraining(roles);
   return { roles, excluded };
 }
 
 /**
  * Roles for tabular rows, one key per row: holdout when the key's {@link keyFraction} is below the
- * holdout share and the champion did not train on it (`seen`); validation a seeded draw of the rest,
- * stratified by `strata` (the class of each row for classification; omit for regression).
- * @throws {RangeError} when too few rows are left to score, fit or validate.
+ * holdout share and the champion did not train on it (`seen`).
+ * @throws {RangeError} when too few rows are left to score or to train on.
  */
 export function hashedSplit(
   keys: readonly string[],
-  options: { holdout: number; seed: number; strata?: ArrayLike<number>; seen?: ReadonlySet<string> },
+  options: { holdout: number; seen?: ReadonlySet<string> },
 ): Split {
-  const { holdout, seed, strata, seen } = options;
+  const { holdout, seen } = options;
   const rowCount = keys.length;
   // A fraction is the share of the hash space itself, so membership does not move as rows are added.
   const share = Number.isInteger(holdout) ? holdoutSize(holdout, rowCount) / rowCount : holdout;
@@ -132,22 +124,7 @@ export function hashedSplit(
     );
   }
   requireHoldout(selected, excluded);
-  const random = seededRandom(seed);
-  assignValidation(roles, (positions) => {
-    const groups = new Map<number, number[]>();
-    for (const row of positions) {
-      const key = strata ? strata[row] : 0;
-      const group = groups.get(key);
-      if (group) group.push(row);
-      else groups.set(key, [row]);
-    }
-    return [...groups.keys()]
-      .sort((a, b) => a - b)
-      .flatMap((key) => {
-        const group = groups.get(key)!;
-        return shuffled(group, random).slice(0, Math.round(group.length * VALIDATION_SHARE));
-      });
-  });
+  requireTraining(roles);
   return { roles, excluded };
 }
 
@@ -159,16 +136,9 @@ function requireHoldout(selected: number, excluded: number): void {
   }
 }
 
-function validationCount(trainRows: number): number {
-  return Math.max(1, Math.round(trainRows * VALIDATION_SHARE));
-}
-
-/** Marks as validation the training rows `pick` chooses among the training rows' positions. */
-function assignValidation(roles: Uint8Array, pick: (positions: number[]) => number[]): void {
-  const training = Array.from(rowsWithRole(roles, FIT));
-  if (training.length - validationCount(training.length) < 2)
-    throw new RangeError(`${training.length} training rows are too few to also validate`);
-  for (const row of pick(training)) roles[row] = VALIDATION;
+function requireTraining(roles: Uint8Array): void {
+  const training = roles.length - rowsWithRole(roles, HOLDOUT).length;
+  if (training < 2) throw new RangeError(`${training} training rows are too few to train on`);
 }
 
 /** Positions of the rows whose role is one of `wanted`. */

@@ -2,11 +2,11 @@
  * The training procedure, in steps the pipeline runs as separate Lambdas and the CLI runs in one process:
  *
  * 1. `buildFeatureSets`: the dataset as feature matrices, one per featurizer variant (for forecasts, each
- *    target transform worth trying), with every row's role: fit, validation or holdout.
+ *    target transform worth trying), with every row's role: training or holdout.
  * 2. `planCandidates`: hyperparameter candidates (variant × forest parameters), warm-started from the
  *    production model's parameters.
- * 3. `scoreCandidate`: fit a candidate on the fit rows, score it on the validation rows.
- * 4. `fitFinal`: fit the best candidate on fit + validation rows (sharded for large data).
+ * 3. `scoreCandidate`: score a candidate inside the training rows (rolling origin, out of bag or k-fold).
+ * 4. `fitFinal`: fit the best candidate on the training rows (sharded for large data).
  * 5. `scoreHoldout`: score a model on the holdout rows, the champion on the very same rows.
  */
 import {
@@ -22,9 +22,11 @@ import {
   sliceMatrix,
 } from './features.ts';
 import { type FlatForest, getLearner, predictBatch, trainShard } from './forest/index.ts';
+import { outOfBagPredictions } from './forest/oob.ts';
 import { type MetricName, metricDirection, scoreClassification, scoreRegression } from './metrics.ts';
 import { type LoadedModel, packModel, predictInstances } from './model.ts';
 import { candidates as searchCandidates } from './search.ts';
+import { K_FOLDS, kFolds, rollingOriginFolds, selectionMetric } from './selection.ts';
 import { type ModelSpec, resolveColumns } from './spec.ts';
 import {
   FIT,
@@ -35,7 +37,6 @@ import {
   rowsWithRole,
   type Split,
   timeSplit,
-  VALIDATION,
 } from './splits.ts';
 import type { ForestParams, Table, TrainingSet } from './types.ts';
 
@@ -77,7 +78,7 @@ export class TrainingDataError extends Error {
 
 /**
  * Featurizes a dataset every way the spec allows. Forecasts with `transform: 'auto'` get one set per
- * transform the series supports (the search picks by validation score); tabular data gets one set, its
+ * transform the series supports (the search picks by selection score); tabular data gets one set, its
  * featurizer fitted on the training rows only so the holdout stays unseen. `seen` holds the row keys
  * ({@link rowKeys}) the production model trained on: they never enter the holdout.
  *
@@ -107,9 +108,8 @@ export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlyS
       });
     }
     const { features, categorical } = resolveColumns(spec, table);
-    const strata = spec.task === 'classification' ? numericValues(table, spec.target) : undefined;
-    const split = hashedSplit(keys, { holdout: spec.holdout, seed: spec.seed, strata, seen });
-    const trainingRows = rowsWithRole(split.roles, FIT, VALIDATION);
+    const split = hashedSplit(keys, { holdout: spec.holdout, seen });
+    const trainingRows = rowsWithRole(split.roles, FIT);
     const featurizer = fitTabularFeaturizer(table, {
       task: spec.task,
       target: spec.target,
@@ -165,14 +165,9 @@ export function holdoutOverlap(
 }
 
 /** Counts of rows per role. */
-export function roleCounts(roles: Uint8Array): { fit: number; validation: number; holdout: number } {
-  const counts = { fit: 0, validation: 0, holdout: 0 };
-  for (const role of roles) {
-    if (role === FIT) counts.fit++;
-    else if (role === VALIDATION) counts.validation++;
-    else counts.holdout++;
-  }
-  return counts;
+export function roleCounts(roles: Uint8Array): { train: number; holdout: number } {
+  const holdout = rowsWithRole(roles, HOLDOUT).length;
+  return { train: roles.length - holdout, holdout };
 }
 
 /**
@@ -212,9 +207,8 @@ export function planCandidates(
   });
 }
 
-/** The training set of the rows with the given roles. */
-export function trainingSet(featureSet: FeatureSet, ...roles: number[]): TrainingSet {
-  const positions = rowsWithRole(featureSet.roles, ...roles);
+/** The training set of some matrix rows (positions into the feature set's matrix). */
+export function trainingSetAt(featureSet: FeatureSet, positions: Int32Array): TrainingSet {
   const matrix = sliceMatrix(featureSet.matrix, positions);
   const { featurizer } = featureSet;
   const classification = featurizer.kind === 'tabular' && featurizer.task === 'classification';
@@ -229,20 +223,21 @@ export function trainingSet(featureSet: FeatureSet, ...roles: number[]): Trainin
   };
 }
 
+/** The training set of the rows with the given roles. */
+export function trainingSet(featureSet: FeatureSet, ...roles: number[]): TrainingSet {
+  return trainingSetAt(featureSet, rowsWithRole(featureSet.roles, ...roles));
+}
+
 /**
- * Metrics of a forest on some matrix rows, on the original scale (forecast transforms inverted).
- * Classification: class indices in the forest map to the featurizer's labels.
+ * Metrics of raw forest outputs for some matrix rows (`raw`: one value per row, or one probability per
+ * class for classifiers), on the original scale (forecast transforms inverted). Classification: class
+ * indices in the forest map to the featurizer's labels.
  */
-export function scorePositions(
-  featureSet: FeatureSet,
-  forest: FlatForest,
-  positions: Int32Array,
-): Record<string, number> {
+function scoreRaw(featureSet: FeatureSet, positions: Int32Array, raw: Float64Array): Record<string, number> {
   const matrix = sliceMatrix(featureSet.matrix, positions);
-  const raw = predictBatch(forest, matrix.x, matrix.rowCount);
   const { featurizer } = featureSet;
   if (featurizer.kind === 'tabular' && featurizer.task === 'classification') {
-    const k = forest.classes.length;
+    const k = featurizer.classes!.length;
     const proba = Array.from({ length: matrix.rowCount }, (_, i) => raw.subarray(i * k, (i + 1) * k));
     return { ...scoreClassification(matrix.actual, proba, featurizer.classes!) };
   }
@@ -251,6 +246,16 @@ export function scorePositions(
       ? Float64Array.from(raw, (value, i) => invertForecast(featurizer, value, matrix.base[i]))
       : raw;
   return { ...scoreRegression(matrix.actual, predictions) };
+}
+
+/** Metrics of a forest on some matrix rows, on the original scale (forecast transforms inverted). */
+export function scorePositions(
+  featureSet: FeatureSet,
+  forest: FlatForest,
+  positions: Int32Array,
+): Record<string, number> {
+  const matrix = sliceMatrix(featureSet.matrix, positions);
+  return scoreRaw(featureSet, positions, predictBatch(forest, matrix.x, matrix.rowCount));
 }
 
 /** Predictions of a forest on some matrix rows, on the original scale (for report charts). */
@@ -274,21 +279,86 @@ export interface FitSettings {
   workerScript?: string | URL;
 }
 
-/** Fits a candidate on the fit rows and scores it on the validation rows. */
+/** How a candidate was scored: which selection scheme, on how many out-of-sample predictions. */
+export interface SelectionScores {
+  scheme: 'rolling-origin' | 'out-of-bag' | 'k-fold';
+  /** Out-of-sample predictions the score pools. */
+  predictions: number;
+}
+
+/**
+ * One out-of-sample prediction per scored training row: forecasts by rolling origin, tabular rows out of
+ * bag (fast engine) or by stratified k-fold (an engine that cannot replay its bootstrap).
+ */
+async function outOfSample(
+  featureSet: FeatureSet,
+  params: ForestParams,
+  settings: FitSettings,
+): Promise<{ positions: Int32Array; raw: Float64Array; scheme: SelectionScores['scheme'] }> {
+  const train = rowsWithRole(featureSet.roles, FIT);
+  const learner = getLearner(settings.engine);
+  const { featurizer } = featureSet;
+  if (featurizer.kind === 'tabular' && settings.engine === 'fast') {
+    const data = trainingSetAt(featureSet, train);
+    const { values, votes, classCount } = outOfBagPredictions(
+      await learner.fit(data, params, settings),
+      data,
+    );
+    const kept = Int32Array.from(Array.from(train).filter((_, i) => votes[i] > 0));
+    if (kept.length === 0)
+      throw new RangeError('no row is out of bag: use bootstrap or a sampleFraction below 1');
+    const raw = new Float64Array(kept.length * classCount);
+    let next = 0;
+    votes.forEach((count, i) => {
+      if (count > 0) raw.set(values.subarray(i * classCount, (i + 1) * classCount), classCount * next++);
+    });
+    return { positions: kept, raw, scheme: 'out-of-bag' };
+  }
+  const folds =
+    featurizer.kind === 'forecast'
+      ? rollingOriginFolds(train.length, { season: featurizer.season })
+      : kFolds(
+          train.length,
+          K_FOLDS,
+          settings.seed,
+          featurizer.task === 'classification' ? trainingSetAt(featureSet, train).y : undefined,
+        );
+  const parts: { positions: Int32Array; raw: Float64Array }[] = [];
+  for (const fold of folds) {
+    const fitRows = Int32Array.from(fold.fit, (i) => train[i]);
+    const scoreRows = Int32Array.from(fold.score, (i) => train[i]);
+    const forest = await learner.fit(trainingSetAt(featureSet, fitRows), params, settings);
+    const matrix = sliceMatrix(featureSet.matrix, scoreRows);
+    parts.push({ positions: scoreRows, raw: predictBatch(forest, matrix.x, matrix.rowCount) });
+  }
+  const positions = Int32Array.from(parts.flatMap((part) => Array.from(part.positions)));
+  const raw = Float64Array.from(parts.flatMap((part) => Array.from(part.raw)));
+  return { positions, raw, scheme: featurizer.kind === 'forecast' ? 'rolling-origin' : 'k-fold' };
+}
+
+/**
+ * Scores a candidate on the training rows only (never the holdout): every metric of its pooled
+ * out-of-sample predictions, and as `score` the selection metric — log loss for classifiers, the spec's
+ * metric otherwise (see `selection.ts`).
+ */
 export async function scoreCandidate(
   featureSet: FeatureSet,
   candidate: Candidate,
   metric: MetricName,
   settings: FitSettings,
-): Promise<{ score: number; metrics: Record<string, number>; seconds: number }> {
+): Promise<{ score: number; metrics: Record<string, number>; seconds: number } & SelectionScores> {
   const started = performance.now();
-  const forest = await getLearner(settings.engine).fit(
-    trainingSet(featureSet, FIT),
-    candidate.params,
-    settings,
-  );
-  const metrics = scorePositions(featureSet, forest, rowsWithRole(featureSet.roles, VALIDATION));
-  return { score: metrics[metric], metrics, seconds: (performance.now() - started) / 1000 };
+  const { positions, raw, scheme } = await outOfSample(featureSet, candidate.params, settings);
+  const metrics = scoreRaw(featureSet, positions, raw);
+  const { featurizer } = featureSet;
+  const task = featurizer.kind === 'forecast' ? 'forecast' : featurizer.task;
+  return {
+    score: metrics[selectionMetric(task, metric)],
+    metrics,
+    seconds: (performance.now() - started) / 1000,
+    scheme,
+    predictions: positions.length,
+  };
 }
 
 /** The best of scored candidates for a metric (the first on ties: warm-start candidates come first). */
@@ -308,7 +378,7 @@ export function shardCount(rows: number, nTrees: number, maxShards = 8): number 
 }
 
 /**
- * Fits trees `treeStart … treeStart + treeCount − 1` of the final model on fit + validation rows. With the
+ * Fits trees `treeStart … treeStart + treeCount − 1` of the final model on the training rows. With the
  * fast engine the shards merge into exactly the forest a single fit would give; ml-random-forest can't be
  * sharded, so it always fits whole.
  */
@@ -318,7 +388,7 @@ export async function fitFinal(
   settings: FitSettings,
   trees?: { treeStart: number; treeCount: number },
 ): Promise<FlatForest> {
-  const data = trainingSet(featureSet, FIT, VALIDATION);
+  const data = trainingSet(featureSet, FIT);
   if (settings.engine !== 'fast' || !trees) return getLearner(settings.engine).fit(data, params, settings);
   return trainShard(data, params, settings.seed, trees.treeStart, trees.treeCount, settings);
 }
@@ -466,12 +536,14 @@ export interface BacktestResult {
   holdoutRows: number;
   variant: string;
   params: Record<string, unknown>;
-  trials: Array<Candidate & { score: number; seconds: number }>;
+  /** Every candidate with its selection score (log loss for classifiers, else the spec's metric). */
+  trials: Array<Candidate & { score: number; seconds: number } & SelectionScores>;
+  selectionMetric: MetricName;
 }
 
 /**
- * The whole procedure in one process, as the pipeline runs it across Lambdas: featurize, search the
- * candidates on the validation rows, fit the best on everything before the holdout, score the holdout.
+ * The whole procedure in one process, as the pipeline runs it across Lambdas: featurize, score the
+ * candidates inside the training rows, fit the best on everything before the holdout, score the holdout.
  */
 export async function backtest(
   spec: ModelSpec,
@@ -488,10 +560,12 @@ export async function backtest(
     featureSets.map((set) => set.variant),
   )) {
     const scored = await scoreCandidate(byVariant.get(candidate.variant)!, candidate, spec.metric, fit);
-    trials.push({ ...candidate, score: scored.score, seconds: scored.seconds });
+    const { score, seconds, scheme, predictions } = scored;
+    trials.push({ ...candidate, score, seconds, scheme, predictions });
   }
   const searchSeconds = (performance.now() - searchStarted) / 1000;
-  const best = bestCandidate(trials, spec.metric);
+  const chosenBy = selectionMetric(spec.task, spec.metric);
+  const best = bestCandidate(trials, chosenBy);
   const set = byVariant.get(best.variant)!;
   const fitStarted = performance.now();
   const forest = await fitFinal(set, best.params, fit);
@@ -505,7 +579,7 @@ export async function backtest(
       params: forest.params,
       seed: forest.seed,
       signature: { target: spec.target, features: set.featurizer.featureNames },
-      data: { rows: table.rowCount, trainRows: counts.fit + counts.validation, holdoutRows: counts.holdout },
+      data: { rows: table.rowCount, trainRows: counts.train, holdoutRows: counts.holdout },
       metrics: {},
       codeVersion: 'backtest',
       createdAt: new Date().toISOString(),
@@ -519,10 +593,11 @@ export async function backtest(
     searchSeconds,
     modelBytes: artifact.length,
     rows: table.rowCount,
-    trainRows: counts.fit + counts.validation,
+    trainRows: counts.train,
     holdoutRows: counts.holdout,
     variant: best.variant,
     params: { ...forest.params },
     trials,
+    selectionMetric: chosenBy,
   };
 }

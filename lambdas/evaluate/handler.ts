@@ -117,7 +117,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   });
 
   const holdoutRows = features.rows.holdout;
-  const trainRows = features.rows.fit + features.rows.validation;
+  const trainRows = features.rows.train;
   const artifact = packModel({
     meta: {
       model: run.model,

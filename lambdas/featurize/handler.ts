@@ -1,10 +1,10 @@
 /**
- * Builds the feature matrices of the merged dataset (one per featurizer variant), splits rows into fit /
- * validation / holdout (never a row the production model trained on), writes them to the bucket, and
+ * Builds the feature matrices of the merged dataset (one per featurizer variant), splits rows into
+ * training and holdout (never a row the production model trained on), writes them to the bucket, and
  * plans the hyperparameter candidates — warm-started from the production model's parameters — that the
  * next Map state trains in parallel.
  */
-import { metricDirection } from '#core/metrics.ts';
+import { selectionDirection, selectionMetric } from '#core/selection.ts';
 import { rowKeys } from '#core/splits.ts';
 import { buildFeatureSets, encodeFeatureSet, planCandidates, roleCounts } from '#core/training.ts';
 import { requiredEnv } from '../shared/config.ts';
@@ -55,8 +55,8 @@ export async function featurize({ run, merge }: { run: RunContext; merge: { data
   const ref: FeaturesRef = {
     prefix,
     variants,
-    metric: spec.metric,
-    direction: metricDirection(spec.metric),
+    metric: selectionMetric(spec.task, spec.metric),
+    direction: selectionDirection(spec.task, spec.metric),
     rows: roleCounts(featureSets[0].roles),
     engine: spec.engine,
     seed: spec.seed,

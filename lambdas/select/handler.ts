@@ -1,5 +1,6 @@
 /**
- * Picks the best hyperparameter candidate by validation score (warm-start candidates win ties), records
+ * Picks the best hyperparameter candidate by selection score (rolling origin, out of bag or k-fold inside
+ * the training rows; warm-start candidates win ties), records
  * every trial, and plans the final fit: the chosen parameters' trees split into shards for the next Map.
  */
 
@@ -35,7 +36,7 @@ export async function select({
   await markStep(registry, run, 'fit');
   const best = bestCandidate(trials, features.metric as MetricName);
   const nTrees = Number(best.params.nTrees ?? DEFAULT_TREES);
-  const trainRows = features.rows.fit + features.rows.validation;
+  const trainRows = features.rows.train;
   const count = features.engine === 'fast' ? shardCount(trainRows, nTrees) : 1;
   const shards: ShardPlan[] = Array.from({ length: count }, (_, index) => {
     const treeStart = Math.floor((index * nTrees) / count);

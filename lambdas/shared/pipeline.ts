@@ -88,9 +88,10 @@ export type CandidatePlan = Candidate;
 export interface FeaturesRef {
   prefix: string;
   variants: string[];
+  /** The metric candidates are selected by (log loss for classifiers, else the spec's) and its direction. */
   metric: string;
   direction: 'lower' | 'higher';
-  rows: { fit: number; validation: number; holdout: number };
+  rows: { train: number; holdout: number };
   engine: string;
   seed: number;
   /** The production version the holdout was drawn against (absent for the first model): evaluate scores this one. */

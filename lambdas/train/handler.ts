@@ -1,7 +1,7 @@
 /**
- * Fits trees — one Lambda per Map item. `candidate`: a hyperparameter candidate fitted on the fit rows and
- * scored on the validation rows. `shard`: a slice of the final forest's trees fitted on fit + validation
- * rows and written to the bucket, merged later by `evaluate`.
+ * Fits trees — one Lambda per Map item. `candidate`: a hyperparameter candidate scored inside the training
+ * rows (rolling origin, out of bag or k-fold; never the holdout). `shard`: a slice of the final forest's
+ * trees fitted on the training rows and written to the bucket, merged later by `evaluate`.
  */
 
 import { serializeForest } from '#core/forest/index.ts';

@@ -117,6 +117,19 @@ describe('parseSpec defaults', () => {
     expect(spec.search.space).toEqual({ nTrees: [50, 100] });
   });
 
+  it('defaults the search space to what the engine can do', () => {
+    // Act
+    const spec = parseSpec({ ...classification, engine: 'ml-random-forest' });
+    const pinned = parseSpec({
+      ...classification,
+      engine: 'ml-random-forest',
+      hyperparameters: { minSamplesLeaf: 1 },
+    });
+    // Assess
+    expect(spec.search.space).toEqual({ minSamplesSplit: [2, 4, 8], maxDepth: [0, 8, 16] });
+    expect(pinned.hyperparameters.minSamplesLeaf).toBe(1);
+  });
+
   it('gives each spec its own default search space, so mutating one cannot leak into the next', () => {
     // Prepare
     const first = parseSpec(regression);
@@ -137,7 +150,7 @@ describe('parseSpec defaults', () => {
       holdout: 100,
       metric: 'f1',
       seed: 7,
-      engine: 'ml-random-forest',
+      engine: 'fast',
       validation: { minRows: 200, maxMissing: 0.05, ranges: { tenure: { min: 0 } }, classes: [0, 1] },
       drift: {
         alpha: 0.01,
@@ -154,7 +167,7 @@ describe('parseSpec defaults', () => {
         bootstrap: false,
         maxBins: 64,
       },
-      search: { strategy: 'halving', trials: 30, space: { maxFeatures: ['sqrt', 0.3], maxLeaves: [0, 64] } },
+      search: { strategy: 'random', trials: 30, space: { maxFeatures: ['sqrt', 0.3], maxLeaves: [0, 64] } },
       monitoring: {
         latencyP99Ms: 250,
         errorRate: 0.01,
@@ -370,6 +383,18 @@ describe('parseSpec errors', () => {
     [
       { ...forecast, search: { space: { maxDepth: [4, -1] } } },
       'spec.search.space.maxDepth[1]: must be an integer ≥ 0 (0 = unlimited), got -1',
+    ],
+    [
+      { ...forecast, search: { strategy: 'halving' } },
+      "spec.search.strategy: must be 'none' or 'random', got \"halving\"",
+    ],
+    [
+      { ...forecast, engine: 'ml-random-forest', search: { space: { minSamplesLeaf: [1, 2, 5] } } },
+      "spec.search.space.minSamplesLeaf: engine 'ml-random-forest' has no minSamplesLeaf (its trees stop at minSamplesSplit instead); remove it or use engine 'fast', got [1,2,5]",
+    ],
+    [
+      { ...forecast, engine: 'ml-random-forest', hyperparameters: { maxBins: 64 } },
+      "spec.hyperparameters.maxBins: engine 'ml-random-forest' has no maxBins (it does not bin features); remove it or use engine 'fast', got 64",
     ],
     [
       { ...forecast, monitoring: { periodSeconds: 45 } },

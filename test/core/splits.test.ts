@@ -11,7 +11,6 @@ import {
   rowKeys,
   rowsWithRole,
   timeSplit,
-  VALIDATION,
 } from '#core/splits.ts';
 import { buildFeatureSets, holdoutOverlap } from '#core/training.ts';
 import type { Table } from '#core/types.ts';
@@ -53,12 +52,11 @@ describe('timeSplit', () => {
     (_, i) => `20${String(10 + Math.floor(i / 12))}-${String((i % 12) + 1).padStart(2, '0')}`,
   );
 
-  it('holds out the last periods and validates on the last fifth of the rest', () => {
+  it('holds out the last periods and trains on the rest', () => {
     const { roles, excluded } = timeSplit(months, 6);
     expect(excluded).toBe(0);
     expect(Array.from(rowsWithRole(roles, HOLDOUT))).toEqual([24, 25, 26, 27, 28, 29]);
-    // round(24 × 0.2) = 5 validation rows right before the holdout
-    expect(Array.from(rowsWithRole(roles, VALIDATION))).toEqual([19, 20, 21, 22, 23]);
+    expect(rowsWithRole(roles, FIT)).toHaveLength(24);
   });
 
   it('leaves out of the holdout the periods the champion trained on', () => {
@@ -79,8 +77,8 @@ describe('hashedSplit', () => {
   const keys = Array.from({ length: 1000 }, (_, i) => `row-${i}`);
 
   it('holds out exactly the rows whose key hashes below the share, whatever else is in the data', () => {
-    const all = hashedSplit(keys, { holdout: 0.25, seed: 1 });
-    const half = hashedSplit(keys.slice(0, 500), { holdout: 0.25, seed: 2 });
+    const all = hashedSplit(keys, { holdout: 0.25 });
+    const half = hashedSplit(keys.slice(0, 500), { holdout: 0.25 });
     keys.forEach((key, row) => {
       expect(all.roles[row] === HOLDOUT).toBe(keyFraction(key) < 0.25);
       if (row < 500) expect(half.roles[row] === HOLDOUT).toBe(all.roles[row] === HOLDOUT);
@@ -90,18 +88,17 @@ describe('hashedSplit', () => {
     expect(rowsWithRole(all.roles, HOLDOUT).length).toBeLessThan(300);
   });
 
-  it('moves rows the champion saw from the holdout to training and stratifies validation', () => {
+  it('moves rows the champion saw from the holdout to training', () => {
     const seen = new Set(keys.slice(0, 400));
-    const strata = keys.map((_, i) => i % 2);
-    const { roles, excluded } = hashedSplit(keys, { holdout: 0.25, seed: 3, seen, strata });
+    const { roles, excluded } = hashedSplit(keys, { holdout: 0.25, seen });
     const held = Array.from(rowsWithRole(roles, HOLDOUT));
     expect(held.every((row) => row >= 400)).toBe(true);
     expect(excluded).toBe(keys.slice(0, 400).filter((key) => keyFraction(key) < 0.25).length);
-    const validation = Array.from(rowsWithRole(roles, VALIDATION));
-    const training = rowsWithRole(roles, FIT, VALIDATION).length;
-    expect(validation.length).toBeCloseTo(training * 0.2, -1);
-    const odd = validation.filter((row) => row % 2 === 1).length;
-    expect(Math.abs(odd - validation.length / 2)).toBeLessThanOrEqual(1);
+    expect(held.length + excluded).toBe(keys.filter((key) => keyFraction(key) < 0.25).length);
+  });
+
+  it('refuses a holdout that selects no row', () => {
+    expect(() => hashedSplit(['row-2', 'row-3'], { holdout: 0.2 })).toThrow(/selects none of 2 rows/);
   });
 });
 

@@ -1,0 +1,104 @@
+/**
+ * Model selection: how a candidate (hyperparameters, a featurizer variant, later a transform or a lag
+ * count) is scored on the training part of the data only, never on the holdout, in a way that can tell
+ * candidates apart.
+ *
+ * - Forecasts: rolling-origin evaluation (Tashman 2000; Hyndman & Athanasopoulos, *Forecasting: Principles
+ *   and Practice*, §5.10 "time series cross-validation"): at each of `origins` cut points the model is
+ *   fitted on everything before the cut and scores the next `horizon` steps one step ahead, and the
+ *   predictions of every origin are pooled into one score.
+ * - Tabular data: out-of-bag predictions where the engine can replay its bootstrap (the fast engine),
+ *   else stratified k-fold; both pool one out-of-sample prediction per training row. Classification is
+ *   scored by log loss, which still ranks candidates when every one of them separates the classes
+ *   perfectly (a validation AUC of 1.0 ties them all).
+ *
+ * The folds are plain row positions, so any learner and any featurization can be scored with them.
+ */
+import { type MetricName, metricDirection } from './metrics.ts';
+import { seededRandom, shuffled } from './random.ts';
+import type { Task } from './types.ts';
+
+/** Rows a model is fitted on and the rows it then predicts, as positions into the training rows. */
+export interface Fold {
+  fit: Int32Array;
+  score: Int32Array;
+}
+
+/** Default number of rolling origins. */
+export const ROLLING_ORIGINS = 4;
+/** Default number of folds for k-fold cross-validation. */
+export const K_FOLDS = 5;
+
+/**
+ * Rolling-origin folds over `count` time-ordered rows: origin `i` (of `origins`) fits on the rows
+ * before `count − (origins − i) · horizon` and scores the `horizon` rows after it. The last origin
+ * ends at the last training row, so the scored rows are the most recent `origins · horizon`.
+ *
+ * @param options.horizon - steps scored per origin; default: as many as leave at least half of the rows
+ *   to the first fit, at most `season` (12).
+ * @throws {RangeError} when fewer than 2 rows would be left to the first fit or `origins` < 1.
+ * @example rollingOriginFolds(108, { origins: 4, horizon: 12 })
+ * // fits on 0..59 → scores 60..71, …, fits on 0..95 → scores 96..107
+ */
+export function rollingOriginFolds(
+  count: number,
+  options: { origins?: number; horizon?: number; season?: number } = {},
+): Fold[] {
+  const origins = options.origins ?? ROLLING_ORIGINS;
+  if (!Number.isInteger(origins) || origins < 1)
+    throw new RangeError(`origins must be a positive integer, got ${origins}`);
+  const horizon =
+    options.horizon ?? Math.min(options.season ?? 12, Math.floor(Math.floor(count / 2) / origins));
+  if (!Number.isInteger(horizon) || horizon < 1 || count - origins * horizon < 2) {
+    throw new RangeError(
+      `${count} training rows are too few for ${origins} rolling origins (each scoring at least one step after at least 2 rows)`,
+    );
+  }
+  return Array.from({ length: origins }, (_, i) => {
+    const cut = count - (origins - i) * horizon;
+    return { fit: range(0, cut), score: range(cut, cut + horizon) };
+  });
+}
+
+/**
+ * Seeded k-fold split of `count` rows, stratified by `strata` when given (each class dealt round-robin
+ * over the folds after a shuffle, as scikit-learn's `StratifiedKFold(shuffle=True)` keeps class shares).
+ * @throws {RangeError} when `k` is below 2 or above `count`.
+ */
+export function kFolds(count: number, k: number, seed: number, strata?: ArrayLike<number>): Fold[] {
+  if (!Number.isInteger(k) || k < 2 || k > count)
+    throw new RangeError(`k-fold needs 2 ≤ k ≤ ${count} rows, got k = ${k}`);
+  const random = seededRandom(seed);
+  const foldOf = new Int32Array(count);
+  const groups = new Map<number, number[]>();
+  for (let row = 0; row < count; row++) {
+    const key = strata ? strata[row] : 0;
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  let next = 0;
+  for (const key of [...groups.keys()].sort((a, b) => a - b)) {
+    for (const row of shuffled(groups.get(key)!, random)) foldOf[row] = next++ % k;
+  }
+  return Array.from({ length: k }, (_, fold) => {
+    const fit: number[] = [];
+    const score: number[] = [];
+    for (let row = 0; row < count; row++) (foldOf[row] === fold ? score : fit).push(row);
+    return { fit: Int32Array.from(fit), score: Int32Array.from(score) };
+  });
+}
+
+/** How candidates of a task are scored: classification by log loss, everything else by the spec's metric. */
+export function selectionMetric(task: Task, metric: MetricName): MetricName {
+  return task === 'classification' ? 'logloss' : metric;
+}
+
+/** Whether a lower selection score is better. */
+export function selectionDirection(task: Task, metric: MetricName): 'lower' | 'higher' {
+  return metricDirection(selectionMetric(task, metric));
+}
+
+function range(from: number, to: number): Int32Array {
+  return Int32Array.from({ length: to - from }, (_, i) => from + i);
+}
