@@ -1,19 +1,24 @@
 /**
- * Drift gate: compares the drop with the baseline the production model learned from, on what the model
- * learns from (tabular: its columns; forecasts: the transformed target), column by column (KS /
- * Wasserstein / chi-square / Jensen–Shannon and PSI), writes the full report to the bucket, records each
- * test's verdict and p-value in the run, and returns the verdict the state machine branches on (`drift` →
- * retrain, otherwise the drop is held back for the next retrain).
+ * Drift gate: compares the drop, pooled with the drops held back since the last drift test, with the
+ * baseline the production model learned from, on what the model learns from (tabular: its columns;
+ * forecasts: the transformed target), column by column (KS / Wasserstein / chi-square / Jensen–Shannon
+ * and PSI), writes the full report to the bucket, records each test's verdict and p-value in the run, and
+ * returns the verdict the state machine branches on (`drift` → retrain, otherwise the drop is held back
+ * for the next retrain).
  */
 
 import { detectDrift } from '#core/drift.ts';
 import { driftFrames } from '#core/drift-frames.ts';
+import { mergeForecast, mergeTabular } from '#core/merge.ts';
+import type { ModelSpec } from '#core/spec.ts';
+import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { loadSpec, loadTable, markStep, type RunContext } from '../shared/pipeline.ts';
-import { Registry } from '../shared/registry.ts';
+import { type DropRef, Registry } from '../shared/registry.ts';
 import { keys, putJson } from '../shared/storage.ts';
+import { loadDriftPool } from './pool.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 
@@ -26,6 +31,16 @@ async function servedTransform(model: string): Promise<string | undefined> {
   return typeof transform === 'string' ? transform : undefined;
 }
 
+/** The pooled drops as one table (forecasts by month, later values winning; tabular rows appended). */
+async function loadPooled(spec: ModelSpec, drops: DropRef[]): Promise<Table> {
+  const tables = await Promise.all(drops.map((drop) => loadTable(drop.bucket, drop.key, spec, true)));
+  return tables.reduce((merged, table) =>
+    spec.task === 'forecast'
+      ? mergeForecast(merged, table, spec.time).table
+      : mergeTabular(merged, table).table,
+  );
+}
+
 export async function drift({ run }: { run: RunContext }) {
   logger.appendKeys({ model: run.model, runId: run.runId });
   await markStep(registry, run, 'drift');
@@ -33,14 +48,21 @@ export async function drift({ run }: { run: RunContext }) {
   const baseline = await registry.getBaseline(run.model);
   if (!baseline || !run.drop)
     throw new InvalidDataError(`model "${run.model}" has no baseline to compare the drop with`);
+  const pool = [...(await loadDriftPool(registry, run.model, baseline)).map(({ drop }) => drop), run.drop];
   const [reference, current] = await Promise.all([
     loadTable(run.bucket, baseline.datasetKey, spec),
-    loadTable(run.drop.bucket, run.drop.key, spec, true),
+    loadPooled(spec, pool),
   ]);
   const frames = driftFrames(spec, reference, current, await servedTransform(run.model));
   const report = detectDrift(frames.reference, frames.current, frames.options);
   const reportKey = keys.run(run.model, run.runId, 'drift.json');
-  await putJson(run.bucket, reportKey, { ...report, reference: baseline.datasetKey, current: run.drop.key });
+  const pooled = { drops: pool.map((drop) => drop.key), rows: current.rowCount };
+  await putJson(run.bucket, reportKey, {
+    ...report,
+    reference: baseline.datasetKey,
+    current: run.drop.key,
+    pooled,
+  });
   const summary = {
     status: report.status,
     share: report.share,
@@ -59,6 +81,8 @@ export async function drift({ run }: { run: RunContext }) {
         currentRows,
       }),
     ),
+    // The drops judged together: the held-back ones since the last test, then this run's.
+    pooled,
     reportKey,
   };
   await registry.updateRun(run.model, run.startedAt, run.runId, { drift: summary });

@@ -1,0 +1,39 @@
+/**
+ * The drift pool: the drops held back since the last drift test, judged together with the new drop. A
+ * monthly feed sends drops far smaller than the drift guard's minimum (`drift.minRows`); tested one by one
+ * each would be `insufficient_data` for ever, and nothing would retrain on drift. Pooled, a stream of small
+ * drops is tested once its combined size passes the guard, and a pool that was tested is not tested again
+ * (a new pool starts after it), so no drop is judged twice.
+ */
+import { loadHeldBackDrops } from '../shared/pipeline.ts';
+import type { Baseline, DropRef, HeldBackDrop, Registry, RunRecord } from '../shared/registry.ts';
+
+/** A drift verdict that came from a test (rather than from too little data). */
+function tested(run: RunRecord | undefined): boolean {
+  const status = run?.drift?.status;
+  return status === 'drift' || status === 'no_drift';
+}
+
+const sameDrop = (a: DropRef, b: DropRef) => a.bucket === b.bucket && a.key === b.key && a.etag === b.etag;
+
+/**
+ * The held-back drops not yet judged by a drift test, oldest first: those held after the last one whose
+ * own run tested (its pool ended with it). Held-back drops are read through `loadHeldBackDrops`, the one
+ * place that knows where they are kept.
+ */
+export async function loadDriftPool(
+  registry: Registry,
+  model: string,
+  baseline: Baseline,
+): Promise<HeldBackDrop[]> {
+  const held = await loadHeldBackDrops(registry, model, baseline);
+  if (held.length === 0) return [];
+  // The runs that held these drops are among the latest: one per drop, plus retries and failed runs.
+  const runs = await registry.listRuns(model, 2 * held.length + 50);
+  const runOf = (entry: HeldBackDrop) => runs.find((run) => run.drop && sameDrop(run.drop, entry.drop));
+  let start = 0;
+  held.forEach((entry, index) => {
+    if (tested(runOf(entry))) start = index + 1;
+  });
+  return held.slice(start);
+}
