@@ -14,9 +14,10 @@ import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts
 import { numberEnv, requiredEnv } from '../shared/config.ts';
 import { BadRequestError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
-import { logger, metrics, withObservability } from '../shared/observability.ts';
+import { emitMetrics, logger, type MetricValue, withObservability } from '../shared/observability.ts';
 import {
   type LoggedPrediction,
+  type PredictionEntry,
   PredictionLog,
   predictionId,
   type ServingRole,
@@ -47,8 +48,26 @@ function shadowPredictions(shadow: ServingModel, instances: unknown[], missing: 
     };
   } catch (error) {
     logger.warn('shadow version failed to predict', { version: shadow.version, error: error as Error });
-    metrics.addMetric('ShadowErrors', 'Count', 1);
     return undefined;
+  }
+}
+
+/** The metrics of one request, written as one EMF line when it ends. */
+interface RequestMetrics {
+  version?: number;
+  values: Record<string, MetricValue>;
+}
+
+/**
+ * Logs the request. A logging failure never fails the prediction: it is logged and counted on its own
+ * metric (not a 5xx, so it cannot roll a healthy model back); feedback for those ids then answers 404.
+ */
+async function logRequest(entry: PredictionEntry, measured: RequestMetrics): Promise<void> {
+  try {
+    await predictionLog.put(entry);
+  } catch (error) {
+    logger.error('prediction log write failed; the prediction is answered', { error: error as Error });
+    measured.values.PredictionLogErrors = { unit: 'Count', value: 1 };
   }
 }
 
@@ -56,6 +75,7 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   const started = performance.now();
   let model = 'unknown';
   let role: ServingRole = 'production';
+  const measured: RequestMetrics = { values: {} };
   try {
     model = pathParameter(event, 'name');
     const parsed = predictRequestSchema.safeParse(jsonBody(event));
@@ -68,30 +88,36 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       answering = candidate.serving;
       role = 'canary';
     }
+    measured.version = answering.version;
     // The stored signature decides what a request must carry (400 naming the feature, or imputed).
     const checked = checkServingInputs(answering.loaded.featurizer, instances, serving.missing);
     const predictions = predictInstances(answering.loaded, checked.instances);
     const requestId = randomUUID();
-    await predictionLog.put({
-      id: requestId,
-      model,
-      version: answering.version,
-      role,
-      at: new Date().toISOString(),
-      predictions: logged(predictions),
-      instances,
-      instanceCount: instances.length,
-      shadow:
-        candidate?.mode === 'shadow'
-          ? shadowPredictions(candidate.serving, instances, serving.missing)
-          : undefined,
-    });
-    const outOfRange = predictions.filter((prediction) => prediction.outOfRange).length;
-    metrics.addDimensions({ model, version: String(answering.version) });
-    metrics.addMetric('PredictLatency', 'Milliseconds', performance.now() - started);
+    const shadow =
+      candidate?.mode === 'shadow'
+        ? shadowPredictions(candidate.serving, instances, serving.missing)
+        : undefined;
+    if (candidate?.mode === 'shadow' && !shadow) measured.values.ShadowErrors = { unit: 'Count', value: 1 };
+    await logRequest(
+      {
+        id: requestId,
+        model,
+        version: answering.version,
+        role,
+        at: new Date().toISOString(),
+        predictions: logged(predictions),
+        instances,
+        instanceCount: instances.length,
+        shadow,
+      },
+      measured,
+    );
+    let outOfRange = 0;
+    for (const prediction of predictions) if (prediction.outOfRange) outOfRange += 1;
+    measured.values.PredictLatency = { unit: 'Milliseconds', value: performance.now() - started };
     if (predictions[0]?.value !== undefined)
-      metrics.addMetric('PredictionValue', 'None', predictions[0].value);
-    metrics.addMetric('InputsOutOfRange', 'Count', outOfRange);
+      measured.values.PredictionValue = { unit: 'None', value: predictions[0].value };
+    measured.values.InputsOutOfRange = { unit: 'Count', value: outOfRange };
     return json(200, {
       model,
       version: answering.version,
@@ -103,14 +129,25 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     });
   } catch (error) {
     const response = errorResponse(error);
-    metrics.addMetric(response.statusCode >= 500 ? 'Predict5xx' : 'Predict4xx', 'Count', 1);
+    // Only server faults count toward the 5xx alarm; a client's mistake is a 4xx.
+    measured.values[response.statusCode >= 500 ? 'Predict5xx' : 'Predict4xx'] = { unit: 'Count', value: 1 };
     return response;
   } finally {
-    // Alarms watch each role's own metrics (a bad canary must not roll production back). Every request
-    // counts, failed ones too: the 5xx-rate alarm divides errors by requests.
-    metrics.addDimensions({ model, role });
-    metrics.addMetric('PredictRequests', 'Count', 1);
+    // Alarms watch each role's own metrics (a bad canary must not roll production back); dashboards split
+    // by version. Every request counts, failed ones too: the 5xx-rate alarm divides errors by requests.
+    measured.values.PredictRequests = { unit: 'Count', value: 1 };
+    const { version } = measured;
+    emitMetrics(
+      version === undefined ? { model, role } : { model, role, version: String(version) },
+      version === undefined
+        ? [['model', 'role']]
+        : [
+            ['model', 'role'],
+            ['model', 'version'],
+          ],
+      measured.values,
+    );
   }
 }
 
-export const handler = withObservability(predict);
+export const handler = withObservability(predict, { metrics: false });

@@ -1,6 +1,6 @@
 /**
  * The predict function's in-memory model cache. The pointers (production, and a baking canary or shadow)
- * are re-read at most every `ttlMs`; a new version is loaded from S3 and checked against its recorded sha256 before it replaces the
+ * are re-read at most every `ttlMs`, in the background while the entry is fresh enough; a new version is loaded from S3 and checked against its recorded sha256 before it replaces the
  * old one, so a request sees either the old model or the new one, never half of one. Concurrent
  * requests share one load.
  */
@@ -62,17 +62,34 @@ export class ModelCache {
 
   /**
    * The production model of `model` and its baking candidate, reloaded when a pointer moved.
+   *
+   * The pointer check stays off the hot path: an entry younger than the TTL is served as is; one between
+   * one and two TTLs old is served while one refresh runs in the background (a request never waits for the
+   * registry on a busy container); only an older one (an idle container) waits for the refresh, so a
+   * rollback is seen within two TTLs at most.
    * @throws NotFoundError when nothing serves.
    */
   async serving(model: string): Promise<Serving> {
     const entry = this.entries.get(model);
-    if (entry && this.now() - entry.checkedAt < this.ttlMs) return entry.serving;
+    const age = entry ? this.now() - entry.checkedAt : Number.POSITIVE_INFINITY;
+    if (entry && age < this.ttlMs) return entry.serving;
+    const pending = this.refreshing(model, entry);
+    if (entry && age < 2 * this.ttlMs) {
+      // The failure shows on the next request that waits for a refresh.
+      pending.catch(() => undefined);
+      return entry.serving;
+    }
+    return (await pending).serving;
+  }
+
+  /** The refresh of `model` in flight, or a new one: concurrent requests share it. */
+  private refreshing(model: string, entry: Entry | undefined): Promise<Entry> {
     let pending = this.inflight.get(model);
     if (!pending) {
       pending = this.refresh(model, entry).finally(() => this.inflight.delete(model));
       this.inflight.set(model, pending);
     }
-    return (await pending).serving;
+    return pending;
   }
 
   /** A specific version (canary, shadow), loaded once and kept. */

@@ -3,12 +3,17 @@
  * request with the version and role that answered, the inputs and the outputs, so every prediction can be
  * traced to its model version and scored when its label arrives (`POST /models/{name}/feedback`).
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient } from './clients.ts';
 
 export const RETENTION_DAYS = 30;
-/** Inputs larger than this are not stored, only counted (DynamoDB items hold at most 400 KB). */
-const MAX_STORED_INPUT_BYTES = 256 * 1024;
+/**
+ * The most a logged request stores (DynamoDB items hold at most 400 KB; the rest is keys, attribute names
+ * and labels). Predictions come first (feedback needs them), then the inputs, then a shadow's answers; what
+ * does not fit is left out and the item says so (`truncated`).
+ */
+const MAX_STORED_BYTES = 360 * 1024;
 
 export type ServingRole = 'production' | 'canary' | 'shadow';
 
@@ -25,15 +30,76 @@ export interface PredictionRecord {
   version: number;
   role: ServingRole;
   at: string;
+  /** The request's predictions (the first of them only, when `truncated.predictions` says so). */
   predictions: LoggedPrediction[];
-  /** The request's instances, or undefined when they were too large to keep. */
+  /** The request's instances as JSON, or undefined when they did not fit. */
   instances?: string;
   instanceCount: number;
   /** A shadow version's answers to the same instances (measured, never returned). */
   shadow?: { version: number; predictions: LoggedPrediction[] };
+  /** What an oversized request's log left out: how many predictions it kept, and whether inputs or shadow went. */
+  truncated?: { predictions?: number; instances?: true; shadow?: true };
   /** Labels received so far, by prediction index. */
   feedback?: Record<string, { actual: number; at: string }>;
   expiresAt: number;
+}
+
+/** What one predict request hands the log. */
+export type PredictionEntry = Omit<PredictionRecord, 'expiresAt' | 'instances' | 'truncated' | 'feedback'> & {
+  instances: unknown[];
+};
+
+/** The JSON kept in an item's `body`: everything but the keys and the labels. */
+type StoredBody = Pick<
+  PredictionRecord,
+  'predictions' | 'instances' | 'instanceCount' | 'shadow' | 'truncated'
+>;
+
+const bytes = (text: string) => Buffer.byteLength(text);
+
+/**
+ * The body of a logged request, within {@link MAX_STORED_BYTES}. JSON holds every double exactly (DynamoDB's
+ * numbers do not: above 2^53 the SDK refuses them, past 1e126 or below 1e-130 DynamoDB does), and one string
+ * attribute is the cheapest item to marshal and to store.
+ */
+export function storedBody(entry: PredictionEntry): string {
+  const predictions = JSON.stringify(entry.predictions);
+  const instances = JSON.stringify(entry.instances);
+  const shadow = entry.shadow === undefined ? undefined : JSON.stringify(entry.shadow);
+  let budget = MAX_STORED_BYTES - 200;
+  const truncated: NonNullable<PredictionRecord['truncated']> = {};
+  let kept = predictions;
+  if (bytes(predictions) > budget) {
+    // Keep the longest prefix of predictions that fits: feedback can still score those.
+    let used = 2;
+    let count = 0;
+    for (const prediction of entry.predictions) {
+      const size = bytes(JSON.stringify(prediction)) + 1;
+      if (used + size > budget) break;
+      used += size;
+      count += 1;
+    }
+    kept = JSON.stringify(entry.predictions.slice(0, count));
+    truncated.predictions = count;
+  }
+  budget -= bytes(kept);
+  const keepInstances = bytes(instances) <= budget;
+  if (keepInstances) budget -= bytes(instances);
+  else truncated.instances = true;
+  const keepShadow = shadow !== undefined && bytes(shadow) <= budget;
+  if (shadow !== undefined && !keepShadow) truncated.shadow = true;
+  return `{"predictions":${kept},"instanceCount":${entry.instanceCount}${
+    keepInstances ? `,"instances":${JSON.stringify(instances)}` : ''
+  }${keepShadow ? `,"shadow":${shadow}` : ''}${
+    Object.keys(truncated).length > 0 ? `,"truncated":${JSON.stringify(truncated)}` : ''
+  }}`;
+}
+
+/** A number as DynamoDB and the SDK accept it: within ±2^53, and 0 below DynamoDB's smallest magnitude. */
+export function storableNumber(value: number): number {
+  if (Number.isNaN(value)) throw new RangeError('NaN cannot be stored');
+  if (Math.abs(value) < 1e-130) return 0;
+  return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, value));
 }
 
 export class PredictionLog {
@@ -43,26 +109,55 @@ export class PredictionLog {
     this.tableName = tableName;
   }
 
-  async put(
-    record: Omit<PredictionRecord, 'expiresAt' | 'instances'> & { instances: unknown[] },
-  ): Promise<void> {
-    const json = JSON.stringify(record.instances);
-    const item: PredictionRecord = {
-      ...record,
-      instances: json.length <= MAX_STORED_INPUT_BYTES ? json : undefined,
-      expiresAt: Math.floor(Date.parse(record.at) / 1000) + RETENTION_DAYS * 86_400,
-    };
-    await dynamoClient().send(new PutCommand({ TableName: this.tableName, Item: item }));
+  /** Logs one request: one small item, its body a single JSON string (see {@link storedBody}). */
+  async put(entry: PredictionEntry): Promise<void> {
+    const expiresAt = Math.floor(Date.parse(entry.at) / 1000) + RETENTION_DAYS * 86_400;
+    await dynamoClient().send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          id: { S: entry.id },
+          model: { S: entry.model },
+          version: { N: String(entry.version) },
+          role: { S: entry.role },
+          at: { S: entry.at },
+          body: { S: storedBody(entry) },
+          expiresAt: { N: String(expiresAt) },
+        },
+      }),
+    );
   }
 
   async get(id: string): Promise<PredictionRecord | undefined> {
     const result = await dynamoClient().send(
       new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }),
     );
-    return result.Item as PredictionRecord | undefined;
+    const item = result.Item as
+      | (Omit<PredictionRecord, 'feedback'> & {
+          body?: string;
+          feedback?: Record<string, { actual: number | string; at: string }>;
+        })
+      | undefined;
+    if (!item) return undefined;
+    const { body, feedback, ...rest } = item;
+    // Items logged before the body attribute carry their fields as attributes of their own.
+    const record: PredictionRecord =
+      body === undefined ? rest : { ...rest, ...(JSON.parse(body) as StoredBody) };
+    if (feedback) {
+      record.feedback = Object.fromEntries(
+        Object.entries(feedback).map(([index, label]) => [
+          index,
+          { actual: Number(label.actual), at: label.at },
+        ]),
+      );
+    }
+    return record;
   }
 
-  /** Records the label of prediction `index` of a request (a later label for the same index replaces it). */
+  /**
+   * Records the label of prediction `index` of a request (a later label for the same index replaces it).
+   * The label is kept as a string: every double round-trips, including ones DynamoDB numbers cannot hold.
+   */
   async recordFeedback(id: string, index: number, actual: number): Promise<void> {
     await dynamoClient().send(
       new UpdateCommand({
@@ -78,7 +173,7 @@ export class PredictionLog {
         Key: { id },
         UpdateExpression: 'SET feedback.#index = :label',
         ExpressionAttributeNames: { '#index': String(index) },
-        ExpressionAttributeValues: { ':label': { actual, at: new Date().toISOString() } },
+        ExpressionAttributeValues: { ':label': { actual: String(actual), at: new Date().toISOString() } },
       }),
     );
   }
@@ -110,8 +205,9 @@ export async function addLiveObservation(
         'ADD labels :one, errorSum :error, ratioSum :ratio SET measure = :measure, model = :model, version = :version',
       ExpressionAttributeValues: {
         ':one': 1,
-        ':error': observation.error,
-        ':ratio': observation.ratio,
+        // A label near 0 can make a relative error astronomically large: the sums stay storable.
+        ':error': storableNumber(observation.error),
+        ':ratio': storableNumber(observation.ratio),
         ':measure': observation.measure,
         ':model': model,
         ':version': version,

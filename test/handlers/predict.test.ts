@@ -1,0 +1,222 @@
+/**
+ * The predict handler's promises about what surrounds a prediction, against S3 and DynamoDB emulators on
+ * loopback: one EMF line and no warning per request, logging that never fails a prediction, and a log that
+ * keeps every number and stays within DynamoDB's item limit.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  DeleteTableCommand,
+  DynamoDBClient,
+  waitUntilTableExists,
+  waitUntilTableNotExists,
+} from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { PredictionLog } from '../../lambdas/shared/prediction-log.ts';
+import { type MetricDatum, parseEmf } from '../../local/metrics.ts';
+import { createPredictionLogTable, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import {
+  admitAndValidate,
+  loadSteps,
+  prepareHandlerEnvironment,
+  retrain,
+  type Steps,
+} from '../support/pipeline-steps.ts';
+
+const BUCKET = 'driftline-predict-data';
+const TABLE = 'driftline-predict-registry';
+const LOG_TABLE = 'driftline-predict-log';
+const repo = new URL('../../', import.meta.url).pathname;
+const airPassengers = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n');
+const history = airPassengers.slice(109, 121).map((line) => Number(line.split(',')[1]));
+
+let emulators: TestEmulators;
+let steps: Steps;
+let log: PredictionLog;
+
+beforeAll(async () => {
+  emulators = await startTestEmulators();
+  await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
+  // This file reads the EMF lines and warnings predict writes.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
+  process.env.MODEL_CACHE_TTL_SECONDS = '0';
+  const { Registry } = await import('../../lambdas/shared/registry.ts');
+  const { PredictionLog } = await import('../../lambdas/shared/prediction-log.ts');
+  log = new PredictionLog(LOG_TABLE);
+  const registry = new Registry(TABLE);
+  steps = await loadSteps();
+  const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
+  await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });
+  const key = 'incoming/air-passengers/first.csv';
+  const body = `${airPassengers.slice(0, 121).join('\n')}\n`;
+  await new S3Client({ forcePathStyle: true }).send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
+  );
+  const { run } = await admitAndValidate(steps, {
+    event: {
+      source: 'aws.s3',
+      'detail-type': 'Object Created',
+      detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag' } },
+    },
+    runId: 'exec-1',
+    startedAt: '2026-01-01T00:00:00.000Z',
+  } as never);
+  expect(await retrain(steps, run)).toMatchObject({ outcome: 'promoted', version: 1 });
+});
+
+afterAll(async () => emulators?.close());
+
+function predictEvent(body: unknown): APIGatewayProxyEvent {
+  return {
+    resource: '/models/{name}/predict',
+    path: '/models/air-passengers/predict',
+    httpMethod: 'POST',
+    pathParameters: { name: 'air-passengers' },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEvent;
+}
+
+/** Runs `act`, returning what it wrote to stdout, stderr and the console, line by line. */
+async function captured<T>(act: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const writes = [process.stdout, process.stderr].map((stream) => {
+    const original = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    }) as typeof stream.write;
+    return () => {
+      stream.write = original;
+    };
+  });
+  // Powertools writes through the console in POWERTOOLS_DEV mode, and through stdout otherwise.
+  const spies = (['log', 'info', 'warn', 'error'] as const).map((method) =>
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(' '));
+    }),
+  );
+  try {
+    return { result: await act(), lines };
+  } finally {
+    for (const restore of writes) restore();
+    for (const spy of spies) spy.mockRestore();
+  }
+}
+
+const emfOf = (lines: string[]): MetricDatum[] =>
+  lines.filter((line) => line.includes('"_aws"')).flatMap((line) => parseEmf(JSON.parse(line)));
+
+describe('predict', () => {
+  it('writes one EMF line per request, with the role and version dimension sets, and no warning', async () => {
+    // Act: ten requests (the first after the cold load).
+    const { result, lines } = await captured(async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++)
+        statuses.push((await steps.predict(predictEvent({ instances: [{ history }] }))).statusCode);
+      return statuses;
+    });
+
+    // Assess
+    expect(result).toEqual(Array(10).fill(200));
+    expect(lines.filter((line) => /"level":"WARN"|warn/i.test(line) && !line.includes('"_aws"'))).toEqual([]);
+    expect(lines.filter((line) => line.includes('"_aws"'))).toHaveLength(10);
+    const datapoints = emfOf(lines);
+    const requests = datapoints.filter((d) => d.metricName === 'PredictRequests');
+    expect(requests.map((d) => d.dimensions)).toEqual(
+      Array(10)
+        .fill([
+          { service: 'driftline', model: 'air-passengers', role: 'production' },
+          { service: 'driftline', model: 'air-passengers', version: '1' },
+        ])
+        .flat(),
+    );
+    expect(datapoints.filter((d) => d.metricName === 'PredictLatency')).toHaveLength(20);
+  });
+
+  it('answers 200 when the prediction log cannot be written, counting it on its own metric, not as a 5xx', async () => {
+    // Prepare: the log table is gone (a real storage failure, not a mock).
+    const dynamo = new DynamoDBClient({});
+    await dynamo.send(new DeleteTableCommand({ TableName: LOG_TABLE }));
+    await waitUntilTableNotExists({ client: dynamo, maxWaitTime: 60 }, { TableName: LOG_TABLE });
+    try {
+      // Act
+      const { result, lines } = await captured(() =>
+        steps.predict(predictEvent({ instances: [{ history }] })),
+      );
+
+      // Assess
+      expect(result.statusCode).toBe(200);
+      const names = emfOf(lines).map((d) => d.metricName);
+      expect(names).toContain('PredictionLogErrors');
+      expect(names).not.toContain('Predict5xx');
+    } finally {
+      await createPredictionLogTable(LOG_TABLE);
+      await waitUntilTableExists({ client: dynamo, maxWaitTime: 60 }, { TableName: LOG_TABLE });
+    }
+  });
+});
+
+describe('the prediction log', () => {
+  const entry = (id: string, values: number[], instances: unknown[] = [{ history }]) => ({
+    id,
+    model: 'air-passengers',
+    version: 1,
+    role: 'production' as const,
+    at: '2026-01-01T00:00:00.000Z',
+    predictions: values.map((value) => ({ value })),
+    instances,
+    instanceCount: instances.length,
+  });
+
+  it('keeps every number a prediction or a label can be, exactly, and feedback finds them by id', async () => {
+    // Prepare: numbers DynamoDB numbers cannot hold (or the SDK refuses): above 2^53, 1e308, below 1e-130, 0.
+    const values = [2 ** 53 + 2, 1e308, 1e-300, 5e-324, 0, -1.5e200];
+
+    // Act
+    await log.put(entry('numbers', values));
+    for (const [index, value] of values.entries()) await log.recordFeedback('numbers', index, value);
+    const record = await log.get('numbers');
+
+    // Assess
+    expect(record?.predictions.map((p) => p.value)).toEqual(values);
+    expect(Object.values(record?.feedback ?? {}).map((label) => label.actual)).toEqual(values);
+    expect(record).toMatchObject({ version: 1, role: 'production', instanceCount: 1 });
+    expect(JSON.parse(record?.instances ?? 'null')).toEqual([{ history }]);
+  });
+
+  it('keeps a live aggregate storable when a label near 0 makes the relative error astronomical', async () => {
+    const { addLiveObservation, liveSummary } = await import('../../lambdas/shared/prediction-log.ts');
+    await addLiveObservation(log, 'extremes', 1, {
+      error: Number.POSITIVE_INFINITY,
+      ratio: 1e308,
+      measure: 'ape',
+    });
+    await addLiveObservation(log, 'extremes', 1, { error: 1e-300, ratio: 0, measure: 'ape' });
+    expect(await liveSummary(log, 'extremes', 1)).toMatchObject({
+      labels: 2,
+      meanError: Number.MAX_SAFE_INTEGER / 2,
+    });
+  });
+
+  it('stays under the 400 KB item limit for an oversized request, keeping the predictions that fit and saying so', async () => {
+    // Prepare: 30,000 predictions (≈ 600 KB of JSON) and 3 MB of inputs.
+    const values = Array.from({ length: 30_000 }, (_, i) => 100 + i / 7);
+    const instances = Array.from({ length: 30_000 }, () => ({ history }));
+
+    // Act
+    await log.put(entry('oversized', values, instances));
+    const record = await log.get('oversized');
+
+    // Assess
+    const kept = record?.truncated?.predictions ?? 0;
+    expect(kept).toBeGreaterThan(10_000);
+    expect(kept).toBeLessThan(30_000);
+    expect(record?.predictions).toHaveLength(kept);
+    expect(record?.predictions.map((p) => p.value)).toEqual(values.slice(0, kept));
+    expect(record).toMatchObject({ instanceCount: 30_000, truncated: { instances: true } });
+    expect(record?.instances).toBeUndefined();
+  });
+});
