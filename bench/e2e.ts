@@ -110,10 +110,9 @@ async function measureOnce(): Promise<Measurement> {
         predictions: { id: string; value: number }[];
       };
       if (answer.version !== 2) continue;
-      await fetch(`${runtime.apiUrl}models/air-passengers/feedback`, {
+      await target.api('models/air-passengers/feedback', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: answer.predictions[0].id, actual: answer.predictions[0].value * 3 }),
+        body: { id: answer.predictions[0].id, actual: answer.predictions[0].value * 3 },
       });
     }
     while ((await predictVersion(runtime.apiUrl)) !== 1)

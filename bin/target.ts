@@ -12,6 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Registry } from '../lambdas/shared/registry.ts';
+import { type SigningCredentials, signedHeaders } from '../local/sigv4.ts';
 import { pathStyleApiUrl } from '../localstack/endpoint.ts';
 import { CliError } from './output.ts';
 
@@ -33,6 +34,8 @@ export interface RuntimeFile {
   /** The credentials the local endpoints accept. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   outputs: StackOutputs;
+  /** Values accepted in `x-api-key` by routes that require a key. */
+  apiKeys?: string[];
   pid?: number;
 }
 
@@ -51,6 +54,11 @@ export interface Target {
   invoke(functionName: string, payload: unknown): Promise<unknown>;
   /** Starts an execution of the retraining state machine (`StartExecution`) under `name`. */
   startExecution(name: string, input: unknown): Promise<string>;
+  /**
+   * Calls the API (`path` relative to its URL) as an authorized client: signed with the CLI's AWS
+   * credentials (IAM routes such as feedback), with `x-api-key` when the stack requires a key.
+   */
+  api(path: string, init?: { method?: string; body?: unknown }): Promise<Response>;
 }
 
 /** The state folder of the local runtime: `$DRIFTLINE_HOME`, else `.driftline/` in the repository. */
@@ -64,7 +72,43 @@ interface ClientSettings {
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Per-service endpoints (emulators, LocalStack); unset = AWS itself. */
-  endpoints?: { s3?: string; dynamodb?: string; lambda?: string; states?: string; cloudformation?: string };
+  endpoints?: {
+    s3?: string;
+    dynamodb?: string;
+    lambda?: string;
+    states?: string;
+    cloudformation?: string;
+    apigateway?: string;
+  };
+  /** The API key to send; unset = `$DRIFTLINE_API_KEY`, else read through the `ApiKeyId` output. */
+  apiKey?: string;
+}
+
+/**
+ * The value of the stack's API key (`ApiKeyId` output) through API Gateway's own API, as
+ * `aws apigateway get-api-key --include-value` reads it.
+ */
+async function readApiKey(
+  keyId: string,
+  region: string,
+  credentials: SigningCredentials,
+  endpoint: string | undefined,
+): Promise<string> {
+  const url = new URL(
+    `apikeys/${encodeURIComponent(keyId)}?includeValue=true`,
+    `${endpoint ?? `https://apigateway.${region}.amazonaws.com`}/`,
+  );
+  const headers = await signedHeaders(
+    { method: 'GET', url, headers: { accept: 'application/json' } },
+    { credentials, region, service: 'apigateway' },
+  );
+  const response = await fetch(url, { headers });
+  const body = (await response.json().catch(() => ({}))) as { value?: string; message?: string };
+  if (!response.ok || !body.value)
+    throw new CliError(
+      `can't read API key ${keyId} (${response.status} ${body.message ?? ''}); set DRIFTLINE_API_KEY`,
+    );
+  return body.value;
 }
 
 function makeTarget(description: string, outputs: StackOutputs, settings: ClientSettings): Target {
@@ -94,12 +138,44 @@ function makeTarget(description: string, outputs: StackOutputs, settings: Client
   );
   const lambda = new LambdaClient({ region, credentials, endpoint: endpoints.lambda });
   const stepFunctions = new SFNClient({ region, credentials, endpoint: endpoints.states });
+  const apiUrl = outputs.ApiUrl.endsWith('/') ? outputs.ApiUrl : `${outputs.ApiUrl}/`;
+  // Read once, on the first API call that needs it.
+  let apiKey: Promise<string | undefined> | string | undefined;
   return {
     description,
     outputs,
-    apiUrl: outputs.ApiUrl.endsWith('/') ? outputs.ApiUrl : `${outputs.ApiUrl}/`,
+    apiUrl,
     s3,
     registry: new Registry(outputs.RegistryTableName, dynamo),
+    async api(path, init = {}) {
+      const url = new URL(path, apiUrl);
+      const method = init.method ?? 'GET';
+      const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      apiKey ??=
+        settings.apiKey ??
+        process.env.DRIFTLINE_API_KEY ??
+        (outputs.ApiKeyId
+          ? readApiKey(
+              outputs.ApiKeyId,
+              await lambda.config.region(),
+              await lambda.config.credentials(),
+              endpoints.apigateway,
+            )
+          : undefined);
+      const key = await apiKey;
+      if (key !== undefined) headers['x-api-key'] = key;
+      const signed = await signedHeaders(
+        { method, url, headers, body },
+        {
+          credentials: await lambda.config.credentials(),
+          region: await lambda.config.region(),
+          service: 'execute-api',
+        },
+      );
+      return fetch(url, { method, headers: signed, body });
+    },
     async invoke(functionName, payload) {
       const response = await lambda.send(
         new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }),
@@ -150,7 +226,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     const settings: ClientSettings = {
       region: process.env.AWS_REGION ?? 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      endpoints: { s3: url, dynamodb: url, lambda: url, states: url, cloudformation: url },
+      endpoints: { s3: url, dynamodb: url, lambda: url, states: url, cloudformation: url, apigateway: url },
     };
     const stack = options.stack ?? 'Driftline';
     const outputs = await stackOutputs(stack, settings);
@@ -174,6 +250,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
       region: runtime.region,
       credentials: runtime.credentials,
       endpoints: runtime.endpoints,
+      ...(runtime.apiKeys?.[0] === undefined ? {} : { apiKey: runtime.apiKeys[0] }),
     },
   );
 }

@@ -21,6 +21,7 @@ new DriftlineStack(app, settings.stackName, {
       : undefined,
   destroyOnRemoval: settings.destroyOnRemoval,
   apiKeyRequired: settings.apiKeyRequired,
+  feedbackAuth: settings.feedbackAuth,
   modelSpecs: loadModelSpecs(fromProjectRoot(settings.specsDir)),
 });
 

@@ -3,15 +3,18 @@
  * which key prefix, table and topic is read off this file.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { SWAGGER_UI_FILES } from '#core/report/docs-page.ts';
 import type { ModelSpec } from '#core/spec.ts';
 import { DataBucket } from './data-bucket.ts';
 import { type CopiedFiles, DriftlineFunction, type WorkerScript } from './driftline-function.ts';
 import { Monitoring } from './monitoring.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
 import { PredictApi } from './predict-api.ts';
 import { Registry } from './registry.ts';
 import { RetrainPipeline, runLeaseEnvironment } from './retrain-pipeline.ts';
+import type { FeedbackAuth } from './settings.ts';
 
 /** Environment variable names the handlers read. */
 export const ENV = {
@@ -41,8 +44,10 @@ const DOCS_ASSETS: CopiedFiles = {
 export interface DriftlineStackProps extends StackProps {
   /** Delete buckets and tables with the stack (dev, LocalStack). @default false */
   readonly destroyOnRemoval?: boolean;
-  /** Require an API key on the API. @default false */
+  /** Require an API key on predict and the read-only routes. @default false */
   readonly apiKeyRequired?: boolean;
+  /** How feedback callers authenticate. @default 'iam' */
+  readonly feedbackAuth?: FeedbackAuth;
   /** Seconds a predict container trusts its cached production pointer. @default 2 */
   readonly modelCacheTtlSeconds?: number;
   /** Models to schedule, alarm on and chart. @default none */
@@ -180,6 +185,7 @@ export class DriftlineStack extends Stack {
       feedback: functions.feedback,
       pages: functions.pages,
       apiKeyRequired: props.apiKeyRequired,
+      feedbackAuth: props.feedbackAuth,
     });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -191,6 +197,54 @@ export class DriftlineStack extends Stack {
     });
     functions.rollback.bindTopic(this.monitoring.alertsTopic, ENV.alertsTopic);
     functions.promote.bindTopic(this.monitoring.alertsTopic, ENV.alertsTopic);
+
+    // What a person or service needs to run the CLI's writes, and what a labelling service needs, as
+    // policies to attach to their roles or users (the README's "Who may call what").
+    const invokeFeedback = new PolicyStatement({
+      actions: ['execute-api:Invoke'],
+      resources: [this.api.feedbackArn],
+    });
+    const feedbackPolicy = new ManagedPolicy(this, 'FeedbackClientPolicy', {
+      description: 'driftline: send labels (POST /models/{name}/feedback)',
+      statements: [invokeFeedback],
+    });
+    const operatorPolicy = new ManagedPolicy(this, 'OperatorPolicy', {
+      description: 'driftline: the CLI - upload drops, register specs, promote, roll back, read the registry',
+      statements: [
+        invokeFeedback,
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [functions.promote.functionArn, functions.rollback.functionArn],
+        }),
+        new PolicyStatement({
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          resources: [registry.tableArn],
+        }),
+        new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('incoming/*')] }),
+        new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('reports/*')] }),
+        new PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [this.stackId] }),
+      ],
+    });
+    acknowledgeWildcardResource(
+      feedbackPolicy,
+      this.api.feedbackArn,
+      'feedback for any model: one route, the model a path parameter',
+    );
+    acknowledgeWildcardResource(
+      operatorPolicy,
+      this.api.feedbackArn,
+      'feedback for any model: one route, the model a path parameter',
+    );
+    acknowledgeWildcardResource(
+      operatorPolicy,
+      bucket.arnForObjects('incoming/*'),
+      'operators upload drops under incoming/<model>/, which starts their runs',
+    );
+    acknowledgeWildcardResource(
+      operatorPolicy,
+      bucket.arnForObjects('reports/*'),
+      'operators read the report snapshots the pipeline writes under reports/<model>/',
+    );
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
@@ -210,6 +264,16 @@ export class DriftlineStack extends Stack {
       'Invoked by the CLI to roll a model back',
     );
     output('PromoteFunctionName', functions.promote.functionName, 'Invoked by the CLI to promote a version');
+    output(
+      'FeedbackClientPolicyArn',
+      feedbackPolicy.managedPolicyArn,
+      'Attach to a role or user that sends labels (feedbackAuth=iam)',
+    );
+    output(
+      'OperatorPolicyArn',
+      operatorPolicy.managedPolicyArn,
+      'Attach to a role or user that runs the driftline CLI',
+    );
     if (this.api.apiKey !== undefined) {
       output(
         'ApiKeyId',

@@ -6,6 +6,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  AuthorizationType,
   EndpointType,
   type IApiKey,
   type JsonSchema,
@@ -23,6 +24,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { feedbackRequestSchema, predictRequestSchema } from '../lambdas/shared/api-schemas.ts';
+import type { FeedbackAuth } from './settings.ts';
 
 /** A zod schema as the JSON Schema draft 4 of an API Gateway model. */
 function apiGatewaySchema(schema: z.ZodType, title: string): JsonSchema {
@@ -42,8 +44,17 @@ export interface PredictApiProps {
   readonly feedback: IFunction;
   /** Answers `GET /`, `GET /models/{name}/report`, `GET /openapi.json`, `GET /docs` and its assets. */
   readonly pages: IFunction;
-  /** Require an `x-api-key` header on every route (a usage plan and one key are created). @default false */
+  /**
+   * Require an `x-api-key` header on predict and the read-only routes (pages included), which are
+   * otherwise public. @default false
+   */
   readonly apiKeyRequired?: boolean;
+  /**
+   * How feedback callers authenticate: `iam` (a SigV4 signature of a principal allowed
+   * `execute-api:Invoke` on the route) or `apiKey` (the API's key). Feedback is never anonymous: labels
+   * drive the quality alarm, and so rollbacks. @default 'iam'
+   */
+  readonly feedbackAuth?: FeedbackAuth;
   /** Steady-state requests per second across the stage. @default 100 */
   readonly throttlingRateLimit?: number;
   /** Burst above the steady rate. @default 200 */
@@ -58,15 +69,19 @@ export class PredictApi extends Construct {
   public readonly predictRequestModel: Model;
   /** The JSON schema API Gateway checks `POST /models/{name}/feedback` bodies against. */
   public readonly feedbackRequestModel: Model;
-  public readonly predictRequestValidator: RequestValidator;
-  /** Present only when `apiKeyRequired`. */
+  /** Checks the bodies and path parameters of predict and feedback before a Lambda is invoked. */
+  public readonly requestValidator: RequestValidator;
+  /** Present only when a route requires a key (`apiKeyRequired`, or `feedbackAuth: 'apiKey'`). */
   public readonly apiKey?: IApiKey;
+  /** The ARN pattern of `POST /models/{name}/feedback`, for `execute-api:Invoke` grants. */
+  public readonly feedbackArn: string;
 
   constructor(scope: Construct, id: string, props: PredictApiProps) {
     super(scope, id);
     const throttlingRateLimit = props.throttlingRateLimit ?? 100;
     const throttlingBurstLimit = props.throttlingBurstLimit ?? 200;
     const apiKeyRequired = props.apiKeyRequired ?? false;
+    const feedbackAuth = props.feedbackAuth ?? 'iam';
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       retention: RetentionDays.ONE_MONTH,
@@ -94,6 +109,19 @@ export class PredictApi extends Construct {
       },
     });
 
+    // Every error API Gateway answers itself has the API's error shape, {error, message}, like the handlers'.
+    for (const [id, type] of [
+      ['Default4xx', ResponseType.DEFAULT_4XX],
+      ['Default5xx', ResponseType.DEFAULT_5XX],
+    ] as const) {
+      this.api.addGatewayResponse(id, {
+        type,
+        templates: {
+          'application/json':
+            '{"error":"$context.error.responseType","message":$context.error.messageString}',
+        },
+      });
+    }
     this.api.addGatewayResponse('InvalidBody', {
       type: ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',
@@ -114,7 +142,7 @@ export class PredictApi extends Construct {
       description: 'Labels of earlier predictions: one {id, actual} or {feedback: [...]}.',
       schema: apiGatewaySchema(feedbackRequestSchema, 'FeedbackRequest'),
     });
-    this.predictRequestValidator = this.api.addRequestValidator('PredictValidator', {
+    this.requestValidator = this.api.addRequestValidator('PredictValidator', {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
@@ -142,13 +170,21 @@ export class PredictApi extends Construct {
     model.addResource('predict').addMethod('POST', predictIntegration, {
       requestParameters: nameParameter,
       requestModels: { 'application/json': this.predictRequestModel },
-      requestValidator: this.predictRequestValidator,
+      requestValidator: this.requestValidator,
     });
-    model
-      .addResource('feedback')
-      .addMethod('POST', feedbackIntegration, { requestParameters: nameParameter });
+    model.addResource('feedback').addMethod('POST', feedbackIntegration, {
+      requestParameters: nameParameter,
+      requestModels: { 'application/json': this.feedbackRequestModel },
+      requestValidator: this.requestValidator,
+      ...(feedbackAuth === 'iam' ? { authorizationType: AuthorizationType.IAM } : { apiKeyRequired: true }),
+    });
+    this.feedbackArn = this.api.arnForExecuteApi(
+      'POST',
+      '/models/*/feedback',
+      this.api.deploymentStage.stageName,
+    );
 
-    if (apiKeyRequired) {
+    if (apiKeyRequired || feedbackAuth === 'apiKey') {
       const plan = this.api.addUsagePlan('UsagePlan', {
         description: 'driftline API clients',
         throttle: { rateLimit: throttlingRateLimit, burstLimit: throttlingBurstLimit },
@@ -162,12 +198,12 @@ export class PredictApi extends Construct {
       {
         id: 'AwsSolutions-APIG4',
         reason:
-          'Prediction is a public, read-only endpoint by design; an API key is available with -c apiKey=true, and throttling bounds abuse.',
+          'Predict and the GET routes (registry views, pages, docs) are public by design, or keyed with -c apiKey=true, and throttled; they change nothing that serves. Feedback, the one write, requires IAM (or an API key with -c feedbackAuth=apiKey); promote, rollback, specs and uploads are IAM-authorized AWS API calls, not API routes.',
       },
       {
         id: 'AwsSolutions-COG4',
         reason:
-          'No end users to sign in: callers are services, identified (optionally) by API key rather than Cognito.',
+          'No end users to sign in: callers are services and operators, identified by IAM (or an API key), not Cognito.',
       },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',

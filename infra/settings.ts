@@ -10,11 +10,16 @@ export interface DriftlineSettings {
   readonly stackName: string;
   /** Delete the data bucket (and its objects) and tables with the stack: for dev and LocalStack only. @default false */
   readonly destroyOnRemoval: boolean;
-  /** Require an API key on every API route. @default false */
+  /** Require an API key on predict and the read-only routes. @default false */
   readonly apiKeyRequired: boolean;
+  /** How `POST /models/{name}/feedback` callers prove who they are: IAM (SigV4) or an API key. @default 'iam' */
+  readonly feedbackAuth: FeedbackAuth;
   /** Folder of model specs (`*.json`), relative to the repository root. @default 'data/specs' */
   readonly specsDir: string;
 }
+
+/** How feedback callers authenticate: a SigV4 signature (IAM), or the API's key in `x-api-key`. */
+export type FeedbackAuth = 'iam' | 'apiKey';
 
 /** A context value that is not what its key needs. */
 export class ContextError extends Error {
@@ -58,6 +63,13 @@ export function readSettings(node: Node): DriftlineSettings {
     ),
     destroyOnRemoval: booleanContext(node, 'destroyOnRemoval', false),
     apiKeyRequired: booleanContext(node, 'apiKey', false),
+    feedbackAuth: stringContext(
+      node,
+      'feedbackAuth',
+      'iam',
+      /^(iam|apiKey)$/,
+      'must be iam or apiKey',
+    ) as FeedbackAuth,
     specsDir: stringContext(node, 'specsDir', 'data/specs', /\S/, 'must be a folder path'),
   };
 }

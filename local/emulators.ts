@@ -2,13 +2,22 @@
  * The protocol emulators driftline runs on when there is no AWS: s3rver for S3 and dynalite for DynamoDB,
  * on loopback, persisted under a state folder. Handlers reach them through the normal AWS SDK clients
  * (endpoint environment variables), so the code under test is the code that runs on AWS.
+ *
+ * Given credentials, an emulator answers only requests signed with them (SigV4, checked here: s3rver
+ * checks V4 signatures only partly, dynalite not at all, and both answer unsigned requests), from this
+ * machine's loopback names, without a foreign `Origin`; errors are AWS-shaped and say nothing else.
  */
 import type { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { foreignRequestReason } from './loopback.ts';
+import { SignatureError, type SigningCredentials, verifySignature } from './sigv4.ts';
 
 export interface Emulator {
   endpoint: string;
@@ -20,19 +29,145 @@ export interface S3Emulator extends Emulator {
   events: EventEmitter;
 }
 
-/** Starts s3rver on 127.0.0.1 (`port` 0 = any free port) storing objects under `directory`. */
-export async function startS3(options: { directory: string; port?: number }): Promise<S3Emulator> {
+/** The largest DynamoDB request body (16 MB for BatchWriteItem, and some slack). */
+const DYNAMODB_BODY_LIMIT = 20 * 1024 * 1024;
+
+/** s3rver's account registry, where it looks up the secret of a request's access key. */
+const s3rverAccounts = createRequire(import.meta.url)('s3rver/lib/models/account.js') as {
+  DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
+};
+
+type Refusal = { status: number; code: string; message: string };
+
+/** Refuses `request` unless it is a signed loopback request; resolves with its body when it was read. */
+async function admit(
+  request: IncomingMessage,
+  port: number,
+  options: { credentials: SigningCredentials; service: 's3' | 'dynamodb' },
+): Promise<{ body?: Buffer } | Refusal> {
+  const foreign = foreignRequestReason(request, port);
+  if (foreign) return { status: 403, code: 'AccessDenied', message: `Refused: ${foreign}` };
+  const url = new URL(request.url ?? '/', 'http://loopback');
+  let body: Buffer | undefined;
+  if (options.service === 'dynamodb') {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length;
+      if (size > DYNAMODB_BODY_LIMIT)
+        return { status: 413, code: 'RequestEntityTooLarge', message: 'Request too large' };
+      chunks.push(chunk as Buffer);
+    }
+    body = Buffer.concat(chunks);
+  } else if (request.headers['x-amz-content-sha256'] === undefined && request.headers.authorization) {
+    // S3 signs the payload hash it sends in this header; without it the body would have to be read twice.
+    return { status: 400, code: 'InvalidRequest', message: 'Missing required header x-amz-content-sha256' };
+  }
+  try {
+    await verifySignature(
+      {
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: request.headers,
+        ...(body === undefined ? {} : { body }),
+      },
+      { credentials: options.credentials, service: options.service },
+    );
+  } catch (error) {
+    if (!(error instanceof SignatureError)) throw error;
+    return {
+      status: 403,
+      code: error.missing ? 'MissingAuthenticationToken' : 'SignatureDoesNotMatch',
+      message: error.message,
+    };
+  }
+  return { body };
+}
+
+/** The request again, for a listener that reads the body this guard already consumed. */
+function replay(request: IncomingMessage, body: Buffer): IncomingMessage {
+  const copy = Readable.from(body.length > 0 ? [body] : []);
+  return Object.assign(copy, {
+    headers: request.headers,
+    rawHeaders: request.rawHeaders,
+    method: request.method,
+    url: request.url,
+    httpVersion: request.httpVersion,
+    socket: request.socket,
+    connection: request.socket,
+  }) as unknown as IncomingMessage;
+}
+
+/** Puts {@link admit} in front of every request `server` handles. */
+function guard(
+  server: Server,
+  options: { credentials: SigningCredentials; service: 's3' | 'dynamodb' },
+): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  const { port } = server.address() as AddressInfo;
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    admit(request, port, options).then(
+      (admitted) => {
+        if ('status' in admitted) {
+          request.resume();
+          const xml = options.service === 's3';
+          response.writeHead(admitted.status, {
+            'content-type': xml ? 'application/xml' : 'application/x-amz-json-1.0',
+          });
+          response.end(
+            xml
+              ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${admitted.code}</Code><Message>${admitted.message.replace(/[<>&]/g, '')}</Message></Error>`
+              : JSON.stringify({
+                  __type: `com.amazon.coral.service#${admitted.code}`,
+                  message: admitted.message,
+                }),
+          );
+          return;
+        }
+        const forwarded = admitted.body === undefined ? request : replay(request, admitted.body);
+        for (const listener of listeners) listener.call(server, forwarded, response);
+      },
+      () => {
+        response.writeHead(500, { 'content-type': 'application/json' });
+        response.end('{"message":"internal error"}');
+      },
+    );
+  });
+}
+
+/**
+ * Starts s3rver on 127.0.0.1 (`port` 0 = any free port) storing objects under `directory`.
+ * @param options.credentials when given, the only key pair accepted (and every request must be signed).
+ */
+export async function startS3(options: {
+  directory: string;
+  port?: number;
+  credentials?: SigningCredentials;
+}): Promise<S3Emulator> {
   mkdirSync(options.directory, { recursive: true });
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,
     silent: true,
     directory: options.directory,
-    // The SDK signs with real-looking keys; the emulator accepts any well-formed signature.
+    // Signatures are checked by the guard below, with the signer the SDK uses; s3rver's own V4 check
+    // is incomplete.
     allowMismatchedSignatures: true,
     vhostBuckets: false,
   });
   const address = (await server.run()) as AddressInfo;
+  if (options.credentials) {
+    s3rverAccounts.DUMMY_ACCOUNT.createKeyPair(
+      options.credentials.accessKeyId,
+      options.credentials.secretAccessKey,
+    );
+    guard((server as unknown as { httpServer: Server }).httpServer, {
+      credentials: options.credentials,
+      service: 's3',
+    });
+  }
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     events: server as unknown as EventEmitter,
@@ -40,8 +175,15 @@ export async function startS3(options: { directory: string; port?: number }): Pr
   };
 }
 
-/** Starts dynalite on 127.0.0.1 with a LevelDB store under `directory` (in memory when omitted). */
-export async function startDynamo(options: { directory?: string; port?: number }): Promise<Emulator> {
+/**
+ * Starts dynalite on 127.0.0.1 with a LevelDB store under `directory` (in memory when omitted).
+ * @param options.credentials when given, the only key pair accepted (and every request must be signed).
+ */
+export async function startDynamo(options: {
+  directory?: string;
+  port?: number;
+  credentials?: SigningCredentials;
+}): Promise<Emulator> {
   if (options.directory) mkdirSync(options.directory, { recursive: true });
   const server = dynalite({
     path: options.directory ? join(options.directory, 'leveldb') : undefined,
@@ -51,6 +193,7 @@ export async function startDynamo(options: { directory?: string; port?: number }
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
+  if (options.credentials) guard(server, { credentials: options.credentials, service: 'dynamodb' });
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,

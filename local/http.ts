@@ -16,6 +16,8 @@ import {
 } from './functions.ts';
 import { validateJsonSchema } from './jsonschema.ts';
 import type { LogSink } from './log.ts';
+import { foreignRequestReason } from './loopback.ts';
+import { SignatureError, type SigningCredentials, verifySignature } from './sigv4.ts';
 import { SnsError, type SnsMessageAttribute, type SnsService } from './sns.ts';
 import { type StepFunctions, StepFunctionsError } from './stepfunctions.ts';
 import type { LocalApi, LocalRoute } from './template.ts';
@@ -38,6 +40,8 @@ export interface HttpApp {
   stepFunctions: Pick<StepFunctions, 'start'>;
   account: string;
   region: string;
+  /** The install's key pair: the AWS APIs and `AWS_IAM` routes require requests signed with it. */
+  credentials: SigningCredentials;
   log: LogSink;
 }
 
@@ -306,18 +310,40 @@ function missingParameters(
   });
 }
 
-/** The API's `BAD_REQUEST_BODY` gateway response, or API Gateway's default. */
-function badRequestBody(api: LocalApi, errors: string[]): Reply {
-  const validation = `[${errors.join(', ')}]`;
-  const custom = api.gatewayResponses.BAD_REQUEST_BODY;
+/**
+ * A response API Gateway makes itself (`type` as in `AWS::ApiGateway::GatewayResponse`): the API's own
+ * response for that type, else its `DEFAULT_4XX`/`DEFAULT_5XX`, else API Gateway's default `{message}`.
+ */
+function gatewayResponse(
+  api: LocalApi,
+  type: string,
+  status: number,
+  message: string,
+  options: { validationErrors?: string[]; headers?: Record<string, string> } = {},
+): Reply {
+  const custom =
+    api.gatewayResponses[type] ?? api.gatewayResponses[status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX'];
   const template = custom?.templates['application/json'];
-  if (!template) return json(custom?.statusCode ?? 400, { message: 'Invalid request body' });
+  const headers = { 'content-type': 'application/json', ...options.headers };
+  const statusCode = (api.gatewayResponses[type]?.statusCode ?? status) as number;
+  if (!template) return { status: statusCode, headers, body: JSON.stringify({ message }) };
   const inString = (text: string) => JSON.stringify(text).slice(1, -1);
   const body = template
-    .replaceAll('$context.error.validationErrorString', inString(validation))
-    .replaceAll('$context.error.messageString', JSON.stringify('Invalid request body'))
-    .replaceAll('$context.error.message', inString('Invalid request body'));
-  return { status: custom.statusCode ?? 400, headers: { 'content-type': 'application/json' }, body };
+    .replaceAll(
+      '$context.error.validationErrorString',
+      inString(`[${(options.validationErrors ?? []).join(', ')}]`),
+    )
+    .replaceAll('$context.error.messageString', JSON.stringify(message))
+    .replaceAll('$context.error.message', inString(message))
+    .replaceAll('$context.error.responseType', inString(type));
+  return { status: statusCode, headers, body };
+}
+
+/** The API's `BAD_REQUEST_BODY` gateway response, or API Gateway's default. */
+function badRequestBody(api: LocalApi, errors: string[]): Reply {
+  return gatewayResponse(api, 'BAD_REQUEST_BODY', 400, 'Invalid request body', {
+    validationErrors: errors,
+  });
 }
 
 // --- Lambda Invoke ------------------------------------------------------------------------------------
@@ -412,14 +438,15 @@ export class HttpFrontDoor {
     try {
       reply = await this.route(request);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) reply = json(413, { message: 'Request Too Long' });
-      else if (error instanceof URIError) reply = json(400, { message: 'Bad Request' });
+      if (error instanceof BodyTooLargeError)
+        reply = json(413, { message: 'Request Too Long', error: 'RequestTooLarge' });
+      else if (error instanceof URIError) reply = json(400, { message: 'Bad Request', error: 'BadRequest' });
       else {
         this.app?.log.line(
           'http',
           `${request.method} ${request.url} failed: ${(error as Error).stack ?? error}`,
         );
-        reply = json(500, { message: 'Internal server error' });
+        reply = json(500, { message: 'Internal server error', error: 'InternalServerError' });
       }
     }
     if (response.headersSent) return;
@@ -430,10 +457,16 @@ export class HttpFrontDoor {
 
   private async route(request: IncomingMessage): Promise<Reply> {
     const app = this.app;
-    if (!app) return json(503, { message: 'the local runtime is starting' });
     const url = new URL(request.url ?? '/', this.base);
-    if (url.pathname === AWS_PREFIX || url.pathname.startsWith(`${AWS_PREFIX}/`))
-      return this.aws(app, request, url);
+    const aws = url.pathname === AWS_PREFIX || url.pathname.startsWith(`${AWS_PREFIX}/`);
+    // Pages may be opened from a link on another site; nothing else may be asked by another site.
+    const foreign = foreignRequestReason(request, Number(new URL(this.base).port), { navigation: !aws });
+    if (foreign) {
+      request.resume();
+      return json(403, { message: `Refused: ${foreign}`, error: 'ForbiddenRequest' });
+    }
+    if (!app) return json(503, { message: 'the local runtime is starting', error: 'Starting' });
+    if (aws) return this.aws(app, request, url);
     return this.api(app, request, url);
   }
 
@@ -442,27 +475,27 @@ export class HttpFrontDoor {
     const stamp = { 'x-amzn-RequestId': requestId };
     const method = (request.method ?? 'GET').toUpperCase();
     const api = app.apis[0];
-    if (!api) return json(404, { message: 'Not Found' }, stamp);
+    if (!api) return json(404, { message: 'Not Found', error: 'NotFound' }, stamp);
     const { path, found } = routeOf(api, url.pathname, method);
     if ('status' in found) {
       request.resume();
       if (found.status === 405) {
         return json(
           405,
-          { message: 'Method Not Allowed' },
+          { message: 'Method Not Allowed', error: 'MethodNotAllowed' },
           { ...stamp, allow: (found.allow ?? []).join(', ') },
         );
       }
-      return json(404, { message: 'Not Found' }, stamp);
+      return json(404, { message: 'Not Found', error: 'NotFound' }, stamp);
     }
     const { route, pathParameters } = found;
     const body = await readBody(request, API_BODY_LIMIT_BYTES);
-    if (route.apiKeyRequired && !api.apiKeys.includes(String(request.headers['x-api-key'] ?? ''))) {
-      return json(403, { message: 'Forbidden' }, stamp);
-    }
+    const denied = await this.authorize(app, api, route, request, url, body);
+    if (denied) return { ...denied, headers: { ...denied.headers, ...stamp } };
     const missing = missingParameters(route, request, url, pathParameters);
     if (missing.length > 0) {
-      return json(400, { message: `Missing required request parameters: [${missing.join(', ')}]` }, stamp);
+      const message = `Missing required request parameters: [${missing.join(', ')}]`;
+      return gatewayResponse(api, 'BAD_REQUEST_PARAMETERS', 400, message, { headers: stamp });
     }
     if (route.bodySchema && /json/i.test(String(request.headers['content-type'] ?? 'application/json'))) {
       let parsed: unknown;
@@ -504,24 +537,96 @@ export class HttpFrontDoor {
     });
     const result = await Promise.race([app.functions.invoke(integration.functionArn, event), timeout]);
     clearTimeout(timer);
-    if (result === 'timeout') return json(504, { message: 'Endpoint request timed out' }, stamp);
+    if (result === 'timeout')
+      return gatewayResponse(api, 'INTEGRATION_TIMEOUT', 504, 'Endpoint request timed out', {
+        headers: stamp,
+      });
     const reply = proxyResponse(result);
     return { ...reply, headers: { ...reply.headers, ...stamp } };
   }
 
+  /**
+   * API Gateway's checks before integrating, in its order: the method's authorization (a SigV4 signature
+   * for `execute-api` with the install's keys for `AWS_IAM`; any other authorizer is refused, as it is not
+   * run locally), then the API key.
+   * @returns the refusal, or undefined when the request may proceed.
+   */
+  private async authorize(
+    app: HttpApp,
+    api: LocalApi,
+    route: LocalRoute,
+    request: IncomingMessage,
+    url: URL,
+    body: Buffer,
+  ): Promise<Reply | undefined> {
+    if (route.authorizationType === 'AWS_IAM') {
+      try {
+        await verifySignature(
+          {
+            method: request.method ?? 'GET',
+            path: url.pathname,
+            query: url.searchParams,
+            headers: request.headers,
+            body,
+          },
+          { credentials: app.credentials, service: 'execute-api' },
+        );
+      } catch (error) {
+        if (!(error instanceof SignatureError)) throw error;
+        return gatewayResponse(
+          api,
+          error.missing ? 'MISSING_AUTHENTICATION_TOKEN' : 'INVALID_SIGNATURE',
+          403,
+          error.message,
+        );
+      }
+    } else if (route.authorizationType !== 'NONE') {
+      return gatewayResponse(
+        api,
+        'ACCESS_DENIED',
+        403,
+        `${route.authorizationType} authorization is not run by the local runtime`,
+      );
+    }
+    if (route.apiKeyRequired && !api.apiKeys.includes(String(request.headers['x-api-key'] ?? ''))) {
+      return gatewayResponse(api, 'INVALID_API_KEY', 403, 'Forbidden');
+    }
+    return undefined;
+  }
+
+  /** The local AWS APIs, for requests signed with the install's keys only. */
   private async aws(app: HttpApp, request: IncomingMessage, url: URL): Promise<Reply> {
     const [, , service, ...rest] = url.pathname.split('/');
-    if (service === 'lambda') return this.lambdaApi(app, request, `/${rest.join('/')}`);
-    if (service === 'sns') return this.snsApi(app, request);
-    if (service === 'states') return this.statesApi(app, request);
-    request.resume();
+    const body = await readBody(request, API_BODY_LIMIT_BYTES);
+    try {
+      await verifySignature(
+        {
+          method: request.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          headers: request.headers,
+          body,
+        },
+        { credentials: app.credentials },
+      );
+    } catch (error) {
+      if (!(error instanceof SignatureError)) throw error;
+      return awsError(
+        403,
+        error.missing ? 'MissingAuthenticationTokenException' : 'InvalidSignatureException',
+        error.message,
+      );
+    }
+    if (service === 'lambda') return this.lambdaApi(app, request, `/${rest.join('/')}`, body);
+    if (service === 'sns') return this.snsApi(app, request, body);
+    if (service === 'states') return this.statesApi(app, request, body);
     return awsError(501, 'NotImplemented', `the driftline local runtime does not emulate ${url.pathname}`);
   }
 
   /** Step Functions `StartExecution` in the JSON 1.0 protocol (`X-Amz-Target` names the action). */
-  private async statesApi(app: HttpApp, request: IncomingMessage): Promise<Reply> {
+  private async statesApi(app: HttpApp, request: IncomingMessage, raw: Buffer): Promise<Reply> {
     const action = String(request.headers['x-amz-target'] ?? '');
-    const text = (await readBody(request, API_BODY_LIMIT_BYTES)).toString('utf8');
+    const text = raw.toString('utf8');
     if (request.method !== 'POST' || action !== 'AWSStepFunctions.StartExecution') {
       return awsError(
         501,
@@ -546,10 +651,14 @@ export class HttpFrontDoor {
     }
   }
 
-  private async lambdaApi(app: HttpApp, request: IncomingMessage, path: string): Promise<Reply> {
+  private async lambdaApi(
+    app: HttpApp,
+    request: IncomingMessage,
+    path: string,
+    body: Buffer,
+  ): Promise<Reply> {
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(path);
     if (!match || request.method !== 'POST') {
-      request.resume();
       return awsError(
         501,
         'NotImplemented',
@@ -558,11 +667,8 @@ export class HttpFrontDoor {
     }
     const name = decodeURIComponent(match[1]);
     const fn = app.functions.find(name);
-    if (!fn) {
-      request.resume();
-      return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}`);
-    }
-    const text = (await readBody(request, API_BODY_LIMIT_BYTES)).toString('utf8') || 'null';
+    if (!fn) return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}`);
+    const text = body.toString('utf8') || 'null';
     try {
       JSON.parse(text);
     } catch {
@@ -593,13 +699,15 @@ export class HttpFrontDoor {
     }
     if (!result.ok) {
       headers['x-amz-function-error'] = 'Unhandled';
-      return { status: 200, headers, body: JSON.stringify(result.error) };
+      // AWS includes the stack; locally it names files of this machine, so it stays in the function's log.
+      const { trace: _trace, ...error } = result.error;
+      return { status: 200, headers, body: JSON.stringify({ ...error, trace: [] }) };
     }
     return { status: 200, headers, body: result.payload };
   }
 
-  private async snsApi(app: HttpApp, request: IncomingMessage): Promise<Reply> {
-    const body = (await readBody(request, API_BODY_LIMIT_BYTES)).toString('utf8');
+  private async snsApi(app: HttpApp, request: IncomingMessage, raw: Buffer): Promise<Reply> {
+    const body = raw.toString('utf8');
     const target = String(request.headers['x-amz-target'] ?? '');
     const jsonProtocol = target.startsWith('AmazonSimpleNotificationService.');
     const requestId = randomUUID();

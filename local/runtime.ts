@@ -4,7 +4,8 @@
  * worker-thread containers; the state machine runs on `aws-local-stepfunctions`; EventBridge, the REST API
  * and the Lambda/SNS APIs are served by this process. `<home>/runtime.json` tells the CLI where it all is.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, paginateListTables } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -22,6 +23,7 @@ import { AWS_PREFIX, HttpFrontDoor } from './http.ts';
 import { LOCAL_ACCOUNT } from './intrinsics.ts';
 import { consoleSink, formatDuration, type LogSink } from './log.ts';
 import { MetricStore } from './metrics.ts';
+import type { SigningCredentials } from './sigv4.ts';
 import { type SnsNotification, SnsService } from './sns.ts';
 import { type ExecutionRecord, type ExecutionStatus, StepFunctions } from './stepfunctions.ts';
 import {
@@ -129,7 +131,7 @@ export interface RuntimeInfo {
   apiUrl: string;
   ports: { http: number; s3: number; dynamodb: number };
   endpoints: { s3: string; dynamodb: string; lambda: string; sns: string; states: string };
-  /** The credentials every local endpoint accepts. */
+  /** The install's key pair: every local AWS endpoint and emulator requires requests signed with it. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   outputs: Record<string, string>;
   /** `driftline:name` → physical function name. */
@@ -171,11 +173,39 @@ export interface DriftlineRuntime {
   stop(): Promise<void>;
 }
 
-/** s3rver accepts only its built-in key pair (signatures aside); dynalite and this server accept any. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+/**
+ * The secrets of one install, made at its first start and kept (owner-only) in `<home>/credentials.json`:
+ * the key pair every local AWS endpoint and emulator requires requests to be signed with (as IAM does on
+ * AWS), and the value of the API's keys. `runtime.json` repeats them for the CLI.
+ */
+export interface InstallCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** What `x-api-key` must carry on routes that require an API key. */
+  apiKey: string;
+}
 
-async function ensureBuckets(endpoint: string, region: string, names: string[]): Promise<void> {
-  const s3 = new S3Client({ endpoint, region, credentials: { ...LOCAL_CREDENTIALS }, forcePathStyle: true });
+/** Reads the install's credentials, or makes them on first start. */
+export function installCredentials(home: string): InstallCredentials {
+  const path = join(home, 'credentials.json');
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as InstallCredentials;
+  const credentials: InstallCredentials = {
+    // The shape of an AWS access key id, so every SDK accepts it.
+    accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64url'),
+    apiKey: randomBytes(24).toString('base64url'),
+  };
+  writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  return credentials;
+}
+
+async function ensureBuckets(
+  endpoint: string,
+  region: string,
+  credentials: SigningCredentials,
+  names: string[],
+): Promise<void> {
+  const s3 = new S3Client({ endpoint, region, credentials: { ...credentials }, forcePathStyle: true });
   try {
     const existing = new Set(((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name));
     for (const name of names)
@@ -188,10 +218,11 @@ async function ensureBuckets(endpoint: string, region: string, names: string[]):
 async function ensureTables(
   endpoint: string,
   region: string,
+  credentials: SigningCredentials,
   tables: LocalTable[],
   log: LogSink,
 ): Promise<void> {
-  const dynamo = new DynamoDBClient({ endpoint, region, credentials: { ...LOCAL_CREDENTIALS } });
+  const dynamo = new DynamoDBClient({ endpoint, region, credentials: { ...credentials } });
   try {
     const existing = new Set<string>();
     for await (const page of paginateListTables({ client: dynamo }, {})) {
@@ -255,6 +286,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
   const port = options.port ?? DEFAULT_PORTS.http;
   const anyPort = port === 0;
   mkdirSync(home, { recursive: true });
+  const secrets = installCredentials(home);
+  const credentials = { accessKeyId: secrets.accessKeyId, secretAccessKey: secrets.secretAccessKey };
 
   const cleanup: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
@@ -273,24 +306,31 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
     const s3: S3Emulator = await startS3({
       directory: join(home, 's3'),
       port: options.s3Port ?? (anyPort ? 0 : DEFAULT_PORTS.s3),
+      credentials,
     });
     cleanup.push(() => s3.close());
     const dynamo: Emulator = await startDynamo({
       directory: join(home, 'dynamodb'),
       port: options.dynamodbPort ?? (anyPort ? 0 : DEFAULT_PORTS.dynamodb),
+      credentials,
     });
     cleanup.push(() => dynamo.close());
     const door = new HttpFrontDoor();
     const apiUrl = await door.listen({ port });
     cleanup.push(() => door.close());
 
-    const stack = readLocalStack(synthesized, { region, apiUrl }, { root: options.root });
+    const stack = readLocalStack(
+      synthesized,
+      { region, apiUrl },
+      { root: options.root, apiKeyValue: secrets.apiKey },
+    );
     await ensureBuckets(
       s3.endpoint,
       region,
+      credentials,
       stack.buckets.map((b) => b.name),
     );
-    await ensureTables(dynamo.endpoint, region, stack.tables, log);
+    await ensureTables(dynamo.endpoint, region, credentials, stack.tables, log);
 
     const endpoints = {
       s3: s3.endpoint,
@@ -308,8 +348,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       baseEnvironment: {
         AWS_REGION: region,
         AWS_DEFAULT_REGION: region,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_EC2_METADATA_DISABLED: 'true',
         // Any service without its own emulator answers "not emulated" instead of reaching real AWS.
         AWS_ENDPOINT_URL: `${door.origin}${AWS_PREFIX}/unsupported`,
@@ -364,7 +404,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
     const s3Reader = new S3Client({
       endpoint: s3.endpoint,
       region,
-      credentials: { ...LOCAL_CREDENTIALS },
+      // A copy: the SDK marks the credentials object it is given.
+      credentials: { ...credentials },
       forcePathStyle: true,
     });
     cleanup.push(() => s3Reader.destroy());
@@ -400,6 +441,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       stepFunctions,
       account: LOCAL_ACCOUNT,
       region,
+      credentials,
       log,
     });
     if (options.schedules ?? true) bus.startSchedules();
@@ -434,7 +476,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       apiUrl,
       ports: { http: portOf(apiUrl), s3: portOf(s3.endpoint), dynamodb: portOf(dynamo.endpoint) },
       endpoints,
-      credentials: { ...LOCAL_CREDENTIALS },
+      credentials,
       outputs: stack.outputs,
       functions: Object.fromEntries(stack.functions.map((f) => [f.shortName, f.name])),
       buckets: Object.fromEntries(stack.buckets.map((b) => [b.logicalId, b.name])),
@@ -444,7 +486,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       apiKeys: stack.apis.flatMap((a) => a.apiKeys),
     };
     const infoPath = join(home, 'runtime.json');
-    writeFileSync(infoPath, `${JSON.stringify(info, null, 2)}\n`);
+    // It holds the install's secrets: readable by its owner only.
+    writeFileSync(infoPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(infoPath, 0o600);
     cleanup.push(() => {
       if (readRuntimeInfo(home)?.pid === process.pid) rmSync(infoPath, { force: true });
     });

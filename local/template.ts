@@ -111,6 +111,7 @@ export async function buildDriftlineApp(app: App): Promise<void> {
   new DriftlineStack(app, settings.stackName, {
     destroyOnRemoval: settings.destroyOnRemoval,
     apiKeyRequired: settings.apiKeyRequired,
+    feedbackAuth: settings.feedbackAuth,
     modelSpecs: loadModelSpecs(fromProjectRoot(settings.specsDir)),
   });
 }
@@ -307,6 +308,8 @@ export interface LocalRoute {
   method: string;
   integration: RouteIntegration;
   apiKeyRequired: boolean;
+  /** `NONE`, or `AWS_IAM` (a SigV4 signature for `execute-api` is required). */
+  authorizationType: string;
   /** `method.request.path.name`-style parameters API Gateway checks before integrating. */
   requiredParameters: string[];
   /** JSON schema API Gateway validates `application/json` bodies against. */
@@ -383,6 +386,11 @@ export interface LocalStack {
 export interface ReadStackOptions {
   /** Folder `driftline:entry` paths are relative to. @default the repository root */
   readonly root?: string;
+  /**
+   * The value of API keys whose template leaves it to CloudFormation to generate (the runtime's
+   * per-install key). @default `local-<key id>`
+   */
+  readonly apiKeyValue?: string;
 }
 
 const LOGICAL_ID_HASH = /[0-9A-F]{8}$/;
@@ -610,7 +618,7 @@ function integrationOf(method: Record<string, unknown>): RouteIntegration {
   return { type: 'unsupported', description: `${type} integration` };
 }
 
-function readApis(resolver: TemplateResolver, warnings: string[]): LocalApi[] {
+function readApis(resolver: TemplateResolver, warnings: string[], apiKeyValue?: string): LocalApi[] {
   const byApi = <T>(
     type: string,
     apiLogicalId: string,
@@ -663,6 +671,7 @@ function readApis(resolver: TemplateResolver, warnings: string[]): LocalApi[] {
         method: String(p.HttpMethod).toUpperCase(),
         integration: integrationOf(p),
         apiKeyRequired: p.ApiKeyRequired === true,
+        authorizationType: String(p.AuthorizationType ?? 'NONE'),
         requiredParameters: validator?.parameters
           ? Object.entries(parameters)
               .filter(([, required]) => required)
@@ -688,7 +697,7 @@ function readApis(resolver: TemplateResolver, warnings: string[]): LocalApi[] {
     );
     const apiKeys = resourcesOf(resolver, 'AWS::ApiGateway::ApiKey').map(([id]) => {
       const value = props(resolver, id).Value;
-      return value === undefined ? `local-${resolver.ref(id)}` : String(value);
+      return value === undefined ? (apiKeyValue ?? `local-${resolver.ref(id)}`) : String(value);
     });
     return {
       logicalId,
@@ -808,7 +817,7 @@ export function readLocalStack(
     tables,
     stateMachines: readStateMachines(resolver, stack),
     rules: readRules(resolver, warnings),
-    apis: readApis(resolver, warnings),
+    apis: readApis(resolver, warnings, options.apiKeyValue),
     alarms: readAlarms(resolver),
     topics: readTopics(resolver),
     outputs: readOutputs(resolver, warnings),

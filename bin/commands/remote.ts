@@ -161,10 +161,9 @@ export async function predictCommand(
     }
   } else throw new CliError('give the instance with --history v1,v2,… or --json FILE');
   const target = await resolveTarget(options);
-  const response = await fetch(`${target.apiUrl}models/${encodeURIComponent(options.model)}/predict`, {
+  const response = await target.api(`models/${encodeURIComponent(options.model)}/predict`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    body,
   });
   const result = (await response.json()) as {
     message?: string;
@@ -344,10 +343,9 @@ export async function feedbackCommand(
     body = { id: options.id, actual };
   }
   const target = await resolveTarget(options);
-  const response = await fetch(`${target.apiUrl}models/${encodeURIComponent(options.model)}/feedback`, {
+  const response = await target.api(`models/${encodeURIComponent(options.model)}/feedback`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    body,
   });
   const result = (await response.json()) as {
     message?: string;

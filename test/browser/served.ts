@@ -99,11 +99,8 @@ export async function startServedPages(): Promise<ServedPages> {
 
     // Live labels for the serving version: predictions over 1960, then what really happened.
     const post = async (route: string, body: unknown) => {
-      const response = await fetch(`${runtime.apiUrl}models/air-passengers/${route}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+      // As the CLI sends them: feedback must be signed with the install's keys.
+      const response = await target.api(`models/air-passengers/${route}`, { method: 'POST', body });
       if (!response.ok) throw new Error(`${route}: ${response.status} ${await response.text()}`);
       return (await response.json()) as { predictions: { id: string }[] };
     };

@@ -182,6 +182,68 @@ describe('the retrain-and-serve loop on the local runtime', () => {
     expect(statuses).toEqual(['', 'prod/'].flatMap((prefix) => paths.map((path) => `${prefix}${path} 200`)));
   });
 
+  it("refuses feedback, rollback, promote and spec writes without the install's credentials; the CLI is let through", async () => {
+    // Prepare
+    const production = async () =>
+      (await target.registry.getPointer('air-passengers', 'production'))?.version;
+    const before = await production();
+    const answer = await predict('air-passengers', [{ history: history(121, 133) }]);
+    const id = (answer.body.predictions as { id: string }[])[0].id;
+    const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const invocations = (name: string) =>
+      `${runtime.info.endpoints.lambda}/2015-03-31/functions/${encodeURIComponent(name)}/invocations`;
+
+    // Act: anonymous, as any local process or web page could
+    const feedback = await post(`${runtime.apiUrl}models/air-passengers/feedback`, { id, actual: 1e6 });
+    const rollback = await post(invocations(target.outputs.RollbackFunctionName), {
+      action: 'rollback',
+      model: 'air-passengers',
+    });
+    const promote = await post(
+      invocations(target.outputs.PromoteFunctionName),
+      { model: 'air-passengers', version: 1, actor: 'alarm forged' },
+      { 'content-type': 'text/plain', origin: 'https://evil.example' },
+    );
+    const spec = await post(
+      runtime.info.endpoints.dynamodb,
+      { TableName: target.outputs.RegistryTableName, Item: { PK: { S: 'MODEL#x' }, SK: { S: 'SPEC' } } },
+      { 'x-amz-target': 'DynamoDB_20120810.PutItem', 'content-type': 'application/x-amz-json-1.0' },
+    );
+    const after = await production();
+    // Act: the CLI's way, signed with the install's keys from runtime.json
+    const signed = await target.api('models/air-passengers/feedback', {
+      method: 'POST',
+      body: { id, actual: 446 },
+    });
+
+    // Assess
+    expect(feedback.status).toBe(403);
+    expect(await feedback.json()).toMatchObject({ message: expect.any(String), error: expect.any(String) });
+    expect([rollback.status, promote.status, spec.status]).toEqual([403, 403, 403]);
+    expect(after).toBe(before);
+    expect(await target.registry.getSpec('x')).toBeUndefined();
+    expect(signed.status).toBe(200);
+    await expect(
+      target.invoke(target.outputs.RollbackFunctionName, {
+        action: 'rollback',
+        model: 'air-passengers',
+        reason: 'test',
+      }),
+    ).resolves.toMatchObject({ rolledBack: true });
+    expect(await production()).not.toBe(before);
+    await target.invoke(target.outputs.PromoteFunctionName, {
+      model: 'air-passengers',
+      version: before,
+      reason: 'test',
+    });
+    expect(await production()).toBe(before);
+  });
+
   it('keeps data, registry and models across a restart', async () => {
     // Act
     await runtime.stop();

@@ -1,4 +1,4 @@
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { flattenReference } from '../../infra/nag.ts';
@@ -122,26 +122,93 @@ describe('PredictApi', () => {
     });
   });
 
-  it('needs no API key by default', () => {
-    // Assess
-    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    expect(methods.map((method) => method.Properties.ApiKeyRequired ?? false)).toEqual(
-      methods.map(() => false),
+  /** `METHOD /path` → how the method is authorized: `NONE`, `AWS_IAM`, with `+key` when a key is required. */
+  function authorization(of: Template): Record<string, string> {
+    const resources = of.toJSON().Resources as Record<string, Resource>;
+    const byRoute = routes(of);
+    const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
+    return Object.fromEntries(
+      Object.keys(byRoute).map((route, i) => {
+        const p = methods[i].Properties;
+        return [route, `${p.AuthorizationType}${p.ApiKeyRequired === true ? '+key' : ''}`];
+      }),
     );
+  }
+
+  it('requires a signature (IAM) on every method that changes anything, and nothing on reads and predict by default', () => {
+    // Act
+    const byRoute = authorization(template);
+    // Assess
+    for (const [route, auth] of Object.entries(byRoute)) {
+      const reads = route.startsWith('GET ') || route === 'POST /models/{name}/predict';
+      expect(`${route} ${auth}`).toBe(`${route} ${reads ? 'NONE' : 'AWS_IAM'}`);
+    }
+    expect(byRoute['POST /models/{name}/feedback']).toBe('AWS_IAM');
     template.resourceCountIs('AWS::ApiGateway::ApiKey', 0);
+  });
+
+  it('requires an API key on feedback instead of IAM with feedbackAuth apiKey', () => {
+    // Act
+    const keyed = synthDriftline({ feedbackAuth: 'apiKey' }).template;
+    // Assess
+    const byRoute = authorization(keyed);
+    expect(byRoute['POST /models/{name}/feedback']).toBe('NONE+key');
+    expect(Object.entries(byRoute).filter(([, auth]) => auth !== 'NONE')).toEqual([
+      ['POST /models/{name}/feedback', 'NONE+key'],
+    ]);
+    keyed.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
   });
 
   it('requires an API key on every route, with a usage plan, when apiKeyRequired is set', () => {
     // Act
     const keyed = synthDriftline({ apiKeyRequired: true }).template;
     // Assess
-    const methods = Object.values(keyed.findResources('AWS::ApiGateway::Method'));
-    expect(methods).toHaveLength(11);
-    expect(methods.every((method) => method.Properties.ApiKeyRequired === true)).toBe(true);
+    const byRoute = authorization(keyed);
+    expect(Object.keys(byRoute)).toHaveLength(11);
+    for (const [route, auth] of Object.entries(byRoute))
+      expect(`${route} ${auth}`).toBe(
+        `${route} ${route === 'POST /models/{name}/feedback' ? 'AWS_IAM' : 'NONE'}+key`,
+      );
     keyed.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
     keyed.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
       Throttle: { RateLimit: 100, BurstLimit: 200 },
     });
     expect(keyed.findOutputs('ApiKeyId')).not.toEqual({});
+  });
+
+  it('validates feedback bodies against the FeedbackRequest model', () => {
+    // Assess
+    const resources = template.toJSON().Resources as Record<string, Resource>;
+    const feedback = Object.values(resources).find(
+      (r) =>
+        r.Type === 'AWS::ApiGateway::Method' &&
+        JSON.stringify(r.Properties.RequestModels ?? {}).includes('FeedbackRequest'),
+    );
+    expect(feedback?.Properties.HttpMethod).toBe('POST');
+    expect(feedback?.Properties.RequestValidatorId).toBeDefined();
+  });
+
+  it('answers every error API Gateway makes itself as {error, message}', () => {
+    // Assess
+    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX'])
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        ResponseTemplates: {
+          'application/json':
+            '{"error":"$context.error.responseType","message":$context.error.messageString}',
+        },
+      });
+  });
+
+  it('offers policies that allow sending labels, and running the CLI, to attach to callers', () => {
+    // Assess
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: Match.anyValue() }],
+      },
+    });
+    expect(Object.keys(template.findOutputs('*'))).toEqual(
+      expect.arrayContaining(['FeedbackClientPolicyArn', 'OperatorPolicyArn']),
+    );
   });
 });

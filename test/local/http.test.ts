@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { NotFoundException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedHeaders } from '../../local/sigv4.ts';
 import { type FixtureRuntime, startFixtureRuntime } from './support.ts';
 
 let fixture: FixtureRuntime;
@@ -112,10 +113,19 @@ describe('API Gateway proxy', () => {
       body: Buffer.alloc(10 * 1024 * 1024 + 1),
     });
 
-    expect([missing.status, await missing.json()]).toEqual([404, { message: 'Not Found' }]);
-    expect([wrongMethod.status, await wrongMethod.json()]).toEqual([405, { message: 'Method Not Allowed' }]);
+    expect([missing.status, await missing.json()]).toEqual([
+      404,
+      { message: 'Not Found', error: 'NotFound' },
+    ]);
+    expect([wrongMethod.status, await wrongMethod.json()]).toEqual([
+      405,
+      { message: 'Method Not Allowed', error: 'MethodNotAllowed' },
+    ]);
     expect(wrongMethod.headers.get('allow')).toBe('GET');
-    expect([tooLarge.status, await tooLarge.json()]).toEqual([413, { message: 'Request Too Long' }]);
+    expect([tooLarge.status, await tooLarge.json()]).toEqual([
+      413,
+      { message: 'Request Too Long', error: 'RequestTooLarge' },
+    ]);
   });
 
   it("validates bodies against the route's model with the API's BAD_REQUEST_BODY response", async () => {
@@ -213,7 +223,12 @@ describe('local AWS APIs', () => {
   });
 
   it('answers services it does not emulate with an error instead of reaching AWS', async () => {
-    const response = await fetch(url('/_aws/unsupported/'), { method: 'POST' });
+    const target = url('/_aws/unsupported/');
+    const headers = await signedHeaders(
+      { method: 'POST', url: target },
+      { credentials: fixture.runtime.info.credentials, region: 'us-east-1', service: 'unsupported' },
+    );
+    const response = await fetch(target, { method: 'POST', headers });
     expect(response.status).toBe(501);
     expect(response.headers.get('x-amzn-errortype')).toBe('NotImplemented');
   });

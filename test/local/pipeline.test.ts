@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -136,10 +136,18 @@ describe('runtime.json and restarts', () => {
       outputs: { BucketName: fixture.runtime.outputs.BucketName, ApiUrl: fixture.runtime.apiUrl },
       functions: { counterA: fixture.runtime.outputs.CounterFunctionName },
       stateMachines: { pipeline: fixture.runtime.outputs.StateMachineArn },
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     });
     expect(info.endpoints.lambda).toBe(`${fixture.runtime.apiUrl}_aws/lambda`);
     expect(new URL(info.endpoints.s3).port).toBe(String(info.ports.s3));
+    // The install's own key pair, made at first start, readable by its owner only.
+    const secrets = JSON.parse(readFileSync(join(fixture.home, 'credentials.json'), 'utf8'));
+    expect(info.credentials).toEqual({
+      accessKeyId: secrets.accessKeyId,
+      secretAccessKey: secrets.secretAccessKey,
+    });
+    expect(info.credentials.accessKeyId).toMatch(/^AKIA[0-9A-F]{16}$/);
+    expect(statSync(join(fixture.home, 'runtime.json')).mode & 0o077).toBe(0);
+    expect(statSync(join(fixture.home, 'credentials.json')).mode & 0o077).toBe(0);
   });
 
   it('keeps objects and items across a restart on the same home, reusing the synthesized template', async () => {

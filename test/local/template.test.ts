@@ -506,6 +506,7 @@ describe('readLocalStack', () => {
         method: 'POST',
         integration: { type: 'lambda', functionArn: fnArn, timeoutMs: 5000 },
         apiKeyRequired: true,
+        authorizationType: 'NONE',
         requiredParameters: ['method.request.path.name'],
         bodySchema: { type: 'object', required: ['instances'] },
       },
@@ -514,6 +515,7 @@ describe('readLocalStack', () => {
         method: 'GET',
         integration: { type: 'mock', statusCode: 204, headers: { 'X-Mock': 'yes' }, body: '' },
         apiKeyRequired: false,
+        authorizationType: 'NONE',
         requiredParameters: [],
       },
     ]);

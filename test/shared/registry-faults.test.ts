@@ -64,7 +64,12 @@ function version(model: string, n: number): ModelVersion {
     codeVersion: 'test',
     artifact: { key: `models/${model}/run-${n}/model.bin`, sha256: 'x', bytes: 1 },
     featurizer: {},
-    lineage: { drops: { key: 'm', count: 0 }, dataset: { key: 'd', sha256: 's', rows: 1 }, trainRows: 1, holdoutRows: 1 },
+    lineage: {
+      drops: { key: 'm', count: 0 },
+      dataset: { key: 'd', sha256: 's', rows: 1 },
+      trainRows: 1,
+      holdoutRows: 1,
+    },
   };
 }
 
