@@ -40,7 +40,7 @@ export async function driftCommand(
       share: report.share,
       threshold: report.threshold,
       columns: report.columns.map(
-        ({ column, kind, test, statistic, pValue, threshold, drifted, verdict, severity, psi, reason }) => ({
+        ({
           column,
           kind,
           test,
@@ -51,6 +51,20 @@ export async function driftCommand(
           verdict,
           severity,
           psi,
+          psiNote,
+          reason,
+        }) => ({
+          column,
+          kind,
+          test,
+          statistic,
+          pValue,
+          threshold,
+          drifted,
+          verdict,
+          severity,
+          psi,
+          psiNote,
           reason,
         }),
       ),

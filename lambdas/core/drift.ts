@@ -83,8 +83,13 @@ export interface ColumnDrift {
   verdict: DriftVerdict;
   /** From KS D (numeric) or the total variation distance (categorical): > 0.2 high, > 0.1 medium. */
   severity: DriftSeverity;
-  /** Population Stability Index over the PSI bins or categories; null when data were insufficient. */
+  /**
+   * Population Stability Index over the PSI bins or categories; null when data were insufficient or the
+   * samples too small for it to mean anything (see `psiNote`).
+   */
   psi: number | null;
+  /** Why `psi` is not reported, when it is not (e.g. too few values per bin). */
+  psiNote?: string;
   /** Non-missing values in the reference sample. */
   referenceRows: number;
   /** Non-missing values in the current sample. */
@@ -123,6 +128,14 @@ export const DRIFT_DEFAULTS = {
 const SMALL_REFERENCE_ROWS = 1000;
 /** Evidently treats a numeric column with at most this many distinct values as categorical. */
 const MAX_CATEGORICAL_DISTINCT = 5;
+/**
+ * Fewest values a PSI bin (or category) must expect in each sample for PSI to be reported: the usual
+ * rule for chi-square-type statistics (Cochran 1954, "every expected count ≥ 5"). PSI is such a statistic
+ * (a symmetrised chi-square divergence); below the rule its sampling noise swamps any shift. With the 10
+ * quantile bins this asks for at least 50 values in each sample: two samples of 25 from one distribution
+ * give PSI 2.9 (seeded example in the tests) while KS finds nothing (p = 0.996).
+ */
+export const PSI_MIN_EXPECTED_PER_BIN = 5;
 /** Severity cut-offs on KS D or the total variation distance. */
 const HIGH_SEVERITY = 0.2;
 const MEDIUM_SEVERITY = 0.1;
@@ -382,6 +395,21 @@ interface ColumnRequest {
   override: ColumnTestOverride;
 }
 
+/**
+ * Why PSI is not reported for these samples, or undefined when it is: each bin (or category) present in
+ * the reference must expect at least {@link PSI_MIN_EXPECTED_PER_BIN} values in each sample.
+ */
+function psiUnsupported(
+  referenceShares: readonly number[],
+  referenceRows: number,
+  currentRows: number,
+): string | undefined {
+  const smallest = Math.min(...referenceShares.filter((share) => share > 0));
+  const expected = Math.min(referenceRows, currentRows) * smallest;
+  if (expected >= PSI_MIN_EXPECTED_PER_BIN) return undefined;
+  return `not reported: its sparsest bin expects ${formatNumber(expected)} values (${Math.min(referenceRows, currentRows)} × ${formatNumber(smallest * 100)}%), below ${PSI_MIN_EXPECTED_PER_BIN} (Cochran's rule for chi-square-type statistics)`;
+}
+
 function compareColumn(request: ColumnRequest, settings: Settings): ColumnDrift {
   const { name, override } = request;
   if (request.reference.kind !== request.current.kind) {
@@ -423,6 +451,26 @@ function compareColumn(request: ColumnRequest, settings: Settings): ColumnDrift 
     kind === 'numeric' && reference.kind === 'numeric' && current.kind === 'numeric'
       ? measureNumeric(reference.values, current.values, test)
       : measureCategorical(reference, current, test);
+  const psiNote = psiUnsupported(found.distribution.reference, referenceRows, currentRows);
+  if (psiNote !== undefined && test === 'psi') {
+    return {
+      column: name,
+      kind,
+      test,
+      statistic: null,
+      pValue: null,
+      threshold,
+      drifted: false,
+      verdict: 'insufficient_data',
+      severity: severityOf(found.severityStatistic),
+      psi: null,
+      psiNote,
+      referenceRows,
+      currentRows,
+      reason: `PSI ${psiNote}`,
+      distribution: found.distribution,
+    };
+  }
   const drifted = found.pValue === null ? found.statistic >= threshold : found.pValue < threshold;
   return {
     column: name,
@@ -434,7 +482,8 @@ function compareColumn(request: ColumnRequest, settings: Settings): ColumnDrift 
     drifted,
     verdict: drifted ? 'drift' : 'no_drift',
     severity: severityOf(found.severityStatistic),
-    psi: finiteOrNull(found.psi),
+    psi: psiNote === undefined ? finiteOrNull(found.psi) : null,
+    ...(psiNote === undefined ? {} : { psiNote }),
     referenceRows,
     currentRows,
     reason: explain(kind, test, threshold, drifted, found),

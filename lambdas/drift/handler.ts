@@ -71,12 +71,14 @@ export async function drift({ run }: { run: RunContext }) {
     summary: report.summary,
     // Each test's verdict and evidence, so the run record alone says why (the report adds histograms).
     columns: report.columns.map(
-      ({ column, test, statistic, pValue, verdict, referenceRows, currentRows }) => ({
+      ({ column, test, statistic, pValue, verdict, psi, psiNote, referenceRows, currentRows }) => ({
         column,
         test,
         statistic,
         pValue,
         verdict,
+        psi,
+        psiNote,
         referenceRows,
         currentRows,
       }),

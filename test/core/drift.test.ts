@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type DatasetDrift, detectDrift } from '#core/drift.ts';
+import {
+  binShares,
+  populationStabilityIndex,
+  quantileBinEdges,
+} from '#core/stats/population-stability-index.ts';
 import type { Column, Table } from '#core/types.ts';
 import { expectClose } from './stats/expect-close.ts';
 import { integers, shuffled } from './stats/lcg.ts';
@@ -309,5 +314,63 @@ describe('detectDrift on a dataset', () => {
       /numeric in the reference but text/,
     );
     expect(() => detectDrift(values, table(numeric('other', passengers)))).toThrow(/share no column/);
+  });
+});
+
+describe('PSI only where the sample supports it', () => {
+  /*
+   * Two samples of 25 from one normal distribution, drawn and rounded by
+   *   python3 -c "import numpy as np; g=np.random.default_rng(651); print(list(np.round(g.normal(0,1,25),2)), list(np.round(g.normal(0,1,25),2)))"
+   * scipy.stats.ks_2samp(a, b, method='exact').pvalue => 0.995531553175167; PSI over 10 reference quantile
+   * bins (np.quantile, right-closed, empty shares 0.0001) => 2.885637965878128: "significant" noise.
+   */
+  const a = [
+    1.49, 1.05, 1.51, -0.22, -1.37, 0.09, 0.14, 0.29, 0.66, 1.09, -0.37, -0.91, -0.17, -2.15, 0.03, 1.07,
+    0.69, 1.13, -0.55, 1.37, 0.95, 0.41, -0.47, -2.01, -0.5,
+  ];
+  const b = [
+    -0.51, -1.05, 1.09, -0.26, 0.78, 0.29, -0.21, 1.17, 2.8, -0.72, 2.08, 0.45, 0.76, -1.23, -0.77, -0.08,
+    1.86, 1.09, 0.38, -0.9, -2.08, -0.7, 0.5, 0.73, -0.2,
+  ];
+
+  it('does not report PSI for 25 values per sample, and says why', () => {
+    // Act
+    const report = detectDrift(table(numeric('x', a)), table(numeric('x', b)));
+    const sorted = Float64Array.from(a).sort();
+    const edges = quantileBinEdges(sorted);
+    const noise = populationStabilityIndex(binShares(sorted, edges), binShares(b, edges));
+    // Assess
+    expectClose(noise, 2.885637965878128, 1e-9);
+    expect(report.columns[0]).toMatchObject({ test: 'ks', verdict: 'no_drift', psi: null });
+    expectClose(report.columns[0].pValue!, 0.995531553175167, 1e-9);
+    expect(report.columns[0].psiNote).toBe(
+      "not reported: its sparsest bin expects 2 values (25 × 8%), below 5 (Cochran's rule for chi-square-type statistics)",
+    );
+  });
+
+  it('keeps a PSI test on too small a sample out of the dataset verdict', () => {
+    // Act
+    const report = detectDrift(table(numeric('x', a)), table(numeric('x', b)), {
+      perColumn: { x: { test: 'psi' } },
+    });
+    // Assess
+    expect(report.status).toBe('insufficient_data');
+    expect(report.columns[0]).toMatchObject({
+      test: 'psi',
+      verdict: 'insufficient_data',
+      drifted: false,
+      psi: null,
+    });
+    expect(report.columns[0].reason).toContain('PSI not reported');
+  });
+
+  it('reports PSI once every bin expects 5 values in each sample', () => {
+    // Prepare: 50 distinct values, 5 per reference decile; the current sample holds them in another order
+    const values = Array.from({ length: 50 }, (_, i) => i);
+    // Act
+    const report = detectDrift(table(numeric('x', values)), table(numeric('x', [...values].reverse())));
+    // Assess
+    expect(report.columns[0].psi).toBe(0);
+    expect(report.columns[0].psiNote).toBeUndefined();
   });
 });
