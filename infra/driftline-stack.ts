@@ -209,7 +209,8 @@ export class DriftlineStack extends Stack {
       statements: [invokeFeedback],
     });
     const operatorPolicy = new ManagedPolicy(this, 'OperatorPolicy', {
-      description: 'driftline: the CLI - upload drops, register specs, promote, roll back, read the registry',
+      description:
+        'driftline: the CLI - upload drops, retrain, register specs, promote, roll back, read the registry',
       statements: [
         invokeFeedback,
         new PolicyStatement({
@@ -223,6 +224,11 @@ export class DriftlineStack extends Stack {
         new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('incoming/*')] }),
         new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('reports/*')] }),
         new PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [this.stackId] }),
+        // `driftline retrain NAME` starts a run on the held-back drops.
+        new PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: [this.pipeline.stateMachine.stateMachineArn],
+        }),
       ],
     });
     acknowledgeWildcardResource(

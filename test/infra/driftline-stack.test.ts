@@ -44,6 +44,24 @@ describe('DriftlineStack', () => {
     );
   });
 
+  it("lets the CLI's operators start a retrain of the state machine, and nothing more of it", () => {
+    // Prepare
+    const [operator] = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).filter((policy) =>
+      String(policy.Properties.Description).includes('the CLI'),
+    );
+    const statements = operator.Properties.PolicyDocument.Statement as {
+      Action: unknown;
+      Resource: unknown;
+    }[];
+    // Assess
+    expect(statements.filter((statement) => String(statement.Action).startsWith('states:'))).toEqual([
+      expect.objectContaining({
+        Action: 'states:StartExecution',
+        Resource: { Ref: logicalIdOf(stack.pipeline.stateMachine) },
+      }),
+    ]);
+  });
+
   it('has one function per handler folder, each pointing the local runtime at an existing handler file', () => {
     // Prepare
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
