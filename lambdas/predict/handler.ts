@@ -12,7 +12,7 @@ import { checkServingInputs } from '#core/serving-inputs.ts';
 import type { MissingPolicy } from '#core/spec.ts';
 import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts';
 import { numberEnv, requiredEnv } from '../shared/config.ts';
-import { BadRequestError } from '../shared/errors.ts';
+import { BadRequestError, ModelUnavailableError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
 import { emitMetrics, logger, type MetricValue, withObservability } from '../shared/observability.ts';
 import {
@@ -129,6 +129,7 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     });
   } catch (error) {
     const response = errorResponse(error);
+    if (error instanceof ModelUnavailableError) measured.values.ArtifactRefused = { unit: 'Count', value: 1 };
     // Only server faults count toward the 5xx alarm; a client's mistake is a 4xx.
     measured.values[response.statusCode >= 500 ? 'Predict5xx' : 'Predict4xx'] = { unit: 'Count', value: 1 };
     return response;

@@ -4,16 +4,18 @@
  * old one, so a request sees either the old model or the new one, never half of one. Concurrent
  * requests share one load.
  */
-import { type LoadedModel, loadModel } from '#core/model.ts';
+import { ArtifactFormatError, ChecksumMismatchError, type LoadedModel, loadModel } from '#core/model.ts';
 import { type MissingPolicy, parseSpec, SpecError } from '#core/spec.ts';
-import { NotFoundError } from '../shared/errors.ts';
+import { ModelUnavailableError, NotFoundError } from '../shared/errors.ts';
 import type { Registry } from '../shared/registry.ts';
-import { getBytes } from '../shared/storage.ts';
+import { getBytes, objectEtag } from '../shared/storage.ts';
 
 export interface ServingModel {
   model: string;
   version: number;
   loaded: LoadedModel;
+  /** Where the artifact is, and its ETag when it was read: a changed ETag means re-verify. */
+  artifact: { key: string; etag?: string };
 }
 
 /** What serves a model right now: production, and the candidate baking next to it, if any. */
@@ -27,6 +29,13 @@ export interface Serving {
 interface Entry {
   version: number;
   serving: Serving;
+  checkedAt: number;
+}
+
+/** Production's artifact was refused: every request answers 503 with the reason until the pointer moves. */
+interface Refusal {
+  version: number;
+  error: ModelUnavailableError;
   checkedAt: number;
 }
 
@@ -46,6 +55,7 @@ function missingPolicy(spec: unknown): MissingPolicy {
 
 export class ModelCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly refusals = new Map<string, Refusal>();
   private readonly versions = new Map<string, Promise<ServingModel>>();
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly registry: Registry;
@@ -68,8 +78,13 @@ export class ModelCache {
    * registry on a busy container); only an older one (an idle container) waits for the refresh, so a
    * rollback is seen within two TTLs at most.
    * @throws NotFoundError when nothing serves.
+   * @throws ModelUnavailableError (503) when production's artifact is refused (sha256 or format), naming
+   *   the version and the reason; warm containers re-verify when the artifact's ETag changes, so every
+   *   container refuses alike.
    */
   async serving(model: string): Promise<Serving> {
+    const refusal = this.refusals.get(model);
+    if (refusal && this.now() - refusal.checkedAt < this.ttlMs) throw refusal.error;
     const entry = this.entries.get(model);
     const age = entry ? this.now() - entry.checkedAt : Number.POSITIVE_INFINITY;
     if (entry && age < this.ttlMs) return entry.serving;
@@ -114,12 +129,28 @@ export class ModelCache {
       if (spec === undefined) throw new NotFoundError(`no model named "${model}"`);
       throw new NotFoundError(`model "${model}" has no production version yet`);
     }
-    const [productionModel, candidateModel] = await Promise.all([
-      previous && previous.version === production.version
-        ? previous.serving.production
-        : this.version(model, production.version),
-      canary ? this.version(model, canary.version) : undefined,
-    ]);
+    let productionModel: ServingModel;
+    let candidateModel: ServingModel | undefined;
+    try {
+      [productionModel, candidateModel] = await Promise.all([
+        previous &&
+        previous.version === production.version &&
+        (await this.unchanged(previous.serving.production))
+          ? previous.serving.production
+          : this.version(model, production.version),
+        canary ? this.version(model, canary.version) : undefined,
+      ]);
+    } catch (error) {
+      if (!(error instanceof ChecksumMismatchError || error instanceof ArtifactFormatError)) throw error;
+      // A refused artifact fails loudly and alike in every container, until the pointer moves.
+      this.entries.delete(model);
+      const refused = new ModelUnavailableError(
+        `model "${model}" version ${production.version} is not served: its artifact was refused (${error.message})`,
+      );
+      this.refusals.set(model, { version: production.version, error: refused, checkedAt: this.now() });
+      throw refused;
+    }
+    this.refusals.delete(model);
     // Versions that stopped serving are not kept in memory (they come back from S3 if needed again).
     for (const key of this.versions.keys()) {
       const [name, version] = key.split('#');
@@ -140,10 +171,24 @@ export class ModelCache {
     return entry;
   }
 
+  /**
+   * Whether a loaded version's artifact is still the bytes that were verified (one HEAD per refresh, off
+   * the hot path). When it changed, the version is dropped from memory and loaded (and verified) again.
+   */
+  private async unchanged(serving: ServingModel): Promise<boolean> {
+    const etag = await objectEtag(this.bucket, serving.artifact.key);
+    if (etag !== undefined && etag === serving.artifact.etag) return true;
+    this.versions.delete(`${serving.model}#${serving.version}`);
+    return false;
+  }
+
   private async load(model: string, version: number): Promise<ServingModel> {
     const record = await this.registry.getVersion(model, version);
     if (!record) throw new NotFoundError(`model "${model}" has no version ${version}`);
-    const bytes = await getBytes(this.bucket, record.artifact.key);
-    return { model, version, loaded: loadModel(bytes, record.artifact.sha256) };
+    const key = record.artifact.key;
+    // The ETag first: bytes changed after it are caught by the next refresh, never taken as verified.
+    const etag = await objectEtag(this.bucket, key);
+    const bytes = await getBytes(this.bucket, key);
+    return { model, version, loaded: loadModel(bytes, record.artifact.sha256), artifact: { key, etag } };
   }
 }

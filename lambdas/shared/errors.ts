@@ -66,6 +66,16 @@ export class ConflictError extends HttpError {
   }
 }
 
+/**
+ * A model that cannot serve right now, for a reason the client is told (503): its artifact was refused
+ * (the bytes do not match the sha256 the registry recorded, or are not an artifact).
+ */
+export class ModelUnavailableError extends HttpError {
+  constructor(message: string) {
+    super(503, message, 'ModelUnavailableError');
+  }
+}
+
 /** Status code for an error at the API: its own for `HttpError`s and the core's input errors, else 500. */
 export function httpStatusOf(error: unknown): number {
   if (error instanceof HttpError) return error.statusCode;

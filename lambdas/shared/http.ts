@@ -3,7 +3,7 @@
  * where errors become status codes (client errors are shown as they are, anything else is a generic 500).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { BadRequestError, httpStatusOf } from './errors.ts';
+import { BadRequestError, HttpError, httpStatusOf } from './errors.ts';
 import { logger } from './observability.ts';
 
 export function json(
@@ -36,12 +36,16 @@ export function pathParameter(event: APIGatewayProxyEvent, name: string): string
   return decodeURIComponent(value);
 }
 
-/** The response for an error: its own status and message for client errors, a generic 500 otherwise. */
+/**
+ * The response for an error: its own status and message for client errors and deliberate `HttpError`s
+ * (a 503 says why), a generic 500 otherwise.
+ */
 export function errorResponse(error: unknown): APIGatewayProxyResult {
   const statusCode = httpStatusOf(error);
   if (statusCode >= 500) {
     logger.error('request failed', { error: error as Error });
-    return json(statusCode, { message: 'internal error; see the function logs' });
+    if (!(error instanceof HttpError))
+      return json(statusCode, { message: 'internal error; see the function logs' });
   }
   return json(statusCode, { message: (error as Error).message, error: (error as Error).name });
 }

@@ -23,6 +23,18 @@ export const keys = {
   report: (model: string) => `reports/${model}/index.html`,
 };
 
+/**
+ * The ETag of an object (changes whenever its bytes do), or undefined when it does not exist.
+ */
+export async function objectEtag(bucket: string, key: string): Promise<string | undefined> {
+  try {
+    return (await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag;
+  } catch (error) {
+    if (error instanceof NotFound || (error as Error).name === 'NotFound') return undefined;
+    throw error;
+  }
+}
+
 /** The bytes of an object. @throws NotFoundError when the object does not exist. */
 export async function getBytes(bucket: string, key: string): Promise<Uint8Array> {
   try {

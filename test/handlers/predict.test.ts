@@ -10,7 +10,7 @@ import {
   waitUntilTableExists,
   waitUntilTableNotExists,
 } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PredictionLog } from '../../lambdas/shared/prediction-log.ts';
@@ -34,6 +34,7 @@ const history = airPassengers.slice(109, 121).map((line) => Number(line.split(',
 let emulators: TestEmulators;
 let steps: Steps;
 let log: PredictionLog;
+let artifactKey: string;
 
 beforeAll(async () => {
   emulators = await startTestEmulators();
@@ -64,6 +65,7 @@ beforeAll(async () => {
     startedAt: '2026-01-01T00:00:00.000Z',
   } as never);
   expect(await retrain(steps, run)).toMatchObject({ outcome: 'promoted', version: 1 });
+  artifactKey = (await registry.getVersion('air-passengers', 1))!.artifact.key;
 });
 
 afterAll(async () => emulators?.close());
@@ -156,6 +158,38 @@ describe('predict', () => {
       await createPredictionLogTable(LOG_TABLE);
       await waitUntilTableExists({ client: dynamo, maxWaitTime: 60 }, { TableName: LOG_TABLE });
     }
+  });
+});
+
+describe('a refused artifact', () => {
+  it('answers 503 naming the version and the reason in a warm container too, counted as a server fault, until the bytes are right again', async () => {
+    // Prepare: a warm container serving version 1, then one byte of its artifact flipped in the bucket.
+    const s3 = new S3Client({ forcePathStyle: true });
+    expect((await steps.predict(predictEvent({ instances: [{ history }] }))).statusCode).toBe(200);
+    const original = await (
+      await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: artifactKey }))
+    ).Body!.transformToByteArray();
+    const tampered = Uint8Array.from(original);
+    tampered[tampered.length - 1] ^= 0xff;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: artifactKey, Body: tampered }));
+    try {
+      // Act
+      const { result, lines } = await captured(() =>
+        steps.predict(predictEvent({ instances: [{ history }] })),
+      );
+
+      // Assess
+      expect(result.statusCode).toBe(503);
+      const body = JSON.parse(result.body);
+      expect(body.error).toBe('ModelUnavailableError');
+      expect(body.message).toMatch(/version 1 is not served: its artifact was refused \(model artifact checksum mismatch/);
+      const names = emfOf(lines).map((d) => d.metricName);
+      expect(names).toContain('ArtifactRefused');
+      expect(names).toContain('Predict5xx');
+    } finally {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: artifactKey, Body: original }));
+    }
+    expect((await steps.predict(predictEvent({ instances: [{ history }] }))).statusCode).toBe(200);
   });
 });
 
