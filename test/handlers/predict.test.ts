@@ -182,7 +182,9 @@ describe('a refused artifact', () => {
       expect(result.statusCode).toBe(503);
       const body = JSON.parse(result.body);
       expect(body.error).toBe('ModelUnavailableError');
-      expect(body.message).toMatch(/version 1 is not served: its artifact was refused \(model artifact checksum mismatch/);
+      expect(body.message).toMatch(
+        /version 1 is not served: its artifact was refused \(model artifact checksum mismatch/,
+      );
       const names = emfOf(lines).map((d) => d.metricName);
       expect(names).toContain('ArtifactRefused');
       expect(names).toContain('Predict5xx');
