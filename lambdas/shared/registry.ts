@@ -3,7 +3,7 @@
  *
  * | SK                     | item                                                                    |
  * |------------------------|-------------------------------------------------------------------------|
- * | `SPEC`                 | the model spec                                                           |
+ * | `SPEC`                 | the model spec, the version counter and the run that took the last number |
  * | `VERSION#<10 digits>`  | a model version: stage, metrics, params, artifact key + sha256, lineage  |
  * | `POINTERS`             | what serves (production, a baking canary/shadow), revision, pending change |
  * | `RUN#<start>#<runId>`  | one pipeline execution: trigger, drift, decision, trials, status        |
@@ -156,8 +156,11 @@ export interface Baseline {
 
 /** A write the registry is about to make, as the fault-injection seam sees it. */
 export interface WriteBoundary {
-  /** `pointer`: the change itself; `stage`/`audit`: its followers; `settle`: clearing it as applied. */
-  write: 'pointer' | 'stage' | 'audit' | 'settle' | 'version';
+  /**
+   * `pointer`: a lifecycle change itself; `stage`/`audit`: its followers; `settle`: clearing it as applied;
+   * `reserve`/`version`: taking a version number for a run, and writing that version.
+   */
+  write: 'pointer' | 'stage' | 'audit' | 'settle' | 'reserve' | 'version';
   model: string;
   revision?: number;
   version?: number;
@@ -306,10 +309,11 @@ export class Registry {
   // --- versions ----------------------------------------------------------------------------------
 
   /**
-   * Creates the version of a pipeline run, numbered one above the newest version, or returns the one an
-   * earlier attempt of the same run created (a retried `register` makes no second version and skips no
-   * number). The version item is written conditionally on its number being free: of two runs racing for a
-   * number, the loser takes the next one.
+   * Creates the version of a pipeline run, or returns the one an earlier attempt of the same run created:
+   * a retried `register` makes no second version and skips no number. The number comes from the counter
+   * on the spec item, which also remembers the run that took the last number, so an attempt that finds
+   * its own run there reuses the number instead of taking another (runs of one model never overlap: they
+   * hold the model's run lease; attempts of one run may).
    *
    * @throws NotFoundError when the model has no spec.
    */
@@ -319,33 +323,45 @@ export class Registry {
     const { model, runId } = record;
     const existing = await this.versionOfRun(model, runId);
     if (existing) return { version: existing, created: false };
-    if (!(await this.get(model, 'SPEC'))) throw new NotFoundError(`model "${model}" has no spec registered`);
-    for (;;) {
-      const [newest] = await this.queryAll({
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'VERSION#' },
-        ProjectionExpression: 'version',
-        ScanIndexForward: false,
-        ConsistentRead: true,
-        Limit: 1,
-      });
-      const version: ModelVersion = { ...record, version: Number(newest?.version ?? 0) + 1 };
-      try {
-        await this.execute(
-          { write: 'version', model, version: version.version },
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { PK: pk(model), SK: versionSk(version.version), ...version },
-            ConditionExpression: 'attribute_not_exists(PK)',
-          }),
-        );
-        return { version, created: true };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        // Another run took the number; or this run did, in an attempt running at the same time.
-        const taken = strip<ModelVersion>(await this.get(model, versionSk(version.version), true));
-        if (taken?.runId === runId) return { version: taken, created: false };
-      }
+    const version: ModelVersion = { ...record, version: await this.reserveVersion(model, runId) };
+    try {
+      await this.execute(
+        { write: 'version', model, version: version.version },
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { PK: pk(model), SK: versionSk(version.version), ...version },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return { version, created: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // An attempt of the same run running at the same time wrote it first.
+      return { version: (await this.getVersion(model, version.version))!, created: false };
+    }
+  }
+
+  /** The next version number for `runId`, or the one it already reserved. */
+  private async reserveVersion(model: string, runId: string): Promise<number> {
+    this.beforeWrite?.({ write: 'reserve', model });
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { PK: pk(model), SK: 'SPEC' },
+          UpdateExpression: 'ADD lastVersion :one SET lastVersionRun = :run',
+          ConditionExpression:
+            'attribute_exists(PK) AND (attribute_not_exists(lastVersionRun) OR lastVersionRun <> :run)',
+          ExpressionAttributeValues: { ':one': 1, ':run': runId },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(result.Attributes!.lastVersion);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const spec = await this.get(model, 'SPEC', true);
+      if (!spec) throw new NotFoundError(`model "${model}" has no spec registered`);
+      return Number(spec.lastVersion);
     }
   }
 
@@ -370,18 +386,6 @@ export class Registry {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return undefined;
-  }
-
-  /** Writes a version item; refuses to overwrite an existing one. */
-  async putVersion(version: ModelVersion): Promise<void> {
-    await this.execute(
-      { write: 'version', model: version.model, version: version.version },
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { PK: pk(version.model), SK: versionSk(version.version), ...version },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
   }
 
   /** A version, with its stage as of the last change (also while that change's followers are written). */

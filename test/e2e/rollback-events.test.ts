@@ -110,7 +110,7 @@ describe('alarm events to the rollback function', () => {
     // Prepare: versions 1, 2, 3 promoted in turn; 3 is the bad one
     await target.registry.putSpec(MODEL, { name: MODEL });
     for (const n of [1, 2, 3]) {
-      await target.registry.putVersion(version(n));
+      await target.registry.createVersion(version(n));
       await target.registry.promote(MODEL, n, {
         expected: n === 1 ? undefined : n - 1,
         reason: 'test',

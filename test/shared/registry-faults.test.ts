@@ -7,9 +7,12 @@
  * - exactly one production pointer, naming an existing version;
  * - every version's stage agrees with the pointers (production ↔ production pointer, staging ↔ candidate);
  * - one audit record per change that took effect (revisions 1..n, each exactly once), none pending;
+ * - no duplicate version: version numbers unique and consecutive;
  * - the end state equals that of the same operations run without a crash.
  *
- * Baseline updates (`setBaseline`, held-back drops) are the runs area's and tested there.
+ * Covered: register (version number, version item, promotion), promote, rollback, canary start (also
+ * replacing a baking canary), canary stop, canary promotion after its bake, supersede. Baseline updates
+ * (`setBaseline`, held-back drops, the run lease) are the runs area's and tested there.
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -76,7 +79,7 @@ function version(model: string, n: number): ModelVersion {
 async function prepare(model: string, versions: number): Promise<Registry> {
   const registry = new Registry(TABLE, documentClient());
   await registry.putSpec(model, { name: model });
-  for (let n = 1; n <= versions; n++) await registry.putVersion(version(model, n));
+  for (let n = 1; n <= versions; n++) await registry.createVersion(version(model, n));
   return registry;
 }
 
@@ -101,6 +104,16 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
+  {
+    name: 'register (the run creates its version, then promotes it)',
+    versions: 1,
+    setup: (r, m) => r.promote(m, 1, { expected: undefined, reason: 'first', actor: 'test' }),
+    operation: async (r, m) => {
+      const { version: created } = await r.createVersion({ ...version(m, 0), runId: 'run-new' });
+      await r.promote(m, created.version, { expected: 1, reason: 'better', actor: 'pipeline run run-new' });
+    },
+    boundaries: ['reserve', 'version v2', 'pointer', 'stage v2', 'stage v1', 'audit', 'settle'],
+  },
   {
     name: 'first promotion',
     versions: 1,
@@ -182,6 +195,8 @@ async function checkInvariants(registry: Registry, model: string) {
     else expect(['production'], `v${v.version} is ${v.stage}`).not.toContain(v.stage);
   }
   expect(audit, 'one audit record per change').toHaveLength(state.revision);
+  const numbers = versions.map((v) => v.version).sort((a, b) => a - b);
+  expect(numbers, 'versions unique and consecutive').toEqual(numbers.map((_, i) => i + 1));
   return {
     production: production?.version,
     history: production?.history,

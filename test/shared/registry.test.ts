@@ -45,7 +45,7 @@ function version(model: string, n: number): ModelVersion {
 
 async function registerVersions(model: string, count: number) {
   await registry.putSpec(model, { name: model });
-  for (let n = 1; n <= count; n++) await registry.putVersion(version(model, n));
+  for (let n = 1; n <= count; n++) await registry.createVersion(version(model, n));
 }
 
 function forRun(model: string, runId: string) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type Emulator, type S3Emulator, startDynamo, startS3 } from '../../local/emulators.ts';
+import { startDynamoDbLocal, useDynamoDbLocal } from './dynamodb-local.ts';
 
 export interface TestEmulators {
   s3: S3Emulator;
@@ -28,7 +29,8 @@ export function pointSdkAt(s3Endpoint: string, dynamoEndpoint: string): void {
 export async function startTestEmulators(): Promise<TestEmulators> {
   const directory = mkdtempSync(join(tmpdir(), 'driftline-test-'));
   const s3 = await startS3({ directory: join(directory, 's3') });
-  const dynamo = await startDynamo({});
+  // CI runs the registry suites a second time on Amazon's DynamoDB Local (see `.ci/run`).
+  const dynamo = useDynamoDbLocal() ? await startDynamoDbLocal() : await startDynamo({});
   pointSdkAt(s3.endpoint, dynamo.endpoint);
   return {
     s3,
