@@ -43,3 +43,24 @@ export function liveQuality(
   const holdoutError = Math.max(holdout.mape ?? 0, HOLDOUT_ERROR_FLOOR.percent);
   return { error, ratio: error / holdoutError, measure: 'ape' };
 }
+
+/** What serves a model now: its production version and a baking candidate (canary or shadow). */
+export interface ServingPointers {
+  production?: { version: number };
+  canary?: { version: number; mode?: 'canary' | 'shadow' };
+}
+
+/**
+ * Whether a label of a prediction that `version` made in `role` counts against that role's alarm: only
+ * while the version still holds the role. Labels of a version that no longer serves (rolled back, or
+ * production before a promotion) would otherwise count against the version serving now.
+ * @example holdsRole({ production: { version: 12 } }, 'production', 1) // false
+ */
+export function holdsRole(
+  pointers: ServingPointers,
+  role: 'production' | 'canary' | 'shadow',
+  version: number,
+): boolean {
+  if (role === 'production') return pointers.production?.version === version;
+  return pointers.canary?.version === version && (pointers.canary.mode ?? 'canary') === role;
+}

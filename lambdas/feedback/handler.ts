@@ -1,18 +1,24 @@
 /**
- * `POST /models/{name}/feedback`: labels that arrive after the prediction (`{ id, actual }` or a batch).
- * Each label is stored on the logged prediction and turned into the live error of the version that made it
- * (and of a shadow that predicted alongside), emitted as metrics the quality alarm watches.
+ * `POST /models/{name}/feedback`: labels that arrive after the prediction (`{ id, actual }` or a batch of
+ * up to 100). Each label is stored on the logged prediction and turned into the live error of the version
+ * that made it (and of a shadow that predicted alongside), emitted as metrics the quality alarm watches.
+ *
+ * Labels cannot be gamed into a rollback: one label per prediction (a second is refused with 409, never
+ * counted again), a label counts against a role's alarm only while the version that made the prediction
+ * still holds that role, and the alarm needs `minFeedback` labelled predictions in a period.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { liveQuality } from '#core/live-quality.ts';
+import { holdsRole, liveQuality } from '#core/live-quality.ts';
 import { describeZodError, feedbackRequestSchema } from '../shared/api-schemas.ts';
 import { requiredEnv } from '../shared/config.ts';
-import { BadRequestError, NotFoundError } from '../shared/errors.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
 import { metrics, withObservability } from '../shared/observability.ts';
 import {
   addLiveObservation,
+  type LoggedPrediction,
   PredictionLog,
+  type PredictionRecord,
   parsePredictionId,
   type ServingRole,
 } from '../shared/prediction-log.ts';
@@ -38,19 +44,38 @@ function metricsOf(model: string, version: number): Promise<Record<string, numbe
   return cached;
 }
 
-/** One EMF record per labelled prediction: its role and version differ from item to item. */
-function emit(model: string, version: number, role: ServingRole, error: number, ratio: number) {
-  const single = metrics.singleMetric();
-  single.addDimensions({ model, role });
-  single.addDimensions({ model, version: String(version) });
-  single.addMetric('LiveError', 'None', error);
-  const ratioMetric = metrics.singleMetric();
-  ratioMetric.addDimensions({ model, role });
-  ratioMetric.addDimensions({ model, version: String(version) });
-  ratioMetric.addMetric('LiveQualityRatio', 'None', ratio);
+/**
+ * One EMF record per labelled prediction: its role and version differ from item to item. Always under the
+ * version that made the prediction; under its role (what the alarms watch) only when `role` is given.
+ */
+function emit(
+  model: string,
+  version: number,
+  role: ServingRole | undefined,
+  quality: { error: number; ratio: number },
+) {
+  for (const [name, value] of [
+    ['LiveError', quality.error],
+    ['LiveQualityRatio', quality.ratio],
+  ] as const) {
+    const single = metrics.singleMetric();
+    if (role !== undefined) single.addDimensions({ model, role });
+    single.addDimensions({ model, version: String(version) });
+    single.addMetric(name, 'None', value);
+  }
 }
 
-async function recordOne(model: string, id: string, actual: number) {
+/** A label's prediction, looked up and checked before anything of its batch is recorded. */
+interface Labelled {
+  id: string;
+  actual: number;
+  requestId: string;
+  index: number;
+  record: PredictionRecord;
+  prediction: LoggedPrediction;
+}
+
+async function lookUp(model: string, id: string, actual: number): Promise<Labelled> {
   const parsed = parsePredictionId(id);
   if (!parsed) throw new BadRequestError(`"${id}" is not a prediction id (they look like <request>.<index>)`);
   const record = await predictionLog.get(parsed.requestId);
@@ -59,16 +84,33 @@ async function recordOne(model: string, id: string, actual: number) {
     throw new BadRequestError(`prediction "${id}" was made by model "${record.model}", not "${model}"`);
   const prediction = record.predictions[parsed.index];
   if (!prediction) throw new NotFoundError(`request ${parsed.requestId} has no prediction ${parsed.index}`);
+  return { id, actual, ...parsed, record, prediction };
+}
+
+async function recordOne(
+  model: string,
+  label: Labelled,
+  pointers: Awaited<ReturnType<Registry['getPointers']>>,
+) {
+  const { id, actual, record, prediction } = label;
+  // The label is claimed first: a concurrent second label for the same prediction is refused here.
+  if (!(await predictionLog.recordFeedback(label.requestId, label.index, actual)))
+    throw new ConflictError(`prediction "${id}" already has a label; a label is final`);
   const quality = liveQuality(prediction, actual, await metricsOf(model, record.version));
-  emit(model, record.version, record.role, quality.error, quality.ratio);
+  emit(
+    model,
+    record.version,
+    holdsRole(pointers, record.role, record.version) ? record.role : undefined,
+    quality,
+  );
   await addLiveObservation(predictionLog, model, record.version, quality);
-  const shadowPrediction = record.shadow?.predictions[parsed.index];
+  const shadowPrediction = record.shadow?.predictions[label.index];
   if (record.shadow && shadowPrediction) {
     const shadow = liveQuality(shadowPrediction, actual, await metricsOf(model, record.shadow.version));
-    emit(model, record.shadow.version, 'shadow', shadow.error, shadow.ratio);
+    const counts = holdsRole(pointers, 'shadow', record.shadow.version);
+    emit(model, record.shadow.version, counts ? 'shadow' : undefined, shadow);
     await addLiveObservation(predictionLog, model, record.shadow.version, shadow);
   }
-  await predictionLog.recordFeedback(parsed.requestId, parsed.index, actual);
   return {
     id,
     version: record.version,
@@ -84,8 +126,21 @@ export async function feedback(event: APIGatewayProxyEvent): Promise<APIGatewayP
     const parsed = feedbackRequestSchema.safeParse(jsonBody(event));
     if (!parsed.success) throw new BadRequestError(describeZodError(parsed.error));
     const items = 'feedback' in parsed.data ? parsed.data.feedback : [parsed.data];
+    const seen = new Set<string>();
+    for (const { id } of items) {
+      if (seen.has(id)) throw new BadRequestError(`prediction "${id}" is labelled twice in this request`);
+      seen.add(id);
+    }
+    // Every label is checked before any is recorded, so a bad or repeated id records nothing of its batch.
+    const labels = await Promise.all(items.map((item) => lookUp(model, item.id, item.actual)));
+    const repeated = labels.filter((label) => label.record.feedback?.[String(label.index)] !== undefined);
+    if (repeated.length > 0)
+      throw new ConflictError(
+        `${repeated.map((label) => `"${label.id}"`).join(', ')} already labelled; a label is final`,
+      );
+    const pointers = await registry.getPointers(model);
     const results = [];
-    for (const item of items) results.push(await recordOne(model, item.id, item.actual));
+    for (const label of labels) results.push(await recordOne(model, label, pointers));
     return json(200, { model, recorded: results.length, results });
   } catch (error) {
     return errorResponse(error);

@@ -87,8 +87,11 @@ export const predictResponseSchema = z
   })
   .describe('The predictions and the version that made them.');
 
-/** Most labels one feedback request may carry. */
-export const MAX_FEEDBACK = 1000;
+/**
+ * Most labels one feedback request may carry: each costs a few reads and writes, and the batch must end
+ * well inside API Gateway's 29 s.
+ */
+export const MAX_FEEDBACK = 100;
 
 export const feedbackItemSchema = z
   .strictObject({

@@ -3,7 +3,7 @@
  * request with the version and role that answered, the inputs and the outputs, so every prediction can be
  * traced to its model version and scored when its label arrives (`POST /models/{name}/feedback`).
  */
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient } from './clients.ts';
 
@@ -155,10 +155,12 @@ export class PredictionLog {
   }
 
   /**
-   * Records the label of prediction `index` of a request (a later label for the same index replaces it).
-   * The label is kept as a string: every double round-trips, including ones DynamoDB numbers cannot hold.
+   * Records the label of prediction `index` of a request, once: a label is final, so a second one for the
+   * same prediction is refused rather than counted again (or replacing the first). The label is kept as a
+   * string: every double round-trips, including ones DynamoDB numbers cannot hold.
+   * @returns false when the prediction already had a label.
    */
-  async recordFeedback(id: string, index: number, actual: number): Promise<void> {
+  async recordFeedback(id: string, index: number, actual: number): Promise<boolean> {
     await dynamoClient().send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -167,15 +169,22 @@ export class PredictionLog {
         ExpressionAttributeValues: { ':empty': {} },
       }),
     );
-    await dynamoClient().send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { id },
-        UpdateExpression: 'SET feedback.#index = :label',
-        ExpressionAttributeNames: { '#index': String(index) },
-        ExpressionAttributeValues: { ':label': { actual: String(actual), at: new Date().toISOString() } },
-      }),
-    );
+    try {
+      await dynamoClient().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id },
+          UpdateExpression: 'SET feedback.#index = :label',
+          ConditionExpression: 'attribute_not_exists(feedback.#index)',
+          ExpressionAttributeNames: { '#index': String(index) },
+          ExpressionAttributeValues: { ':label': { actual: String(actual), at: new Date().toISOString() } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liveQuality } from '../../lambdas/core/live-quality.ts';
+import { holdsRole, liveQuality } from '../../lambdas/core/live-quality.ts';
 
 describe('liveQuality', () => {
   it('measures a forecast by its absolute percentage error against the holdout MAPE', () => {
@@ -20,5 +20,27 @@ describe('liveQuality', () => {
   it('refuses a label that is not a number and a prediction without an answer', () => {
     expect(() => liveQuality({ value: 1 }, Number.NaN, { mape: 1 })).toThrow(RangeError);
     expect(() => liveQuality({}, 1, { mape: 1 })).toThrow(/neither a value nor a label/);
+  });
+});
+
+describe('holdsRole', () => {
+  const pointers = { production: { version: 12 }, canary: { version: 13, mode: 'shadow' as const } };
+
+  it.each([
+    ['production', 12, true],
+    // Version 1's old predictions must not count against version 12, which serves now.
+    ['production', 1, false],
+    ['shadow', 13, true],
+    ['canary', 13, false],
+    ['shadow', 12, false],
+  ] as const)('%s label of version %i counts against the role: %s', (role, version, counts) => {
+    // Act, Assess
+    expect(holdsRole(pointers, role, version)).toBe(counts);
+  });
+
+  it('counts nothing against a role nobody holds', () => {
+    // Act, Assess
+    expect(holdsRole({}, 'production', 1)).toBe(false);
+    expect(holdsRole({ production: { version: 1 } }, 'canary', 1)).toBe(false);
   });
 });

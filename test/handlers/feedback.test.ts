@@ -1,0 +1,145 @@
+/**
+ * Feedback that cannot be gamed, at the handler against the emulators: one label per prediction (a second
+ * is refused with 409 and the first kept), no id twice in one request, at most 100 labels a request, and
+ * a batch with a bad id records nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_FEEDBACK } from '../../lambdas/shared/api-schemas.ts';
+import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import {
+  admitAndValidate,
+  loadSteps,
+  prepareHandlerEnvironment,
+  retrain,
+  type Steps,
+} from '../support/pipeline-steps.ts';
+
+const BUCKET = 'driftline-feedback-data';
+const TABLE = 'driftline-feedback-registry';
+const LOG_TABLE = 'driftline-feedback-predictions';
+const repo = new URL('../../', import.meta.url).pathname;
+const lines = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n');
+const history = lines.slice(121, 133).map((line) => Number(line.split(',')[1]));
+
+let emulators: TestEmulators;
+let steps: Steps;
+
+const event = (route: string, body: unknown) =>
+  ({
+    resource: `/models/{name}/${route}`,
+    path: `/models/air-passengers/${route}`,
+    httpMethod: 'POST',
+    pathParameters: { name: 'air-passengers' },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  }) as unknown as APIGatewayProxyEvent;
+
+async function predictIds(count: number): Promise<string[]> {
+  const instances = Array.from({ length: count }, () => ({ history }));
+  const answer = JSON.parse((await steps.predict(event('predict', { instances }))).body);
+  return answer.predictions.map((prediction: { id: string }) => prediction.id);
+}
+
+async function label(body: unknown) {
+  const response = await steps.feedback(event('feedback', body));
+  return { status: response.statusCode, body: JSON.parse(response.body) };
+}
+
+beforeAll(async () => {
+  emulators = await startTestEmulators();
+  await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
+  const { Registry } = await import('../../lambdas/shared/registry.ts');
+  const registry = new Registry(TABLE);
+  steps = await loadSteps();
+  const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
+  await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });
+  const key = 'incoming/air-passengers/first.csv';
+  const body = `${lines.slice(0, 121).join('\n')}\n`;
+  await new S3Client({ forcePathStyle: true }).send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
+  );
+  const { run } = await admitAndValidate(steps, {
+    event: {
+      source: 'aws.s3',
+      'detail-type': 'Object Created',
+      detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag-first' } },
+    },
+    runId: 'exec-first',
+    startedAt: new Date(Date.UTC(2026, 0, 1)).toISOString(),
+  } as never);
+  await retrain(steps, run);
+}, 240_000);
+
+afterAll(async () => emulators?.close());
+
+describe('feedback', () => {
+  it('takes one label per prediction: a second is refused with 409 and the first stays', async () => {
+    // Prepare
+    const [id] = await predictIds(1);
+    const { PredictionLog } = await import('../../lambdas/shared/prediction-log.ts');
+    // Act
+    const first = await label({ id, actual: 400 });
+    const second = await label({ id, actual: 4000 });
+    const again = await label({ feedback: [{ id, actual: 4000 }] });
+    // Assess
+    expect(first.status).toBe(200);
+    expect([second.status, again.status]).toEqual([409, 409]);
+    expect(second.body).toMatchObject({ error: 'ConflictError', message: expect.stringContaining(id) });
+    const stored = await new PredictionLog(LOG_TABLE).get(id.split('.')[0]);
+    expect(stored?.feedback?.['0']?.actual).toBe(400);
+  });
+
+  it('refuses a request that labels one prediction twice, recording nothing of it', async () => {
+    // Prepare
+    const [a, b] = await predictIds(2);
+    // Act
+    const response = await label({
+      feedback: [
+        { id: b, actual: 1 },
+        { id: a, actual: 400 },
+        { id: a, actual: 4000 },
+      ],
+    });
+    const later = await label({ id: b, actual: 400 });
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.body.message).toContain(a);
+    expect(later.status).toBe(200);
+  });
+
+  it('refuses a batch with an unknown or already labelled id before recording any of it', async () => {
+    // Prepare
+    const [labelled, fresh] = await predictIds(2);
+    await label({ id: labelled, actual: 400 });
+    // Act
+    const withLabelled = await label({
+      feedback: [
+        { id: fresh, actual: 1 },
+        { id: labelled, actual: 1 },
+      ],
+    });
+    const withUnknown = await label({
+      feedback: [
+        { id: fresh, actual: 1 },
+        { id: '00000000-0000-0000-0000-000000000000.0', actual: 1 },
+      ],
+    });
+    const freshAfter = await label({ id: fresh, actual: 400 });
+    // Assess
+    expect([withLabelled.status, withUnknown.status]).toEqual([409, 404]);
+    expect(freshAfter.status).toBe(200);
+  });
+
+  it(`bounds a batch at ${MAX_FEEDBACK} labels`, async () => {
+    // Prepare
+    const ids = await predictIds(MAX_FEEDBACK + 1);
+    // Act
+    const response = await label({ feedback: ids.map((id) => ({ id, actual: 400 })) });
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('BadRequestError');
+  });
+});
