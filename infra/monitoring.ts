@@ -17,6 +17,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Match, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -135,6 +136,22 @@ export class Monitoring extends Construct {
     // No SSE: CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, and alert
     // text carries no data worth a customer-managed key.
     this.alertsTopic = new Topic(this, 'Alerts', { displayName: 'driftline alerts', enforceSSL: true });
+    // enforceSSL gives the topic a resource policy, and it holds only the TLS deny: CloudWatch, which
+    // publishes as its service principal for the alarms' SNS actions, must be allowed by name. Only this
+    // account's alarms may (the confused-deputy guard).
+    const { account, partition, region } = Stack.of(this);
+    this.alertsTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alertsTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+        },
+      }),
+    );
     const notify = new SnsAction(this.alertsTopic);
 
     const modelAlarms = new Map<string, ModelAlarms>();

@@ -192,6 +192,31 @@ describe('Monitoring', () => {
     });
   });
 
+  it('lets CloudWatch publish the alarms of this account only', () => {
+    // Assess
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topic],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':alarm:\\*$')])],
+                },
+              },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
   it('draws a dashboard per model with latency percentiles, traffic, errors and per-version requests', () => {
     // Prepare
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
