@@ -376,6 +376,23 @@ export function tabularMatrix(
   return matrix;
 }
 
+/**
+ * What a featurizer was configured to do, without what it learned from rows (ranges, medians, the
+ * categories seen): two featurizers with equal configurations featurize the same way up to the data.
+ */
+export function featurizerConfiguration(featurizer: Featurizer): string {
+  return JSON.stringify(
+    featurizer.kind === 'forecast'
+      ? [featurizer.kind, featurizer.transform, featurizer.lags, featurizer.season, featurizer.monthOfYear]
+      : [
+          featurizer.kind,
+          featurizer.task,
+          featurizer.numeric.map(({ name }) => name),
+          featurizer.categorical.map(({ name }) => name),
+        ],
+  );
+}
+
 /** The feature matrix of a table under any featurizer. */
 export function buildMatrix(featurizer: Featurizer, table: Table, rows?: ArrayLike<number>): FeatureMatrix {
   return featurizer.kind === 'forecast'

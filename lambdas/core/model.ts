@@ -21,9 +21,19 @@ export interface ModelMeta {
   seed: number;
   /** The target and the feature names a request must carry (tabular) or the history it needs (forecast). */
   signature: { target: string; features: string[]; historyLength?: number; classes?: number[] };
-  /** Data the model was fitted on: dataset key and sha256, rows. */
-  data: { datasetKey?: string; sha256?: string; rows: number; trainRows: number; holdoutRows: number };
-  /** Holdout metrics of this model. */
+  /**
+   * Data the model was fitted on: dataset key and sha256, rows; the judged fit's training and holdout
+   * rows, and `refitRows` when the served forest was refit on every row after the holdout judged it.
+   */
+  data: {
+    datasetKey?: string;
+    sha256?: string;
+    rows: number;
+    trainRows: number;
+    holdoutRows: number;
+    refitRows?: number;
+  };
+  /** Holdout metrics of this model (of its judged fit, when it was refit). */
   metrics: Record<string, number>;
   codeVersion: string;
   createdAt: string;

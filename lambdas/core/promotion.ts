@@ -36,6 +36,13 @@ export interface PromotionInput {
   candidate: MetricScores;
   /** The production model's scores on the same holdout; absent for the first model. */
   champion?: MetricScores;
+  /**
+   * The candidate is a refresh: the champion's own engine, parameters and featurizer, whose served model
+   * was refit on rows the champion never learned. A refresh only has to be no worse on the holdout
+   * (a tie is expected: judged on rows neither learned, it may be the champion's very model).
+   * @default false
+   */
+  refresh?: boolean;
 }
 
 /** The outcome of {@link decidePromotion}. */
@@ -62,7 +69,9 @@ const DEFAULT_MARGIN = 0.01;
  *
  * 1. A candidate failing any absolute quality bar is never promoted.
  * 2. Without a champion (the first model), a candidate that passes the bars is promoted.
- * 3. Otherwise the candidate must beat the champion on the primary `metric` by at least `margin`,
+ * 3. A refresh (`refresh`: the champion's own configuration refit on newer rows) is promoted when it is
+ *    no worse than the champion on the primary metric.
+ * 4. Otherwise the candidate must beat the champion on the primary `metric` by at least `margin`,
  *    relative, and strictly: equal scores keep the champion, even with `margin` 0.
  *    - Lower-is-better metrics (MAE, RMSE, MAPE, sMAPE, log loss): candidate ≤ champion·(1 − margin).
  *      With margin 0.05, a champion RMSE of 20 is beaten by 19 or less.
@@ -82,7 +91,7 @@ const DEFAULT_MARGIN = 0.01;
  *   (below 0 for lower-is-better metrics, above 1 for higher-is-better ones)
  */
 export function decidePromotion(input: PromotionInput): PromotionDecision {
-  const { metric, margin = DEFAULT_MARGIN, bars = {}, candidate, champion } = input;
+  const { metric, margin = DEFAULT_MARGIN, bars = {}, candidate, champion, refresh = false } = input;
   assertMargin(margin);
   if (!isMetricName(metric)) {
     throw new RangeError(`decidePromotion: unknown metric '${metric}'`);
@@ -120,6 +129,14 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
       promote: true,
       reason: `first model: ${candidateText} is promoted; ${barsText}`,
       candidateScore,
+    };
+  }
+  if (refresh && comparison.tiesOrBeats) {
+    return {
+      promote: true,
+      reason: `${candidateText} ${comparison.verdict}; a refresh (the champion's parameters, refit on newer rows) is promoted when no worse; ${barsText}`,
+      candidateScore,
+      ...championFields,
     };
   }
   const promote = comparison.beats && comparison.meetsMargin;
@@ -195,6 +212,8 @@ interface Comparison {
   improvement?: number;
   /** Strictly better than the champion. */
   beats: boolean;
+  /** At least as good as the champion. */
+  tiesOrBeats: boolean;
   /** Better by at least the margin. */
   meetsMargin: boolean;
   /** The comparison in words, to follow "candidate <METRIC> <value> ". */
@@ -218,8 +237,12 @@ function compareWithChampion(
     return {
       championScore,
       beats: false,
+      tiesOrBeats: candidateError === 0,
       meetsMargin: false,
-      verdict: `cannot beat champion ${champion}, a perfect score`,
+      verdict:
+        candidateError === 0
+          ? `matches champion ${champion}, a perfect score`
+          : `cannot beat champion ${champion}, a perfect score`,
     };
   }
   const improvement = (championError - candidateError) / championError;
@@ -233,7 +256,14 @@ function compareWithChampion(
     : meetsMargin
       ? `beats champion ${champion} by ${relative}`
       : `beats champion ${champion} by only ${relative}, less than the ${formatMargin(margin)} margin`;
-  return { championScore, improvement, beats, meetsMargin, verdict };
+  return {
+    championScore,
+    improvement,
+    beats,
+    tiesOrBeats: candidateError <= championError,
+    meetsMargin,
+    verdict,
+  };
 }
 
 function barText(metric: MetricName, bar: QualityBar): string {

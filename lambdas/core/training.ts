@@ -146,6 +146,25 @@ function withSummary(split: Split, keys: readonly string[], rule: string) {
 }
 
 /**
+ * The feature set the promoted model is refit on once the holdout has judged it: every row, holdout
+ * included, so the served model has learned the newest data. Tabular featurizers are refit on all rows
+ * too (medians, categories, classes); a forecast's featurizer learns nothing from rows and is kept.
+ */
+export function refitFeatureSet(spec: ModelSpec, table: Table, featureSet: FeatureSet): FeatureSet {
+  const roles = new Uint8Array(featureSet.roles.length).fill(FIT);
+  if (featureSet.featurizer.kind === 'forecast') return { ...featureSet, roles };
+  const { features, categorical } = resolveColumns(spec, table);
+  const featurizer = fitTabularFeaturizer(table, {
+    task: featureSet.featurizer.task,
+    target: spec.target,
+    features,
+    categorical,
+  });
+  const matrix = buildMatrix(featurizer, table);
+  return { ...featureSet, featurizer, matrix, roles: new Uint8Array(matrix.rowCount).fill(FIT) };
+}
+
+/**
  * How many holdout rows of a feature set built from `table` are rows of `championTable` (the dataset the
  * champion trained on): the check behind "the champion is never scored on rows it trained on".
  */

@@ -1,9 +1,10 @@
 /**
- * Joins the final forest's shards into the candidate model, scores it and the production champion on the
- * very same holdout rows (after checking the champion trained on none of them), applies the spec's promotion rule (margin and absolute bars), and writes the
- * candidate's artifact (checksummed) and its holdout predictions (for the report) to the bucket.
+ * Joins the final forests' shards — the judged candidate and its refit on every row — scores the judged
+ * one and the production champion on the very same holdout rows (after checking the champion trained on
+ * none of them), applies the spec's promotion rule (margin and absolute bars), and writes the refit
+ * candidate's artifact (checksummed) and the judged one's holdout predictions (for the report).
  */
-import type { Featurizer } from '#core/features.ts';
+import { type Featurizer, featurizerConfiguration } from '#core/features.ts';
 import { deserializeForest, mergeForests } from '#core/forest/index.ts';
 import type { MetricName } from '#core/metrics.ts';
 import { loadModel, packModel, sha256Hex } from '#core/model.ts';
@@ -22,6 +23,7 @@ import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import {
   type FeaturesRef,
+  featuresKey,
   loadSpec,
   loadTable,
   markStep,
@@ -53,6 +55,8 @@ export interface EvaluationResult {
     seed: number;
     artifact: { key: string; sha256: string; bytes: number };
     featurizer: Record<string, unknown>;
+    /** Rows the served model was refit on after the holdout judged it (training + holdout). */
+    refitRows: number;
   };
   champion?: { version: number; metrics: Record<string, number> };
   rows: { train: number; holdout: number };
@@ -80,19 +84,31 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   await markStep(registry, run, 'evaluate');
   const spec = await loadSpec(registry, run.model);
   const best = selection.best;
-  const set = decodeFeatureSet(await getBytes(run.bucket, `${features.prefix}${best.variant}.bin`));
-  const parts = await Promise.all(
-    [...shards]
-      .sort((a, b) => a.index - b.index)
-      .map(async (shard) => deserializeForest(await getBytes(run.bucket, shard.key))),
+  const set = decodeFeatureSet(await getBytes(run.bucket, featuresKey(features.prefix, best.variant)));
+  const refitSet = decodeFeatureSet(
+    await getBytes(run.bucket, featuresKey(features.prefix, best.variant, true)),
   );
-  const forest = parts.length === 1 ? parts[0] : mergeForests(parts);
+  const join = async (refit: boolean) => {
+    const parts = await Promise.all(
+      shards
+        .filter((shard) => Boolean(shard.refit) === refit)
+        .sort((a, b) => a.index - b.index)
+        .map(async (shard) => deserializeForest(await getBytes(run.bucket, shard.key))),
+    );
+    return parts.length === 1 ? parts[0] : mergeForests(parts);
+  };
+  // The judged model (fitted on the training rows) is scored on the holdout; the model the version
+  // serves is the same candidate refit on every row, holdout included, so it has seen the newest data.
+  const forest = await join(false);
+  const served = await join(true);
   const candidateMetrics = scoreHoldout(set, forest);
 
   // The champion the holdout was drawn against (featurize kept its training rows out of the holdout),
   // even if production moved since: register's conditional promotion then refuses the stale comparison.
   let champion: EvaluationResult['champion'];
   let championOverlap = 0;
+  // The champion's own configuration refit on newer rows: the holdout can only show it no worse.
+  let refresh = false;
   if (features.championVersion !== undefined) {
     const record = await registry.getVersion(run.model, features.championVersion);
     if (record) {
@@ -106,6 +122,10 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       }
       const model = loadModel(await getBytes(run.bucket, record.artifact.key), record.artifact.sha256);
       champion = { version: record.version, metrics: scoreModelOnHoldout(set, table, model) };
+      refresh =
+        model.forest.engine === forest.engine &&
+        JSON.stringify(model.forest.params) === JSON.stringify(forest.params) &&
+        featurizerConfiguration(model.featurizer) === featurizerConfiguration(set.featurizer);
     }
   }
   const decision = decidePromotion({
@@ -114,6 +134,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     bars: spec.promotion.bars,
     candidate: candidateMetrics,
     champion: champion?.metrics,
+    refresh,
   });
 
   const holdoutRows = features.rows.holdout;
@@ -122,22 +143,30 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
     meta: {
       model: run.model,
       task: spec.task,
-      engine: forest.engine,
-      params: forest.params,
-      seed: forest.seed,
+      engine: served.engine,
+      params: served.params,
+      seed: served.seed,
       signature: {
         target: spec.target,
-        features: set.featurizer.featureNames,
-        historyLength: set.featurizer.kind === 'forecast' ? set.featurizer.historyLength : undefined,
-        classes: set.featurizer.kind === 'tabular' ? set.featurizer.classes : undefined,
+        features: refitSet.featurizer.featureNames,
+        historyLength:
+          refitSet.featurizer.kind === 'forecast' ? refitSet.featurizer.historyLength : undefined,
+        classes: refitSet.featurizer.kind === 'tabular' ? refitSet.featurizer.classes : undefined,
       },
-      data: { datasetKey: merge.datasetKey, sha256: merge.sha256, rows: merge.rows, trainRows, holdoutRows },
+      data: {
+        datasetKey: merge.datasetKey,
+        sha256: merge.sha256,
+        rows: merge.rows,
+        trainRows,
+        holdoutRows,
+        refitRows: refitSet.matrix.rowCount,
+      },
       metrics: candidateMetrics,
       codeVersion: codeVersion(),
       createdAt: new Date().toISOString(),
     },
-    featurizer: set.featurizer,
-    forest,
+    featurizer: refitSet.featurizer,
+    forest: served,
   });
   const artifactKey = keys.model(run.model, run.runId);
   await putBytes(run.bucket, artifactKey, artifact, 'application/octet-stream');
@@ -169,7 +198,8 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
       engine: forest.engine,
       seed: forest.seed,
       artifact: { key: artifactKey, sha256: sha256Hex(artifact), bytes: artifact.length },
-      featurizer: featurizerSummary(set.featurizer, best.variant),
+      featurizer: featurizerSummary(refitSet.featurizer, best.variant),
+      refitRows: refitSet.matrix.rowCount,
     },
     champion,
     rows: { train: trainRows, holdout: holdoutRows },

@@ -6,11 +6,24 @@
  */
 import { selectionDirection, selectionMetric } from '#core/selection.ts';
 import { rowKeys } from '#core/splits.ts';
-import { buildFeatureSets, encodeFeatureSet, planCandidates, roleCounts } from '#core/training.ts';
+import {
+  buildFeatureSets,
+  encodeFeatureSet,
+  planCandidates,
+  refitFeatureSet,
+  roleCounts,
+} from '#core/training.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, withObservability } from '../shared/observability.ts';
-import { type FeaturesRef, loadSpec, loadTable, markStep, type RunContext } from '../shared/pipeline.ts';
+import {
+  type FeaturesRef,
+  featuresKey,
+  loadSpec,
+  loadTable,
+  markStep,
+  type RunContext,
+} from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 import { keys, putBytes } from '../shared/storage.ts';
 
@@ -38,10 +51,22 @@ export async function featurize({ run, merge }: { run: RunContext; merge: { data
     );
   }
   const prefix = keys.run(run.model, run.runId, 'features/');
+  // Each variant twice: split for judging, and whole for the refit of the chosen model after the decision.
   await Promise.all(
-    featureSets.map((set) =>
-      putBytes(run.bucket, `${prefix}${set.variant}.bin`, encodeFeatureSet(set), 'application/octet-stream'),
-    ),
+    featureSets.flatMap((set) => [
+      putBytes(
+        run.bucket,
+        featuresKey(prefix, set.variant),
+        encodeFeatureSet(set),
+        'application/octet-stream',
+      ),
+      putBytes(
+        run.bucket,
+        featuresKey(prefix, set.variant, true),
+        encodeFeatureSet(refitFeatureSet(spec, table, set)),
+        'application/octet-stream',
+      ),
+    ]),
   );
 
   const warmStart = champion

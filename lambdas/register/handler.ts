@@ -162,6 +162,7 @@ export async function register(input: RegisterInput) {
       trainRows: evaluation.rows.train,
       holdoutRows: evaluation.rows.holdout,
       holdout: evaluation.holdout,
+      refitRows: evaluation.candidate.refitRows,
     },
   });
   const { version } = record;

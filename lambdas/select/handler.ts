@@ -1,7 +1,7 @@
 /**
  * Picks the best hyperparameter candidate by selection score (rolling origin, out of bag or k-fold inside
- * the training rows; warm-start candidates win ties), records
- * every trial, and plans the final fit: the chosen parameters' trees split into shards for the next Map.
+ * the training rows; warm-start candidates win ties), records every trial, and plans the final fits —
+ * the judged model on the training rows and its refit on every row — as tree shards for the next Map.
  */
 
 import type { MetricName } from '#core/metrics.ts';
@@ -36,20 +36,23 @@ export async function select({
   await markStep(registry, run, 'fit');
   const best = bestCandidate(trials, features.metric as MetricName);
   const nTrees = Number(best.params.nTrees ?? DEFAULT_TREES);
-  const trainRows = features.rows.train;
-  const count = features.engine === 'fast' ? shardCount(trainRows, nTrees) : 1;
-  const shards: ShardPlan[] = Array.from({ length: count }, (_, index) => {
-    const treeStart = Math.floor((index * nTrees) / count);
-    const treeEnd = Math.floor(((index + 1) * nTrees) / count);
-    return {
-      index,
+  // Shards of the judged model (training rows), then of the refit the promoted model serves (every row).
+  const plan = (rows: number, refit: boolean) => {
+    const count = features.engine === 'fast' ? shardCount(rows, nTrees) : 1;
+    return Array.from({ length: count }, (_, part) => ({
       variant: best.variant,
       params: { ...best.params, nTrees },
       seed: features.seed,
-      treeStart,
-      treeCount: treeEnd - treeStart,
-    };
-  });
+      treeStart: Math.floor((part * nTrees) / count),
+      treeCount: Math.floor(((part + 1) * nTrees) / count) - Math.floor((part * nTrees) / count),
+      refit,
+    }));
+  };
+  const shards: ShardPlan[] = [
+    ...plan(features.rows.train, false),
+    ...plan(features.rows.train + features.rows.holdout, true),
+  ].map((shard, index) => ({ index, ...shard }));
+  const count = shards.length;
   const trialsKey = keys.run(run.model, run.runId, 'trials.json');
   await putJson(run.bucket, trialsKey, trials);
   logger.info('best candidate', { id: best.id, variant: best.variant, score: best.score, shards: count });

@@ -98,6 +98,11 @@ export interface FeaturesRef {
   championVersion?: number;
 }
 
+/** Where featurize wrote a variant's feature set: split for judging, or whole (`refit`) for the served model. */
+export function featuresKey(prefix: string, variant: string, refit = false): string {
+  return `${prefix}${variant}${refit ? '.all' : ''}.bin`;
+}
+
 /** One trial's result, as the Map returns it. */
 export interface TrialResult extends CandidatePlan {
   score: number;
@@ -113,10 +118,13 @@ export interface ShardPlan {
   seed: number;
   treeStart: number;
   treeCount: number;
+  /** Trees of the model refit on every row after the decision, rather than of the judged model. */
+  refit?: boolean;
 }
 
 export interface ShardResult {
   index: number;
+  refit?: boolean;
   key: string;
   trees: number;
   seconds: number;

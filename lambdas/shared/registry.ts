@@ -90,6 +90,11 @@ export interface ModelVersion {
     holdoutRows: number;
     /** Which rows candidate and champion were scored on (absent on versions registered before it was recorded). */
     holdout?: HoldoutRecord;
+    /**
+     * Rows the served model was refit on after the holdout judged it (training + holdout); `metrics` are
+     * the judged fit's. Absent on versions served as judged.
+     */
+    refitRows?: number;
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Fits trees — one Lambda per Map item. `candidate`: a hyperparameter candidate scored inside the training
  * rows (rolling origin, out of bag or k-fold; never the holdout). `shard`: a slice of the final forest's
- * trees fitted on the training rows and written to the bucket, merged later by `evaluate`.
+ * trees — of the judged model (training rows) or of its refit (every row) — written to the bucket and
+ * merged later by `evaluate`.
  */
 
 import { serializeForest } from '#core/forest/index.ts';
@@ -10,13 +11,14 @@ import { decodeFeatureSet, fitFinal, scoreCandidate } from '#core/training.ts';
 import type { ForestParams } from '#core/types.ts';
 import { forestWorkerScript } from '../shared/forest-worker.ts';
 import { logger, withObservability } from '../shared/observability.ts';
-import type {
-  CandidatePlan,
-  FeaturesRef,
-  RunContext,
-  ShardPlan,
-  ShardResult,
-  TrialResult,
+import {
+  type CandidatePlan,
+  type FeaturesRef,
+  featuresKey,
+  type RunContext,
+  type ShardPlan,
+  type ShardResult,
+  type TrialResult,
 } from '../shared/pipeline.ts';
 import { getBytes, keys, putBytes } from '../shared/storage.ts';
 
@@ -24,8 +26,8 @@ export type TrainInput =
   | { mode: 'candidate'; run: RunContext; features: FeaturesRef; candidate: CandidatePlan }
   | { mode: 'shard'; run: RunContext; features: FeaturesRef; shard: ShardPlan };
 
-async function featureSet(run: RunContext, features: FeaturesRef, variant: string) {
-  return decodeFeatureSet(await getBytes(run.bucket, `${features.prefix}${variant}.bin`));
+async function featureSet(run: RunContext, features: FeaturesRef, variant: string, refit = false) {
+  return decodeFeatureSet(await getBytes(run.bucket, featuresKey(features.prefix, variant, refit)));
 }
 
 export async function train(input: TrainInput): Promise<TrialResult | ShardResult> {
@@ -50,13 +52,13 @@ export async function train(input: TrainInput): Promise<TrialResult | ShardResul
   }
   const { shard } = input;
   const started = performance.now();
-  const set = await featureSet(run, features, shard.variant);
+  const set = await featureSet(run, features, shard.variant, shard.refit);
   const forest = await fitFinal(set, shard.params as ForestParams, settings, shard);
   const key = keys.run(run.model, run.runId, `shards/${shard.index}.bin`);
   await putBytes(run.bucket, key, serializeForest(forest), 'application/octet-stream');
   const seconds = (performance.now() - started) / 1000;
   logger.info('shard fitted', { index: shard.index, trees: forest.nTrees, seconds });
-  return { index: shard.index, key, trees: forest.nTrees, seconds };
+  return { index: shard.index, refit: shard.refit, key, trees: forest.nTrees, seconds };
 }
 
 export const handler = withObservability(train, { metrics: false });

@@ -115,7 +115,7 @@ describe('decidePromotion against a champion, lower-is-better metric', () => {
     );
   });
 
-  it('never beats a champion with zero error', () => {
+  it('keeps a champion with zero error that the candidate only matches', () => {
     const decision = decidePromotion({
       metric: 'mae',
       margin: 0,
@@ -124,7 +124,7 @@ describe('decidePromotion against a champion, lower-is-better metric', () => {
     });
     expect(decision).toEqual({
       promote: false,
-      reason: 'candidate MAE 0.0000 cannot beat champion 0.0000, a perfect score; champion kept',
+      reason: 'candidate MAE 0.0000 matches champion 0.0000, a perfect score; champion kept',
       candidateScore: 0,
       championScore: 0,
     });
@@ -259,7 +259,7 @@ describe('decidePromotion against a champion, higher-is-better metric', () => {
     expect(decision.improvement).toBeCloseTo(-2, 12);
   });
 
-  it('never beats a champion with a perfect score', () => {
+  it('keeps a champion with a perfect score that the candidate only matches', () => {
     const decision = decidePromotion({
       metric: 'auc',
       margin: 0,
@@ -268,9 +268,38 @@ describe('decidePromotion against a champion, higher-is-better metric', () => {
     });
     expect(decision.promote).toBe(false);
     expect(decision.reason).toBe(
-      'candidate AUC 1.0000 cannot beat champion 1.0000, a perfect score; champion kept',
+      'candidate AUC 1.0000 matches champion 1.0000, a perfect score; champion kept',
     );
     expect(decision.improvement).toBeUndefined();
+  });
+});
+
+describe('decidePromotion for a refresh (the champion refit on newer rows)', () => {
+  it('promotes a refresh that ties the champion, and keeps the champion when it is worse', () => {
+    const tie = decidePromotion({
+      metric: 'mape',
+      candidate: { mape: 2.48 },
+      champion: { mape: 2.48 },
+      refresh: true,
+    });
+    const worse = decidePromotion({
+      metric: 'mape',
+      candidate: { mape: 2.6 },
+      champion: { mape: 2.48 },
+      refresh: true,
+    });
+    const perfect = decidePromotion({
+      metric: 'auc',
+      candidate: { auc: 1 },
+      champion: { auc: 1 },
+      refresh: true,
+    });
+    expect(tie).toMatchObject({ promote: true });
+    expect(tie.reason).toBe(
+      "candidate MAPE 2.48% ties champion 2.48%; a refresh (the champion's parameters, refit on newer rows) is promoted when no worse; no quality bars set",
+    );
+    expect(worse).toMatchObject({ promote: false });
+    expect(perfect).toMatchObject({ promote: true });
   });
 });
 

@@ -95,6 +95,17 @@ describe('champion and candidate on one holdout', () => {
     expect(holdout.rows).toHaveLength(record.holdout!.rows);
     expect(Math.min(...holdout.rows)).toBeGreaterThanOrEqual(300);
     expect(Object.keys(version.championMetrics ?? {})).toContain('auc');
+    // Judged on the holdout, then refit on all 569 rows: the served model learned the holdout too.
+    expect(version.lineage).toMatchObject({ trainRows: 569 - record.holdout!.rows, refitRows: 569 });
+    const { loadModel } = await import('../../lambdas/core/model.ts');
+    const object = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: version.artifact.key }));
+    const served = loadModel(await object.Body!.transformToByteArray(), version.artifact.sha256);
+    expect(served.meta.data).toMatchObject({ rows: 569, refitRows: 569 });
+    expect(served.meta.metrics.auc).toBe(version.metrics.auc);
+    // The served featurizer was fitted on every row: its ranges are those of the whole file.
+    const radius = breastCancer.slice(1).map((line) => Number(line.split(',')[0]));
+    const range = served.featurizer.kind === 'tabular' ? served.featurizer.numeric[0] : undefined;
+    expect(range).toMatchObject({ name: 'mean_radius', min: Math.min(...radius), max: Math.max(...radius) });
   }, 120_000);
 
   it('retrains a forecast that uses the month of year twice, scoring the champion with its months', async () => {
@@ -116,5 +127,7 @@ describe('champion and candidate on one holdout', () => {
     // 1958: the last 24 months reach back into 1957, which version 1 trained on
     expect(versions[0]?.lineage.holdout).toMatchObject({ rows: 12, excludedSeenByChampion: 12 });
     expect(versions[1]?.lineage.holdout).toMatchObject({ rows: 24, excludedSeenByChampion: 0 });
+    // 1949-1960 less the first 12 months that only seed the lags: the served model learned 1959-1960
+    expect(versions[1]?.lineage).toMatchObject({ trainRows: 108, refitRows: 132 });
   }, 180_000);
 });

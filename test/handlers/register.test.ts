@@ -48,6 +48,7 @@ function promoteInput(champion: number | undefined): RegisterInput {
       seed: 42,
       artifact: { key: `models/${MODEL}/${runId}/model.bin`, sha256: 'x', bytes: 1 },
       featurizer: {},
+      refitRows: 120,
     },
     ...(champion === undefined ? {} : { champion: { version: champion, metrics: { mape: 4 } } }),
     rows: { train: 100, holdout: 20 },
