@@ -3,7 +3,8 @@
  * and audit as an automatic promotion. On a schedule (`{ "action": "bake" }` every minute): every canary
  * or shadow whose bake ended without an alarm is promoted — an alarm during the bake would already have
  * removed it through the rollback function — unless production moved while it baked: then it was never
- * judged against what it would replace, and ends `superseded`.
+ * judged against what it would replace, and ends `superseded`. The same schedule supersedes candidates
+ * stranded in `staging` by a run that ended without deciding their fate.
  */
 import { requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ConflictError } from '../shared/errors.ts';
@@ -27,6 +28,10 @@ export interface BakeEvent {
 async function completeBakes(now = new Date()) {
   const done: { model: string; version: number; result: string }[] = [];
   for (const model of await registry.listModels()) {
+    for (const version of await registry.supersedeStranded(model, 'bake schedule')) {
+      done.push({ model, version, result: 'superseded: its run ended without deciding' });
+      logger.warn('stranded candidate superseded', { model, version });
+    }
     const candidate = await registry.getPointer(model, 'canary');
     if (!candidate?.bakeUntil || Date.parse(candidate.bakeUntil) > now.getTime()) continue;
     try {

@@ -665,6 +665,39 @@ export class Registry {
     return this.transition(model, { kind: 'supersede', version, ...options });
   }
 
+  /**
+   * Supersedes the model's stranded candidates: versions left in `staging` that are not baking and whose
+   * run is no longer running (it died or failed between creating the version and deciding its fate).
+   * Called by the bake schedule, so no candidate stays in `staging` for more than a minute after its run.
+   *
+   * @returns the versions superseded
+   */
+  async supersedeStranded(model: string, actor: string): Promise<number[]> {
+    const staging = await this.queryAll({
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      FilterExpression: '#stage = :staging',
+      ExpressionAttributeNames: { '#stage': 'stage' },
+      ExpressionAttributeValues: { ':pk': pk(model), ':prefix': 'VERSION#', ':staging': 'staging' },
+      ProjectionExpression: 'version, runId',
+      ConsistentRead: true,
+    });
+    if (staging.length === 0) return [];
+    const { canary } = await this.settle(model);
+    const runs = new Map((await this.listRuns(model, 100)).map((run) => [run.runId, run.status]));
+    const superseded: number[] = [];
+    for (const item of staging) {
+      const version = Number(item.version);
+      const status = runs.get(String(item.runId));
+      if (version === canary?.version || status === 'running') continue;
+      const outcome = await this.supersede(model, version, {
+        reason: `its run ${String(item.runId)} ended (${status ?? 'no run record'}) without deciding whether it serves`,
+        actor,
+      });
+      if (outcome.superseded) superseded.push(version);
+    }
+    return superseded;
+  }
+
   private async requireVersion(model: string, version: number): Promise<void> {
     if (!(await this.getVersion(model, version)))
       throw new NotFoundError(`model "${model}" has no version ${version}`);

@@ -216,6 +216,43 @@ describe('Registry', () => {
     expect((await registry.listAudit('lonely')).at(-1)?.action).toBe('rollback_skipped');
   });
 
+  it('supersedes candidates stranded in staging once their run ended, never a baking or running one', async () => {
+    // Prepare: 1 serves; 2's run failed after creating it; 3's run still runs; 4 bakes as a canary
+    await registerVersions('stranded', 1);
+    for (const n of [2, 3, 4]) await registry.createVersion({ ...version('stranded', n), stage: 'staging' });
+    await registry.promote('stranded', 1, { expected: undefined, reason: 'first', actor: 't' });
+    await registry.startCandidate('stranded', 4, {
+      mode: 'canary',
+      weight: 0.1,
+      bakeUntil: '2030-01-01T00:00:00Z',
+      champion: 1,
+      reason: 'canary',
+      actor: 't',
+    });
+    const run = (runId: string, status: 'running' | 'failed') =>
+      registry.startRun({
+        model: 'stranded',
+        runId,
+        startedAt: `2026-01-01T00:00:0${runId.at(-1)}Z`,
+        trigger: 'drop',
+        status,
+        step: 'register',
+      });
+    await run('run-2', 'failed');
+    await run('run-3', 'running');
+    // Act
+    const superseded = await registry.supersedeStranded('stranded', 'bake schedule');
+    const again = await registry.supersedeStranded('stranded', 'bake schedule');
+    // Assess
+    expect(superseded).toEqual([2]);
+    expect(again).toEqual([]);
+    const stages = Object.fromEntries(
+      (await registry.listVersions('stranded')).map((v) => [v.version, v.stage]),
+    );
+    expect(stages).toEqual({ 1: 'production', 2: 'superseded', 3: 'staging', 4: 'staging' });
+    expect((await registry.getVersion('stranded', 2))?.reason).toContain('run-2 ended (failed)');
+  });
+
   it('records runs and lists them newest first', async () => {
     // Act
     await registry.startRun({
