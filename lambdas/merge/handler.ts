@@ -6,7 +6,7 @@
  * missing months can't be featurized, so it fails here, by name.
  */
 import { toCsv } from '#core/csv.ts';
-import { mergeForecast, mergeTabular, sha256 } from '#core/merge.ts';
+import { mergeForecast, mergeInOrder, mergeTabular, type PairwiseMerge, sha256 } from '#core/merge.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { InvalidDataError } from '../shared/errors.ts';
@@ -16,6 +16,22 @@ import { type DropRef, Registry } from '../shared/registry.ts';
 import { keys, putBytes, putJson } from '../shared/storage.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+/** Drops read from S3 at once: thousands of held-back drops load in parallel, not one by one. */
+const LOAD_CONCURRENCY = 16;
+
+/** `load` of every item, at most `limit` at a time, results in item order. */
+async function mapInOrder<T, R>(items: T[], limit: number, load: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await load(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 /** The lineage manifest a merge writes to {@link keys.datasetDrops}. */
 export interface DropsManifest {
@@ -53,20 +69,17 @@ export async function merge({ run }: { run: RunContext }): Promise<MergeResult> 
   const inputs: { name: string; table: Table }[] = [];
   if (baseline)
     inputs.push({ name: baseline.datasetKey, table: await loadTable(run.bucket, baseline.datasetKey, spec) });
-  for (const drop of drops)
-    inputs.push({ name: drop.key, table: await loadTable(drop.bucket, drop.key, spec, Boolean(baseline)) });
+  const tables = await mapInOrder(drops, LOAD_CONCURRENCY, (drop) =>
+    loadTable(drop.bucket, drop.key, spec, Boolean(baseline)),
+  );
+  inputs.push(...drops.map((drop, i) => ({ name: drop.key, table: tables[i] })));
   if (inputs.length === 0) throw new InvalidDataError(`model "${run.model}" has no data to train on`);
 
-  let merged = inputs[0].table;
-  const lineage = [];
-  for (const input of inputs.slice(1)) {
-    const result =
-      spec.task === 'forecast'
-        ? mergeForecast(merged, input.table, spec.time, { dropName: input.name })
-        : mergeTabular(merged, input.table, { dropName: input.name });
-    merged = result.table;
-    lineage.push(result.lineage);
-  }
+  const pairwise: PairwiseMerge =
+    spec.task === 'forecast'
+      ? (left, right, options) => mergeForecast(left, right, spec.time, options)
+      : mergeTabular;
+  const { table: merged, lineage } = mergeInOrder(inputs, pairwise);
   const gaps = lineage.at(-1)?.gaps ?? [];
   if (gaps.length > 0) {
     throw new InvalidDataError(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, toTable } from '#core/csv.ts';
-import { MergeError, mergeForecast, mergeTabular, sha256, sha256OfTable } from '#core/merge.ts';
+import { MergeError, mergeForecast, mergeInOrder, mergeTabular, sha256, sha256OfTable } from '#core/merge.ts';
 import type { Column, Table } from '#core/types.ts';
 
 const numeric = (name: string, values: number[]): Column => ({
@@ -174,5 +174,85 @@ describe('mergeTabular', () => {
     const error = mergeErrorOf(() => mergeTabular(baseline, drop));
     // Assess
     expect(error.message).toBe('cannot merge column "x": it is numeric in the baseline but text in the drop');
+  });
+});
+
+describe('mergeInOrder', () => {
+  /** The left fold mergeInOrder must agree with. */
+  function sequential(tables: Table[], merge: (a: Table, b: Table) => ReturnType<typeof mergeTabular>) {
+    let merged = tables[0];
+    const lineage = [];
+    for (const next of tables.slice(1)) {
+      const result = merge(merged, next);
+      merged = result.table;
+      lineage.push(result.lineage);
+    }
+    return { merged, lineage };
+  }
+
+  it('gives the tabular result of merging one table after another, duplicate counts included', () => {
+    // Prepare: 9 tables with rows repeated across them (value i % 7), so duplicates are removed
+    const tables = Array.from({ length: 9 }, (_, t) =>
+      table(
+        numeric(
+          'x',
+          Array.from({ length: 3 }, (_, r) => (t * 3 + r) % 7),
+        ),
+        text('y', ['a', 'b', 'c']),
+      ),
+    );
+    // Act
+    const ordered = mergeInOrder(
+      tables.map((t, i) => ({ name: `t${i}`, table: t })),
+      mergeTabular,
+    );
+    const expected = sequential(tables, mergeTabular);
+    // Assess
+    expect(sha256OfTable(ordered.table)).toBe(sha256OfTable(expected.merged));
+    const removed = (lineage: { duplicatesRemoved: number }[]) =>
+      lineage.reduce((sum, entry) => sum + entry.duplicatesRemoved, 0);
+    expect(removed(ordered.lineage)).toBe(removed(expected.lineage));
+    expect(ordered.lineage).toHaveLength(8);
+  });
+
+  it('gives the forecast result, later months winning, overlaps and the gaps of the whole series included', () => {
+    // Prepare: overlapping months across five drops, and 2020-09 missing everywhere
+    const months = ['2020-01', '2020-02', '2020-03', '2020-04', '2020-05', '2020-06', '2020-07', '2020-08'];
+    const tables = [
+      series(months.slice(0, 4), [1, 2, 3, 4]),
+      series(months.slice(2, 5), [30, 40, 50]),
+      series(months.slice(4, 7), [500, 600, 700]),
+      series([...months.slice(6, 8), '2020-10'], [7000, 8000, 10000]),
+      series(months.slice(3, 4), [44]),
+    ];
+    const forecast = (a: Table, b: Table) => mergeForecast(a, b, 'month');
+    // Act
+    const ordered = mergeInOrder(
+      tables.map((t, i) => ({ name: `t${i}`, table: t })),
+      (a, b, options) => mergeForecast(a, b, 'month', options),
+    );
+    const expected = sequential(tables, forecast);
+    // Assess
+    expect(sha256OfTable(ordered.table)).toBe(sha256OfTable(expected.merged));
+    expect(valuesOf(ordered.table, 'value')).toEqual([1, 2, 30, 44, 500, 600, 7000, 8000, 10000]);
+    const overlaps = (lineage: { overlapping: number }[]) =>
+      lineage.reduce((sum, entry) => sum + entry.overlapping, 0);
+    expect(overlaps(ordered.lineage)).toBe(overlaps(expected.lineage));
+    expect(ordered.lineage.at(-1)?.gaps).toEqual(['2020-09']);
+  });
+
+  it('names merged inputs by their first and last, so names stay short however many tables', () => {
+    // Prepare
+    const tables = Array.from({ length: 1000 }, (_, i) => ({
+      name: `incoming/m/drop-${i}.csv`,
+      table: table(numeric('x', [i])),
+    }));
+    // Act
+    const { lineage } = mergeInOrder(tables, mergeTabular);
+    // Assess
+    expect(lineage.at(-1)?.inputs.map((input) => input.name)).toEqual([
+      'incoming/m/drop-0.csv … incoming/m/drop-511.csv',
+      'incoming/m/drop-512.csv … incoming/m/drop-999.csv',
+    ]);
   });
 });

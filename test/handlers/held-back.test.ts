@@ -1,0 +1,218 @@
+/**
+ * Held-back drops must not grow any item or any state payload: 2,000 consecutive drops without drift, then
+ * one retrain that merges them all. Every registry item stays under DynamoDB's 400 KB and every state
+ * (what Step Functions holds after each step) under 256 KB; the sizes are printed.
+ *
+ * The last {@link THROUGH_HANDLERS} drops go through the handlers the state machine calls (admit →
+ * validate → register as no_drift, about 0.3 s each, mostly the report page register renders); the ones
+ * before are held with the same registry write register makes, under the run lease, so the test takes a
+ * minute rather than ten.
+ */
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DropsManifest } from '../../lambdas/merge/handler.ts';
+import type { Registry } from '../../lambdas/shared/registry.ts';
+import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/stepfunctions.ts';
+import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import {
+  admitAndValidate,
+  loadSteps,
+  prepareHandlerEnvironment,
+  type Steps,
+} from '../support/pipeline-steps.ts';
+
+const BUCKET = 'driftline-held-data';
+const TABLE = 'driftline-held-registry';
+const LOG_TABLE = 'driftline-held-predictions';
+const MODEL = 'breast-cancer';
+const DROPS = 2_000;
+const THROUGH_HANDLERS = 25;
+const ITEM_LIMIT_BYTES = 400 * 1024;
+const repo = new URL('../../', import.meta.url).pathname;
+const [header, ...rows] = readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').trim().split('\n');
+
+let emulators: TestEmulators;
+let registry: Registry;
+let steps: Steps;
+let executions = 0;
+let mergeDrops: typeof import('../../lambdas/merge/handler.ts').merge;
+
+beforeAll(async () => {
+  emulators = await startTestEmulators();
+  await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
+  const { Registry } = await import('../../lambdas/shared/registry.ts');
+  registry = new Registry(TABLE);
+  steps = await loadSteps();
+  mergeDrops = (await import('../../lambdas/merge/handler.ts')).merge;
+  const spec = JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8'));
+  await registry.putSpec(MODEL, {
+    ...spec,
+    search: { strategy: 'random', trials: 2 },
+    hyperparameters: { nTrees: 20 },
+  });
+}, 60_000);
+
+afterAll(async () => emulators?.close());
+
+const s3 = () => new S3Client({ forcePathStyle: true });
+
+/** Uploads a drop and returns the state machine's input for it. */
+async function drop(key: string, lines: string[]) {
+  const body = `${[header, ...lines].join('\n')}\n`;
+  const { ETag } = await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  executions++;
+  return {
+    event: {
+      source: 'aws.s3' as const,
+      detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: ETag } },
+    },
+    runId: `exec-${executions}`,
+    startedAt: new Date(Date.UTC(2026, 0, 1) + executions * 1000).toISOString(),
+  };
+}
+
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null));
+
+/** The size of every item of the registry table, as its DynamoDB JSON (an upper bound of its item size). */
+async function itemSizes(): Promise<{ sk: string; size: number }[]> {
+  const sizes: { sk: string; size: number }[] = [];
+  for await (const page of paginateScan({ client: new DynamoDBClient({}) }, { TableName: TABLE })) {
+    for (const item of page.Items ?? []) sizes.push({ sk: item.SK.S ?? '', size: bytes(item) });
+  }
+  return sizes;
+}
+
+describe('2,000 drops held back without drift', () => {
+  it('keeps every item under 400 KB and every state payload under 256 KB, and the retrain merges them all', async () => {
+    // Prepare: the first model
+    const first = await drop(`incoming/${MODEL}/first.csv`, rows.slice(0, 400));
+    const payloads: { step: string; size: number }[] = [];
+    const record = (step: string, value: unknown) => payloads.push({ step, size: bytes(value) });
+    await retrainRecording(await admitAndValidate(steps, first), record);
+
+    // Act: 2,000 drops of one benign and one malignant row (a classifier's drop needs both classes), each
+    // recorded as no drift (the branch the drift gate takes)
+    const later = rows.slice(400);
+    const ofClass = (label: string) => later.filter((line) => line.endsWith(`,${label}`));
+    const [malignant, benign] = [ofClass('0'), ofClass('1')];
+    const drift = { status: 'no_drift', summary: 'no drift in 0 of 30 columns' };
+    const linesOf = (i: number) => [malignant[i % malignant.length], benign[i % benign.length]];
+    const bulk = Array.from({ length: DROPS - THROUGH_HANDLERS }, (_, i) => i);
+    // The files first, 16 uploads at a time (the order of the runs is what matters, not of the uploads).
+    const inputs = await inBatches(bulk, 16, (i) => drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i)));
+    for (const input of inputs) await holdBackAsRegisterDoes(input);
+    for (let i = DROPS - THROUGH_HANDLERS; i < DROPS; i++) {
+      const input = await drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i));
+      const admission = await steps.admit(input);
+      record('admit', { event: input.event, admission });
+      const validated = await steps.validate(input);
+      record('validate', validated);
+      const registration = await steps.register({ outcome: 'no_drift', run: validated.run, drift });
+      record('register (no drift)', { ...validated, drift, registration });
+    }
+    // Act: a scheduled retrain merges the baseline and every held-back drop
+    const schedule = {
+      event: { source: 'driftline.schedule' as const, detail: { model: MODEL } },
+      runId: 'exec-schedule',
+      startedAt: new Date(Date.UTC(2026, 1, 1)).toISOString(),
+    };
+    const merged = await retrainRecording(await admitAndValidate(steps, schedule), record);
+
+    // Assess: sizes, printed
+    const items = await itemSizes();
+    const largestItem = items.reduce((a, b) => (b.size > a.size ? b : a));
+    const largestPayload = payloads.reduce((a, b) => (b.size > a.size ? b : a));
+    console.log(
+      `${items.length} registry items, largest ${largestItem.size} B (${largestItem.sk}); ` +
+        `${payloads.length} states, largest ${largestPayload.size} B (after ${largestPayload.step}); ` +
+        `merge of ${DROPS} held-back drops returned ${bytes(merged)} B`,
+    );
+    expect(largestItem.size).toBeLessThan(ITEM_LIMIT_BYTES);
+    expect(largestPayload.size).toBeLessThan(STATE_PAYLOAD_LIMIT_BYTES);
+    // Assess: every held-back drop is in the retrain's lineage, and none is held any longer
+    const object = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: merged.drops.key }));
+    const manifest = JSON.parse(await object.Body!.transformToString()) as DropsManifest;
+    expect(manifest.drops).toHaveLength(DROPS);
+    expect(merged.drops.count).toBe(DROPS);
+    const { loadHeldBackDrops } = await import('../../lambdas/shared/pipeline.ts');
+    expect(await loadHeldBackDrops(registry, MODEL)).toEqual([]);
+    expect((await registry.getBaseline(MODEL))?.heldThrough).toBe(DROPS);
+  }, 900_000);
+});
+
+/** What admit and register write for a drop without drift: a run record, and the drop held back under the lease. */
+async function holdBackAsRegisterDoes(input: Awaited<ReturnType<typeof drop>>) {
+  const { runId, startedAt } = input;
+  const { key, size, etag } = input.event.detail.object;
+  const dropRef = { bucket: BUCKET, key, size, etag: (etag ?? '').replaceAll('"', '') };
+  const run = { model: MODEL, runId, startedAt };
+  expect(await registry.acquireLease(MODEL, runId, Date.now(), Date.now() + 60_000)).toEqual({
+    acquired: true,
+  });
+  await registry.holdBackDrop(run, dropRef);
+  await registry.releaseLease(MODEL, runId);
+}
+
+/** `task` of every item, `size` at a time, results in item order. */
+async function inBatches<T, R>(items: T[], size: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    results.push(...(await Promise.all(items.slice(i, i + size).map(task))));
+  }
+  return results;
+}
+
+/**
+ * merge → featurize → search → fit → evaluate → register, recording the state after each step as the
+ * state machine holds it (each result at its ResultPath, on top of what came before).
+ */
+async function retrainRecording(
+  validated: Awaited<ReturnType<Steps['validate']>>,
+  record: (step: string, value: unknown) => void,
+) {
+  const { run } = validated;
+  // Called unwrapped: the test's Lambda context gives every handler 60 s, merge has 5 minutes on AWS.
+  const started = performance.now();
+  const merge = await mergeDrops({ run });
+  console.log(`merge of ${merge.drops.count} drops took ${Math.round(performance.now() - started)} ms`);
+  const state: Record<string, unknown> = { ...validated, merge };
+  record('merge', state);
+  const features = await steps.featurize({ run, merge });
+  state.features = features;
+  record('featurize', state);
+  const search = await Promise.all(
+    features.candidates.map((candidate) =>
+      steps.train({ mode: 'candidate', run, features: features.ref, candidate }),
+    ),
+  );
+  state.search = search;
+  record('search (Map)', state);
+  const selection = await steps.select({ run, features: features.ref, trials: search as never });
+  state.selection = selection;
+  record('select', state);
+  const shards = await Promise.all(
+    selection.shards.map((shard) => steps.train({ mode: 'shard', run, features: features.ref, shard })),
+  );
+  state.shards = shards;
+  record('fit (Map)', state);
+  const evaluation = await steps.evaluate({
+    run,
+    merge,
+    features: features.ref,
+    selection,
+    shards: shards as never,
+  });
+  state.evaluation = evaluation;
+  record('evaluate', state);
+  state.registration = await steps.register({
+    outcome: evaluation.promote ? 'promote' : 'keep',
+    run,
+    merge,
+    evaluation,
+    trials: search as never,
+  });
+  record('register', state);
+  return merge;
+}
