@@ -66,6 +66,7 @@ export type FunctionName =
   | 'evaluate'
   | 'register'
   | 'recordFailure'
+  | 'runEnded'
   | 'predict'
   | 'feedback'
   | 'models'
@@ -132,6 +133,8 @@ export class DriftlineStack extends Stack {
         .bindTable(registry, 'readWrite', ENV.registry)
         .bindTable(this.registry.predictionLog, 'lookup', ENV.predictionLog),
       recordFailure: fn('recordFailure', 256, minutes(2)).bindTable(registry, 'readWrite', ENV.registry),
+      // Records runs whose execution stopped without recording its outcome (timeout, abort), frees the lease.
+      runEnded: fn('runEnded', 256, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
       // One full vCPU (1769 MB) to score up to 1000 instances well inside API Gateway's 29 s.
       predict: fn('predict', 1769, Duration.seconds(20))
         .bindBucket(bucket, { read: ['models/*'] })
@@ -174,6 +177,7 @@ export class DriftlineStack extends Stack {
         register: functions.register,
         recordFailure: functions.recordFailure,
       },
+      runEnded: functions.runEnded,
       scheduledModels: specs.flatMap((spec) =>
         spec.schedule === undefined ? [] : [{ name: spec.name, schedule: spec.schedule }],
       ),

@@ -355,6 +355,26 @@ export class Monitoring extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     failedRuns.addAlarmAction(notify);
+    // A run that times out or is stopped never reaches the pipeline's own failure step: alarm on those too.
+    const stopped = {
+      TimedOut: {
+        name: 'retrain-timed-out',
+        metric: props.stateMachine.metricTimedOut,
+        why: 'ran past its timeout',
+      },
+      Aborted: { name: 'retrain-aborted', metric: props.stateMachine.metricAborted, why: 'was stopped' },
+    };
+    for (const [id, { name, metric, why }] of Object.entries(stopped)) {
+      new Alarm(this, `Retrain${id}`, {
+        alarmName: `${operationsPrefix}${name}`,
+        alarmDescription: `A retraining execution ${why}; its run is recorded as failed and production is unchanged.`,
+        metric: metric.call(props.stateMachine, { period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(notify);
+    }
     const queues = { ...props.deadLetterQueues, rollback: this.rollbackDeadLetterQueue };
     for (const [name, queue] of Object.entries(queues)) {
       const undelivered = new Alarm(this, `${name}-DeadLetters`, {

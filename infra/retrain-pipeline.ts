@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
-import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -36,20 +36,147 @@ export interface PipelineFunctions {
 }
 
 /** The retraining definition as JSON (its placeholders unfilled). */
-export function retrainDefinition(): { TimeoutSeconds: number; States: Record<string, unknown> } {
+export function retrainDefinition(): AslDefinition {
   return JSON.parse(readFileSync(fromProjectRoot(RETRAIN_DEFINITION_FILE), 'utf8'));
 }
 
+/** The parts of an ASL definition the time budget reads. */
+export interface AslDefinition {
+  StartAt: string;
+  TimeoutSeconds?: number;
+  States: Record<string, AslState>;
+}
+interface AslRetrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+}
+interface AslState {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  Choices?: { Next: string }[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+  Retry?: AslRetrier[];
+  TimeoutSeconds?: number;
+  Seconds?: number;
+  MaxConcurrency?: number;
+  ItemProcessor?: AslDefinition;
+}
+
 /**
- * The environment of the `admit` function: how long a run's lease lasts if the run dies holding it (as
- * long as an execution may last, so a live run never loses it), and how long a run waits for the lease.
+ * The most items each Map state fans out: the spec allows at most 200 search trials (`search.trials`), and
+ * the final fit uses at most 8 shards (`shardCount`).
  */
-export function runLeaseEnvironment(): Record<string, string> {
-  const { TimeoutSeconds } = retrainDefinition();
-  return {
-    RUN_LEASE_SECONDS: String(TimeoutSeconds),
-    RUN_LEASE_WAIT_SECONDS: String(TimeoutSeconds),
+export const MAP_ITEM_LIMITS: Readonly<Record<string, number>> = {
+  SearchHyperparameters: 200,
+  FitFinalModel: 8,
+};
+
+/** Errors Lambda raises before the function runs (throttling): a retry of one costs its delay, not a timeout. */
+const FAIL_FAST_ERRORS = new Set(['Lambda.TooManyRequestsException']);
+
+/** Where the run starts once it holds the lease: the lease's expiry covers the path from here. */
+export const LEASED_FROM_STATE = 'Validate';
+
+/** A retrier's total wait between attempts: `IntervalSeconds × BackoffRate^i`, each capped at `MaxDelaySeconds`. */
+function retryDelaySeconds(retrier: AslRetrier): number {
+  const {
+    IntervalSeconds = 1,
+    MaxAttempts = 3,
+    BackoffRate = 2,
+    MaxDelaySeconds = Number.POSITIVE_INFINITY,
+  } = retrier;
+  let total = 0;
+  for (let i = 0; i < MaxAttempts; i++)
+    total += Math.min(IntervalSeconds * BackoffRate ** i, MaxDelaySeconds);
+  return total;
+}
+
+/**
+ * The longest a definition can run from `from` to an end, in seconds, by Amazon's rules: each Task runs to
+ * its `TimeoutSeconds` on every attempt its retriers allow (a throttled attempt only costs its delay), plus
+ * every retry delay; a Map runs `ceil(items / MaxConcurrency)` waves of its item processor
+ * ({@link MAP_ITEM_LIMITS}); a Choice, and a Catch, may lead to its longest branch.
+ * @throws {RangeError} for a loop on the way, or a Map without a limit.
+ */
+export function worstCaseSeconds(definition: AslDefinition, from = definition.StartAt): number {
+  const memo = new Map<string, number>();
+  const visiting = new Set<string>();
+  const longest = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    if (visiting.has(name)) throw new RangeError(`the definition loops through ${name}`);
+    visiting.add(name);
+    const state = definition.States[name];
+    const next = [
+      state.Next,
+      state.Default,
+      ...(state.Choices ?? []).map((c) => c.Next),
+      ...(state.Catch ?? []).map((c) => c.Next),
+    ]
+      .filter((target): target is string => target !== undefined)
+      .map(longest);
+    const total = ownSeconds(name, state) + Math.max(0, ...next);
+    visiting.delete(name);
+    memo.set(name, total);
+    return total;
   };
+  return longest(from);
+}
+
+function ownSeconds(name: string, state: AslState): number {
+  if (state.Type === 'Wait') return state.Seconds ?? 0;
+  if (state.Type === 'Map') {
+    const items = MAP_ITEM_LIMITS[name];
+    if (items === undefined || state.ItemProcessor === undefined)
+      throw new RangeError(`Map state ${name} has no item limit in MAP_ITEM_LIMITS`);
+    return Math.ceil(items / (state.MaxConcurrency || items)) * worstCaseSeconds(state.ItemProcessor);
+  }
+  if (state.Type !== 'Task') return 0;
+  const retries = state.Retry ?? [];
+  const attempts =
+    1 +
+    retries
+      .filter((retrier) => !retrier.ErrorEquals.every((error) => FAIL_FAST_ERRORS.has(error)))
+      .reduce((sum, retrier) => sum + (retrier.MaxAttempts ?? 3), 0);
+  const delays = retries.reduce((sum, retrier) => sum + retryDelaySeconds(retrier), 0);
+  return (state.TimeoutSeconds ?? 60) * attempts + delays;
+}
+
+/**
+ * The run lease's timing, from the definition: once admitted, a run holds the lease for at most its
+ * worst-case path from {@link LEASED_FROM_STATE} (after that, a run that died holding it no longer blocks
+ * the model), and it may wait for the lease as long as the execution timeout leaves after that path.
+ */
+export function runLeaseTiming(definition: AslDefinition = retrainDefinition()): {
+  leaseSeconds: number;
+  waitSeconds: number;
+} {
+  const leaseSeconds = Math.ceil(worstCaseSeconds(definition, LEASED_FROM_STATE));
+  const admitLoop =
+    worstCaseSeconds(
+      {
+        ...definition,
+        States: {
+          ...definition.States,
+          Admit: { ...definition.States.Admit, Next: undefined, Catch: undefined },
+        },
+      },
+      'Admit',
+    ) + (definition.States.WaitForRunLease?.Seconds ?? 0);
+  return {
+    leaseSeconds,
+    waitSeconds: Math.floor((definition.TimeoutSeconds ?? 0) - leaseSeconds - admitLoop),
+  };
+}
+
+/** The environment of the `admit` function: the run lease's timing ({@link runLeaseTiming}). */
+export function runLeaseEnvironment(): Record<string, string> {
+  const { leaseSeconds, waitSeconds } = runLeaseTiming();
+  return { RUN_LEASE_SECONDS: String(leaseSeconds), RUN_LEASE_WAIT_SECONDS: String(waitSeconds) };
 }
 
 /** A model that retrains on a schedule as well as on new data. */
@@ -63,6 +190,8 @@ export interface RetrainPipelineProps {
   /** The data bucket; its `Object Created` events under {@link DROP_PREFIX} start runs. */
   readonly bucket: IBucket;
   readonly functions: PipelineFunctions;
+  /** Records runs whose execution stopped without succeeding (timed out, aborted, failed uncaught). */
+  readonly runEnded: IFunction;
   /** @default none */
   readonly scheduledModels?: readonly ScheduledModel[];
 }
@@ -84,6 +213,8 @@ export class RetrainPipeline extends Construct {
   public readonly deadLetterQueue: Queue;
   /** Starts a run for each new object under `incoming/`. */
   public readonly dropRule: Rule;
+  /** Sends executions that stopped without succeeding to the function that records their run. */
+  public readonly endedRule: Rule;
   /** One per scheduled model, keyed by model name. */
   public readonly scheduleRules: ReadonlyMap<string, Rule>;
 
@@ -151,6 +282,25 @@ export class RetrainPipeline extends Construct {
         },
       },
       targets: [target()],
+    });
+
+    this.endedRule = new Rule(this, 'ExecutionEnded', {
+      description: 'Records retraining runs whose execution timed out, was aborted or failed uncaught.',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      targets: [
+        new LambdaFunction(props.runEnded, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+        }),
+      ],
     });
 
     this.scheduleRules = new Map(

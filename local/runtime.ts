@@ -25,7 +25,12 @@ import { consoleSink, formatDuration, type LogSink } from './log.ts';
 import { MetricStore } from './metrics.ts';
 import type { SigningCredentials } from './sigv4.ts';
 import { type SnsNotification, SnsService } from './sns.ts';
-import { type ExecutionRecord, type ExecutionStatus, StepFunctions } from './stepfunctions.ts';
+import {
+  type ExecutionRecord,
+  type ExecutionStatus,
+  StepFunctions,
+  statusChangeEvent,
+} from './stepfunctions.ts';
 import {
   type AppBuilder,
   type LocalStack,
@@ -97,6 +102,8 @@ export interface Executions {
   start(input: unknown, options?: { name?: string; stateMachine?: string }): ExecutionRecord;
   list(filter?: { status?: ExecutionStatus; stateMachine?: string }): ExecutionRecord[];
   describe(nameOrArn: string): ExecutionRecord;
+  /** Stops a running execution (`StopExecution`); it ends `ABORTED`. */
+  stop(nameOrArn: string): void;
   /** Resolves when the execution has stopped. */
   wait(nameOrArn: string, timeoutMs?: number): Promise<ExecutionRecord>;
   /** The first execution (already started or to come) that satisfies `predicate`. */
@@ -400,6 +407,16 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       },
     });
     cleanup.push(() => bus.close());
+    // Step Functions announces every stopped execution on the default bus, as on AWS.
+    cleanup.push(
+      stepFunctions.onStop((execution) => {
+        void bus
+          .put(statusChangeEvent(execution))
+          .catch((error: Error) =>
+            log.line('events', `status change of ${execution.name} dropped: ${error.message}`),
+          );
+      }),
+    );
 
     const s3Reader = new S3Client({
       endpoint: s3.endpoint,
@@ -510,6 +527,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
         start: (input, startOptions) => stepFunctions.start(input, startOptions),
         list: (filter) => stepFunctions.list(filter),
         describe: (nameOrArn) => stepFunctions.describe(nameOrArn),
+        stop: (nameOrArn) => stepFunctions.stop(nameOrArn),
         wait: (nameOrArn, timeoutMs) => stepFunctions.wait(nameOrArn, timeoutMs),
         waitForStart: (predicate, timeoutMs) => stepFunctions.waitForStart(predicate, timeoutMs),
       },

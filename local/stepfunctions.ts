@@ -355,6 +355,20 @@ export class StepFunctions {
     return this.until('start', predicate, timeoutMs, 'no matching execution started');
   }
 
+  /**
+   * Stops a running execution (`StopExecution`): it ends `ABORTED`. Stopping one that already stopped
+   * does nothing. @throws {StepFunctionsError} `ExecutionDoesNotExist`.
+   */
+  stop(nameOrArn: string): void {
+    this.aborts.get(this.describe(nameOrArn).executionArn)?.();
+  }
+
+  /** Calls `listener` with each execution once it has stopped (any status). */
+  onStop(listener: (execution: ExecutionRecord) => void): () => void {
+    this.events.on('stop', listener);
+    return () => this.events.off('stop', listener);
+  }
+
   /** Aborts every running execution. */
   stopAll(): void {
     for (const abort of this.aborts.values()) abort();
@@ -455,6 +469,35 @@ export class StepFunctions {
       }
     }
   }
+}
+
+/**
+ * The "Step Functions Execution Status Change" event Step Functions sends to EventBridge when an execution
+ * stops: dates in ms since the epoch, input and output as JSON text, error and cause (null when none).
+ */
+export function statusChangeEvent(execution: ExecutionRecord): {
+  source: 'aws.states';
+  'detail-type': 'Step Functions Execution Status Change';
+  resources: string[];
+  detail: Record<string, unknown>;
+} {
+  return {
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    resources: [execution.executionArn],
+    detail: {
+      executionArn: execution.executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate.getTime(),
+      stopDate: execution.stopDate?.getTime() ?? null,
+      input: JSON.stringify(execution.input ?? null),
+      output: execution.output === undefined ? null : JSON.stringify(execution.output),
+      error: execution.error ?? null,
+      cause: execution.cause ?? null,
+    },
+  };
 }
 
 type Outcome = Pick<ExecutionRecord, 'status' | 'output' | 'error' | 'cause'>;

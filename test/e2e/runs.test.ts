@@ -138,4 +138,41 @@ describe('runs of one model', () => {
     expect([...merged, ...held].sort()).toEqual([`incoming/${MODEL}/first.csv`, ...keys].sort());
     expect(await target.registry.getLease(MODEL)).toBeUndefined();
   }, 600_000);
+
+  it('records an aborted run as failed with the reason and frees the model for the next run', async () => {
+    // Prepare: a drop whose run is under way
+    const key = `incoming/${MODEL}/stopped.csv`;
+    await put(key, rows.slice(0, 300));
+    const execution = await runtime.executions.waitForStart((e) => keyOf(e) === key);
+    await expect
+      .poll(async () => (await target.registry.getLease(MODEL))?.holder, { timeout: 60_000 })
+      .toBe(execution.name);
+    // Act
+    runtime.executions.stop(execution.name);
+    const stopped = await runtime.executions.wait(execution.name);
+    // Assess: the status-change event reached runEnded, which recorded the run and freed the lease
+    expect(stopped.status).toBe('ABORTED');
+    await expect
+      .poll(
+        async () =>
+          (await target.registry.listRuns(MODEL, 50)).find((run) => run.runId === execution.name)?.status,
+        {
+          timeout: 30_000,
+        },
+      )
+      .toBe('failed');
+    const run = (await target.registry.listRuns(MODEL, 50)).find((r) => r.runId === execution.name);
+    expect(run?.failure).toMatchObject({
+      error: 'States.Aborted',
+      reason: expect.stringMatching(/was stopped/),
+    });
+    expect(await target.registry.getLease(MODEL)).toBeUndefined();
+    // Assess: the next drop runs at once
+    const next = `incoming/${MODEL}/after-stopped.csv`;
+    await put(next, rows.slice(0, 300));
+    const after = await runtime.executions.waitForStart((e) => keyOf(e) === next);
+    const done = await runtime.executions.wait(after.name, 120_000);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(entered(done, 'WaitForRunLease')).toBeUndefined();
+  }, 300_000);
 });

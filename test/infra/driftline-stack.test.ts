@@ -15,6 +15,7 @@ const FUNCTIONS = [
   'evaluate',
   'register',
   'recordFailure',
+  'runEnded',
   'predict',
   'feedback',
   'models',

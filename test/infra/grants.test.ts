@@ -31,6 +31,7 @@ const NEEDS: Record<FunctionName, Needs> = {
     predictionLog: 'lookup',
   },
   recordFailure: { read: [], write: [], registry: 'readWrite' },
+  runEnded: { read: [], write: [], registry: 'readWrite' },
   predict: { read: ['models'], write: [], registry: 'read', predictionLog: 'append' },
   feedback: { read: [], write: [], registry: 'read', predictionLog: 'annotate' },
   models: { read: [], write: [], registry: 'read' },

@@ -164,7 +164,9 @@ describe('Monitoring', () => {
     );
     // Assess
     expect(names.filter((name) => !name.startsWith('Driftline/rollback/')).sort()).toEqual([
+      'Driftline/ops/retrain-aborted',
       'Driftline/ops/retrain-failed',
+      'Driftline/ops/retrain-timed-out',
       'Driftline/ops/rollback-dead-letters',
       'Driftline/ops/triggers-dead-letters',
     ]);
@@ -174,6 +176,17 @@ describe('Monitoring', () => {
       Threshold: 1,
       AlarmActions: [topic],
     });
+    for (const [name, metric] of [
+      ['retrain-timed-out', 'ExecutionsTimedOut'],
+      ['retrain-aborted', 'ExecutionsAborted'],
+    ]) {
+      expect(alarmNamed(`Driftline/ops/${name}`)).toMatchObject({
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Threshold: 1,
+        AlarmActions: [topic],
+      });
+    }
   });
 
   it('only accepts alert publications over TLS', () => {

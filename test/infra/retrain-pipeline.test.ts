@@ -4,7 +4,16 @@ import aslValidator from 'asl-validator';
 import type { App } from 'aws-cdk-lib';
 import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { placeholderFor } from '../../infra/retrain-pipeline.ts';
+import { parseSpec } from '#core/spec.ts';
+import { shardCount } from '#core/training.ts';
+import {
+  type AslDefinition,
+  LEASED_FROM_STATE,
+  MAP_ITEM_LIMITS,
+  placeholderFor,
+  runLeaseTiming,
+  worstCaseSeconds,
+} from '../../infra/retrain-pipeline.ts';
 import {
   allows,
   arnOf,
@@ -19,7 +28,6 @@ const TRANSIENT_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
   'TransientError',
 ];
 const PIPELINE_FUNCTIONS = [
@@ -129,6 +137,50 @@ describe('RetrainPipeline', () => {
     }
   });
 
+  it('retries Lambda throttling on every task with backoff, at least 6 times, before any other retrier', () => {
+    for (const { name, state } of tasks) {
+      const first = state.Retry?.[0] as
+        | { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; IntervalSeconds?: number }
+        | undefined;
+      expect(first?.ErrorEquals, name).toEqual(['Lambda.TooManyRequestsException']);
+      expect(first?.MaxAttempts, name).toBeGreaterThanOrEqual(6);
+      expect(first?.BackoffRate, name).toBeGreaterThan(1);
+      expect(first?.IntervalSeconds, name).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('lets an execution run its worst-case path after a day of queueing for the run lease', () => {
+    // Prepare
+    const asl = definition as unknown as AslDefinition;
+    // Act
+    const worst = worstCaseSeconds(asl, LEASED_FROM_STATE);
+    const { leaseSeconds, waitSeconds } = runLeaseTiming(asl);
+    console.log(
+      `worst-case run ${worst} s (${(worst / 3600).toFixed(1)} h), lease wait ${waitSeconds} s, execution timeout ${asl.TimeoutSeconds} s`,
+    );
+    // Assess
+    expect(leaseSeconds).toBe(worst);
+    expect(waitSeconds).toBeGreaterThanOrEqual(24 * 3600);
+    expect(asl.TimeoutSeconds).toBeGreaterThanOrEqual(worst + waitSeconds);
+    const admit = resources[functionLogicalId(template, 'admit')].Properties.Environment.Variables;
+    expect(admit).toMatchObject({
+      RUN_LEASE_SECONDS: String(leaseSeconds),
+      RUN_LEASE_WAIT_SECONDS: String(waitSeconds),
+    });
+  });
+
+  it('bounds each Map by the most items it can get: the spec allows 200 trials, the final fit 8 shards', () => {
+    // Assess
+    const spec = { name: 'm', task: 'classification', target: 'y' };
+    expect(() =>
+      parseSpec({ ...spec, search: { trials: MAP_ITEM_LIMITS.SearchHyperparameters } }),
+    ).not.toThrow();
+    expect(() =>
+      parseSpec({ ...spec, search: { trials: MAP_ITEM_LIMITS.SearchHyperparameters + 1 } }),
+    ).toThrow();
+    expect(shardCount(10_000_000, 2_000)).toBe(MAP_ITEM_LIMITS.FitFinalModel);
+  });
+
   it('sends every failure to RecordFailure, from the task itself or from its Map state', () => {
     // Assess
     for (const { name, state, insideMap } of tasks.filter((task) => task.name !== 'RecordFailure')) {
@@ -215,6 +267,26 @@ describe('RetrainPipeline', () => {
     expect(
       allows(statementsOfRole(template, targetRole.asString()), 'states:StartExecution', `<${machineId}>`),
     ).toBe(true);
+  });
+
+  it('sends executions that stopped without succeeding to runEnded, with retries and the dead-letter queue', () => {
+    // Prepare
+    const queueId = logicalIdOf(stack.pipeline.deadLetterQueue);
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [{ Ref: machineId }], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionLogicalId(template, 'runEnded'), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 },
+        }),
+      ],
+    });
   });
 
   it('keeps undeliverable trigger events in an encrypted, TLS-only queue that EventBridge may write to', () => {

@@ -1,0 +1,84 @@
+/**
+ * Receives Step Functions' "Execution Status Change" events for executions that stopped without
+ * succeeding. A run that timed out, was aborted, or failed where no Catch could record it (an execution
+ * timeout, `States.DataLimitExceeded`) is still `running` in the registry: this marks it failed with the
+ * reason, and releases the model's run lease it may hold, so the next run does not wait for the lease to
+ * expire. A run `recordFailure` already recorded is left as it is (events are delivered at least once).
+ */
+import { requiredEnv } from '../shared/config.ts';
+import { logger, metrics, withObservability } from '../shared/observability.ts';
+import { boundText, modelOfEvent, type TriggerEvent } from '../shared/pipeline.ts';
+import { Registry } from '../shared/registry.ts';
+
+const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+
+/** The fields of EventBridge's "Step Functions Execution Status Change" event driftline reads. */
+export interface ExecutionStatusChange {
+  source: 'aws.states';
+  detail: {
+    executionArn: string;
+    name: string;
+    status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+    /** Milliseconds since the epoch. */
+    startDate: number;
+    stopDate?: number;
+    /** The execution's input as JSON text (absent when too large for the event). */
+    input?: string | null;
+    error?: string | null;
+    cause?: string | null;
+  };
+}
+
+const WHY: Record<string, string> = {
+  TIMED_OUT: 'the execution ran past its timeout',
+  ABORTED: 'the execution was stopped',
+  FAILED: 'the execution failed',
+};
+
+/** The model of the execution's trigger event, or undefined when the input names none. */
+function modelOfInput(input: string | null | undefined): string | undefined {
+  try {
+    return modelOfEvent(JSON.parse(input ?? '') as TriggerEvent);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runEnded(event: ExecutionStatusChange) {
+  const { name: runId, status, startDate, input, error, cause } = event.detail;
+  if (status === 'RUNNING' || status === 'SUCCEEDED') return { recorded: false };
+  const model = modelOfInput(input);
+  logger.appendKeys({ model, runId });
+  if (!model) {
+    logger.warn('stopped execution names no model; nothing to record', { status });
+    return { recorded: false };
+  }
+  // The run is keyed by the execution's start time, as the Context Object gives it to the steps.
+  const startedAt = new Date(startDate).toISOString();
+  const run = await registry.getRun(model, startedAt, runId);
+  let recorded = false;
+  if (run === undefined || run.status === 'running') {
+    const errorName = error ?? (status === 'TIMED_OUT' ? 'States.Timeout' : 'States.Aborted');
+    const reason = boundText(
+      `${run?.step ?? 'the run'} did not finish: ${WHY[status]} (${errorName})${cause ? `: ${cause}` : ''}`,
+    );
+    await registry.updateRun(model, startedAt, runId, {
+      model,
+      runId,
+      startedAt,
+      trigger: run?.trigger ?? 'drop',
+      status: 'failed',
+      outcome: 'failed',
+      failure: { error: errorName, reason },
+      finishedAt: new Date(event.detail.stopDate ?? Date.now()).toISOString(),
+    });
+    metrics.addDimension('model', model);
+    metrics.addMetric('RunsFailed', 'Count', 1);
+    logger.warn('run ended without recording its outcome; recorded as failed', { status, reason });
+    recorded = true;
+  }
+  const released = await registry.releaseLease(model, runId);
+  return { recorded, released };
+}
+
+export const handler = withObservability(runEnded);
