@@ -20,11 +20,25 @@ type Common = TargetOptions & { json?: boolean };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function timestamp(): string {
-  return new Date()
+function timestamp(at = new Date()): string {
+  return at
     .toISOString()
     .replaceAll(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * The key a drop is uploaded under: `incoming/<model>/<UTC second>-<random>-<file name>`. The random part
+ * keeps two uploads of the same file in the same second apart (same key = one S3 object = one run).
+ * @example dropKey('air', 'data/x.csv', new Date(0), 'ab12cd34') // 'incoming/air/19700101T000000Z-ab12cd34-x.csv'
+ */
+export function dropKey(
+  model: string,
+  file: string,
+  at = new Date(),
+  random = randomBytes(4).toString('hex'),
+) {
+  return `incoming/${model}/${timestamp(at)}-${random}-${basename(file)}`;
 }
 
 /**
@@ -75,7 +89,7 @@ export async function uploadCommand(file: string, options: Common & { model: str
       `no model named "${options.model}"; register its spec first with "driftline specs add <spec.json>"`,
     );
   }
-  const key = `incoming/${options.model}/${timestamp()}-${basename(file)}`;
+  const key = dropKey(options.model, file);
   await target.s3.send(
     new PutObjectCommand({
       Bucket: target.outputs.BucketName,

@@ -184,6 +184,38 @@ describe('the retraining steps on emulators', () => {
     expect(await registry.getPointer('air-passengers', 'production')).toEqual(production);
   });
 
+  it('records the failure of a drop with 10,000 long column names, its reason bounded, and frees the lease', async () => {
+    // Prepare: a header far larger than a registry item (400 KB)
+    const names = Array.from({ length: 10_000 }, (_, i) => `column_${i}_${'x'.repeat(60)}`);
+    const input = await drop(
+      'incoming/air-passengers/wide.csv',
+      `${names.join(',')}\n${names.map(() => 1).join(',')}\n`,
+    );
+    // Act
+    const error = await admitAndValidate(steps, input).catch((caught: Error) => caught);
+    const failure = await steps.recordFailure({
+      input: {
+        event: input.event,
+        error: {
+          Error: (error as Error).name,
+          Cause: JSON.stringify({ errorMessage: (error as Error).message }),
+        },
+      },
+      runId: input.runId,
+      startedAt: input.startedAt,
+    });
+    // Assess
+    expect(names.join(',').length).toBeGreaterThan(400 * 1024);
+    expect((error as Error).name).toBe('InvalidDataError');
+    expect((error as Error).message.length).toBeLessThan(4_000);
+    expect(failure.reason.length).toBeLessThan(2_200);
+    const run = (await registry.listRuns('air-passengers')).find(
+      (candidate) => candidate.runId === input.runId,
+    );
+    expect(run).toMatchObject({ status: 'failed', failure: { reason: failure.reason } });
+    expect(await registry.getLease('air-passengers')).toBeUndefined();
+  });
+
   it('answers a bad request with a 4xx JSON message, never a 5xx', async () => {
     const cases = [
       predictEvent('air-passengers', 'not json'),
