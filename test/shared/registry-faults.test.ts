@@ -10,7 +10,8 @@
  * - no duplicate version: version numbers unique and consecutive;
  * - the end state equals that of the same operations run without a crash.
  *
- * Covered: register (version number, version item, promotion), promote, rollback, canary start (also
+ * Covered: register (version number, version item, promotion), promote, rollback (by hand and by an
+ * alarm, whose redelivery is the retry), canary start (also
  * replacing a baking canary), canary stop, canary promotion after its bake, supersede. Baseline updates
  * (`setBaseline`, held-back drops, the run lease) are the runs area's and tested there.
  */
@@ -136,6 +137,26 @@ const SCENARIOS: Scenario[] = [
       await r.promote(m, 2, { expected: 1, reason: 'better', actor: 'test' });
     },
     operation: (r, m) => r.rollback(m, { badVersion: 2, reason: 'alarm', actor: 'test' }),
+    boundaries: ['pointer', 'stage v1', 'stage v2', 'audit', 'settle'],
+  },
+  {
+    name: 'alarm-driven rollback (a redelivery of the same alarm state change is the retry)',
+    versions: 2,
+    setup: async (r, m) => {
+      await r.promote(m, 1, { expected: undefined, reason: 'first', actor: 'test' });
+      await r.promote(m, 2, { expected: 1, reason: 'better', actor: 'test' });
+    },
+    operation: async (r, m) => {
+      // Breaching periods from just after version 2 started serving until now: the alarm is about 2.
+      const since = Date.parse((await r.getPointer(m, 'production'))!.since);
+      return r.rollbackForAlarm(m, {
+        role: 'production',
+        periods: [{ start: since, end: since + 1 }],
+        eventKey: `p99@${m}`,
+        reason: 'alarm p99',
+        actor: 'alarm p99',
+      });
+    },
     boundaries: ['pointer', 'stage v1', 'stage v2', 'audit', 'settle'],
   },
   {
