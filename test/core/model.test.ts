@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildMatrix, fitForecastFeaturizer, invertForecast } from '#core/features.ts';
+import { getLearner, predictBatch } from '#core/forest/index.ts';
+import {
+  ArtifactFormatError,
+  ChecksumMismatchError,
+  InstanceError,
+  loadModel,
+  type ModelMeta,
+  packModel,
+  predictInstances,
+  sha256Hex,
+} from '#core/model.ts';
+import type { Table } from '#core/types.ts';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const lines = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n').slice(1);
+const months = lines.map((line) => line.split(',')[0]);
+const values = Float64Array.from(lines, (line) => Number(line.split(',')[1]));
+const air: Table = {
+  rowCount: lines.length,
+  columns: [
+    { name: 'month', kind: 'text', values: months },
+    { name: 'value', kind: 'numeric', values },
+  ],
+};
+
+async function forecastModel(monthOfYear: boolean) {
+  const featurizer = fitForecastFeaturizer(air, {
+    target: 'value',
+    time: 'month',
+    lags: 12,
+    season: 12,
+    transform: 'seasonal-log-ratio',
+    monthOfYear,
+  });
+  const matrix = buildMatrix(featurizer, air);
+  const forest = await getLearner('fast').fit(
+    {
+      task: 'regression',
+      x: matrix.x,
+      y: matrix.y,
+      rowCount: matrix.rowCount,
+      featureCount: matrix.featureCount,
+      featureNames: featurizer.featureNames,
+    },
+    { nTrees: 20 },
+    { seed: 7 },
+  );
+  const meta: ModelMeta = {
+    model: 'air',
+    task: 'forecast',
+    engine: 'fast',
+    params: forest.params,
+    seed: 7,
+    signature: { target: 'value', features: featurizer.featureNames, historyLength: 12 },
+    data: { rows: 144, trainRows: 132, holdoutRows: 0, refitRows: 132 },
+    metrics: {},
+    codeVersion: 'test',
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
+  return { bytes: packModel({ meta, featurizer, forest }), matrix, forest, featurizer };
+}
+
+describe('the model artifact', () => {
+  it('round-trips and predicts exactly as the forest does on the training matrix', async () => {
+    const { bytes, matrix, forest, featurizer } = await forecastModel(false);
+    const model = loadModel(bytes, sha256Hex(bytes));
+    // The last row: 1960-12 from 1959-12 … 1960-11
+    const [prediction] = predictInstances(model, [{ history: Array.from(values.subarray(0, 143)) }]);
+    const raw = predictBatch(forest, matrix.x.subarray(131 * 12), 1)[0];
+    expect(prediction.value).toBe(invertForecast(featurizer, raw, matrix.base[131]));
+    expect(model.meta.data.refitRows).toBe(132);
+  });
+
+  it('refuses bytes whose checksum differs from the registry, and bytes that are no artifact', async () => {
+    const { bytes } = await forecastModel(false);
+    const tampered = Uint8Array.from(bytes);
+    tampered[tampered.length - 1] ^= 1;
+    expect(() => loadModel(tampered, sha256Hex(bytes))).toThrow(ChecksumMismatchError);
+    expect(() => loadModel(new TextEncoder().encode('not a model at all'))).toThrow(ArtifactFormatError);
+  });
+
+  it('needs the month of the last history value when the model uses the month of year', async () => {
+    const { bytes, matrix, forest, featurizer } = await forecastModel(true);
+    const model = loadModel(bytes);
+    const history = Array.from(values.subarray(0, 143));
+    expect(() => predictInstances(model, [{ history }])).toThrow(InstanceError);
+    expect(() => predictInstances(model, [{ history }])).toThrow(/lastMonth \(YYYY-MM\) is required/);
+    const [prediction] = predictInstances(model, [{ history, lastMonth: months[142] }]);
+    const raw = predictBatch(forest, matrix.x.subarray(131 * 13), 1)[0];
+    expect(prediction.value).toBe(invertForecast(featurizer, raw, matrix.base[131]));
+  });
+});
