@@ -29,11 +29,15 @@ export function jsonBody(event: APIGatewayProxyEvent): unknown {
   }
 }
 
-/** A path parameter. @throws BadRequestError when absent. */
+/** A path parameter. @throws BadRequestError when absent or not decodable (a lone `%`). */
 export function pathParameter(event: APIGatewayProxyEvent, name: string): string {
   const value = event.pathParameters?.[name];
   if (!value) throw new BadRequestError(`path parameter "${name}" is required`);
-  return decodeURIComponent(value);
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new BadRequestError(`path parameter "${name}" is not validly percent-encoded`);
+  }
 }
 
 /**
