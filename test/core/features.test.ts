@@ -41,7 +41,8 @@ describe('forecast featurizer', () => {
     // Assess: one row per month with 12 months before it, each built from the actual history
     expect(matrix.rowCount).toBe(132);
     expect(featurizer.featureNames.slice(0, 2)).toEqual(['lag_12', 'lag_11']);
-    Array.from(matrix.x.subarray(0, 12)).forEach((value, k) => expect(value).toBeCloseTo(expected[k], 11));
+    for (const [k, value] of Array.from(matrix.x.subarray(0, 12)).entries())
+      expect(value).toBeCloseTo(expected[k], 11);
     expect(matrix.y[0]).toBeCloseTo(0.026433257068156024, 14);
     // 1960-12: ln(432) − ln(405) → 0.06453852113757197, and its last lag ln(390) − ln(405)
     expect(matrix.y[131]).toBeCloseTo(0.06453852113757197, 14);
