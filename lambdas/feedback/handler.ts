@@ -13,7 +13,7 @@ import { describeZodError, feedbackRequestSchema } from '../shared/api-schemas.t
 import { requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
-import { metrics, withObservability } from '../shared/observability.ts';
+import { emitMetrics, withObservability } from '../shared/observability.ts';
 import {
   addLiveObservation,
   type LoggedPrediction,
@@ -54,15 +54,20 @@ function emit(
   role: ServingRole | undefined,
   quality: { error: number; ratio: number },
 ) {
-  for (const [name, value] of [
-    ['LiveError', quality.error],
-    ['LiveQualityRatio', quality.ratio],
-  ] as const) {
-    const single = metrics.singleMetric();
-    if (role !== undefined) single.addDimensions({ model, role });
-    single.addDimensions({ model, version: String(version) });
-    single.addMetric(name, 'None', value);
-  }
+  // One EMF line with both dimension sets: `[model, role]` for the alarms (only while the version still holds
+  // the role) and `[model, version]` for the dashboards. Powertools warns on every such line; emitMetrics does not.
+  const dimensions = { model, version: String(version), ...(role === undefined ? {} : { role }) };
+  const sets =
+    role === undefined
+      ? [['model', 'version']]
+      : [
+          ['model', 'role'],
+          ['model', 'version'],
+        ];
+  emitMetrics(dimensions, sets, {
+    LiveError: { unit: 'None', value: quality.error },
+    LiveQualityRatio: { unit: 'None', value: quality.ratio },
+  });
 }
 
 /** A label's prediction, looked up and checked before anything of its batch is recorded. */

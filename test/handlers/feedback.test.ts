@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_FEEDBACK } from '../../lambdas/shared/api-schemas.ts';
 import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
@@ -51,6 +51,9 @@ async function label(body: unknown) {
 beforeAll(async () => {
   emulators = await startTestEmulators();
   await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
+  // This file reads the EMF lines and warnings feedback writes.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   const registry = new Registry(TABLE);
   steps = await loadSteps();
@@ -76,6 +79,37 @@ beforeAll(async () => {
 afterAll(async () => emulators?.close());
 
 describe('feedback', () => {
+  it('writes one EMF line per label, with the role and version dimension sets, and no warning', async () => {
+    // Prepare
+    const [id] = await predictIds(1);
+    const written: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const warn = vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+      written.push(args.map(String).join(' '));
+    });
+    // Act
+    const answer = await label({ id, actual: 400 }).finally(() => {
+      stdout.mockRestore();
+      warn.mockRestore();
+    });
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(written.filter((line) => /"level":"WARN"|warn/i.test(line) && !line.includes('"_aws"'))).toEqual(
+      [],
+    );
+    const emf = written.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ model: 'air-passengers', role: 'production', version: '1' });
+    expect(emf[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([
+      ['service', 'model', 'role'],
+      ['service', 'model', 'version'],
+    ]);
+    expect(Object.keys(emf[0])).toEqual(expect.arrayContaining(['LiveError', 'LiveQualityRatio']));
+  });
+
   it('takes one label per prediction: a second is refused with 409 and the first stays', async () => {
     // Prepare
     const [id] = await predictIds(1);
