@@ -53,9 +53,13 @@ export async function runEnded(event: ExecutionStatusChange) {
     logger.warn('stopped execution names no model; nothing to record', { status });
     return { recorded: false };
   }
-  // The run is keyed by the execution's start time, as the Context Object gives it to the steps.
-  const startedAt = new Date(startDate).toISOString();
-  const run = await registry.getRun(model, startedAt, runId);
+  // The run is keyed by the execution's start time, as the Context Object gives it to the steps. The local
+  // interpreter (aws-local-stepfunctions) stamps its own Context StartTime, which can be a few milliseconds
+  // after the execution's startDate, so a run missed under the exact key is looked for by its id among the
+  // model's latest runs before one is recorded (never a second record of the same run).
+  const exact = await registry.getRun(model, new Date(startDate).toISOString(), runId);
+  const run = exact ?? (await registry.listRuns(model, 50)).find((candidate) => candidate.runId === runId);
+  const startedAt = run?.startedAt ?? new Date(startDate).toISOString();
   let recorded = false;
   if (run === undefined || run.status === 'running') {
     const errorName = error ?? (status === 'TIMED_OUT' ? 'States.Timeout' : 'States.Aborted');
