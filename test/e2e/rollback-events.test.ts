@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTarget, type Target } from '../../bin/target.ts';
 import type { ModelVersion } from '../../lambdas/shared/registry.ts';
 import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
+import { versionRecord } from '../support/versions.ts';
 
 const MODEL = 'air-passengers';
 let home: string;
@@ -29,28 +30,7 @@ afterAll(async () => {
 });
 
 function version(n: number): ModelVersion {
-  return {
-    model: MODEL,
-    version: n,
-    stage: 'staging',
-    runId: `run-${n}`,
-    createdAt: new Date().toISOString(),
-    reason: 'test',
-    metric: 'mape',
-    metrics: { mape: 3 },
-    params: {},
-    engine: 'fast',
-    seed: 42,
-    codeVersion: 'test',
-    artifact: { key: `models/${MODEL}/run-${n}/model.bin`, sha256: 'x', bytes: 1 },
-    featurizer: {},
-    lineage: {
-      drops: { key: 'm', count: 0 },
-      dataset: { key: 'd', sha256: 's', rows: 1 },
-      trainRows: 1,
-      holdoutRows: 1,
-    },
-  };
+  return versionRecord(MODEL, n, 'staging');
 }
 
 /** An alarm state change as CloudWatch puts it on the bus, with breaching datapoints in [from, to). */

@@ -21,6 +21,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ModelVersion, Registry, type WriteBoundary } from '../../lambdas/shared/registry.ts';
 import { createRegistryTable, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { versionRecord } from '../support/versions.ts';
 
 const TABLE = 'registry-faults';
 let emulators: TestEmulators;
@@ -53,28 +54,7 @@ function label(boundary: WriteBoundary): string {
 }
 
 function version(model: string, n: number): ModelVersion {
-  return {
-    model,
-    version: n,
-    stage: 'staging',
-    runId: `run-${n}`,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    reason: 'test',
-    metric: 'mape',
-    metrics: { mape: 3 },
-    params: {},
-    engine: 'fast',
-    seed: 42,
-    codeVersion: 'test',
-    artifact: { key: `models/${model}/run-${n}/model.bin`, sha256: 'x', bytes: 1 },
-    featurizer: {},
-    lineage: {
-      drops: { key: 'm', count: 0 },
-      dataset: { key: 'd', sha256: 's', rows: 1 },
-      trainRows: 1,
-      holdoutRows: 1,
-    },
-  };
+  return versionRecord(model, n, 'staging', '2026-01-01T00:00:00.000Z');
 }
 
 async function prepare(model: string, versions: number): Promise<Registry> {

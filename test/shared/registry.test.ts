@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../lambdas/shared/errors.ts';
 import { type ModelVersion, Registry } from '../../lambdas/shared/registry.ts';
 import { createRegistryTable, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { versionRecord } from '../support/versions.ts';
 
 let emulators: TestEmulators;
 let registry: Registry;
@@ -19,28 +20,7 @@ async function freshRegistry(): Promise<Registry> {
 }
 
 function version(model: string, n: number): ModelVersion {
-  return {
-    model,
-    version: n,
-    stage: 'none',
-    runId: `run-${n}`,
-    createdAt: new Date().toISOString(),
-    reason: 'test',
-    metric: 'mape',
-    metrics: { mape: 3 },
-    params: {},
-    engine: 'fast',
-    seed: 42,
-    codeVersion: 'test',
-    artifact: { key: `models/${model}/run-${n}/model.bin`, sha256: 'x', bytes: 1 },
-    featurizer: {},
-    lineage: {
-      drops: { key: 'm', count: 0 },
-      dataset: { key: 'd', sha256: 's', rows: 1 },
-      trainRows: 1,
-      holdoutRows: 1,
-    },
-  };
+  return versionRecord(model, n, 'none');
 }
 
 async function registerVersions(model: string, count: number) {
