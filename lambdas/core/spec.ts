@@ -27,6 +27,13 @@ export const MONTH_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Rows a tabular drop needs when the spec does not say: below this a holdout score means little. */
 export const DEFAULT_TABULAR_MIN_ROWS = 20;
+/**
+ * The largest drop `validate` reads by default: 256 MiB of CSV, about 1.4M rows of 20 numeric columns,
+ * whose typed columns (8 bytes a cell) fit the validate function's memory with room for the reader.
+ */
+export const DEFAULT_MAX_DROP_BYTES = 256 * 1024 * 1024;
+/** The most data rows a drop may hold by default (1M rows × 20 columns are 160 MB of typed columns). */
+export const DEFAULT_MAX_DROP_ROWS = 1_500_000;
 /** Holdout months assumed for the forecast `minRows` default when the holdout is a fraction. */
 const FORECAST_HOLDOUT_FALLBACK_ROWS = 24;
 
@@ -313,6 +320,10 @@ function validationShape() {
     /** Share of missing values allowed in each feature column (the target and time may never be missing). */
     maxMissing: unitInterval('must be a fraction from 0 to 1').default(0),
     ranges: z.record(z.string(), bounds).default({}),
+    /** Largest drop accepted, in bytes; checked from the object's size before a byte is read. */
+    maxBytes: integer(1).default(DEFAULT_MAX_DROP_BYTES),
+    /** Most data rows a drop may hold; reading stops at the first row over it. */
+    maxRows: integer(1).default(DEFAULT_MAX_DROP_ROWS),
   };
 }
 

@@ -500,6 +500,51 @@ function checkRows(spec: ModelSpec, parsed: ParsedCsv): { problems: Problem[]; p
   return { problems, plan };
 }
 
+/** The size guards a spec sets for its drops (`validation.maxBytes`, `validation.maxRows`). */
+export function specLimits(spec: ModelSpec): Required<CsvLimits> {
+  return { maxBytes: spec.validation.maxBytes, maxRows: spec.validation.maxRows };
+}
+
+/** A byte count for people: `1.5 MB`, `256 MB`, `12 KB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : Number(value.toFixed(1))} ${units[unit]}`;
+}
+
+/** A limit's CsvError worded with the spec field that sets the limit, so the reader knows what to raise. */
+function limitMessage(error: CsvError): string {
+  if (error.code === 'too_many_rows') {
+    return `${error.message}, or raise validation.maxRows in the model's spec`;
+  }
+  if (error.code === 'file_too_large') {
+    return `${error.message}, or raise validation.maxBytes in the model's spec`;
+  }
+  return error.message;
+}
+
+/**
+ * The problem with a drop of `bytes` bytes under `spec`, judged from its size alone (before reading it):
+ * `file_too_large` naming `validation.maxBytes` when it is over, else undefined.
+ * @example dropSizeProblem(300 * 2 ** 20, spec)?.message
+ * // 'the drop is 300 MB, over the 256 MB validation.maxBytes allows; …'
+ */
+export function dropSizeProblem(bytes: number, spec: ModelSpec): Problem | undefined {
+  const { maxBytes } = spec.validation;
+  if (bytes <= maxBytes) return undefined;
+  return {
+    severity: 'error',
+    problem: 'file_too_large',
+    count: bytes,
+    message: `the drop is ${formatBytes(bytes)} (${bytes} bytes), over the ${formatBytes(maxBytes)} validation.maxBytes allows (${maxBytes} bytes); split it into smaller drops, or raise validation.maxBytes in the model's spec (driftline specs add) if the validate function has the memory for it`,
+  };
+}
+
 /**
  * Checks a data drop against its spec: the file parses; the header has the target, the time column
  * (forecasts), every listed feature, categorical and ranged column (`missing_column`), and nothing the
@@ -512,7 +557,8 @@ function checkRows(spec: ModelSpec, parsed: ParsedCsv): { problems: Problem[]; p
  * (`unknown_class`) and at least two classes (`single_class`). Each problem names the column, the
  * first line and how many values it covers; at most {@link MAX_PROBLEMS_PER_CODE} are listed per code.
  * @param csvInput The drop: text, bytes or a stream of chunks (e.g. an S3 body).
- * @param limits Size guards handed to {@link parseCsv}; exceeding them is a problem, not a throw.
+ * @param limits Size guards handed to {@link parseCsv} (default the spec's {@link specLimits}); exceeding
+ *   them is a problem naming the spec field that sets them, not a throw.
  * @returns `ok` when there is no error-level problem, and then the parsed `table` with the target,
  *   numeric features and ranged columns numeric, and the time and categorical columns text.
  * @throws only for failures that are not about the data, such as a stream that breaks while reading.
@@ -520,7 +566,7 @@ function checkRows(spec: ModelSpec, parsed: ParsedCsv): { problems: Problem[]; p
 export async function validateDrop(
   csvInput: CsvInput,
   spec: ModelSpec,
-  limits: CsvLimits = {},
+  limits: CsvLimits = specLimits(spec),
 ): Promise<ValidationReport> {
   let parsed: ParsedCsv;
   try {
@@ -531,7 +577,7 @@ export async function validateDrop(
       ok: false,
       rowCount: 0,
       columns: [],
-      problems: [{ severity: 'error', problem: error.code, row: error.line, message: error.message }],
+      problems: [{ severity: 'error', problem: error.code, row: error.line, message: limitMessage(error) }],
     };
   }
   const { problems: rowProblems, plan } = checkRows(spec, parsed);

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { dropSpec } from '#core/spec.ts';
-import { validateDrop } from '#core/validate.ts';
+import { dropSizeProblem, validateDrop } from '#core/validate.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
@@ -20,7 +20,7 @@ import {
   type TriggerEvent,
 } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
-import { getBytes, keys, putJson } from '../shared/storage.ts';
+import { getBytes, headObject, keys, putJson } from '../shared/storage.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 const dataBucket = requiredEnv('DATA_BUCKET');
@@ -71,6 +71,15 @@ export async function validate(input: ValidateInput) {
     durations: {},
   });
 
+  // The size comes with the S3 event; a drop over the limit fails before a byte of it is read, so it
+  // can never take the function's memory. Events without a size (a hand-started run) ask S3.
+  const size = drop.size > 0 ? drop.size : ((await headObject(bucket, key))?.size ?? 0);
+  const tooLarge = dropSizeProblem(size, spec);
+  if (tooLarge) {
+    const refused = { ok: false, rowCount: 0, columns: [], problems: [tooLarge] };
+    await putJson(dataBucket, keys.run(model, runId, 'validation.json'), refused);
+    throw new InvalidDataError(`${key} was not read: ${tooLarge.message}`);
+  }
   const bytes = await getBytes(bucket, key);
   const report = await validateDrop(bytes, baseline ? dropSpec(spec) : spec);
   await putJson(dataBucket, keys.run(model, runId, 'validation.json'), { ...report, table: undefined });

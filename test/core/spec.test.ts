@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_MAX_DROP_BYTES,
+  DEFAULT_MAX_DROP_ROWS,
   defaultMinRows,
   holdoutRows,
   monthIndex,
@@ -45,7 +47,13 @@ describe('parseSpec defaults', () => {
       seed: 42,
       engine: 'fast',
       featurize: { transform: 'auto', monthOfYear: false },
-      validation: { minRows: 12 + 2 * 24, maxMissing: 0, ranges: {} },
+      validation: {
+        minRows: 12 + 2 * 24,
+        maxMissing: 0,
+        ranges: {},
+        maxBytes: DEFAULT_MAX_DROP_BYTES,
+        maxRows: DEFAULT_MAX_DROP_ROWS,
+      },
       drift: {
         alpha: 0.05,
         share: 0.5,

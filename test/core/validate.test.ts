@@ -1,7 +1,14 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ModelSpec, parseSpec } from '#core/spec.ts';
-import { capProblems, MAX_PROBLEMS_PER_CODE, type Problem, validateDrop } from '#core/validate.ts';
+import {
+  capProblems,
+  dropSizeProblem,
+  formatBytes,
+  MAX_PROBLEMS_PER_CODE,
+  type Problem,
+  validateDrop,
+} from '#core/validate.ts';
 
 const repoFile = (path: string) => new URL(`../../${path}`, import.meta.url);
 const shippedSpec = (name: string) =>
@@ -335,6 +342,59 @@ describe('validateDrop on malformed files', () => {
     }
     // Act / Assess
     await expect(validateDrop(failing(), airSpec)).rejects.toBe(broken);
+  });
+});
+
+describe('drop limits', () => {
+  it('judges a drop over validation.maxBytes from its size alone, naming the field to raise', () => {
+    // Prepare
+    const spec = tabularSpec({ validation: { minRows: 3, maxBytes: 1000 } });
+    // Act
+    const over = dropSizeProblem(1001, spec);
+    const at = dropSizeProblem(1000, spec);
+    // Assess
+    expect(at).toBeUndefined();
+    expect(over).toMatchObject({ severity: 'error', problem: 'file_too_large', count: 1001 });
+    expect(over?.message).toContain('over the 1000 bytes validation.maxBytes allows');
+    expect(over?.message).toContain('raise validation.maxBytes');
+  });
+
+  it('has defaults that take a 1M-row drop of 20 columns (about 190 MB)', () => {
+    // Act
+    const { maxBytes, maxRows } = tabularSpec().validation;
+    // Assess
+    expect(maxBytes).toBeGreaterThanOrEqual(200 * 2 ** 20);
+    expect(maxRows).toBeGreaterThanOrEqual(1_000_000);
+  });
+
+  it('stops reading at the first row over validation.maxRows and names the field', async () => {
+    // Prepare
+    const spec = tabularSpec({ validation: { minRows: 1, maxRows: 3 } });
+    // Act
+    const report = await validateDrop(csv(toyLines), spec);
+    // Assess
+    expect(report.ok).toBe(false);
+    const problem = only(report.problems, 'too_many_rows');
+    expect(problem.row).toBe(5);
+    expect(problem.message).toContain('more than 3 data rows');
+    expect(problem.message).toContain('raise validation.maxRows');
+  });
+
+  it('stops reading past validation.maxBytes when the size was not known up front', async () => {
+    // Prepare
+    const spec = tabularSpec({ validation: { minRows: 1, maxBytes: 20 } });
+    // Act
+    const report = await validateDrop(csv(toyLines), spec);
+    // Assess
+    expect(only(report.problems, 'file_too_large').message).toContain('raise validation.maxBytes');
+  });
+
+  it('words sizes for people', () => {
+    expect([formatBytes(512), formatBytes(1536), formatBytes(256 * 2 ** 20)]).toEqual([
+      '512 bytes',
+      '1.5 KB',
+      '256 MB',
+    ]);
   });
 });
 

@@ -184,6 +184,31 @@ describe('the retraining steps on emulators', () => {
     expect(await registry.getPointer('air-passengers', 'production')).toEqual(production);
   });
 
+  it('fails a drop over validation.maxBytes at once, before reading it, naming the limit', async () => {
+    // Prepare: the event announces 300 MB; no object is stored, so reading a byte would fail otherwise
+    const input = await drop('incoming/air-passengers/huge.csv', 'month,value\n');
+    const key = 'incoming/air-passengers/huge-unread.csv';
+    input.event.detail.object = { key, size: 300 * 2 ** 20, etag: 'etag' };
+    // Act
+    const error = await admitAndValidate(steps, input).catch((caught: Error) => caught);
+    const failure = await steps.recordFailure({
+      input: {
+        event: input.event,
+        error: {
+          Error: (error as Error).name,
+          Cause: JSON.stringify({ errorMessage: (error as Error).message }),
+        },
+      },
+      runId: input.runId,
+      startedAt: input.startedAt,
+    });
+    // Assess
+    expect((error as Error).name).toBe('InvalidDataError');
+    expect(failure.reason).toContain(`${key} was not read: the drop is 300 MB`);
+    expect(failure.reason).toContain('raise validation.maxBytes');
+    expect(await registry.getLease('air-passengers')).toBeUndefined();
+  });
+
   it('records the failure of a drop with 10,000 long column names, its reason bounded, and frees the lease', async () => {
     // Prepare: a header far larger than a registry item (400 KB)
     const names = Array.from({ length: 10_000 }, (_, i) => `column_${i}_${'x'.repeat(60)}`);
