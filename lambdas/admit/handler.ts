@@ -5,9 +5,10 @@
  * Runs of one model therefore never overlap, and a drop arriving during a run is taken by the next one.
  */
 import { requiredEnv } from '../shared/config.ts';
+import { type Admission, type AdmitInput, admitInputSchema, stepInput } from '../shared/contract.ts';
 import { ConfigError, RunLeaseTimeoutError } from '../shared/errors.ts';
 import { logger, withObservability } from '../shared/observability.ts';
-import { dropOfEvent, modelOfEvent, retrainTrigger, type TriggerEvent } from '../shared/pipeline.ts';
+import { dropOfEvent, modelOfEvent, retrainTrigger } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 
 /** A whole number of seconds from the environment. @throws ConfigError naming the variable. */
@@ -23,17 +24,6 @@ const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 const leaseSeconds = secondsEnv('RUN_LEASE_SECONDS');
 /** How long a run waits for the lease before it fails. */
 const waitSeconds = secondsEnv('RUN_LEASE_WAIT_SECONDS');
-
-export interface AdmitInput {
-  event: TriggerEvent;
-  runId: string;
-  startedAt: string;
-}
-
-export type Admission =
-  | { status: 'admitted'; model: string }
-  | { status: 'waiting'; model: string; holder: string; since?: string }
-  | { status: 'duplicate'; model: string; runId: string };
 
 /** Admits the run at time `now` (ms since the epoch; injected by tests). */
 export async function admit(input: AdmitInput, now = Date.now()): Promise<Admission> {
@@ -80,4 +70,6 @@ export async function admit(input: AdmitInput, now = Date.now()): Promise<Admiss
   return { status: 'waiting', model, holder, since: lease.holder.since };
 }
 
-export const handler = withObservability((input: AdmitInput) => admit(input), { metrics: false });
+export const handler = withObservability((input: AdmitInput) => admit(input), { metrics: false }).use(
+  stepInput('admit', admitInputSchema),
+);

@@ -129,7 +129,7 @@ const forestParamSchemas = {
   maxBins: integer(2, 255),
 };
 
-const hyperparameters = z.strictObject({
+const forestParamFields = {
   nTrees: forestParamSchemas.nTrees.optional(),
   maxDepth: forestParamSchemas.maxDepth.optional(),
   minSamplesLeaf: forestParamSchemas.minSamplesLeaf.optional(),
@@ -139,7 +139,16 @@ const hyperparameters = z.strictObject({
   sampleFraction: forestParamSchemas.sampleFraction.optional(),
   bootstrap: forestParamSchemas.bootstrap.optional(),
   maxBins: forestParamSchemas.maxBins.optional(),
-});
+};
+
+/** A spec's `hyperparameters`: a person writes them, so an unknown field is refused (a typo). */
+const hyperparameters = z.strictObject(forestParamFields);
+
+/**
+ * {@link ForestParams} as code hands them on (candidates, a champion's recorded parameters): each field
+ * checked as in a spec; fields this version does not know are dropped, not refused.
+ */
+export const forestParamsSchema = z.object(forestParamFields);
 
 function candidates<T extends z.ZodType>(param: T) {
   return z

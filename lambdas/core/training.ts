@@ -27,7 +27,7 @@ import { type MetricName, metricDirection, scoreClassification, scoreRegression 
 import { type LoadedModel, packModel, predictInstances } from './model.ts';
 import { candidates as searchCandidates } from './search.ts';
 import { K_FOLDS, kFolds, rollingOriginFolds, selectionMetric } from './selection.ts';
-import { type ModelSpec, resolveColumns } from './spec.ts';
+import { forestParamsSchema, type ModelSpec, resolveColumns } from './spec.ts';
 import {
   FIT,
   HOLDOUT,
@@ -222,7 +222,7 @@ export function planCandidates(
   return planned.map(({ params, origin }, index) => {
     const { variant, ...forest } = params as Record<string, unknown> & { variant?: string };
     const chosen = variants.includes(String(variant)) ? String(variant) : variants[0];
-    return { id: `c${index}`, variant: chosen, params: forest as ForestParams, origin };
+    return { id: `c${index}`, variant: chosen, params: forestParamsSchema.parse(forest), origin };
   });
 }
 

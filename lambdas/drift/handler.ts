@@ -13,9 +13,10 @@ import { mergeForecast, mergeTabular } from '#core/merge.ts';
 import type { ModelSpec } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
+import { type DriftResult, type RunInput, runInputSchema, stepInput } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { loadSpec, loadTable, markStep, type RunContext } from '../shared/pipeline.ts';
+import { loadSpec, loadTable, markStep } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { keys, putJson } from '../shared/storage.ts';
 import { loadDriftPool } from './pool.ts';
@@ -41,7 +42,7 @@ async function loadPooled(spec: ModelSpec, drops: DropRef[]): Promise<Table> {
   );
 }
 
-export async function drift({ run }: { run: RunContext }) {
+export async function drift({ run }: RunInput): Promise<DriftResult> {
   logger.appendKeys({ model: run.model, runId: run.runId });
   await markStep(registry, run, 'drift');
   const spec = await loadSpec(registry, run.model);
@@ -63,7 +64,7 @@ export async function drift({ run }: { run: RunContext }) {
     current: run.drop.key,
     pooled,
   });
-  const summary = {
+  const summary: DriftResult = {
     status: report.status,
     share: report.share,
     threshold: report.threshold,
@@ -99,4 +100,4 @@ export async function drift({ run }: { run: RunContext }) {
   return summary;
 }
 
-export const handler = withObservability(drift);
+export const handler = withObservability(drift).use(stepInput('drift', runInputSchema));

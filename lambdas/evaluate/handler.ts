@@ -6,64 +6,25 @@
  */
 import { type Featurizer, featurizerConfiguration } from '#core/features.ts';
 import { deserializeForest, mergeForests } from '#core/forest/index.ts';
-import type { MetricName } from '#core/metrics.ts';
 import { loadModel, packModel, sha256Hex } from '#core/model.ts';
 import { decidePromotion } from '#core/promotion.ts';
 import { HOLDOUT, rowsWithRole } from '#core/splits.ts';
 import {
   decodeFeatureSet,
-  type HoldoutSummary,
   holdoutOverlap,
   predictPositions,
   scoreHoldout,
   scoreModelOnHoldout,
 } from '#core/training.ts';
 import { codeVersion, requiredEnv } from '../shared/config.ts';
+import { type EvaluateInput, type Evaluation, evaluateInputSchema, stepInput } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import {
-  type FeaturesRef,
-  featuresKey,
-  loadSpec,
-  loadTable,
-  markStep,
-  type RunContext,
-  type ShardResult,
-  type TrialResult,
-} from '../shared/pipeline.ts';
+import { featuresKey, loadSpec, loadTable, markStep } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 import { getBytes, keys, putBytes, putJson } from '../shared/storage.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
-
-export interface EvaluateInput {
-  run: RunContext;
-  merge: { datasetKey: string; sha256: string; rows: number };
-  features: FeaturesRef;
-  selection: { best: TrialResult; trialsKey: string };
-  shards: ShardResult[];
-}
-
-export interface EvaluationResult {
-  promote: boolean;
-  reason: string;
-  metric: string;
-  candidate: {
-    metrics: Record<string, number>;
-    params: Record<string, unknown>;
-    engine: string;
-    seed: number;
-    artifact: { key: string; sha256: string; bytes: number };
-    featurizer: Record<string, unknown>;
-    /** Rows the served model was refit on after the holdout judged it (training + holdout). */
-    refitRows: number;
-  };
-  champion?: { version: number; metrics: Record<string, number> };
-  rows: { train: number; holdout: number };
-  /** Which rows both models were scored on, and how many of them the champion trained on (always 0). */
-  holdout: HoldoutSummary & { championOverlap: number };
-  holdoutKey: string;
-}
 
 /** What the registry shows of a featurizer (the full one lives in the artifact). */
 function featurizerSummary(featurizer: Featurizer, variant: string): Record<string, unknown> {
@@ -78,7 +39,7 @@ function featurizerSummary(featurizer: Featurizer, variant: string): Record<stri
     : { kind: 'tabular', variant, features: featurizer.featureNames.length, classes: featurizer.classes };
 }
 
-export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> {
+export async function evaluate(input: EvaluateInput): Promise<Evaluation> {
   const { run, merge, features, selection, shards } = input;
   logger.appendKeys({ model: run.model, runId: run.runId });
   await markStep(registry, run, 'evaluate');
@@ -105,7 +66,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
 
   // The champion the holdout was drawn against (featurize kept its training rows out of the holdout),
   // even if production moved since: register's conditional promotion then refuses the stale comparison.
-  let champion: EvaluationResult['champion'];
+  let champion: Evaluation['champion'];
   let championOverlap = 0;
   // The champion's own configuration refit on newer rows: the holdout can only show it no worse.
   let refresh = false;
@@ -181,7 +142,7 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   });
 
   metrics.addDimension('model', run.model);
-  metrics.addMetric('CandidateScore', 'None', candidateMetrics[spec.metric as MetricName] ?? Number.NaN);
+  metrics.addMetric('CandidateScore', 'None', candidateMetrics[spec.metric] ?? Number.NaN);
   logger.info('candidate evaluated', {
     metrics: candidateMetrics,
     champion,
@@ -208,4 +169,4 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   };
 }
 
-export const handler = withObservability(evaluate);
+export const handler = withObservability(evaluate).use(stepInput('evaluate', evaluateInputSchema));

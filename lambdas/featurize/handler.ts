@@ -14,22 +14,22 @@ import {
   roleCounts,
 } from '#core/training.ts';
 import { requiredEnv } from '../shared/config.ts';
+import {
+  type Features,
+  type FeaturesRef,
+  type FeaturizeInput,
+  featurizeInputSchema,
+  stepInput,
+} from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, withObservability } from '../shared/observability.ts';
-import {
-  type FeaturesRef,
-  featuresKey,
-  loadSpec,
-  loadTable,
-  markStep,
-  type RunContext,
-} from '../shared/pipeline.ts';
+import { featuresKey, loadSpec, loadTable, markStep } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 import { keys, putBytes } from '../shared/storage.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 
-export async function featurize({ run, merge }: { run: RunContext; merge: { datasetKey: string } }) {
+export async function featurize({ run, merge }: FeaturizeInput): Promise<Features> {
   logger.appendKeys({ model: run.model, runId: run.runId });
   await markStep(registry, run, 'featurize');
   const spec = await loadSpec(registry, run.model);
@@ -98,4 +98,6 @@ export async function featurize({ run, merge }: { run: RunContext; merge: { data
   return { ref, candidates };
 }
 
-export const handler = withObservability(featurize, { metrics: false });
+export const handler = withObservability(featurize, { metrics: false }).use(
+  stepInput('featurize', featurizeInputSchema),
+);

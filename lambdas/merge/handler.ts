@@ -9,9 +9,10 @@ import { toCsv } from '#core/csv.ts';
 import { mergeForecast, mergeInOrder, mergeTabular, type PairwiseMerge, sha256 } from '#core/merge.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
+import { type MergeResult, type RunInput, runInputSchema, stepInput } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, withObservability } from '../shared/observability.ts';
-import { loadHeldBackDrops, loadSpec, loadTable, markStep, type RunContext } from '../shared/pipeline.ts';
+import { loadHeldBackDrops, loadSpec, loadTable, markStep } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { keys, putBytes, putJson } from '../shared/storage.ts';
 
@@ -43,23 +44,7 @@ export interface DropsManifest {
   heldThrough: number;
 }
 
-/** What merge hands on: bounded, whatever the number of drops. */
-export interface MergeResult {
-  datasetKey: string;
-  sha256: string;
-  rows: number;
-  /** The manifest listing the merged drops, and how many there are. */
-  drops: { key: string; count: number };
-  /** The baseline run this dataset extends; register moves the baseline only if it is still this one. */
-  baselineRunId?: string;
-  /** Held-back drops numbered up to this one are in the dataset. */
-  heldThrough: number;
-  inputs: number;
-  overlapping: number;
-  duplicatesRemoved: number;
-}
-
-export async function merge({ run }: { run: RunContext }): Promise<MergeResult> {
+export async function merge({ run }: RunInput): Promise<MergeResult> {
   logger.appendKeys({ model: run.model, runId: run.runId });
   await markStep(registry, run, 'merge');
   const spec = await loadSpec(registry, run.model);
@@ -113,4 +98,4 @@ export async function merge({ run }: { run: RunContext }): Promise<MergeResult> 
   return result;
 }
 
-export const handler = withObservability(merge, { metrics: false });
+export const handler = withObservability(merge, { metrics: false }).use(stepInput('merge', runInputSchema));

@@ -5,24 +5,18 @@
  * reason.
  */
 import { requiredEnv } from '../shared/config.ts';
+import {
+  type Failure,
+  type RecordFailureInput,
+  recordFailureInputSchema,
+  stepInput,
+  triggerEventSchema,
+} from '../shared/contract.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { boundText, modelOfEvent, type RunContext, type TriggerEvent } from '../shared/pipeline.ts';
+import { boundText, modelOfEvent } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
-
-export interface RecordFailureInput {
-  /** The state when the error was caught: the run (once validate succeeded) or the triggering event. */
-  input: {
-    run?: RunContext;
-    event?: { source?: string; detail?: { model?: string; object?: { key?: string } } };
-    source?: string;
-    detail?: { model?: string; object?: { key?: string } };
-    error?: { Error?: string; Cause?: string };
-  };
-  runId: string;
-  startedAt: string;
-}
 
 /** Step Functions wraps a Lambda error's message in a JSON `Cause`; unwrap it to the message itself. */
 export function causeMessage(cause: string | undefined): string {
@@ -35,17 +29,19 @@ export function causeMessage(cause: string | undefined): string {
   }
 }
 
+/** The run's model: from the run once validate opened it, else from the trigger event (if it names one). */
 function modelOf(input: RecordFailureInput['input']): string | undefined {
   if (input.run) return input.run.model;
-  const event = (input.event ?? input) as TriggerEvent;
+  const event = triggerEventSchema.safeParse(input.event ?? input);
+  if (!event.success) return undefined;
   try {
-    return modelOfEvent(event);
+    return modelOfEvent(event.data);
   } catch {
     return undefined;
   }
 }
 
-export async function recordFailure({ input, runId, startedAt }: RecordFailureInput) {
+export async function recordFailure({ input, runId, startedAt }: RecordFailureInput): Promise<Failure> {
   const error = input.error?.Error ?? 'Error';
   const message = causeMessage(input.error?.Cause);
   const model = modelOf(input);
@@ -71,4 +67,6 @@ export async function recordFailure({ input, runId, startedAt }: RecordFailureIn
   return { error, reason };
 }
 
-export const handler = withObservability(recordFailure);
+export const handler = withObservability(recordFailure).use(
+  stepInput('recordFailure', recordFailureInputSchema),
+);

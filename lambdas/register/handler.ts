@@ -8,12 +8,17 @@
 
 import { renderModelReport } from '#core/report/model-report.ts';
 import type { ModelSpec } from '#core/spec.ts';
-import type { EvaluationResult } from '../evaluate/handler.ts';
-import type { MergeResult } from '../merge/handler.ts';
 import { codeVersion, requiredEnv } from '../shared/config.ts';
+import {
+  type RegisterInput,
+  type Registration,
+  type RunContext,
+  registerInputSchema,
+  stepInput,
+} from '../shared/contract.ts';
 import { ConflictError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { loadSpec, type RunContext, type TrialResult } from '../shared/pipeline.ts';
+import { loadSpec } from '../shared/pipeline.ts';
 import { PredictionLog } from '../shared/prediction-log.ts';
 import { Registry, type RunOutcome } from '../shared/registry.ts';
 import { loadModelReport } from '../shared/report-data.ts';
@@ -43,16 +48,6 @@ async function publishReport(model: string): Promise<void> {
     logger.warn('could not write the report page', { error: error as Error });
   }
 }
-
-export type RegisterInput =
-  | { outcome: 'no_drift'; run: RunContext; drift: { status: string; summary: string } }
-  | {
-      outcome: 'promote' | 'keep';
-      run: RunContext;
-      merge: MergeResult;
-      evaluation: EvaluationResult;
-      trials: TrialResult[];
-    };
 
 type Rollout = ModelSpec['rollout'];
 
@@ -112,7 +107,7 @@ async function decisionOfRun(
   }
 }
 
-export async function register(input: RegisterInput) {
+export async function register(input: RegisterInput): Promise<Registration> {
   const { run } = input;
   logger.appendKeys({ model: run.model, runId: run.runId });
   const finishedAt = new Date().toISOString();
@@ -229,4 +224,4 @@ export async function register(input: RegisterInput) {
   return { outcome, version, decision };
 }
 
-export const handler = withObservability(register);
+export const handler = withObservability(register).use(stepInput('register', registerInputSchema));

@@ -6,28 +6,17 @@
  * expire. A run `recordFailure` already recorded is left as it is (events are delivered at least once).
  */
 import { requiredEnv } from '../shared/config.ts';
+import {
+  type ExecutionStatusChange,
+  executionStatusChangeSchema,
+  stepInput,
+  triggerEventSchema,
+} from '../shared/contract.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { boundText, modelOfEvent, type TriggerEvent } from '../shared/pipeline.ts';
+import { boundText, modelOfEvent } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
-
-/** The fields of EventBridge's "Step Functions Execution Status Change" event driftline reads. */
-export interface ExecutionStatusChange {
-  source: 'aws.states';
-  detail: {
-    executionArn: string;
-    name: string;
-    status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
-    /** Milliseconds since the epoch. */
-    startDate: number;
-    stopDate?: number;
-    /** The execution's input as JSON text (absent when too large for the event). */
-    input?: string | null;
-    error?: string | null;
-    cause?: string | null;
-  };
-}
 
 const WHY: Record<string, string> = {
   TIMED_OUT: 'the execution ran past its timeout',
@@ -38,7 +27,7 @@ const WHY: Record<string, string> = {
 /** The model of the execution's trigger event, or undefined when the input names none. */
 function modelOfInput(input: string | null | undefined): string | undefined {
   try {
-    return modelOfEvent(JSON.parse(input ?? '') as TriggerEvent);
+    return modelOfEvent(triggerEventSchema.parse(JSON.parse(input ?? '')));
   } catch {
     return undefined;
   }
@@ -85,4 +74,4 @@ export async function runEnded(event: ExecutionStatusChange) {
   return { recorded, released };
 }
 
-export const handler = withObservability(runEnded);
+export const handler = withObservability(runEnded).use(stepInput('runEnded', executionStatusChangeSchema));

@@ -4,17 +4,17 @@
  * the judged model on the training rows and its refit on every row — as tree shards for the next Map.
  */
 
-import type { MetricName } from '#core/metrics.ts';
 import { bestCandidate, shardCount } from '#core/training.ts';
 import { requiredEnv } from '../shared/config.ts';
-import { logger, withObservability } from '../shared/observability.ts';
 import {
-  type FeaturesRef,
-  markStep,
-  type RunContext,
+  type SelectInput,
+  type Selection,
   type ShardPlan,
-  type TrialResult,
-} from '../shared/pipeline.ts';
+  selectInputSchema,
+  stepInput,
+} from '../shared/contract.ts';
+import { logger, withObservability } from '../shared/observability.ts';
+import { markStep } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 import { keys, putJson } from '../shared/storage.ts';
 
@@ -23,18 +23,10 @@ const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 /** Trees per forest when neither the spec nor the search says. */
 const DEFAULT_TREES = 100;
 
-export async function select({
-  run,
-  features,
-  trials,
-}: {
-  run: RunContext;
-  features: FeaturesRef;
-  trials: TrialResult[];
-}) {
+export async function select({ run, features, trials }: SelectInput): Promise<Selection> {
   logger.appendKeys({ model: run.model, runId: run.runId });
   await markStep(registry, run, 'fit');
-  const best = bestCandidate(trials, features.metric as MetricName);
+  const best = bestCandidate(trials, features.metric);
   const nTrees = Number(best.params.nTrees ?? DEFAULT_TREES);
   // Shards of the judged model (training rows), then of the refit the promoted model serves (every row).
   const plan = (rows: number, refit: boolean) => {
@@ -59,4 +51,6 @@ export async function select({
   return { best, shards, trialsKey };
 }
 
-export const handler = withObservability(select, { metrics: false });
+export const handler = withObservability(select, { metrics: false }).use(
+  stepInput('select', selectInputSchema),
+);

@@ -20,6 +20,18 @@ export class InvalidDataError extends Error {
 }
 
 /**
+ * A step's input that does not fit the pipeline contract (`shared/contract.ts`): a state machine and
+ * functions from different versions, or an execution started by hand with a wrong input. Retrying cannot
+ * help, so the state machine never does: the run ends failed with this message.
+ */
+export class StepInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepInputError';
+  }
+}
+
+/**
  * A run that waited longer than its budget for the model's run lease (another run held it throughout):
  * the run fails with this, naming the holder; its drop is still in the bucket.
  */

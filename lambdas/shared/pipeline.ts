@@ -1,49 +1,14 @@
 /**
- * What the retraining pipeline's steps hand each other (small JSON: keys and summaries, never data), and
- * the loading every step shares: the spec from the registry, tables from the bucket.
+ * What the retraining pipeline's steps share beyond their contract (`contract.ts`): reading the trigger
+ * event, loading the spec and tables, bounding failure reasons, and marking a run's progress.
  */
 import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
-import type { Candidate } from '#core/training.ts';
-import type { ForestParams, Table } from '#core/types.ts';
+import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
+import type { RunContext, TriggerEvent } from './contract.ts';
 import { InvalidDataError } from './errors.ts';
-import type { Baseline, DropRef, HeldBackDrop, Registry, RunRecord } from './registry.ts';
+import type { Baseline, DropRef, HeldBackDrop, Registry } from './registry.ts';
 import { getBytes } from './storage.ts';
-
-/** The run every step receives as `run`: which model, which execution, what started it. */
-export interface RunContext {
-  model: string;
-  runId: string;
-  startedAt: string;
-  bucket: string;
-  trigger: RunRecord['trigger'];
-  /** The drop that started the run (absent for a scheduled retrain). */
-  drop?: DropRef;
-}
-
-/** The EventBridge event S3 sends for a new object (the fields driftline reads). */
-export interface S3ObjectCreated {
-  source: 'aws.s3';
-  detail: {
-    bucket: { name: string };
-    object: { key: string; size?: number; etag?: string; 'version-id'?: string };
-  };
-}
-
-/** The event a model's schedule rule sends. */
-export interface ScheduleEvent {
-  source: 'driftline.schedule';
-  detail: { model: string };
-}
-
-/** The event `driftline retrain` starts an execution with: train on what is held back, drift or not. */
-export interface RetrainEvent {
-  source: 'driftline.retrain';
-  detail: { model: string };
-}
-
-/** What starts a run. */
-export type TriggerEvent = S3ObjectCreated | ScheduleEvent | RetrainEvent;
 
 /** The trigger of a run that retrains without a drop (`schedule`, `manual`); undefined for a drop. */
 export function retrainTrigger(event: TriggerEvent): 'schedule' | 'manual' | undefined {
@@ -81,53 +46,9 @@ export function dropOfEvent(event: TriggerEvent): DropRef | undefined {
   };
 }
 
-/** A hyperparameter candidate as the Map state fans them out. */
-export type CandidatePlan = Candidate;
-
-/** What `featurize` hands on: where the feature sets are, and what is scored how. */
-export interface FeaturesRef {
-  prefix: string;
-  variants: string[];
-  /** The metric candidates are selected by (log loss for classifiers, else the spec's) and its direction. */
-  metric: string;
-  direction: 'lower' | 'higher';
-  rows: { train: number; holdout: number };
-  engine: string;
-  seed: number;
-  /** The production version the holdout was drawn against (absent for the first model): evaluate scores this one. */
-  championVersion?: number;
-}
-
 /** Where featurize wrote a variant's feature set: split for judging, or whole (`refit`) for the served model. */
 export function featuresKey(prefix: string, variant: string, refit = false): string {
   return `${prefix}${variant}${refit ? '.all' : ''}.bin`;
-}
-
-/** One trial's result, as the Map returns it. */
-export interface TrialResult extends CandidatePlan {
-  score: number;
-  metrics: Record<string, number>;
-  seconds: number;
-}
-
-/** A slice of the final forest's trees, fitted by one Lambda. */
-export interface ShardPlan {
-  index: number;
-  variant: string;
-  params: ForestParams;
-  seed: number;
-  treeStart: number;
-  treeCount: number;
-  /** Trees of the model refit on every row after the decision, rather than of the judged model. */
-  refit?: boolean;
-}
-
-export interface ShardResult {
-  index: number;
-  refit?: boolean;
-  key: string;
-  trees: number;
-  seconds: number;
 }
 
 /** The model's spec from the registry. @throws InvalidDataError (the run can't proceed) when none is registered. */

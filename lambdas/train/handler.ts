@@ -6,25 +6,20 @@
  */
 
 import { serializeForest } from '#core/forest/index.ts';
-import type { MetricName } from '#core/metrics.ts';
 import { decodeFeatureSet, fitFinal, scoreCandidate } from '#core/training.ts';
-import type { ForestParams } from '#core/types.ts';
+import {
+  type FeaturesRef,
+  type RunContext,
+  type ShardResult,
+  stepInput,
+  type TrainInput,
+  type TrialResult,
+  trainInputSchema,
+} from '../shared/contract.ts';
 import { forestWorkerScript } from '../shared/forest-worker.ts';
 import { logger, withObservability } from '../shared/observability.ts';
-import {
-  type CandidatePlan,
-  type FeaturesRef,
-  featuresKey,
-  type RunContext,
-  type ShardPlan,
-  type ShardResult,
-  type TrialResult,
-} from '../shared/pipeline.ts';
+import { featuresKey } from '../shared/pipeline.ts';
 import { getBytes, keys, putBytes } from '../shared/storage.ts';
-
-export type TrainInput =
-  | { mode: 'candidate'; run: RunContext; features: FeaturesRef; candidate: CandidatePlan }
-  | { mode: 'shard'; run: RunContext; features: FeaturesRef; shard: ShardPlan };
 
 async function featureSet(run: RunContext, features: FeaturesRef, variant: string, refit = false) {
   return decodeFeatureSet(await getBytes(run.bucket, featuresKey(features.prefix, variant, refit)));
@@ -34,26 +29,21 @@ export async function train(input: TrainInput): Promise<TrialResult | ShardResul
   const { run, features } = input;
   logger.appendKeys({ model: run.model, runId: run.runId, mode: input.mode });
   const settings = {
-    engine: features.engine as 'fast' | 'ml-random-forest',
+    engine: features.engine,
     seed: features.seed,
     workerScript: forestWorkerScript(),
   };
   if (input.mode === 'candidate') {
     const { candidate } = input;
     const set = await featureSet(run, features, candidate.variant);
-    const scored = await scoreCandidate(
-      set,
-      { ...candidate, params: candidate.params as ForestParams },
-      features.metric as MetricName,
-      settings,
-    );
+    const scored = await scoreCandidate(set, candidate, features.metric, settings);
     logger.info('candidate scored', { id: candidate.id, variant: candidate.variant, score: scored.score });
     return { ...candidate, ...scored };
   }
   const { shard } = input;
   const started = performance.now();
   const set = await featureSet(run, features, shard.variant, shard.refit);
-  const forest = await fitFinal(set, shard.params as ForestParams, settings, shard);
+  const forest = await fitFinal(set, shard.params, settings, shard);
   const key = keys.run(run.model, run.runId, `shards/${shard.index}.bin`);
   await putBytes(run.bucket, key, serializeForest(forest), 'application/octet-stream');
   const seconds = (performance.now() - started) / 1000;
@@ -61,4 +51,4 @@ export async function train(input: TrainInput): Promise<TrialResult | ShardResul
   return { index: shard.index, refit: shard.refit, key, trees: forest.nTrees, seconds };
 }
 
-export const handler = withObservability(train, { metrics: false });
+export const handler = withObservability(train, { metrics: false }).use(stepInput('train', trainInputSchema));

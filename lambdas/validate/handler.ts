@@ -8,16 +8,21 @@ import { createHash } from 'node:crypto';
 import { dropSpec } from '#core/spec.ts';
 import { dropSizeProblem, validateDrop } from '#core/validate.ts';
 import { requiredEnv } from '../shared/config.ts';
+import {
+  type RunContext,
+  stepInput,
+  type ValidateInput,
+  type Validation,
+  validateInputSchema,
+} from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import {
   dropOfEvent,
   loadSpec,
   modelOfEvent,
-  type RunContext,
   retrainTrigger,
   summarizeProblems,
-  type TriggerEvent,
 } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { getBytes, headObject, keys, putJson } from '../shared/storage.ts';
@@ -25,13 +30,7 @@ import { getBytes, headObject, keys, putJson } from '../shared/storage.ts';
 const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
 const dataBucket = requiredEnv('DATA_BUCKET');
 
-export interface ValidateInput {
-  event: TriggerEvent;
-  runId: string;
-  startedAt: string;
-}
-
-export async function validate(input: ValidateInput) {
+export async function validate(input: ValidateInput): Promise<Validation> {
   const { event, runId, startedAt } = input;
   const model = modelOfEvent(event);
   logger.appendKeys({ model, runId });
@@ -102,4 +101,4 @@ export async function validate(input: ValidateInput) {
   return { run, validation: { rows: report.rowCount, warnings } };
 }
 
-export const handler = withObservability(validate);
+export const handler = withObservability(validate).use(stepInput('validate', validateInputSchema));

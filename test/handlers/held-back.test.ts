@@ -97,7 +97,7 @@ describe('2,000 drops held back without drift', () => {
     const later = rows.slice(400);
     const ofClass = (label: string) => later.filter((line) => line.endsWith(`,${label}`));
     const [malignant, benign] = [ofClass('0'), ofClass('1')];
-    const drift = { status: 'no_drift', summary: 'no drift in 0 of 30 columns' };
+    const drift = { status: 'no_drift' as const, summary: 'no drift in 0 of 30 columns' };
     const linesOf = (i: number) => [malignant[i % malignant.length], benign[i % benign.length]];
     const bulk = Array.from({ length: DROPS - THROUGH_HANDLERS }, (_, i) => i);
     // The files first, 16 uploads at a time (the order of the runs is what matters, not of the uploads).

@@ -5,8 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluationResult } from '../../lambdas/evaluate/handler.ts';
-import type { RegisterInput } from '../../lambdas/register/handler.ts';
+import type { Evaluation, RegisterInput } from '../../lambdas/shared/contract.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import { lambda, prepareHandlerEnvironment } from '../support/pipeline-steps.ts';
@@ -37,7 +36,7 @@ afterAll(async () => emulators?.close());
 /** The input register gets for a run whose candidate beat `champion` (undefined: the first model). */
 function promoteInput(champion: number | undefined): RegisterInput {
   const runId = `exec-${++runs}`;
-  const evaluation: EvaluationResult = {
+  const evaluation: Evaluation = {
     promote: true,
     reason: champion === undefined ? 'first model' : `beats version ${champion}`,
     metric: 'mape',

@@ -190,6 +190,17 @@ describe('RetrainPipeline', () => {
     }
   });
 
+  it('never retries the errors retrying cannot help: a bad drop, an input outside the contract', () => {
+    // Assess: no retrier names them or catches everything; the Catch above records them instead.
+    for (const { name, state } of tasks) {
+      for (const rule of state.Retry ?? []) {
+        for (const error of ['StepInputError', 'InvalidDataError', 'States.ALL', 'States.TaskFailed']) {
+          expect(rule.ErrorEquals, `${name} retries ${error}`).not.toContain(error);
+        }
+      }
+    }
+  });
+
   it('bounds the fan-out of every Map state', () => {
     // Prepare
     const maps = states.filter(({ state }) => state.Type === 'Map');
