@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { startTestEmulators } from '../test/support/emulators.ts';
+import { registryTables, startTestEmulators } from '../test/support/emulators.ts';
 import {
   admitAndValidate,
   loadSteps,
@@ -36,7 +36,7 @@ try {
   await prepareHandlerEnvironment(names);
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   const { Registry } = await import('../lambdas/shared/registry.ts');
-  const registry = new Registry(names.table);
+  const registry = new Registry(registryTables(names.table));
   const steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   await registry.putSpec('air-passengers', spec);

@@ -20,6 +20,7 @@ import { CliError } from './output.ts';
 export interface StackOutputs {
   BucketName: string;
   RegistryTableName: string;
+  RunsTableName: string;
   ApiUrl: string;
   RollbackFunctionName: string;
   PromoteFunctionName: string;
@@ -112,7 +113,7 @@ async function readApiKey(
 }
 
 function makeTarget(description: string, outputs: StackOutputs, settings: ClientSettings): Target {
-  for (const name of ['BucketName', 'RegistryTableName', 'ApiUrl'] as const) {
+  for (const name of ['BucketName', 'RegistryTableName', 'RunsTableName', 'ApiUrl'] as const) {
     if (!outputs[name])
       throw new CliError(`${description} has no "${name}" output; is it a driftline stack?`);
   }
@@ -146,7 +147,7 @@ function makeTarget(description: string, outputs: StackOutputs, settings: Client
     outputs,
     apiUrl,
     s3,
-    registry: new Registry(outputs.RegistryTableName, dynamo),
+    registry: new Registry({ registry: outputs.RegistryTableName, runs: outputs.RunsTableName }, dynamo),
     async api(path, init = {}) {
       const url = new URL(path, apiUrl);
       const method = init.method ?? 'GET';

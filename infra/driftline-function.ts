@@ -69,11 +69,20 @@ export interface BucketAccess {
 }
 
 /**
- * Table access: `read` (get, query, scan), `readWrite` (also put, update, delete), `append`
- * (PutItem only: add items, never read, change or delete them), `annotate` (GetItem and UpdateItem: read
- * an item by key and add to it) or `lookup` (GetItem only: read items by key, never list them).
+ * A DynamoDB item action a function may be granted on a table. Grants are explicit lists of these, never
+ * the CDK's `grantReadData`/`grantReadWriteData` (which include `Scan`, `DeleteItem` and batch writes no
+ * function needs).
  */
-export type TableAccess = 'read' | 'readWrite' | 'append' | 'annotate' | 'lookup';
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'Scan'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem';
 
 /**
  * The stack's one policy for sending traces, shared by every function role. X-Ray accepts no resource
@@ -135,7 +144,7 @@ function copyCommand(copy: CopiedFiles, inputDir: string, outputDir: string): st
  * A Node.js 22 arm64 Lambda with driftline's defaults, bundled from `lambdas/<name>/handler.ts`.
  * @example
  * const predict = new DriftlineFunction(this, 'predict', { name: 'predict', memorySize: 1024, timeout: Duration.seconds(15) });
- * predict.bindBucket(bucket, { read: ['models/*'] }).bindTable(registry, 'read', 'REGISTRY_TABLE');
+ * predict.bindBucket(bucket, { read: ['models/*'] }).bindTable(registry, ['GetItem'], 'REGISTRY_TABLE');
  */
 export class DriftlineFunction extends NodejsFunction {
   /** The handler's folder name under `lambdas/`. */
@@ -270,16 +279,12 @@ export class DriftlineFunction extends NodejsFunction {
   }
 
   /**
-   * Grants `access` to `table` and sets its name in `envName`.
-   * @example fn.bindTable(registry.table, 'read', 'REGISTRY_TABLE')
+   * Grants exactly `actions` on `table` (nothing implied) and sets its name in `envName`.
+   * @example fn.bindTable(registry.table, ['GetItem', 'Query'], 'REGISTRY_TABLE')
    */
-  public bindTable(table: ITable, access: TableAccess, envName: string): this {
+  public bindTable(table: ITable, actions: readonly [TableAction, ...TableAction[]], envName: string): this {
     this.addEnvironment(envName, table.tableName);
-    if (access === 'read') table.grantReadData(this);
-    else if (access === 'readWrite') table.grantReadWriteData(this);
-    else if (access === 'annotate') table.grant(this, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    else if (access === 'lookup') table.grant(this, 'dynamodb:GetItem');
-    else table.grant(this, 'dynamodb:PutItem');
+    table.grant(this, ...actions.map((action) => `dynamodb:${action}`));
     return this;
   }
 

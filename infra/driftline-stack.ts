@@ -20,6 +20,7 @@ import type { FeedbackAuth } from './settings.ts';
 export const ENV = {
   bucket: 'DATA_BUCKET',
   registry: 'REGISTRY_TABLE',
+  runs: 'RUNS_TABLE',
   predictionLog: 'PREDICTION_LOG_TABLE',
   alertsTopic: 'ALERTS_TOPIC_ARN',
   forestWorker: 'FOREST_WORKER_SCRIPT',
@@ -93,12 +94,21 @@ export class DriftlineStack extends Stack {
     this.registry = new Registry(this, 'Registry', { destroyOnRemoval: props.destroyOnRemoval });
     const bucket = this.data.bucket;
     const registry = this.registry.table;
+    const runs = this.registry.runs;
+    const predictionLog = this.registry.predictionLog;
 
     const fn = (name: FunctionName, memorySize: number, timeout: Duration, workerScripts?: WorkerScript[]) =>
       new DriftlineFunction(this, name, { name, memorySize, timeout, workerScripts });
     const minutes = Duration.minutes;
     // Lambda timeouts match the Task TimeoutSeconds of statemachines/retrain.asl.json.
-    const admit = fn('admit', 256, Duration.seconds(30)).bindTable(registry, 'readWrite', ENV.registry);
+    // Table grants are explicit action lists. Only register, promote (also the bake schedule) and rollback
+    // may write the registry table, i.e. change what serves; the other steps write their bookkeeping to the
+    // runs table. Nothing is granted DeleteItem or Scan: no function deletes items or scans a table.
+    const admit = fn('admit', 256, Duration.seconds(30)).bindTable(
+      runs,
+      ['GetItem', 'PutItem', 'UpdateItem'],
+      ENV.runs,
+    );
     for (const [name, value] of Object.entries(runLeaseEnvironment())) admit.addEnvironment(name, value);
     this.functions = {
       // Admit claims the drop and takes the model's run lease before anything reads the baseline.
@@ -106,16 +116,20 @@ export class DriftlineStack extends Stack {
       // Validate also writes its report to runs/<model>/<runId>/validation.json.
       validate: fn('validate', 512, minutes(2))
         .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*'] })
-        .bindTable(registry, 'readWrite', ENV.registry),
+        .bindTable(registry, ['GetItem'], ENV.registry)
+        .bindTable(runs, ['GetItem', 'PutItem', 'UpdateItem'], ENV.runs),
       drift: fn('drift', 1024, minutes(2))
         .bindBucket(bucket, { read: ['incoming/*', 'datasets/*'], write: ['runs/*'] })
-        .bindTable(registry, 'read', ENV.registry),
+        .bindTable(registry, ['GetItem'], ENV.registry)
+        .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       merge: fn('merge', 1024, minutes(5))
         .bindBucket(bucket, { read: ['incoming/*', 'datasets/*'], write: ['datasets/*'] })
-        .bindTable(registry, 'readWrite', ENV.registry),
+        .bindTable(registry, ['GetItem'], ENV.registry)
+        .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       featurize: fn('featurize', 1024, minutes(5))
         .bindBucket(bucket, { read: ['datasets/*'], write: ['runs/*'] })
-        .bindTable(registry, 'read', ENV.registry),
+        .bindTable(registry, ['GetItem'], ENV.registry)
+        .bindTable(runs, ['UpdateItem'], ENV.runs),
       // More memory buys more vCPUs for the forest's worker threads; 3008 MB is what new accounts may set.
       train: fn('train', 3008, minutes(15), [FOREST_WORKER]).bindBucket(bucket, {
         read: ['runs/*'],
@@ -123,31 +137,39 @@ export class DriftlineStack extends Stack {
       }),
       select: fn('select', 512, minutes(2))
         .bindBucket(bucket, { read: ['runs/*'], write: ['runs/*'] })
-        .bindTable(registry, 'read', ENV.registry),
+        .bindTable(runs, ['UpdateItem'], ENV.runs),
       evaluate: fn('evaluate', 2048, minutes(15))
         .bindBucket(bucket, { read: ['runs/*', 'datasets/*', 'models/*'], write: ['models/*', 'runs/*'] })
-        .bindTable(registry, 'read', ENV.registry),
+        .bindTable(registry, ['GetItem'], ENV.registry)
+        .bindTable(runs, ['UpdateItem'], ENV.runs),
       // Register also renders the model's report page to reports/<model>/index.html after each run.
       register: fn('register', 512, minutes(2))
         .bindBucket(bucket, { read: ['runs/*', 'datasets/*'], write: ['reports/*'] })
-        .bindTable(registry, 'readWrite', ENV.registry)
-        .bindTable(this.registry.predictionLog, 'lookup', ENV.predictionLog),
-      recordFailure: fn('recordFailure', 256, minutes(2)).bindTable(registry, 'readWrite', ENV.registry),
+        .bindTable(registry, ['GetItem', 'Query', 'PutItem', 'UpdateItem'], ENV.registry)
+        .bindTable(runs, ['GetItem', 'PutItem', 'UpdateItem'], ENV.runs)
+        .bindTable(predictionLog, ['GetItem'], ENV.predictionLog),
+      recordFailure: fn('recordFailure', 256, minutes(2)).bindTable(
+        runs,
+        ['GetItem', 'UpdateItem'],
+        ENV.runs,
+      ),
       // Records runs whose execution stopped without recording its outcome (timeout, abort), frees the lease.
-      runEnded: fn('runEnded', 256, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
+      runEnded: fn('runEnded', 256, minutes(1)).bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       // One full vCPU (1769 MB) to score up to 1000 instances well inside API Gateway's 29 s.
       predict: fn('predict', 1769, Duration.seconds(20))
         .bindBucket(bucket, { read: ['models/*'] })
-        .bindTable(registry, 'read', ENV.registry)
-        .bindTable(this.registry.predictionLog, 'append', ENV.predictionLog)
+        .bindTable(registry, ['GetItem'], ENV.registry)
+        .bindTable(predictionLog, ['PutItem'], ENV.predictionLog)
         // How stale a container's view of the production pointer may get: a promotion or rollback serves
         // within this many seconds, for one pointer read per warm container per interval.
         .addEnvironment(ENV.modelCacheTtl, String(props.modelCacheTtlSeconds ?? 2)),
       // Feedback reads the logged prediction and the version's holdout metrics, and stores the label.
       feedback: fn('feedback', 512, Duration.seconds(20))
-        .bindTable(registry, 'read', ENV.registry)
-        .bindTable(this.registry.predictionLog, 'annotate', ENV.predictionLog),
-      models: fn('models', 256, Duration.seconds(10)).bindTable(registry, 'read', ENV.registry),
+        .bindTable(registry, ['GetItem'], ENV.registry)
+        .bindTable(predictionLog, ['GetItem', 'UpdateItem'], ENV.predictionLog),
+      models: fn('models', 256, Duration.seconds(10))
+        .bindTable(registry, ['GetItem', 'Query', 'Scan'], ENV.registry)
+        .bindTable(runs, ['Query'], ENV.runs),
       // Reports read run artifacts (drift, holdout) and datasets (forecast months), and live aggregates.
       pages: new DriftlineFunction(this, 'pages', {
         name: 'pages',
@@ -156,10 +178,18 @@ export class DriftlineStack extends Stack {
         copiedFiles: [DOCS_ASSETS],
       })
         .bindBucket(bucket, { read: ['runs/*', 'datasets/*'] })
-        .bindTable(registry, 'read', ENV.registry)
-        .bindTable(this.registry.predictionLog, 'lookup', ENV.predictionLog),
-      rollback: fn('rollback', 512, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
-      promote: fn('promote', 512, minutes(1)).bindTable(registry, 'readWrite', ENV.registry),
+        .bindTable(registry, ['GetItem', 'Query', 'Scan'], ENV.registry)
+        .bindTable(runs, ['Query'], ENV.runs)
+        .bindTable(predictionLog, ['GetItem'], ENV.predictionLog),
+      rollback: fn('rollback', 512, minutes(1)).bindTable(
+        registry,
+        ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
+        ENV.registry,
+      ),
+      // Operator promotions and the bake schedule (completes or stops candidates, supersedes stranded ones).
+      promote: fn('promote', 512, minutes(1))
+        .bindTable(registry, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'Scan'], ENV.registry)
+        .bindTable(runs, ['Query'], ENV.runs),
     };
     const { functions } = this;
 
@@ -221,10 +251,12 @@ export class DriftlineStack extends Stack {
           actions: ['lambda:InvokeFunction'],
           resources: [functions.promote.functionArn, functions.rollback.functionArn],
         }),
+        // Registers specs (putSpec: UpdateItem) and reads the registry and the runs.
         new PolicyStatement({
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
           resources: [registry.tableArn],
         }),
+        new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [runs.tableArn] }),
         new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('incoming/*')] }),
         new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('reports/*')] }),
         new PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [this.stackId] }),
@@ -260,7 +292,8 @@ export class DriftlineStack extends Stack {
       new CfnOutput(this, id, { value, description });
     output('BucketName', bucket.bucketName, 'Data bucket: upload drops under incoming/<model>/');
     output('RegistryTableName', registry.tableName, 'Model registry table');
-    output('PredictionLogTableName', this.registry.predictionLog.tableName, 'Prediction log table');
+    output('RunsTableName', runs.tableName, 'Runs table: pipeline runs, leases, baselines');
+    output('PredictionLogTableName', predictionLog.tableName, 'Prediction log table');
     output('StateMachineArn', this.pipeline.stateMachine.stateMachineArn, 'Retraining state machine');
     output('ApiUrl', this.api.api.url, 'Serving API base URL (stage prod)');
     output(

@@ -19,7 +19,7 @@ function secondsEnv(name: string): number {
   return value;
 }
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ runs: requiredEnv('RUNS_TABLE') });
 /** How long a lease lasts if its holder dies without releasing it: the longest a run may take. */
 const leaseSeconds = secondsEnv('RUN_LEASE_SECONDS');
 /** How long a run waits for the lease before it fails. */

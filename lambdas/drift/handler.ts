@@ -21,7 +21,7 @@ import { type DropRef, Registry } from '../shared/registry.ts';
 import { keys, putJson } from '../shared/storage.ts';
 import { loadDriftPool } from './pool.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
 /** The forecast transform the production model learned with (what `auto` specs are judged under). */
 async function servedTransform(model: string): Promise<string | undefined> {

@@ -24,7 +24,7 @@ import { featuresKey, loadSpec, loadTable, markStep } from '../shared/pipeline.t
 import { Registry } from '../shared/registry.ts';
 import { getBytes, keys, putBytes, putJson } from '../shared/storage.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
 /** What the registry shows of a featurizer (the full one lives in the artifact). */
 function featurizerSummary(featurizer: Featurizer, variant: string): Record<string, unknown> {

@@ -27,7 +27,7 @@ import { featuresKey, loadSpec, loadTable, markStep } from '../shared/pipeline.t
 import { Registry } from '../shared/registry.ts';
 import { keys, putBytes } from '../shared/storage.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
 export async function featurize({ run, merge }: FeaturizeInput): Promise<Features> {
   logger.appendKeys({ model: run.model, runId: run.runId });

@@ -24,7 +24,7 @@ import {
 } from '../shared/prediction-log.ts';
 import { Registry } from '../shared/registry.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE') });
 const predictionLog = new PredictionLog(requiredEnv('PREDICTION_LOG_TABLE'));
 
 /** Holdout metrics per version, kept for the container's life (a version's metrics never change). */

@@ -16,7 +16,7 @@ import { loadHeldBackDrops, loadSpec, loadTable, markStep } from '../shared/pipe
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { keys, putBytes, putJson } from '../shared/storage.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 /** Drops read from S3 at once: thousands of held-back drops load in parallel, not one by one. */
 const LOAD_CONCURRENCY = 16;
 

@@ -9,7 +9,7 @@ import { errorResponse, json, pathParameter } from '../shared/http.ts';
 import { withObservability } from '../shared/observability.ts';
 import { Registry } from '../shared/registry.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
 async function productionVersions(): Promise<Record<string, number | null>> {
   const names = await registry.listModels();

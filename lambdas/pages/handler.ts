@@ -19,7 +19,7 @@ import { docsAssetsDirectory, loadDocsAssets } from './assets.ts';
 import { assetResponse, DOCS_POLICY, htmlErrorResponse, htmlPage } from './responses.ts';
 
 const sources: PageSources = {
-  registry: new Registry(requiredEnv('REGISTRY_TABLE')),
+  registry: new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') }),
   bucket: requiredEnv('DATA_BUCKET'),
   predictionLog: new PredictionLog(requiredEnv('PREDICTION_LOG_TABLE')),
 };

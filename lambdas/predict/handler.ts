@@ -26,7 +26,7 @@ import { Registry } from '../shared/registry.ts';
 import { ModelCache, type ServingModel } from './model-cache.ts';
 
 const cache = new ModelCache({
-  registry: new Registry(requiredEnv('REGISTRY_TABLE')),
+  registry: new Registry({ registry: requiredEnv('REGISTRY_TABLE') }),
   bucket: requiredEnv('DATA_BUCKET'),
   ttlMs: numberEnv('MODEL_CACHE_TTL_SECONDS', 2) * 1000,
 });

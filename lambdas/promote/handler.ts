@@ -11,7 +11,7 @@ import { BadRequestError, ConflictError } from '../shared/errors.ts';
 import { logger, withObservability } from '../shared/observability.ts';
 import { Registry } from '../shared/registry.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
 export interface PromoteEvent {
   model: string;

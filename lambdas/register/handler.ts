@@ -24,7 +24,7 @@ import { Registry, type RunOutcome } from '../shared/registry.ts';
 import { loadModelReport } from '../shared/report-data.ts';
 import { keys, putBytes } from '../shared/storage.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 const reportSources = {
   registry,
   bucket: requiredEnv('DATA_BUCKET'),

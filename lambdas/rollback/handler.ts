@@ -18,7 +18,7 @@ import { BadRequestError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { Registry } from '../shared/registry.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE') });
 const alertsTopic = optionalEnv('ALERTS_TOPIC_ARN');
 
 /** The parts of a CloudWatch alarm state change this function reads. */

@@ -16,7 +16,7 @@ import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { boundText, modelOfEvent } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ runs: requiredEnv('RUNS_TABLE') });
 
 const WHY: Record<string, string> = {
   TIMED_OUT: 'the execution ran past its timeout',

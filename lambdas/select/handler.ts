@@ -18,7 +18,7 @@ import { markStep } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 import { keys, putJson } from '../shared/storage.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ runs: requiredEnv('RUNS_TABLE') });
 
 /** Trees per forest when neither the spec nor the search says. */
 const DEFAULT_TREES = 100;

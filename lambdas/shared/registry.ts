@@ -1,13 +1,23 @@
 /**
- * The model registry in DynamoDB: one table, one partition per model (`PK = MODEL#<name>`).
+ * The model registry in DynamoDB: two tables, one partition per model (`PK = MODEL#<name>`) in each.
+ *
+ * The registry table holds what serves and its history; only the functions that may change what serves
+ * (register, promote, rollback) are granted writes on it:
  *
  * | SK                     | item                                                                    |
  * |------------------------|-------------------------------------------------------------------------|
  * | `SPEC`                 | the model spec, the version counter and the run that took the last number |
  * | `VERSION#<10 digits>`  | a model version: stage, metrics, params, artifact key + sha256, lineage  |
  * | `POINTERS`             | what serves (production, a baking canary/shadow), revision, pending change |
- * | `RUN#<start>#<runId>`  | one pipeline execution: trigger, drift, decision, trials, status        |
  * | `AUDIT#<time>#r<rev>`  | one change of what serves: who or what, why, when                       |
+ *
+ * The runs table holds the pipeline's bookkeeping, which every step may write. IAM grants by table, not
+ * by sort key, so keeping these apart is what lets a step record its progress without being able to touch
+ * a version or a pointer:
+ *
+ * | SK                     | item                                                                    |
+ * |------------------------|-------------------------------------------------------------------------|
+ * | `RUN#<start>#<runId>`  | one pipeline execution: trigger, drift, decision, trials, status        |
  * | `BASELINE`             | the dataset the last retrain merged, and how many held-back drops it took |
  * | `HELD#<12 digits>`     | one drop held back without drift, numbered, for the next retrain          |
  * | `LEASE`                | the run lease: the one run of the model that may run now                  |
@@ -45,7 +55,7 @@ import {
   type Transition,
 } from '../core/lifecycle.ts';
 import { dynamoClient } from './clients.ts';
-import { ConflictError, NotFoundError } from './errors.ts';
+import { ConfigError, ConflictError, NotFoundError } from './errors.ts';
 
 export type { AuditRecord, Pointer, Stage } from '../core/lifecycle.ts';
 
@@ -171,6 +181,20 @@ export interface WriteBoundary {
   version?: number;
 }
 
+/** The names of the registry's two tables. */
+export interface RegistryTables {
+  /**
+   * Specs, versions, pointers and audit: what serves. Absent for a function granted no access to it
+   * (admit, recordFailure, runEnded): its methods on the registry table then throw a ConfigError.
+   */
+  registry?: string;
+  /**
+   * Runs, leases, drop claims, baselines and held-back drops: the pipeline's bookkeeping. Absent for a
+   * function granted no access to it (predict, feedback, rollback): its run methods then throw.
+   */
+  runs?: string;
+}
+
 export interface RegistryOptions {
   /** The clock for change times. @default () => new Date() */
   now?: () => Date;
@@ -209,17 +233,21 @@ function isConditionFailure(error: unknown): boolean {
 
 /** Data access to the registry table. Stateless apart from the client; create one per container. */
 export class Registry {
-  readonly tableName: string;
+  /** The registry table (what serves), when this function was given one. */
+  readonly registryTableName: string | undefined;
+  /** The runs table (the pipeline's bookkeeping), when this function was given one. */
+  readonly runsTableName: string | undefined;
   private readonly client: DynamoDBDocumentClient;
   private readonly now: () => Date;
   private readonly beforeWrite?: (boundary: WriteBoundary) => void;
 
   constructor(
-    tableName: string,
+    tables: RegistryTables,
     client: DynamoDBDocumentClient = dynamoClient(),
     options: RegistryOptions = {},
   ) {
-    this.tableName = tableName;
+    this.registryTableName = tables.registry;
+    this.runsTableName = tables.runs;
     this.client = client;
     this.now = options.now ?? (() => new Date());
     this.beforeWrite = options.beforeWrite;
@@ -232,14 +260,31 @@ export class Registry {
     else await this.client.send(command);
   }
 
+  /** The registry table. @throws ConfigError when this registry was made without one. */
+  private get tableName(): string {
+    if (this.registryTableName === undefined)
+      throw new ConfigError(
+        'this function has no registry table: specs and versions are not among its permissions',
+      );
+    return this.registryTableName;
+  }
+
+  /** The runs table. @throws ConfigError when this registry was made without one. */
+  private get runs(): string {
+    if (this.runsTableName === undefined)
+      throw new ConfigError('this function has no runs table: run bookkeeping is not among its permissions');
+    return this.runsTableName;
+  }
+
   private async get(
+    table: string,
     model: string,
     sk: string,
     consistent = false,
   ): Promise<Record<string, unknown> | undefined> {
     const result = await this.client.send(
       new GetCommand({
-        TableName: this.tableName,
+        TableName: table,
         Key: { PK: pk(model), SK: sk },
         ConsistentRead: consistent,
       }),
@@ -247,12 +292,15 @@ export class Registry {
     return result.Item;
   }
 
-  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
+  private async queryAll(
+    table: string,
+    input: Omit<QueryCommandInput, 'TableName'>,
+  ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
-        new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: startKey }),
+        new QueryCommand({ ...input, TableName: table, ExclusiveStartKey: startKey }),
       );
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
@@ -260,8 +308,14 @@ export class Registry {
     return items;
   }
 
-  private async queryPrefix(model: string, prefix: string, newestFirst = false, limit?: number) {
-    return this.queryAll({
+  private async queryPrefix(
+    table: string,
+    model: string,
+    prefix: string,
+    newestFirst = false,
+    limit?: number,
+  ) {
+    return this.queryAll(table, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
       ExpressionAttributeValues: { ':pk': pk(model), ':prefix': prefix },
       ScanIndexForward: !newestFirst,
@@ -287,7 +341,7 @@ export class Registry {
   }
 
   async getSpec<T = unknown>(name: string): Promise<T | undefined> {
-    const item = await this.get(name, 'SPEC');
+    const item = await this.get(this.tableName, name, 'SPEC');
     return item?.spec as T | undefined;
   }
 
@@ -364,7 +418,7 @@ export class Registry {
       return Number(result.Attributes!.lastVersion);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const spec = await this.get(model, 'SPEC', true);
+      const spec = await this.get(this.tableName, model, 'SPEC', true);
       if (!spec) throw new NotFoundError(`model "${model}" has no spec registered`);
       return Number(spec.lastVersion);
     }
@@ -396,7 +450,7 @@ export class Registry {
   /** A version, with its stage as of the last change (also while that change's followers are written). */
   async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
     const [item, state] = await Promise.all([
-      this.get(model, versionSk(version), true),
+      this.get(this.tableName, model, versionSk(version), true),
       this.readState(model),
     ]);
     const record = strip<ModelVersion>(item);
@@ -410,7 +464,7 @@ export class Registry {
    */
   async listVersions(model: string, limit?: number): Promise<ModelVersion[]> {
     const [items, state] = await Promise.all([
-      this.queryPrefix(model, 'VERSION#', true, limit),
+      this.queryPrefix(this.tableName, model, 'VERSION#', true, limit),
       this.readState(model),
     ]);
     const pending = new Map((state.pending?.stages ?? []).map((update) => [update.version, update]));
@@ -425,7 +479,7 @@ export class Registry {
 
   /** The pointer item as stored (the state every lifecycle decision starts from). */
   private async readState(model: string): Promise<PointerState> {
-    const item = strip<PointerState>(await this.get(model, POINTERS_SK, true));
+    const item = strip<PointerState>(await this.get(this.tableName, model, POINTERS_SK, true));
     return item ?? EMPTY_STATE;
   }
 
@@ -524,7 +578,7 @@ export class Registry {
       const stage =
         named === undefined
           ? undefined
-          : strip<ModelVersion>(await this.get(model, versionSk(named), true))?.stage;
+          : strip<ModelVersion>(await this.get(this.tableName, model, versionSk(named), true))?.stage;
       const decision = plan(state, transition, this.now().toISOString(), stage);
       if (decision.status === 'conflict') throw new ConflictError(`${model}: ${decision.message}`);
       if (decision.status === 'done') return decision.outcome;
@@ -673,7 +727,7 @@ export class Registry {
    * @returns the versions superseded
    */
   async supersedeStranded(model: string, actor: string): Promise<number[]> {
-    const staging = await this.queryAll({
+    const staging = await this.queryAll(this.tableName, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
       FilterExpression: '#stage = :staging',
       ExpressionAttributeNames: { '#stage': 'stage' },
@@ -707,7 +761,10 @@ export class Registry {
 
   /** The audit trail of a model, oldest first (with the record of a change still being written). */
   async listAudit(model: string): Promise<AuditRecord[]> {
-    const [items, state] = await Promise.all([this.queryPrefix(model, 'AUDIT#'), this.readState(model)]);
+    const [items, state] = await Promise.all([
+      this.queryPrefix(this.tableName, model, 'AUDIT#'),
+      this.readState(model),
+    ]);
     const records = new Map(items.map((item) => [String(item.SK), strip<AuditRecord>(item)!]));
     if (state.pending) records.set(auditSortKey(state.pending), state.pending.audit);
     return [...records.entries()]
@@ -721,7 +778,7 @@ export class Registry {
   async startRun(run: RunRecord): Promise<void> {
     await this.client.send(
       new PutCommand({
-        TableName: this.tableName,
+        TableName: this.runs,
         Item: { PK: pk(run.model), SK: runSk(run.startedAt, run.runId), ...run },
       }),
     );
@@ -738,7 +795,7 @@ export class Registry {
     if (entries.length === 0) return;
     await this.client.send(
       new UpdateCommand({
-        TableName: this.tableName,
+        TableName: this.runs,
         Key: { PK: pk(model), SK: runSk(startedAt, runId) },
         UpdateExpression: `SET ${entries.map(([key]) => `#${key} = :${key}`).join(', ')}`,
         ExpressionAttributeNames: Object.fromEntries(entries.map(([key]) => [`#${key}`, key])),
@@ -749,12 +806,12 @@ export class Registry {
 
   /** One run by its key, or undefined. */
   async getRun(model: string, startedAt: string, runId: string): Promise<RunRecord | undefined> {
-    return strip<RunRecord>(await this.get(model, runSk(startedAt, runId), true));
+    return strip<RunRecord>(await this.get(this.runs, model, runSk(startedAt, runId), true));
   }
 
   /** The latest runs of a model, newest first. */
   async listRuns(model: string, limit = 20): Promise<RunRecord[]> {
-    return (await this.queryPrefix(model, 'RUN#', true, limit))
+    return (await this.queryPrefix(this.runs, model, 'RUN#', true, limit))
       .slice(0, limit)
       .map((item) => strip<RunRecord>(item)!);
   }
@@ -772,7 +829,7 @@ export class Registry {
     try {
       await this.client.send(
         new PutCommand({
-          TableName: this.tableName,
+          TableName: this.runs,
           Item: { PK: pk(model), SK: key, bucket: drop.bucket, key: drop.key, runId, claimedAt: at },
           ConditionExpression: 'attribute_not_exists(PK) OR runId = :me',
           ExpressionAttributeValues: { ':me': runId },
@@ -781,7 +838,7 @@ export class Registry {
       return runId;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return String((await this.get(model, key, true))?.runId);
+      return String((await this.get(this.runs, model, key, true))?.runId);
     }
   }
 
@@ -800,7 +857,7 @@ export class Registry {
     try {
       await this.client.send(
         new UpdateCommand({
-          TableName: this.tableName,
+          TableName: this.runs,
           Key: { PK: pk(model), SK: LEASE_SK },
           UpdateExpression: 'SET holder = :me, since = :since, expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(holder) OR holder = :me OR expiresAt < :now',
@@ -815,7 +872,7 @@ export class Registry {
       return { acquired: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const item = await this.get(model, LEASE_SK, true);
+      const item = await this.get(this.runs, model, LEASE_SK, true);
       return { acquired: false, holder: strip<RunLease>(item) ?? {} };
     }
   }
@@ -825,7 +882,7 @@ export class Registry {
     try {
       await this.client.send(
         new UpdateCommand({
-          TableName: this.tableName,
+          TableName: this.runs,
           Key: { PK: pk(model), SK: LEASE_SK },
           UpdateExpression: 'REMOVE holder, since, expiresAt',
           ConditionExpression: 'holder = :me',
@@ -841,14 +898,14 @@ export class Registry {
 
   /** Who holds the model's run lease, if anyone. */
   async getLease(model: string): Promise<RunLease | undefined> {
-    const lease = strip<RunLease>(await this.get(model, LEASE_SK, true));
+    const lease = strip<RunLease>(await this.get(this.runs, model, LEASE_SK, true));
     return lease?.holder === undefined ? undefined : lease;
   }
 
   // --- baseline and held-back drops ---------------------------------------------------------------
 
   async getBaseline(model: string): Promise<Baseline | undefined> {
-    return strip<Baseline>(await this.get(model, 'BASELINE', true));
+    return strip<Baseline>(await this.get(this.runs, model, 'BASELINE', true));
   }
 
   /**
@@ -861,7 +918,7 @@ export class Registry {
     try {
       await this.client.send(
         new PutCommand({
-          TableName: this.tableName,
+          TableName: this.runs,
           Item: { PK: pk(model), SK: 'BASELINE', ...baseline },
           ConditionExpression:
             fromRunId === undefined
@@ -897,7 +954,7 @@ export class Registry {
       try {
         const counted = await this.client.send(
           new UpdateCommand({
-            TableName: this.tableName,
+            TableName: this.runs,
             Key: { PK: pk(model), SK: LEASE_SK },
             UpdateExpression: 'ADD heldSeq :one',
             ConditionExpression: 'holder = :me',
@@ -915,7 +972,7 @@ export class Registry {
     }
     await this.client.send(
       new PutCommand({
-        TableName: this.tableName,
+        TableName: this.runs,
         Item: { PK: pk(model), SK: heldSk(seq), seq, drop, runId, heldAt: new Date().toISOString() },
       }),
     );
@@ -924,7 +981,7 @@ export class Registry {
 
   /** Drops held back after number `after` (the baseline's `heldThrough`), oldest first. */
   async listHeldBackDrops(model: string, after: number): Promise<HeldBackDrop[]> {
-    const items = await this.queryAll({
+    const items = await this.queryAll(this.runs, {
       KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
       ExpressionAttributeValues: { ':pk': pk(model), ':from': heldSk(after + 1), ':to': heldSk(HELD_MAX) },
       ConsistentRead: true,

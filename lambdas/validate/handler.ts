@@ -27,7 +27,7 @@ import {
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { getBytes, headObject, keys, putJson } from '../shared/storage.ts';
 
-const registry = new Registry(requiredEnv('REGISTRY_TABLE'));
+const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 const dataBucket = requiredEnv('DATA_BUCKET');
 
 export async function validate(input: ValidateInput): Promise<Validation> {

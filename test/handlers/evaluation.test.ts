@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '../../lambdas/shared/registry.ts';
-import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import { loadSteps, prepareHandlerEnvironment, retrain, type Steps } from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-eval-data';
@@ -27,7 +27,7 @@ beforeAll(async () => {
   emulators = await startTestEmulators();
   await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
   const { Registry } = await import('../../lambdas/shared/registry.ts');
-  registry = new Registry(TABLE);
+  registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
   const spec = (name: string) => JSON.parse(readFileSync(`${repo}data/specs/${name}.json`, 'utf8'));
   // Small searches keep the tests fast; what is checked does not depend on the trial count.

@@ -8,7 +8,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_FEEDBACK } from '../../lambdas/shared/api-schemas.ts';
-import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
   admitAndValidate,
   loadSteps,
@@ -55,7 +55,7 @@ beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   const { Registry } = await import('../../lambdas/shared/registry.ts');
-  const registry = new Registry(TABLE);
+  const registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });

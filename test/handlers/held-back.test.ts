@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DropsManifest } from '../../lambdas/merge/handler.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/stepfunctions.ts';
-import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
   admitAndValidate,
   loadSteps,
@@ -43,7 +43,7 @@ beforeAll(async () => {
   emulators = await startTestEmulators();
   await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
   const { Registry } = await import('../../lambdas/shared/registry.ts');
-  registry = new Registry(TABLE);
+  registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
   mergeDrops = (await import('../../lambdas/merge/handler.ts')).merge;
   const spec = JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8'));

@@ -4,11 +4,12 @@
  * runtime's end-to-end tests; here each step's contract is checked on its own.
  */
 import { readFileSync } from 'node:fs';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '../../lambdas/shared/registry.ts';
-import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
   admitAndValidate,
   loadSteps,
@@ -32,7 +33,7 @@ beforeAll(async () => {
   await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
   process.env.MODEL_CACHE_TTL_SECONDS = '0';
   const { Registry } = await import('../../lambdas/shared/registry.ts');
-  registry = new Registry(TABLE);
+  registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   // A small search keeps the test fast; the pipeline's behaviour does not depend on the trial count.
@@ -316,5 +317,23 @@ describe('the retraining steps on emulators', () => {
     expect(record?.shadow?.predictions[0].value).toEqual(expect.any(Number));
     expect((await liveSummary(log, 'air-passengers', 1))?.labels).toBe((before?.labels ?? 0) + 1);
     await registry.rollbackCandidate('air-passengers', 1, { reason: 'test over', actor: 'test' });
+  });
+
+  it('keeps what serves in the registry table and the bookkeeping of the steps in the runs table', async () => {
+    // Prepare: everything the runs above wrote (first model, held-back drop, retrain, failures, shadow)
+    const client = new DynamoDBClient({});
+    const sortKeys = async (table: string) =>
+      (await client.send(new ScanCommand({ TableName: table, ProjectionExpression: 'SK' }))).Items!.map(
+        (item) => String(item.SK.S).split('#')[0],
+      );
+    // Act
+    const [served, bookkeeping] = await Promise.all([
+      sortKeys(registryTables(TABLE).registry),
+      sortKeys(registryTables(TABLE).runs),
+    ]);
+    // Assess: nothing is lost (runs, lease, claims, baseline, held drops all recorded) and nothing mixed
+    expect([...new Set(served)].sort()).toEqual(['AUDIT', 'POINTERS', 'SPEC', 'VERSION']);
+    expect([...new Set(bookkeeping)].sort()).toEqual(['BASELINE', 'DROP', 'HELD', 'LEASE', 'RUN']);
+    expect((await registry.listRuns('air-passengers', 100)).length).toBe(executions);
   });
 });

@@ -15,7 +15,12 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PredictionLog } from '../../lambdas/shared/prediction-log.ts';
 import { type MetricDatum, parseEmf } from '../../local/metrics.ts';
-import { createPredictionLogTable, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import {
+  createPredictionLogTable,
+  registryTables,
+  startTestEmulators,
+  type TestEmulators,
+} from '../support/emulators.ts';
 import {
   admitAndValidate,
   loadSteps,
@@ -46,7 +51,7 @@ beforeAll(async () => {
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   const { PredictionLog } = await import('../../lambdas/shared/prediction-log.ts');
   log = new PredictionLog(LOG_TABLE);
-  const registry = new Registry(TABLE);
+  const registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });

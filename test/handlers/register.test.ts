@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Evaluation, RegisterInput } from '../../lambdas/shared/contract.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
-import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import { lambda, prepareHandlerEnvironment } from '../support/pipeline-steps.ts';
 
 const TABLE = 'register-test-registry';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   emulators = await startTestEmulators();
   await prepareHandlerEnvironment({ bucket: 'register-test', table: TABLE, logTable: 'register-test-log' });
   const { Registry } = await import('../../lambdas/shared/registry.ts');
-  registry = new Registry(TABLE);
+  registry = new Registry(registryTables(TABLE));
   register = lambda(await import('../../lambdas/register/handler.ts'));
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   await registry.putSpec(MODEL, spec);

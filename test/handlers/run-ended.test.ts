@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '../../lambdas/shared/registry.ts';
-import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import { lambda, prepareHandlerEnvironment } from '../support/pipeline-steps.ts';
 
 const TABLE = 'driftline-run-ended-registry';
@@ -22,7 +22,7 @@ beforeAll(async () => {
     logTable: 'driftline-run-ended-predictions',
   });
   const { Registry } = await import('../../lambdas/shared/registry.ts');
-  registry = new Registry(TABLE);
+  registry = new Registry(registryTables(TABLE));
   runEnded = lambda(await import('../../lambdas/runEnded/handler.ts'));
 });
 

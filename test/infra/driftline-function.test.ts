@@ -16,7 +16,7 @@ function synthFunctions() {
   const topic = new Topic(stack, 'Topic');
   new DriftlineFunction(stack, 'drift', { name: 'drift', memorySize: 1024, timeout: Duration.minutes(2) })
     .bindBucket(bucket, { read: ['incoming/*', 'datasets/*'], write: ['runs/*'] })
-    .bindTable(registry, 'read', 'REGISTRY_TABLE');
+    .bindTable(registry, ['GetItem', 'Query'], 'REGISTRY_TABLE');
   new DriftlineFunction(stack, 'train', {
     name: 'train',
     memorySize: 3008,
@@ -34,8 +34,8 @@ function synthFunctions() {
     memorySize: 1769,
     timeout: Duration.seconds(20),
   })
-    .bindTable(registry, 'readWrite', 'REGISTRY_TABLE')
-    .bindTable(log, 'append', 'PREDICTION_LOG_TABLE')
+    .bindTable(registry, ['GetItem', 'UpdateItem'], 'REGISTRY_TABLE')
+    .bindTable(log, ['PutItem'], 'PREDICTION_LOG_TABLE')
     .bindTopic(topic, 'ALERTS_TOPIC_ARN');
   const id = (construct: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(construct.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
@@ -131,7 +131,7 @@ describe('DriftlineFunction', () => {
     expect(allows(statements, 's3:ListBucket', arnOf(ids.bucket))).toBe(true);
   });
 
-  it('bindTable sets the variable and grants read, read-write or put-only access', () => {
+  it('bindTable sets the variable and grants exactly the listed actions', () => {
     // Prepare
     const drift = statementsOfFunction(template, 'drift');
     const predict = statementsOfFunction(template, 'predict');
@@ -147,7 +147,16 @@ describe('DriftlineFunction', () => {
     expect(
       ['dynamodb:PutItem', 'dynamodb:UpdateItem'].map((action) => allows(drift, action, registry)),
     ).toEqual([false, false]);
-    expect(allows(predict, 'dynamodb:UpdateItem', registry)).toBe(true);
+    expect(
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query'].map((action) =>
+        allows(predict, action, registry),
+      ),
+    ).toEqual([true, true, false, false]);
+    expect(
+      ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'].map((action) =>
+        allows(drift, action, registry),
+      ),
+    ).toEqual([false, false, false]);
     expect(
       ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'].map((a) => allows(predict, a, log)),
     ).toEqual([true, false, false]);

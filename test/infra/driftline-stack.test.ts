@@ -35,6 +35,7 @@ describe('DriftlineStack', () => {
     // Assess
     expect(value('BucketName')).toEqual({ Ref: logicalIdOf(stack.data.bucket) });
     expect(value('RegistryTableName')).toEqual({ Ref: logicalIdOf(stack.registry.table) });
+    expect(value('RunsTableName')).toEqual({ Ref: logicalIdOf(stack.registry.runs) });
     expect(value('PredictionLogTableName')).toEqual({ Ref: logicalIdOf(stack.registry.predictionLog) });
     expect(value('StateMachineArn')).toEqual({ Ref: logicalIdOf(stack.pipeline.stateMachine) });
     expect(value('AlertsTopicArn')).toEqual({ Ref: logicalIdOf(stack.monitoring.alertsTopic) });

@@ -5,53 +5,145 @@ import { allows, arnOf, logicalIdOf, statementsOfFunction, synthDriftline } from
 const PREFIXES = ['incoming', 'datasets', 'runs', 'models', 'reports'] as const;
 type Prefix = (typeof PREFIXES)[number];
 
-/** What each function needs (the design, plus validate's report under runs/): nothing more may be granted. */
+/** DynamoDB item actions, as a function's grants are checked against them: every one either granted or not. */
+const TABLE_ACTIONS = [
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'Scan',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'ConditionCheckItem',
+  'TransactWriteItems',
+  'TransactGetItems',
+  'PartiQLSelect',
+  'PartiQLInsert',
+  'PartiQLUpdate',
+  'PartiQLDelete',
+] as const;
+type TableAction = (typeof TABLE_ACTIONS)[number];
+const WRITES: readonly TableAction[] = [
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+  'PartiQLInsert',
+  'PartiQLUpdate',
+  'PartiQLDelete',
+];
+
+/**
+ * What each function needs (the design, plus validate's report under runs/): nothing more may be granted.
+ * `registry` is what serves (specs, versions, pointers, audit); `runs` the pipeline's bookkeeping.
+ */
 interface Needs {
   read: Prefix[];
   write: Prefix[];
-  registry: 'none' | 'read' | 'readWrite';
-  /** `append`: put only (predict logs); `annotate`: get and update (feedback adds labels); `lookup`: get (reports). */
-  predictionLog?: 'append' | 'annotate' | 'lookup';
+  registry: TableAction[];
+  runs: TableAction[];
+  predictionLog: TableAction[];
   alerts?: boolean;
 }
 
 const NEEDS: Record<FunctionName, Needs> = {
-  admit: { read: [], write: [], registry: 'readWrite' },
-  validate: { read: ['incoming'], write: ['runs'], registry: 'readWrite' },
-  drift: { read: ['incoming', 'datasets'], write: ['runs'], registry: 'read' },
-  merge: { read: ['incoming', 'datasets'], write: ['datasets'], registry: 'readWrite' },
-  featurize: { read: ['datasets'], write: ['runs'], registry: 'read' },
-  train: { read: ['runs'], write: ['runs'], registry: 'none' },
-  select: { read: ['runs'], write: ['runs'], registry: 'read' },
-  evaluate: { read: ['runs', 'datasets', 'models'], write: ['models', 'runs'], registry: 'read' },
+  admit: { read: [], write: [], registry: [], runs: ['GetItem', 'PutItem', 'UpdateItem'], predictionLog: [] },
+  validate: {
+    read: ['incoming'],
+    write: ['runs'],
+    registry: ['GetItem'],
+    runs: ['GetItem', 'PutItem', 'UpdateItem'],
+    predictionLog: [],
+  },
+  drift: {
+    read: ['incoming', 'datasets'],
+    write: ['runs'],
+    registry: ['GetItem'],
+    runs: ['GetItem', 'Query', 'UpdateItem'],
+    predictionLog: [],
+  },
+  merge: {
+    read: ['incoming', 'datasets'],
+    write: ['datasets'],
+    registry: ['GetItem'],
+    runs: ['GetItem', 'Query', 'UpdateItem'],
+    predictionLog: [],
+  },
+  featurize: {
+    read: ['datasets'],
+    write: ['runs'],
+    registry: ['GetItem'],
+    runs: ['UpdateItem'],
+    predictionLog: [],
+  },
+  train: { read: ['runs'], write: ['runs'], registry: [], runs: [], predictionLog: [] },
+  select: { read: ['runs'], write: ['runs'], registry: [], runs: ['UpdateItem'], predictionLog: [] },
+  evaluate: {
+    read: ['runs', 'datasets', 'models'],
+    write: ['models', 'runs'],
+    registry: ['GetItem'],
+    runs: ['UpdateItem'],
+    predictionLog: [],
+  },
   register: {
     read: ['runs', 'datasets'],
     write: ['reports'],
-    registry: 'readWrite',
-    predictionLog: 'lookup',
+    registry: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
+    runs: ['GetItem', 'PutItem', 'UpdateItem'],
+    predictionLog: ['GetItem'],
   },
-  recordFailure: { read: [], write: [], registry: 'readWrite' },
-  runEnded: { read: [], write: [], registry: 'readWrite' },
-  predict: { read: ['models'], write: [], registry: 'read', predictionLog: 'append' },
-  feedback: { read: [], write: [], registry: 'read', predictionLog: 'annotate' },
-  models: { read: [], write: [], registry: 'read' },
-  pages: { read: ['runs', 'datasets'], write: [], registry: 'read', predictionLog: 'lookup' },
-  rollback: { read: [], write: [], registry: 'readWrite', alerts: true },
-  promote: { read: [], write: [], registry: 'readWrite', alerts: true },
+  recordFailure: { read: [], write: [], registry: [], runs: ['GetItem', 'UpdateItem'], predictionLog: [] },
+  runEnded: {
+    read: [],
+    write: [],
+    registry: [],
+    runs: ['GetItem', 'Query', 'UpdateItem'],
+    predictionLog: [],
+  },
+  predict: { read: ['models'], write: [], registry: ['GetItem'], runs: [], predictionLog: ['PutItem'] },
+  feedback: {
+    read: [],
+    write: [],
+    registry: ['GetItem'],
+    runs: [],
+    predictionLog: ['GetItem', 'UpdateItem'],
+  },
+  models: { read: [], write: [], registry: ['GetItem', 'Query', 'Scan'], runs: ['Query'], predictionLog: [] },
+  pages: {
+    read: ['runs', 'datasets'],
+    write: [],
+    registry: ['GetItem', 'Query', 'Scan'],
+    runs: ['Query'],
+    predictionLog: ['GetItem'],
+  },
+  rollback: {
+    read: [],
+    write: [],
+    registry: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
+    runs: [],
+    predictionLog: [],
+    alerts: true,
+  },
+  promote: {
+    read: [],
+    write: [],
+    registry: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'Scan'],
+    runs: ['Query'],
+    predictionLog: [],
+    alerts: true,
+  },
 };
 
-const REGISTRY_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
-const REGISTRY_WRITES = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
+/** The functions that may change what serves (write the registry table): the lifecycle's writers. */
+const SERVING_WRITERS: readonly FunctionName[] = ['register', 'promote', 'rollback'];
 
 describe('least-privilege grants', () => {
   const { stack, template } = synthDriftline();
   const bucket = arnOf(logicalIdOf(stack.data.bucket));
   const registry = arnOf(logicalIdOf(stack.registry.table));
+  const runs = arnOf(logicalIdOf(stack.registry.runs));
   const predictionLog = arnOf(logicalIdOf(stack.registry.predictionLog));
   const alerts = `<${logicalIdOf(stack.monitoring.alertsTopic)}>`;
   const objectUnder = (prefix: Prefix) => `${bucket}/${prefix}/model/v1/file.json`;
@@ -73,26 +165,16 @@ describe('least-privilege grants', () => {
       expect(allows(statements, 's3:GetObject', `${bucket}/elsewhere.json`)).toBe(false);
     });
 
-    it(`has ${needs.registry} access to the registry`, () => {
+    it.each([
+      ['registry', registry, needs.registry],
+      ['runs', runs, needs.runs],
+      ['prediction log', predictionLog, needs.predictionLog],
+    ] as const)('is granted exactly its actions on the %s table', (_table, arn, expected) => {
       // Act
-      const reads = REGISTRY_READS.filter((action) => allows(statements, action, registry));
-      const writes = REGISTRY_WRITES.filter((action) => allows(statements, action, registry));
+      const granted = TABLE_ACTIONS.filter((action) => allows(statements, `dynamodb:${action}`, arn));
       // Assess
-      expect(reads).toEqual(needs.registry === 'none' ? [] : REGISTRY_READS);
-      expect(writes).toEqual(needs.registry === 'readWrite' ? REGISTRY_WRITES : []);
-    });
-
-    it(`has ${needs.predictionLog ?? 'no'} access to the prediction log`, () => {
-      // Assess
-      expect(allows(statements, 'dynamodb:PutItem', predictionLog)).toBe(needs.predictionLog === 'append');
-      expect(allows(statements, 'dynamodb:GetItem', predictionLog)).toBe(
-        needs.predictionLog === 'annotate' || needs.predictionLog === 'lookup',
-      );
-      expect(allows(statements, 'dynamodb:UpdateItem', predictionLog)).toBe(
-        needs.predictionLog === 'annotate',
-      );
-      expect(allows(statements, 'dynamodb:DeleteItem', predictionLog)).toBe(false);
-      expect(allows(statements, 'dynamodb:Scan', predictionLog)).toBe(false);
+      expect(granted.sort()).toEqual([...expected].sort());
+      expect(granted.filter((action) => action === 'DeleteItem' || action.startsWith('Batch'))).toEqual([]);
     });
 
     it(needs.alerts ? 'may publish alerts' : 'cannot publish alerts', () => {
@@ -106,5 +188,25 @@ describe('least-privilege grants', () => {
         statements.flatMap((statement) => statement.actions).filter((action) => action.includes('*')),
       ).toEqual([]);
     });
+  });
+
+  it('lets only register, promote (and its bake schedule) and rollback change what serves', () => {
+    // Act: every function that may write anything to the registry table (pointers, versions, specs, audit)
+    const writers = Object.keys(NEEDS).filter((name) =>
+      WRITES.some((action) => allows(statementsOfFunction(template, name), `dynamodb:${action}`, registry)),
+    );
+    // Assess
+    expect(writers.sort()).toEqual([...SERVING_WRITERS].sort());
+  });
+
+  it('names each table it grants on: no wildcard table or index', () => {
+    // Act
+    const dynamoResources = Object.keys(NEEDS).flatMap((name) =>
+      statementsOfFunction(template, name)
+        .filter((statement) => statement.actions.some((action) => action.startsWith('dynamodb:')))
+        .flatMap((statement) => statement.resources),
+    );
+    // Assess
+    expect(dynamoResources.filter((resource) => resource.includes('*'))).toEqual([]);
   });
 });

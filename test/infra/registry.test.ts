@@ -11,20 +11,24 @@ function synthRegistry(destroyOnRemoval?: boolean) {
   const resources = Template.fromStack(stack).toJSON().Resources;
   return {
     table: resources[stack.getLogicalId(registry.table.node.defaultChild as CfnTable)],
+    runs: resources[stack.getLogicalId(registry.runs.node.defaultChild as CfnTable)],
     predictionLog: resources[stack.getLogicalId(registry.predictionLog.node.defaultChild as CfnTable)],
   };
 }
 
 describe('Registry', () => {
-  const { table, predictionLog } = synthRegistry();
+  const { table, runs, predictionLog } = synthRegistry();
 
-  it('keys the registry table on string PK and SK', () => {
+  it.each([
+    ['registry', table],
+    ['runs', runs],
+  ])('keys the %s table on string PK and SK', (_, resource) => {
     // Assess
-    expect(table.Properties.KeySchema).toEqual([
+    expect(resource.Properties.KeySchema).toEqual([
       { AttributeName: 'PK', KeyType: 'HASH' },
       { AttributeName: 'SK', KeyType: 'RANGE' },
     ]);
-    expect(table.Properties.AttributeDefinitions).toEqual([
+    expect(resource.Properties.AttributeDefinitions).toEqual([
       { AttributeName: 'PK', AttributeType: 'S' },
       { AttributeName: 'SK', AttributeType: 'S' },
     ]);
@@ -44,6 +48,7 @@ describe('Registry', () => {
 
   it.each([
     ['registry', table],
+    ['runs table', runs],
     ['prediction log', predictionLog],
   ])('bills the %s on demand, with point-in-time recovery and no hard-coded name', (_, resource) => {
     // Assess
@@ -54,11 +59,19 @@ describe('Registry', () => {
     expect(resource.Properties.TableName).toBeUndefined();
   });
 
-  it('retains both tables by default and deletes them when destroyOnRemoval is set', () => {
+  it('retains the tables by default and deletes them when destroyOnRemoval is set', () => {
     // Act
     const dev = synthRegistry(true);
     // Assess
-    expect([table.DeletionPolicy, predictionLog.DeletionPolicy]).toEqual(['Retain', 'Retain']);
-    expect([dev.table.DeletionPolicy, dev.predictionLog.DeletionPolicy]).toEqual(['Delete', 'Delete']);
+    expect([table, runs, predictionLog].map((resource) => resource.DeletionPolicy)).toEqual([
+      'Retain',
+      'Retain',
+      'Retain',
+    ]);
+    expect([dev.table, dev.runs, dev.predictionLog].map((resource) => resource.DeletionPolicy)).toEqual([
+      'Delete',
+      'Delete',
+      'Delete',
+    ]);
   });
 });

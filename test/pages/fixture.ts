@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from '../../lambdas/shared/registry.ts';
-import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
   admitAndValidate,
   loadSteps,
@@ -124,7 +124,7 @@ export async function startPagesFixture(): Promise<PagesFixture> {
   const emulators = await startTestEmulators();
   await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
   const { Registry } = await import('../../lambdas/shared/registry.ts');
-  const registry = new Registry(TABLE);
+  const registry = new Registry(registryTables(TABLE));
   const steps = await loadSteps();
   const seeder = new Seeder(steps);
 

@@ -20,7 +20,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ModelVersion, Registry, type WriteBoundary } from '../../lambdas/shared/registry.ts';
-import { createRegistryTable, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import {
+  createRegistryTable,
+  registryTables,
+  startTestEmulators,
+  type TestEmulators,
+} from '../support/emulators.ts';
 import { versionRecord } from '../support/versions.ts';
 
 const TABLE = 'registry-faults';
@@ -40,7 +45,7 @@ const documentClient = () =>
 
 /** A registry that records its write boundaries and crashes before the `crashAt`-th one (0-based). */
 function faultyRegistry(crashAt: number | undefined, seen: WriteBoundary[]): Registry {
-  return new Registry(TABLE, documentClient(), {
+  return new Registry(registryTables(TABLE), documentClient(), {
     beforeWrite(boundary) {
       if (seen.length === crashAt) throw new Crash(`crash before ${label(boundary)}`);
       seen.push(boundary);
@@ -58,7 +63,7 @@ function version(model: string, n: number): ModelVersion {
 }
 
 async function prepare(model: string, versions: number): Promise<Registry> {
-  const registry = new Registry(TABLE, documentClient());
+  const registry = new Registry(registryTables(TABLE), documentClient());
   await registry.putSpec(model, { name: model });
   for (let n = 1; n <= versions; n++) await registry.createVersion(version(model, n));
   return registry;
@@ -216,13 +221,16 @@ describe('registry fault injection', () => {
       const seen: WriteBoundary[] = [];
       await scenario.operation(faultyRegistry(undefined, seen), cleanModel);
       expect(seen.map(label)).toEqual(scenario.boundaries);
-      const expected = await checkInvariants(new Registry(TABLE, documentClient()), cleanModel);
+      const expected = await checkInvariants(
+        new Registry(registryTables(TABLE), documentClient()),
+        cleanModel,
+      );
       for (let crashAt = 0; crashAt < scenario.boundaries.length; crashAt++) {
         const model = `faults-${++modelCount}`;
         await scenario.setup(await prepare(model, scenario.versions), model);
         // Act: crash before boundary `crashAt`, then restart and retry
         await expect(scenario.operation(faultyRegistry(crashAt, []), model)).rejects.toBeInstanceOf(Crash);
-        const restarted = new Registry(TABLE, documentClient());
+        const restarted = new Registry(registryTables(TABLE), documentClient());
         await scenario.operation(restarted, model);
         // Assess
         const state = await checkInvariants(restarted, model);
@@ -235,7 +243,7 @@ describe('registry fault injection', () => {
     // Prepare: promote 2 crashes right after its pointer write
     const model = `faults-${++modelCount}`;
     await prepare(model, 3);
-    await new Registry(TABLE, documentClient()).promote(model, 1, {
+    await new Registry(registryTables(TABLE), documentClient()).promote(model, 1, {
       expected: undefined,
       reason: 'first',
       actor: 'test',
@@ -244,7 +252,7 @@ describe('registry fault injection', () => {
       faultyRegistry(1, []).promote(model, 2, { expected: 1, reason: 'better', actor: 'test' }),
     ).rejects.toBeInstanceOf(Crash);
     // Act: someone else promotes 3 over 2
-    const other = new Registry(TABLE, documentClient());
+    const other = new Registry(registryTables(TABLE), documentClient());
     await other.promote(model, 3, { expected: 2, reason: 'better still', actor: 'other' });
     // Assess
     const state = await checkInvariants(other, model);

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../lambdas/shared/errors.ts';
 import { type ModelVersion, Registry } from '../../lambdas/shared/registry.ts';
-import { createRegistryTable, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
+import {
+  createRegistryTable,
+  registryTables,
+  startTestEmulators,
+  type TestEmulators,
+} from '../support/emulators.ts';
 import { versionRecord } from '../support/versions.ts';
 
 let emulators: TestEmulators;
@@ -16,7 +21,7 @@ afterAll(async () => emulators.close());
 async function freshRegistry(): Promise<Registry> {
   const name = `registry-${++tableCount}`;
   await createRegistryTable(name);
-  return new Registry(name);
+  return new Registry(registryTables(name));
 }
 
 function version(model: string, n: number): ModelVersion {

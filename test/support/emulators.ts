@@ -43,8 +43,20 @@ export async function startTestEmulators(): Promise<TestEmulators> {
   };
 }
 
-/** Creates a registry-shaped table (`PK`/`SK` strings). */
+/** The registry's two tables of a test: `name` for what serves, `name-runs` for the pipeline's bookkeeping. */
+export function registryTables(name: string): { registry: string; runs: string } {
+  return { registry: name, runs: `${name}-runs` };
+}
+
+/** Creates the registry's two tables ({@link registryTables} of `name`). */
 export async function createRegistryTable(name: string): Promise<void> {
+  const tables = registryTables(name);
+  await createKeyedTable(tables.registry);
+  await createKeyedTable(tables.runs);
+}
+
+/** Creates a table keyed as the registry's are (`PK`/`SK` strings). */
+async function createKeyedTable(name: string): Promise<void> {
   await new DynamoDBClient({}).send(
     new CreateTableCommand({
       TableName: name,

@@ -3,7 +3,7 @@
  * against the emulators without a state machine. Handlers read their configuration at import, so
  * `loadSteps()` must run after the environment points at the emulators.
  */
-import { createBucket, createPredictionLogTable, createRegistryTable } from './emulators.ts';
+import { createBucket, createPredictionLogTable, createRegistryTable, registryTables } from './emulators.ts';
 
 /**
  * Creates the bucket and tables the handlers use on the running emulators and sets the environment the
@@ -14,7 +14,8 @@ export async function prepareHandlerEnvironment(names: { bucket: string; table: 
   await createRegistryTable(names.table);
   await createPredictionLogTable(names.logTable);
   process.env.DATA_BUCKET = names.bucket;
-  process.env.REGISTRY_TABLE = names.table;
+  process.env.REGISTRY_TABLE = registryTables(names.table).registry;
+  process.env.RUNS_TABLE = registryTables(names.table).runs;
   process.env.PREDICTION_LOG_TABLE = names.logTable;
   process.env.RUN_LEASE_SECONDS = '3600';
   process.env.RUN_LEASE_WAIT_SECONDS = '3600';
