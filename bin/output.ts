@@ -45,3 +45,16 @@ export function formatNumber(value: number | null | undefined, digits = 4): stri
   if (value !== 0 && (Math.abs(value) < 1e-4 || Math.abs(value) >= 1e7)) return value.toExponential(2);
   return String(Number(value.toPrecision(digits)));
 }
+
+/**
+ * A paired comparison for a table: the difference candidate − champion and its interval, e.g.
+ * "-0.69 [-1.02, -0.31] 95%"; empty without one (a first model, a version registered before it existed).
+ */
+export function formatComparison(
+  comparison: { difference: number; interval: [number, number]; confidence: number } | undefined,
+): string {
+  if (comparison === undefined) return '';
+  const [low, high] = comparison.interval;
+  const confidence = `${Number((comparison.confidence * 100).toFixed(2))}%`;
+  return `${formatNumber(comparison.difference)} [${formatNumber(low)}, ${formatNumber(high)}] ${confidence}`;
+}

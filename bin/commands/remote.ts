@@ -12,7 +12,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { parseSpec } from '#core/spec.ts';
 import { loadHeldBackDrops } from '../../lambdas/shared/pipeline.ts';
 import type { RunRecord } from '../../lambdas/shared/registry.ts';
-import { CliError, formatNumber, printJson, printTable } from '../output.ts';
+import { CliError, formatComparison, formatNumber, printJson, printTable } from '../output.ts';
 import { resolveTarget, type Target, type TargetOptions } from '../target.ts';
 import { readFile } from './files.ts';
 
@@ -246,11 +246,21 @@ export async function modelsCommand(name: string | undefined, options: Common) {
       stage: version.stage,
       [version.metric]: formatNumber(version.metrics[version.metric]),
       champion: formatNumber(version.championMetrics?.[version.metric]),
+      'difference [interval]': formatComparison(version.comparison),
       engine: version.engine,
       created: version.createdAt,
       reason: version.reason,
     })),
-    ['version', 'stage', versions[0]?.metric ?? 'metric', 'champion', 'engine', 'created', 'reason'],
+    [
+      'version',
+      'stage',
+      versions[0]?.metric ?? 'metric',
+      'champion',
+      'difference [interval]',
+      'engine',
+      'created',
+      'reason',
+    ],
   );
   if (audit.length > 0) {
     console.log('\naudit:');
@@ -277,12 +287,23 @@ export async function runsCommand(name: string, options: Common & { limit?: stri
       status: run.status,
       outcome: run.outcome ?? run.step,
       version: run.version,
+      'difference [interval]': formatComparison(run.comparison),
       seconds: run.finishedAt
         ? formatNumber((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000, 3)
         : '',
       detail: run.failure?.reason ?? run.decision ?? '',
     })),
-    ['run', 'started', 'trigger', 'status', 'outcome', 'version', 'seconds', 'detail'],
+    [
+      'run',
+      'started',
+      'trigger',
+      'status',
+      'outcome',
+      'version',
+      'difference [interval]',
+      'seconds',
+      'detail',
+    ],
   );
 }
 

@@ -1,10 +1,12 @@
 /**
  * The promotion rule: should a freshly trained candidate replace the production champion? Both were
- * scored by the caller on the same holdout; this module only compares numbers and explains the outcome
- * in one sentence for the registry's audit trail.
+ * scored by the caller on the same holdout rows, and their difference bootstrapped over those rows
+ * (`paired-bootstrap.ts`); this module decides from the interval and explains the outcome in one
+ * sentence for the registry's audit trail.
  */
 
 import { isMetricName, METRICS, type MetricName } from './metrics.ts';
+import type { PairedComparison } from './paired-bootstrap.ts';
 
 /** Metric values of one model, e.g. the output of `scoreRegression` or `scoreClassification`. */
 export type MetricScores = Partial<Record<MetricName, number>>;
@@ -23,7 +25,8 @@ export interface PromotionInput {
   /** The primary metric the candidate must improve. */
   metric: MetricName;
   /**
-   * Minimum relative improvement over the champion, in [0, 1): 0.01 asks for 1% better.
+   * Minimum relative improvement over the champion, in [0, 1): 0.01 asks for 1% better (see
+   * {@link decidePromotion} for what "better" means per metric). The interval must clear it.
    * @default 0.01
    */
   margin?: number;
@@ -37,9 +40,14 @@ export interface PromotionInput {
   /** The production model's scores on the same holdout; absent for the first model. */
   champion?: MetricScores;
   /**
+   * The paired bootstrap of candidate − champion on the primary metric over the same holdout rows
+   * ({@link pairedBootstrap}); required with a champion.
+   */
+  paired?: PairedComparison;
+  /**
    * The candidate is a refresh: the champion's own engine, parameters and featurizer, whose served model
-   * was refit on rows the champion never learned. A refresh only has to be no worse on the holdout
-   * (a tie is expected: judged on rows neither learned, it may be the champion's very model).
+   * was refit on rows the champion never learned. A refresh is promoted unless the interval shows it
+   * worse (judged on rows neither learned, it may be the champion's very model: a tie is expected).
    * @default false
    */
   refresh?: boolean;
@@ -69,29 +77,36 @@ const DEFAULT_MARGIN = 0.01;
  *
  * 1. A candidate failing any absolute quality bar is never promoted.
  * 2. Without a champion (the first model), a candidate that passes the bars is promoted.
- * 3. A refresh (`refresh`: the champion's own configuration refit on newer rows) is promoted when it is
- *    no worse than the champion on the primary metric.
- * 4. Otherwise the candidate must beat the champion on the primary `metric` by at least `margin`,
- *    relative, and strictly: equal scores keep the champion, even with `margin` 0.
- *    - Lower-is-better metrics (MAE, RMSE, MAPE, sMAPE, log loss): candidate ≤ champion·(1 − margin).
- *      With margin 0.05, a champion RMSE of 20 is beaten by 19 or less.
- *    - Higher-is-better metrics are all bounded by 1 (R², accuracy, precision, recall, F1, AUC), so
- *      "1% better" means 1% less of the remaining error: (1 − candidate) ≤ (1 − champion)·(1 − margin).
- *      With margin 0.1, a champion AUC of 0.90 (0.10 short of perfect) is beaten by 0.91 or more, and
- *      a champion AUC of 0.99 by 0.991 or more — the closer to perfect, the smaller the step needed,
- *      unlike a plain ratio that would demand an impossible 1.089 from 0.99.
- *    A champion with a perfect score (0 error, or 1) cannot be beaten.
+ * 3. Against a champion, the decision reads the paired bootstrap interval of the difference
+ *    candidate − champion on the same holdout rows (`paired`), never the point estimates alone:
+ *    - A new configuration is promoted only when the whole interval lies on the better side, beyond the
+ *      margin: the candidate is better than the champion by at least `margin` of the champion's error
+ *      with the interval's confidence. An interval that reaches zero — ties included — keeps the champion.
+ *    - A refresh (`refresh`: the champion's own configuration, refit on newer rows) is promoted unless
+ *      the whole interval lies on the worse side of zero. Its gain, having learned the newest rows, is
+ *      invisible on a holdout those rows form, so the burden of proof is reversed: a tie promotes it.
+ *
+ * "Better by `margin`" is relative to the champion's error, 0 at perfection:
+ * - Lower-is-better metrics (MAE, RMSE, MAPE, sMAPE, log loss): by margin·champion, so with margin 0.05
+ *   a champion RMSE of 20 needs an interval wholly below −1.
+ * - Higher-is-better metrics are all bounded by 1 (R², accuracy, precision, recall, F1, AUC): by
+ *   margin·(1 − champion), so with margin 0.1 a champion AUC of 0.90 needs an interval wholly above
+ *   0.01. A champion with a perfect score (0 error, or 1) cannot be beaten.
  *
  * @example
- * decidePromotion({ metric: 'mape', bars: { mape: { max: 10 } }, candidate: { mape: 2.41 }, champion: { mape: 3.1 } })
- * // { promote: true, candidateScore: 2.41, championScore: 3.1, improvement: 0.2226…,
- * //   reason: 'candidate MAPE 2.41% beats champion 3.10% by 22.3% (margin 1%); passes bars (MAPE ≤ 10%)' }
+ * decidePromotion({ metric: 'mape', candidate: { mape: 2.41 }, champion: { mape: 3.1 },
+ *   paired: { metric: 'mape', difference: -0.69, interval: [-1.02, -0.31], confidence: 0.95,
+ *             resamples: 2000, seed: 42, rows: 24 } })
+ * // { promote: true, reason: 'candidate MAPE 2.41% beats champion 3.10%: difference −0.69 points
+ * //   (95% interval −1.02 to −0.31, paired bootstrap of 24 holdout rows, 2000 resamples, seed 42),
+ * //   better beyond the 1% margin (0.03 points); no quality bars set', … }
  * @throws {RangeError} when `margin` is not in [0, 1), `metric` or a barred metric is unknown, a bar is
- *   empty, not finite or has min > max, or a needed score is missing, not finite or out of its range
- *   (below 0 for lower-is-better metrics, above 1 for higher-is-better ones)
+ *   empty, not finite or has min > max, a needed score is missing, not finite or out of its range
+ *   (below 0 for lower-is-better metrics, above 1 for higher-is-better ones), or a champion comes
+ *   without a paired comparison of the primary metric
  */
 export function decidePromotion(input: PromotionInput): PromotionDecision {
-  const { metric, margin = DEFAULT_MARGIN, bars = {}, candidate, champion, refresh = false } = input;
+  const { metric, margin = DEFAULT_MARGIN, bars = {}, candidate, champion, paired, refresh = false } = input;
   assertMargin(margin);
   if (!isMetricName(metric)) {
     throw new RangeError(`decidePromotion: unknown metric '${metric}'`);
@@ -100,7 +115,14 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
   const checks = barChecks(bars, candidate);
   const comparison =
     champion &&
-    compareWithChampion(metric, candidateScore, requireScore('champion', champion, metric), margin);
+    compareWithChampion(
+      metric,
+      candidateScore,
+      requireScore('champion', champion, metric),
+      margin,
+      requirePaired(metric, paired),
+      refresh,
+    );
   const championFields = comparison && {
     championScore: comparison.championScore,
     ...(comparison.improvement === undefined ? {} : { improvement: comparison.improvement }),
@@ -110,7 +132,7 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
   const failures = checks.filter((check) => !check.passed);
   if (failures.length > 0) {
     const failed = failures.map((check) => `${check.text} (${formatNamedScore(check.metric, check.value)})`);
-    const despite = comparison?.beats
+    const despite = comparison?.promote
       ? ` although its ${formatNamedScore(metric, candidateScore)} ${comparison.verdict}`
       : '';
     return {
@@ -131,19 +153,10 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
       candidateScore,
     };
   }
-  if (refresh && comparison.tiesOrBeats) {
-    return {
-      promote: true,
-      reason: `${candidateText} ${comparison.verdict}; a refresh (the champion's parameters, refit on newer rows) is promoted when no worse; ${barsText}`,
-      candidateScore,
-      ...championFields,
-    };
-  }
-  const promote = comparison.beats && comparison.meetsMargin;
   return {
-    promote,
-    reason: promote
-      ? `${candidateText} ${comparison.verdict} (margin ${formatMargin(margin)}); ${barsText}`
+    promote: comparison.promote,
+    reason: comparison.promote
+      ? `${candidateText} ${comparison.verdict}; ${barsText}`
       : `${candidateText} ${comparison.verdict}; champion kept`,
     candidateScore,
     ...championFields,
@@ -210,14 +223,24 @@ function assertBar(metric: MetricName, bar: QualityBar | undefined): asserts bar
 interface Comparison {
   championScore: number;
   improvement?: number;
-  /** Strictly better than the champion. */
-  beats: boolean;
-  /** At least as good as the champion. */
-  tiesOrBeats: boolean;
-  /** Better by at least the margin. */
-  meetsMargin: boolean;
+  promote: boolean;
   /** The comparison in words, to follow "candidate <METRIC> <value> ". */
   verdict: string;
+}
+
+function requirePaired(metric: MetricName, paired: PairedComparison | undefined): PairedComparison {
+  if (paired?.metric !== metric) {
+    throw new RangeError(
+      `decidePromotion: a champion needs the paired comparison of ${metric} on the same holdout rows`,
+    );
+  }
+  const [low, high] = paired.interval;
+  if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high && Number.isFinite(paired.difference))) {
+    throw new RangeError(
+      `decidePromotion: the paired interval must be finite with low ≤ high, got [${low}, ${high}]`,
+    );
+  }
+  return paired;
 }
 
 function compareWithChampion(
@@ -225,45 +248,72 @@ function compareWithChampion(
   candidateScore: number,
   championScore: number,
   margin: number,
+  paired: PairedComparison,
+  refresh: boolean,
 ): Comparison {
   const { direction } = METRICS[metric];
   // Both directions reduce to an error that is 0 at perfection: the value itself for lower-is-better
   // metrics, the distance to 1 for the higher-is-better ones (all bounded by 1).
   const errorOf = (score: number) => (direction === 'lower' ? score : 1 - score);
-  const candidateError = errorOf(candidateScore);
   const championError = errorOf(championScore);
+  // The interval as gains (positive = the candidate is better), whatever the metric's direction.
+  const [low, high] = paired.interval;
+  const [worstGain, bestGain] = direction === 'lower' ? [-high, -low] : [low, high];
+  const required = margin * championError;
   const champion = formatScore(metric, championScore);
-  if (championError === 0) {
+  const evidence = `difference ${formatDifference(metric, paired.difference)} (${intervalText(metric, paired)})`;
+  const improvement =
+    championError === 0 ? undefined : (championError - errorOf(candidateScore)) / championError;
+  const fields = { championScore, ...(improvement === undefined ? {} : { improvement }) };
+  if (refresh) {
+    const promote = bestGain >= 0;
     return {
-      championScore,
-      beats: false,
-      tiesOrBeats: candidateError === 0,
-      meetsMargin: false,
-      verdict:
-        candidateError === 0
-          ? `matches champion ${champion}, a perfect score`
-          : `cannot beat champion ${champion}, a perfect score`,
+      ...fields,
+      promote,
+      verdict: promote
+        ? `vs champion ${champion}: ${evidence}, not worse beyond noise; a refresh (the champion's parameters, refit on newer rows) is promoted unless the interval shows it worse`
+        : `is worse than champion ${champion}: ${evidence}, wholly on the worse side; a refresh is not promoted when the interval shows it worse`,
     };
   }
-  const improvement = (championError - candidateError) / championError;
-  const beats = candidateError < championError;
-  const meetsMargin = candidateError <= championError * (1 - margin);
-  const relative = `${formatPercent(Math.abs(improvement))}${direction === 'higher' ? ' of the remaining error' : ''}`;
-  const verdict = !beats
-    ? candidateError === championError
-      ? `ties champion ${champion}`
-      : `is worse than champion ${champion}`
-    : meetsMargin
-      ? `beats champion ${champion} by ${relative}`
-      : `beats champion ${champion} by only ${relative}, less than the ${formatMargin(margin)} margin`;
-  return {
-    championScore,
-    improvement,
-    beats,
-    tiesOrBeats: candidateError <= championError,
-    meetsMargin,
-    verdict,
-  };
+  if (championError === 0) {
+    return {
+      ...fields,
+      promote: false,
+      verdict: `cannot beat champion ${champion}, a perfect score: ${evidence}`,
+    };
+  }
+  const promote = worstGain > 0 && worstGain >= required;
+  const marginText = `the ${formatMargin(margin)} margin (${formatDifference(metric, required, false)})`;
+  const verdict = promote
+    ? `beats champion ${champion}: ${evidence}, better beyond ${marginText}`
+    : low === 0 && high === 0
+      ? `ties champion ${champion}: ${evidence}; a tie keeps the champion`
+      : bestGain < 0
+        ? `is worse than champion ${champion}: ${evidence}`
+        : `does not beat champion ${champion} beyond noise: ${evidence} does not clear ${marginText}`;
+  return { ...fields, promote, verdict };
+}
+
+function intervalText(metric: MetricName, paired: PairedComparison): string {
+  const [low, high] = paired.interval;
+  return `${formatMargin(paired.confidence)} interval ${formatDifference(metric, low)} to ${formatDifference(metric, high)}, paired bootstrap of ${paired.rows} holdout rows, ${paired.resamples} resamples, seed ${paired.seed}`;
+}
+
+/**
+ * A difference of metric values, signed: percent metrics in points with two decimals, scores bounded by
+ * 1 with four decimals, errors in the target's units with three significant digits.
+ */
+function formatDifference(metric: MetricName, value: number, signed = true): string {
+  const { unit, direction } = METRICS[metric];
+  const magnitude = Math.abs(value);
+  const digits =
+    unit === 'percent'
+      ? `${magnitude.toFixed(2)} points`
+      : direction === 'higher'
+        ? magnitude.toFixed(4)
+        : String(Number(magnitude.toPrecision(3)));
+  const sign = !signed || value === 0 ? '' : value < 0 ? '−' : '+';
+  return `${sign}${digits}`;
 }
 
 function barText(metric: MetricName, bar: QualityBar): string {
@@ -289,10 +339,6 @@ function formatScore(metric: MetricName, value: number): string {
 
 function formatNamedScore(metric: MetricName, value: number): string {
   return `${METRICS[metric].label} ${formatScore(metric, value)}`;
-}
-
-function formatPercent(fraction: number): string {
-  return `${(fraction * 100).toFixed(1)}%`;
 }
 
 /** A margin as people write it: 0.01 → "1%", 0.005 → "0.5%". */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS } from './metrics.ts';
+import { DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES } from './paired-bootstrap.ts';
 import type { EngineName, LearningTask, Table, Task } from './types.ts';
 
 export { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS };
@@ -346,6 +347,13 @@ function promotionSchema<const M extends readonly [string, ...string[]]>(task: T
       ).default(0.01),
       /** Absolute quality bars per metric the candidate must meet. */
       bars: z.partialRecord(metricEnum(task, metrics), bounds).default({}),
+      /** Coverage of the paired bootstrap interval of candidate − champion the decision reads. */
+      confidence: numberWhere(
+        (value) => value > 0 && value < 1,
+        'must be the coverage of a two-sided interval, a number strictly between 0 and 1 such as 0.95',
+      ).default(DEFAULT_CONFIDENCE),
+      /** Resamples of the paired bootstrap (each costs one pass over the holdout rows per model). */
+      resamples: integer(100, 100_000).default(DEFAULT_RESAMPLES),
     })
     .prefault({});
 }

@@ -7,7 +7,8 @@
  *    production model's parameters.
  * 3. `scoreCandidate`: score a candidate inside the training rows (rolling origin, out of bag or k-fold).
  * 4. `fitFinal`: fit the best candidate on the training rows (sharded for large data).
- * 5. `scoreHoldout`: score a model on the holdout rows, the champion on the very same rows.
+ * 5. `holdoutPredictions` / `modelHoldoutPredictions`: the candidate's and the champion's predictions on
+ *    the very same holdout rows, scored by `scorePredictions` and compared by `pairedBootstrap`.
  */
 import {
   buildMatrix,
@@ -25,6 +26,7 @@ import { type FlatForest, getLearner, predictBatch, trainShard } from './forest/
 import { outOfBagPredictions } from './forest/oob.ts';
 import { type MetricName, metricDirection, scoreClassification, scoreRegression } from './metrics.ts';
 import { type LoadedModel, packModel, predictInstances } from './model.ts';
+import type { HoldoutPredictions } from './paired-bootstrap.ts';
 import { candidates as searchCandidates } from './search.ts';
 import { K_FOLDS, kFolds, rollingOriginFolds, selectionMetric } from './selection.ts';
 import { forestParamsSchema, type ModelSpec, resolveColumns } from './spec.ts';
@@ -412,21 +414,54 @@ export async function fitFinal(
   return trainShard(data, params, settings.seed, trees.treeStart, trees.treeCount, settings);
 }
 
+/**
+ * A forest's predictions on the holdout rows of the feature set it was fitted on, on the original scale
+ * (forecast transforms inverted); classifiers give class probabilities, columns in the featurizer's
+ * class order.
+ */
+export function holdoutPredictions(featureSet: FeatureSet, forest: FlatForest): HoldoutPredictions {
+  const positions = rowsWithRole(featureSet.roles, HOLDOUT);
+  const { featurizer } = featureSet;
+  const actual = sliceMatrix(featureSet.matrix, positions).actual;
+  if (featurizer.kind === 'tabular' && featurizer.task === 'classification') {
+    const holdout = sliceMatrix(featureSet.matrix, positions);
+    return {
+      actual,
+      predicted: predictBatch(forest, holdout.x, holdout.rowCount),
+      classes: featurizer.classes!,
+    };
+  }
+  return { actual, predicted: predictPositions(featureSet, forest, positions) };
+}
+
+/** Every metric of a model's holdout predictions ({@link holdoutPredictions}). */
+export function scorePredictions(predictions: HoldoutPredictions): Record<string, number> {
+  const { actual, predicted, classes } = predictions;
+  if (classes === undefined) return { ...scoreRegression(actual, predicted) };
+  const k = classes.length;
+  const proba = Array.from(
+    { length: actual.length },
+    (_, i) => Array.prototype.slice.call(predicted, i * k, (i + 1) * k) as number[],
+  );
+  return { ...scoreClassification(actual, proba, classes) };
+}
+
 /** Holdout metrics of a forest fitted on this feature set. */
 export function scoreHoldout(featureSet: FeatureSet, forest: FlatForest): Record<string, number> {
-  return scorePositions(featureSet, forest, rowsWithRole(featureSet.roles, HOLDOUT));
+  return scorePredictions(holdoutPredictions(featureSet, forest));
 }
 
 /**
- * Holdout metrics of an already trained model (the champion), on the same holdout rows a candidate of
- * this feature set is scored on. The model featurizes the rows its own way: forecasts from the actual
- * history before each holdout step, tabular rows by their named values.
+ * An already trained model's (the champion's) predictions on the same holdout rows a candidate of this
+ * feature set is scored on, in the same form as {@link holdoutPredictions} so the two can be compared
+ * row by row. The model featurizes the rows its own way: forecasts from the actual history before each
+ * holdout step, tabular rows by their named values.
  */
-export function scoreModelOnHoldout(
+export function modelHoldoutPredictions(
   featureSet: FeatureSet,
   table: Table,
   model: LoadedModel,
-): Record<string, number> {
+): HoldoutPredictions {
   const positions = rowsWithRole(featureSet.roles, HOLDOUT);
   const holdout = sliceMatrix(featureSet.matrix, positions);
   const tableRows = Array.from(holdout.rows);
@@ -453,18 +488,19 @@ export function scoreModelOnHoldout(
   const predictions = predictInstances(model, instances);
   const { featurizer } = featureSet;
   if (featurizer.kind === 'tabular' && featurizer.task === 'classification') {
-    const proba = predictions.map((prediction) => {
-      const row = featurizer.classes!.map((label) => prediction.probabilities?.[String(label)] ?? 0);
+    const classes = featurizer.classes!;
+    // The champion's probabilities by label, in this feature set's class order (a class it never saw
+    // gets 0), renormalised to sum to 1.
+    const proba = predictions.flatMap((prediction) => {
+      const row = classes.map((label) => prediction.probabilities?.[String(label)] ?? 0);
       const total = row.reduce((sum, p) => sum + p, 0);
       return total > 0 ? row.map((p) => p / total) : row.map(() => 1 / row.length);
     });
-    return { ...scoreClassification(holdout.actual, proba, featurizer.classes!) };
+    return { actual: holdout.actual, predicted: Float64Array.from(proba), classes };
   }
   return {
-    ...scoreRegression(
-      holdout.actual,
-      predictions.map((prediction) => prediction.value!),
-    ),
+    actual: holdout.actual,
+    predicted: Float64Array.from(predictions, (prediction) => prediction.value!),
   };
 }
 

@@ -7,14 +7,15 @@
 import { type Featurizer, featurizerConfiguration } from '#core/features.ts';
 import { deserializeForest, mergeForests } from '#core/forest/index.ts';
 import { loadModel, packModel, sha256Hex } from '#core/model.ts';
+import { type PairedComparison, pairedBootstrap } from '#core/paired-bootstrap.ts';
 import { decidePromotion } from '#core/promotion.ts';
 import { HOLDOUT, rowsWithRole } from '#core/splits.ts';
 import {
   decodeFeatureSet,
   holdoutOverlap,
-  predictPositions,
-  scoreHoldout,
-  scoreModelOnHoldout,
+  holdoutPredictions,
+  modelHoldoutPredictions,
+  scorePredictions,
 } from '#core/training.ts';
 import { codeVersion, requiredEnv } from '../shared/config.ts';
 import { type EvaluateInput, type Evaluation, evaluateInputSchema, stepInput } from '../shared/contract.ts';
@@ -62,7 +63,8 @@ export async function evaluate(input: EvaluateInput): Promise<Evaluation> {
   // serves is the same candidate refit on every row, holdout included, so it has seen the newest data.
   const forest = await join(false);
   const served = await join(true);
-  const candidateMetrics = scoreHoldout(set, forest);
+  const candidatePredictions = holdoutPredictions(set, forest);
+  const candidateMetrics = scorePredictions(candidatePredictions);
 
   // The champion the holdout was drawn against (featurize kept its training rows out of the holdout),
   // even if production moved since: register's conditional promotion then refuses the stale comparison.
@@ -82,7 +84,18 @@ export async function evaluate(input: EvaluateInput): Promise<Evaluation> {
         );
       }
       const model = loadModel(await getBytes(run.bucket, record.artifact.key), record.artifact.sha256);
-      champion = { version: record.version, metrics: scoreModelOnHoldout(set, table, model) };
+      const championPredictions = modelHoldoutPredictions(set, table, model);
+      champion = {
+        version: record.version,
+        metrics: scorePredictions(championPredictions),
+        // Seeded by the spec: a retried evaluate draws the same resamples and decides the same way.
+        comparison: pairedBootstrap(candidatePredictions, championPredictions, {
+          metric: spec.metric,
+          confidence: spec.promotion.confidence,
+          resamples: spec.promotion.resamples,
+          seed: spec.seed,
+        }),
+      };
       refresh =
         model.forest.engine === forest.engine &&
         JSON.stringify(model.forest.params) === JSON.stringify(forest.params) &&
@@ -95,6 +108,7 @@ export async function evaluate(input: EvaluateInput): Promise<Evaluation> {
     bars: spec.promotion.bars,
     candidate: candidateMetrics,
     champion: champion?.metrics,
+    paired: champion?.comparison,
     refresh,
   });
 
@@ -137,7 +151,7 @@ export async function evaluate(input: EvaluateInput): Promise<Evaluation> {
   await putJson(run.bucket, holdoutKey, {
     rows: Array.from(positions, (p) => set.matrix.rows[p]),
     actual: Array.from(positions, (p) => set.matrix.actual[p]),
-    predicted: Array.from(predictPositions(set, forest, positions)),
+    predicted: Array.from(candidatePredictions.predicted),
     classes: forest.classes,
   });
 

@@ -144,6 +144,7 @@ export async function register(input: RegisterInput): Promise<Registration> {
     metrics: evaluation.candidate.metrics,
     championMetrics: evaluation.champion?.metrics,
     championVersion: evaluation.champion?.version,
+    ...(evaluation.champion ? { comparison: evaluation.champion.comparison } : {}),
     params: evaluation.candidate.params,
     engine: evaluation.candidate.engine,
     seed: evaluation.candidate.seed,
@@ -214,6 +215,7 @@ export async function register(input: RegisterInput): Promise<Registration> {
     decision,
     trials,
     holdout: evaluation.holdout,
+    ...(evaluation.champion ? { comparison: evaluation.champion.comparison } : {}),
     finishedAt,
   });
   await registry.releaseLease(run.model, run.runId);

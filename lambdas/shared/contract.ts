@@ -9,6 +9,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import { z } from 'zod';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '#core/metrics.ts';
+import type { PairedComparison } from '#core/paired-bootstrap.ts';
 import { forestParamsSchema } from '#core/spec.ts';
 import type { EngineName } from '#core/types.ts';
 import { StepInputError } from './errors.ts';
@@ -284,6 +285,17 @@ export const evaluateInputSchema = z.object({
 });
 export type EvaluateInput = z.output<typeof evaluateInputSchema>;
 
+/** The paired bootstrap of candidate − champion on the spec's metric over the same holdout rows. */
+export const pairedComparisonSchema = z.object({
+  metric: metricNameSchema,
+  difference: z.number(),
+  interval: z.tuple([z.number(), z.number()]),
+  confidence: z.number().gt(0).lt(1),
+  resamples: count,
+  seed: count,
+  rows: count,
+}) satisfies z.ZodType<PairedComparison>;
+
 /** What `evaluate` hands on: the decision, and what register records of the candidate and the champion. */
 export const evaluationSchema = z.object({
   promote: z.boolean(),
@@ -299,7 +311,10 @@ export const evaluationSchema = z.object({
     /** Rows the served model was refit on after the holdout judged it (training + holdout). */
     refitRows: count,
   }),
-  champion: z.object({ version: count, metrics: scoresSchema }).optional(),
+  /** The champion's scores on the same rows, and the paired bootstrap of candidate − champion that decided. */
+  champion: z
+    .object({ version: count, metrics: scoresSchema, comparison: pairedComparisonSchema })
+    .optional(),
   rows: z.object({ train: count, holdout: count }),
   /** Which rows both models were scored on, and how many of them the champion trained on (always 0). */
   holdout: z.object({

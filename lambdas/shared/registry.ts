@@ -54,6 +54,7 @@ import {
   type StageUpdate,
   type Transition,
 } from '../core/lifecycle.ts';
+import type { PairedComparison } from '../core/paired-bootstrap.ts';
 import { dynamoClient } from './clients.ts';
 import { ConfigError, ConflictError, NotFoundError } from './errors.ts';
 
@@ -84,6 +85,8 @@ export interface ModelVersion {
   metrics: Record<string, number>;
   championMetrics?: Record<string, number>;
   championVersion?: number;
+  /** The paired bootstrap of this version − the champion on `metric` over the same holdout rows. */
+  comparison?: PairedComparison;
   params: Record<string, unknown>;
   engine: string;
   seed: number;
@@ -135,6 +138,8 @@ export interface RunRecord {
   version?: number;
   trials?: unknown[];
   holdout?: HoldoutRecord;
+  /** The paired bootstrap of candidate − champion that decided (runs that compared with a champion). */
+  comparison?: PairedComparison;
   durations?: Record<string, number>;
   failure?: { error: string; reason: string };
   finishedAt?: string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scoreRegression } from '#core/metrics.ts';
+import { type MetricName, scoreRegression } from '#core/metrics.ts';
+import { type PairedComparison, pairedBootstrap } from '#core/paired-bootstrap.ts';
 import { decidePromotion, type PromotionInput } from '#core/promotion.ts';
 
 describe('decidePromotion without a champion', () => {
@@ -38,121 +39,118 @@ describe('decidePromotion without a champion', () => {
   });
 });
 
+/** A paired comparison with the given difference and 95% interval, as `pairedBootstrap` returns it. */
+function paired(
+  metric: MetricName,
+  difference: number,
+  interval: [number, number],
+  rows = 24,
+): PairedComparison {
+  return { metric, difference, interval, confidence: 0.95, resamples: 2000, seed: 42, rows };
+}
+
 describe('decidePromotion against a champion, lower-is-better metric', () => {
-  it('promotes a candidate that beats the champion by more than the margin', () => {
+  it('promotes a candidate whose whole interval is better than the champion beyond the margin', () => {
     // Act
     const decision = decidePromotion({
       metric: 'mape',
       bars: { mape: { max: 10 } },
       candidate: { mape: 2.41 },
       champion: { mape: 3.1 },
+      paired: paired('mape', -0.69, [-1.02, -0.31]),
     });
-    // Assess: (3.10 − 2.41) / 3.10 = 0.2226
-    expect(decision).toMatchObject({
-      promote: true,
-      reason: 'candidate MAPE 2.41% beats champion 3.10% by 22.3% (margin 1%); passes bars (MAPE ≤ 10%)',
-      candidateScore: 2.41,
-      championScore: 3.1,
-    });
+    // Assess: the 1% margin of 3.10 is 0.031 points, and −0.31 is below −0.031
+    expect(decision).toMatchObject({ promote: true, candidateScore: 2.41, championScore: 3.1 });
+    expect(decision.reason).toBe(
+      'candidate MAPE 2.41% beats champion 3.10%: difference −0.69 points (95% interval −1.02 points to −0.31 points, paired bootstrap of 24 holdout rows, 2000 resamples, seed 42), better beyond the 1% margin (0.03 points); passes bars (MAPE ≤ 10%)',
+    );
     expect(decision.improvement).toBeCloseTo(0.69 / 3.1, 12);
   });
 
-  it('keeps the champion when the candidate is better by less than the margin', () => {
-    // 3.08 is 0.65% below 3.10, short of the default 1%
-    const decision = decidePromotion({ metric: 'mape', candidate: { mape: 3.08 }, champion: { mape: 3.1 } });
-    expect(decision.promote).toBe(false);
-    expect(decision.reason).toBe(
-      'candidate MAPE 3.08% beats champion 3.10% by only 0.6%, less than the 1% margin; champion kept',
-    );
-    expect(decision.improvement).toBeCloseTo(0.02 / 3.1, 12);
-  });
-
-  it('promotes a candidate exactly at the margin', () => {
-    // 3 = 4 · (1 − 0.25), exactly representable
+  it('keeps the champion when the point estimate is better but the interval reaches zero', () => {
     const decision = decidePromotion({
       metric: 'rmse',
-      margin: 0.25,
-      candidate: { rmse: 3 },
-      champion: { rmse: 4 },
+      candidate: { rmse: 19.5 },
+      champion: { rmse: 20 },
+      paired: paired('rmse', -0.5, [-1.4, 0.3]),
     });
-    expect(decision.promote).toBe(true);
-    expect(decision.improvement).toBe(0.25);
+    expect(decision.promote).toBe(false);
+    expect(decision.reason).toBe(
+      'candidate RMSE 19.50 does not beat champion 20.00 beyond noise: difference −0.5 (95% interval −1.4 to +0.3, paired bootstrap of 24 holdout rows, 2000 resamples, seed 42) does not clear the 1% margin (0.2); champion kept',
+    );
   });
 
-  it('keeps the champion when the candidate is worse', () => {
-    const decision = decidePromotion({ metric: 'rmse', candidate: { rmse: 21.5 }, champion: { rmse: 20 } });
-    expect(decision).toEqual({
-      promote: false,
-      reason: 'candidate RMSE 21.50 is worse than champion 20.00; champion kept',
-      candidateScore: 21.5,
-      championScore: 20,
-      improvement: -0.075,
-    });
+  it('asks the interval, not the point estimate, to clear the margin; exactly at the margin promotes', () => {
+    // The 25% margin of RMSE 4 is 1.
+    const input = { metric: 'rmse', margin: 0.25, candidate: { rmse: 2.8 }, champion: { rmse: 4 } } as const;
+    const short = decidePromotion({ ...input, paired: paired('rmse', -1.2, [-1.6, -0.8]) });
+    const atMargin = decidePromotion({ ...input, paired: paired('rmse', -1.2, [-1.6, -1]) });
+    expect(short.promote).toBe(false);
+    expect(atMargin.promote).toBe(true);
   });
 
-  it('keeps the champion on equal scores, even with margin 0', () => {
+  it('keeps the champion on a tie (the interval is [0, 0]), even with margin 0', () => {
     const decision = decidePromotion({
       metric: 'mae',
       margin: 0,
       candidate: { mae: 14.9 },
       champion: { mae: 14.9 },
+      paired: paired('mae', 0, [0, 0]),
     });
     expect(decision.promote).toBe(false);
-    expect(decision.reason).toBe('candidate MAE 14.90 ties champion 14.90; champion kept');
+    expect(decision.reason).toBe(
+      'candidate MAE 14.90 ties champion 14.90: difference 0 (95% interval 0 to 0, paired bootstrap of 24 holdout rows, 2000 resamples, seed 42); a tie keeps the champion; champion kept',
+    );
     expect(decision.improvement).toBe(0);
   });
 
-  it('promotes any strict improvement with margin 0', () => {
+  it('says a candidate is worse when the whole interval is on the worse side', () => {
     const decision = decidePromotion({
-      metric: 'mae',
-      margin: 0,
-      candidate: { mae: 14.89 },
-      champion: { mae: 14.9 },
+      metric: 'rmse',
+      candidate: { rmse: 21.5 },
+      champion: { rmse: 20 },
+      paired: paired('rmse', 1.5, [0.5, 2.5]),
     });
-    expect(decision.promote).toBe(true);
-    expect(decision.reason).toBe(
-      'candidate MAE 14.89 beats champion 14.90 by 0.1% (margin 0%); no quality bars set',
-    );
+    expect(decision).toMatchObject({ promote: false, championScore: 20, improvement: -0.075 });
+    expect(decision.reason).toMatch(/^candidate RMSE 21.50 is worse than champion 20.00: difference \+1.5 /);
   });
 
-  it('keeps a champion with zero error that the candidate only matches', () => {
+  it('keeps a champion with zero error: nothing can beat it', () => {
     const decision = decidePromotion({
       metric: 'mae',
       margin: 0,
       candidate: { mae: 0 },
       champion: { mae: 0 },
+      paired: paired('mae', 0, [0, 0]),
     });
-    expect(decision).toEqual({
-      promote: false,
-      reason: 'candidate MAE 0.0000 matches champion 0.0000, a perfect score; champion kept',
-      candidateScore: 0,
-      championScore: 0,
-    });
+    expect(decision).toMatchObject({ promote: false, candidateScore: 0, championScore: 0 });
+    expect(decision.improvement).toBeUndefined();
+    expect(decision.reason).toMatch(/^candidate MAE 0.0000 cannot beat champion 0.0000, a perfect score: /);
   });
 
-  it('uses the default 1% margin when margin is undefined', () => {
-    const decision = decidePromotion({
-      metric: 'rmse',
-      margin: undefined,
-      candidate: { rmse: 19.9 },
-      champion: { rmse: 20 },
-    });
-    expect(decision.promote).toBe(false);
-    expect(decision.reason).toContain('less than the 1% margin');
-  });
-
-  it('accepts the scores of scoreRegression as they are', () => {
-    // Prepare: AirPassengers 1960 against seasonal-naive forecasts with 10% growth (candidate) and none (champion)
+  it('decides from a real paired bootstrap of scoreRegression inputs', () => {
+    // Prepare: AirPassengers 1960 against seasonal-naive forecasts with 10% growth (candidate) and none
+    // (champion): the growth is real, every month but one is closer.
     const actual = [417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432];
     const lastYear = [360, 342, 406, 396, 420, 472, 548, 559, 463, 407, 362, 405];
-    const candidate = scoreRegression(
-      actual,
-      lastYear.map((value) => value * 1.1),
-    );
+    const grown = lastYear.map((value) => value * 1.1);
+    const candidate = scoreRegression(actual, grown);
     const champion = scoreRegression(actual, lastYear);
+    const comparison = pairedBootstrap(
+      { actual, predicted: grown },
+      { actual, predicted: lastYear },
+      { metric: 'rmse', seed: 42 },
+    );
     // Act
-    const decision = decidePromotion({ metric: 'rmse', bars: { mape: { max: 10 } }, candidate, champion });
+    const decision = decidePromotion({
+      metric: 'rmse',
+      bars: { mape: { max: 10 } },
+      candidate,
+      champion,
+      paired: comparison,
+    });
     // Assess
+    expect(comparison.interval[1]).toBeLessThan(-0.01 * champion.rmse);
     expect(decision.promote).toBe(true);
     expect(decision.candidateScore).toBe(candidate.rmse);
     expect(decision.championScore).toBe(champion.rmse);
@@ -167,11 +165,12 @@ describe('decidePromotion with failing bars', () => {
       bars: { mape: { max: 10 }, r2: { min: 0.95 } },
       candidate: { mape: 2.41, r2: 0.93 },
       champion: { mape: 3.1, r2: 0.9 },
+      paired: paired('mape', -0.69, [-1.02, -0.31]),
     });
     // Assess
     expect(decision.promote).toBe(false);
     expect(decision.reason).toBe(
-      'candidate fails bar R² ≥ 0.95 (R² 0.9300); not promoted although its MAPE 2.41% beats champion 3.10% by 22.3%',
+      'candidate fails bar R² ≥ 0.95 (R² 0.9300); not promoted although its MAPE 2.41% beats champion 3.10%: difference −0.69 points (95% interval −1.02 points to −0.31 points, paired bootstrap of 24 holdout rows, 2000 resamples, seed 42), better beyond the 1% margin (0.03 points)',
     );
     expect(decision.championScore).toBe(3.1);
   });
@@ -199,64 +198,28 @@ describe('decidePromotion with failing bars', () => {
 });
 
 describe('decidePromotion against a champion, higher-is-better metric', () => {
-  it('measures the improvement on the remaining error', () => {
-    // Act: 1 − 0.95 = 0.05 of error left against 0.10, half of it removed
-    const decision = decidePromotion({
-      metric: 'auc',
-      margin: 0.1,
-      candidate: { auc: 0.95 },
-      champion: { auc: 0.9 },
-    });
-    // Assess
-    expect(decision.promote).toBe(true);
-    expect(decision.improvement).toBeCloseTo(0.5, 12);
-    expect(decision.reason).toBe(
-      'candidate AUC 0.9500 beats champion 0.9000 by 50.0% of the remaining error (margin 10%); no quality bars set',
+  it('measures the margin on the remaining error: the interval must clear margin·(1 − champion)', () => {
+    // The 10% margin of AUC 0.90 is 0.01 of AUC.
+    const input = { metric: 'auc', margin: 0.1, candidate: { auc: 0.95 }, champion: { auc: 0.9 } } as const;
+    const clear = decidePromotion({ ...input, paired: paired('auc', 0.05, [0.02, 0.08]) });
+    const short = decidePromotion({ ...input, paired: paired('auc', 0.05, [0.005, 0.08]) });
+    expect(clear.promote).toBe(true);
+    expect(clear.improvement).toBeCloseTo(0.5, 12);
+    expect(clear.reason).toBe(
+      'candidate AUC 0.9500 beats champion 0.9000: difference +0.0500 (95% interval +0.0200 to +0.0800, paired bootstrap of 24 holdout rows, 2000 resamples, seed 42), better beyond the 10% margin (0.0100); no quality bars set',
     );
+    expect(short.promote).toBe(false);
   });
 
-  it('lets a near-perfect champion be beaten, which a plain 10% ratio could not', () => {
-    // 0.985 · 1.1 > 1, yet 1 − 0.985 = 0.015 ≤ (1 − 0.98) · 0.9 = 0.018
-    const decision = decidePromotion({
-      metric: 'accuracy',
-      margin: 0.1,
-      candidate: { accuracy: 0.985 },
-      champion: { accuracy: 0.98 },
-    });
-    expect(decision.promote).toBe(true);
-  });
-
-  it('keeps the champion when too little of the remaining error is removed', () => {
-    // needs 1 − candidate ≤ (1 − 0.99) · 0.9 = 0.009, i.e. at least 0.991
+  it('keeps the champion when the interval straddles zero', () => {
     const decision = decidePromotion({
       metric: 'f1',
-      margin: 0.1,
-      candidate: { f1: 0.9905 },
-      champion: { f1: 0.99 },
+      candidate: { f1: 0.93 },
+      champion: { f1: 0.91 },
+      paired: paired('f1', 0.02, [-0.03, 0.07]),
     });
     expect(decision.promote).toBe(false);
-    expect(decision.reason).toBe(
-      'candidate F1 0.9905 beats champion 0.9900 by only 5.0% of the remaining error, less than the 10% margin; champion kept',
-    );
-  });
-
-  it('promotes a candidate exactly at the margin', () => {
-    // 1 − 0.75 = 0.25 = (1 − 0.5) · (1 − 0.5), exactly representable
-    const decision = decidePromotion({
-      metric: 'recall',
-      margin: 0.5,
-      candidate: { recall: 0.75 },
-      champion: { recall: 0.5 },
-    });
-    expect(decision.promote).toBe(true);
-  });
-
-  it('keeps the champion when the candidate is worse', () => {
-    const decision = decidePromotion({ metric: 'r2', candidate: { r2: -0.2 }, champion: { r2: 0.6 } });
-    expect(decision.promote).toBe(false);
-    expect(decision.reason).toBe('candidate R² -0.2000 is worse than champion 0.6000; champion kept');
-    // 1 − (−0.2) = 1.2 of error left against 0.4: three times as much, an improvement of −200%
-    expect(decision.improvement).toBeCloseTo(-2, 12);
+    expect(decision.reason).toMatch(/^candidate F1 0.9300 does not beat champion 0.9100 beyond noise: /);
   });
 
   it('keeps a champion with a perfect score that the candidate only matches', () => {
@@ -265,41 +228,40 @@ describe('decidePromotion against a champion, higher-is-better metric', () => {
       margin: 0,
       candidate: { auc: 1 },
       champion: { auc: 1 },
+      paired: paired('auc', 0, [0, 0]),
     });
     expect(decision.promote).toBe(false);
-    expect(decision.reason).toBe(
-      'candidate AUC 1.0000 matches champion 1.0000, a perfect score; champion kept',
-    );
+    expect(decision.reason).toMatch(/^candidate AUC 1.0000 cannot beat champion 1.0000, a perfect score: /);
     expect(decision.improvement).toBeUndefined();
   });
 });
 
 describe('decidePromotion for a refresh (the champion refit on newer rows)', () => {
-  it('promotes a refresh that ties the champion, and keeps the champion when it is worse', () => {
-    const tie = decidePromotion({
-      metric: 'mape',
-      candidate: { mape: 2.48 },
-      champion: { mape: 2.48 },
-      refresh: true,
-    });
-    const worse = decidePromotion({
+  it('promotes a refresh unless the whole interval is on the worse side', () => {
+    const input = {
       metric: 'mape',
       candidate: { mape: 2.6 },
       champion: { mape: 2.48 },
       refresh: true,
-    });
+    } as const;
+    const tie = decidePromotion({ ...input, candidate: { mape: 2.48 }, paired: paired('mape', 0, [0, 0]) });
+    const noisy = decidePromotion({ ...input, paired: paired('mape', 0.12, [-0.1, 0.3]) });
+    const worse = decidePromotion({ ...input, paired: paired('mape', 0.12, [0.05, 0.3]) });
     const perfect = decidePromotion({
       metric: 'auc',
       candidate: { auc: 1 },
       champion: { auc: 1 },
+      paired: paired('auc', 0, [0, 0]),
       refresh: true,
     });
-    expect(tie).toMatchObject({ promote: true });
+    expect(tie.promote).toBe(true);
     expect(tie.reason).toBe(
-      "candidate MAPE 2.48% ties champion 2.48%; a refresh (the champion's parameters, refit on newer rows) is promoted when no worse; no quality bars set",
+      "candidate MAPE 2.48% vs champion 2.48%: difference 0.00 points (95% interval 0.00 points to 0.00 points, paired bootstrap of 24 holdout rows, 2000 resamples, seed 42), not worse beyond noise; a refresh (the champion's parameters, refit on newer rows) is promoted unless the interval shows it worse; no quality bars set",
     );
-    expect(worse).toMatchObject({ promote: false });
-    expect(perfect).toMatchObject({ promote: true });
+    expect(noisy.promote).toBe(true);
+    expect(worse.promote).toBe(false);
+    expect(worse.reason).toMatch(/^candidate MAPE 2.60% is worse than champion 2.48%: .*; champion kept$/);
+    expect(perfect.promote).toBe(true);
   });
 });
 
@@ -317,6 +279,19 @@ describe('decidePromotion on invalid input', () => {
     expect(() => decidePromotion({ metric: 'rmse', candidate: { rmse: 1 }, champion: { mae: 1 } })).toThrow(
       new RangeError('decidePromotion: the champion has no rmse score'),
     );
+    expect(() => decidePromotion({ metric: 'rmse', candidate: { rmse: 1 }, champion: { rmse: 2 } })).toThrow(
+      new RangeError(
+        'decidePromotion: a champion needs the paired comparison of rmse on the same holdout rows',
+      ),
+    );
+    expect(() =>
+      decidePromotion({
+        metric: 'rmse',
+        candidate: { rmse: 1 },
+        champion: { rmse: 2 },
+        paired: paired('mae', -1, [-2, -0.5]),
+      }),
+    ).toThrow(RangeError);
     expect(() =>
       decidePromotion({ metric: 'mae', bars: { mape: { max: 10 } }, candidate: { mae: 1 } }),
     ).toThrow(new RangeError('decidePromotion: the candidate has no mape score'));

@@ -63,7 +63,7 @@ describe('parseSpec defaults', () => {
         minRows: 10,
         columns: {},
       },
-      promotion: { margin: 0.01, bars: {} },
+      promotion: { margin: 0.01, bars: {}, confidence: 0.95, resamples: 2000 },
       hyperparameters: {},
       search: {
         strategy: 'random',
@@ -166,7 +166,12 @@ describe('parseSpec defaults', () => {
         minRows: 50,
         columns: { plan: { test: 'chisquare' }, tenure: { threshold: 0.3 } },
       },
-      promotion: { margin: 0.05, bars: { f1: { min: 0.7 }, logloss: { max: 0.5 } } },
+      promotion: {
+        margin: 0.05,
+        bars: { f1: { min: 0.7 }, logloss: { max: 0.5 } },
+        confidence: 0.9,
+        resamples: 500,
+      },
       hyperparameters: {
         nTrees: 300,
         maxDepth: 12,
@@ -350,6 +355,14 @@ describe('parseSpec errors', () => {
     [
       { ...forecast, promotion: { margin: 2 } },
       'spec.promotion.margin: must be a relative margin from 0 to less than 1, got 2',
+    ],
+    [
+      { ...forecast, promotion: { confidence: 95 } },
+      'spec.promotion.confidence: must be the coverage of a two-sided interval, a number strictly between 0 and 1 such as 0.95, got 95',
+    ],
+    [
+      { ...forecast, promotion: { resamples: 10 } },
+      'spec.promotion.resamples: must be an integer from 100 to 100000, got 10',
     ],
     [
       { ...forecast, promotion: { bars: { auc: { min: 0.9 } } } },

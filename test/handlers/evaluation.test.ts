@@ -95,6 +95,22 @@ describe('champion and candidate on one holdout', () => {
     expect(holdout.rows).toHaveLength(record.holdout!.rows);
     expect(Math.min(...holdout.rows)).toBeGreaterThanOrEqual(300);
     expect(Object.keys(version.championMetrics ?? {})).toContain('auc');
+    // The decision read the paired bootstrap of candidate − champion over exactly those rows; the version
+    // and the run record keep it, and the reason quotes the interval.
+    const metric = version.metric;
+    expect(version.comparison).toMatchObject({
+      metric,
+      rows: record.holdout!.rows,
+      confidence: 0.95,
+      resamples: 2000,
+    });
+    expect(version.comparison!.difference).toBeCloseTo(
+      version.metrics[metric] - version.championMetrics![metric],
+      12,
+    );
+    expect(version.comparison!.interval[0]).toBeLessThanOrEqual(version.comparison!.interval[1]);
+    expect(record.comparison).toEqual(version.comparison);
+    expect(version.reason).toContain(`95% interval`);
     // Judged on the holdout, then refit on all 569 rows: the served model learned the holdout too.
     expect(version.lineage).toMatchObject({ trainRows: 569 - record.holdout!.rows, refitRows: 569 });
     const { loadModel } = await import('../../lambdas/core/model.ts');

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PairedComparison } from '#core/paired-bootstrap.ts';
 import type { Evaluation, RegisterInput } from '../../lambdas/shared/contract.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
@@ -33,6 +34,17 @@ beforeAll(async () => {
 
 afterAll(async () => emulators?.close());
 
+/** The paired bootstrap evaluate hands on with a champion. */
+const comparison = {
+  metric: 'mape',
+  difference: -1,
+  interval: [-1.6, -0.4],
+  confidence: 0.95,
+  resamples: 2000,
+  seed: 42,
+  rows: 20,
+} satisfies PairedComparison;
+
 /** The input register gets for a run whose candidate beat `champion` (undefined: the first model). */
 function promoteInput(champion: number | undefined): RegisterInput {
   const runId = `exec-${++runs}`;
@@ -49,7 +61,7 @@ function promoteInput(champion: number | undefined): RegisterInput {
       featurizer: {},
       refitRows: 120,
     },
-    ...(champion === undefined ? {} : { champion: { version: champion, metrics: { mape: 4 } } }),
+    ...(champion === undefined ? {} : { champion: { version: champion, metrics: { mape: 4 }, comparison } }),
     rows: { train: 100, holdout: 20 },
     holdoutKey: 'holdout',
     holdout: {
@@ -111,6 +123,10 @@ describe('register', () => {
     // Assess
     expect(retried).toMatchObject({ outcome: 'promoted', version: 2 });
     expect((await registry.getVersion(MODEL, 2))?.stage).toBe('rolled_back');
+    // The paired difference and its interval are on the version and on the run record.
+    expect((await registry.getVersion(MODEL, 2))?.comparison).toEqual(comparison);
+    const run = await registry.getRun(MODEL, input.run.startedAt, input.run.runId);
+    expect(run?.comparison).toEqual(comparison);
     expect((await registry.listVersions(MODEL)).map((v) => v.version)).toEqual([2, 1]);
   });
 
