@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startRetrain, waitForRun } from '../../bin/commands/remote.ts';
+import { modelsCommand, runsCommand, startRetrain, waitForRun } from '../../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../../bin/target.ts';
 import type { RunRecord } from '../../lambdas/shared/registry.ts';
 import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
@@ -120,6 +120,27 @@ describe('the retrain-and-serve loop on the local runtime', () => {
     const version = await target.registry.getVersion('air-passengers', 2);
     expect(version?.lineage.dataset.rows).toBe(144);
     expect(version?.metrics.mape).toBeLessThan(3);
+    // The decision's paired difference and interval: in the run record, on the version, in the CLI.
+    expect(retrain.comparison).toMatchObject({ metric: 'mape', rows: 24, confidence: 0.95 });
+    expect(version?.comparison).toEqual(retrain.comparison);
+    expect(retrain.decision).toContain('95% interval');
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => printed.push(line));
+    try {
+      await modelsCommand('air-passengers', { home });
+      await runsCommand('air-passengers', { home });
+    } finally {
+      log.mockRestore();
+    }
+    const [low, high] = retrain.comparison!.interval;
+    const shown = printed.filter(
+      (line) =>
+        line.includes('difference [interval]') || line.includes(`, ${Number(high.toPrecision(4))}] 95%`),
+    );
+    expect(shown.length).toBeGreaterThanOrEqual(4);
+    expect(printed.join('\n')).toContain(
+      `[${Number(low.toPrecision(4))}, ${Number(high.toPrecision(4))}] 95%`,
+    );
   });
 
   it('records a drop without drift and makes no new version', async () => {
