@@ -7,7 +7,7 @@
 import { type Featurizer, featurizerConfiguration } from '#core/features.ts';
 import { deserializeForest, mergeForests } from '#core/forest/index.ts';
 import { loadModel, packModel, sha256Hex } from '#core/model.ts';
-import { type PairedComparison, pairedBootstrap } from '#core/paired-bootstrap.ts';
+import { pairedBootstrap } from '#core/paired-bootstrap.ts';
 import { decidePromotion } from '#core/promotion.ts';
 import { HOLDOUT, rowsWithRole } from '#core/splits.ts';
 import {
