@@ -12,6 +12,7 @@ import { type CopiedFiles, DriftlineFunction, type WorkerScript } from './driftl
 import { Monitoring } from './monitoring.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { PredictApi } from './predict-api.ts';
+import { Recovery } from './recovery.ts';
 import { Registry } from './registry.ts';
 import { RetrainPipeline, runLeaseEnvironment } from './retrain-pipeline.ts';
 import type { FeedbackAuth } from './settings.ts';
@@ -68,6 +69,7 @@ export type FunctionName =
   | 'register'
   | 'recordFailure'
   | 'runEnded'
+  | 'recover'
   | 'predict'
   | 'feedback'
   | 'models'
@@ -83,6 +85,7 @@ export class DriftlineStack extends Stack {
   public readonly pipeline: RetrainPipeline;
   public readonly api: PredictApi;
   public readonly monitoring: Monitoring;
+  public readonly recovery: Recovery;
 
   constructor(scope: Construct, id: string, props: DriftlineStackProps = {}) {
     super(scope, id, {
@@ -155,6 +158,11 @@ export class DriftlineStack extends Stack {
       ),
       // Records runs whose execution stopped without recording its outcome (timeout, abort), frees the lease.
       runEnded: fn('runEnded', 256, minutes(1)).bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
+      // Finds runs whose execution died and drops that never got a run (listing incoming/), restarts them.
+      recover: fn('recover', 256, minutes(5))
+        .bindBucket(bucket, { read: ['incoming/*'] })
+        .bindTable(registry, ['Scan'], ENV.registry)
+        .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       // One full vCPU (1769 MB) to score up to 1000 instances well inside API Gateway's 29 s.
       predict: fn('predict', 1769, Duration.seconds(20))
         .bindBucket(bucket, { read: ['models/*'] })
@@ -211,6 +219,11 @@ export class DriftlineStack extends Stack {
       scheduledModels: specs.flatMap((spec) =>
         spec.schedule === undefined ? [] : [{ name: spec.name, schedule: spec.schedule }],
       ),
+    });
+
+    this.recovery = new Recovery(this, 'Recovery', {
+      function: functions.recover,
+      stateMachine: this.pipeline.stateMachine,
     });
 
     this.api = new PredictApi(this, 'Api', {

@@ -37,7 +37,7 @@ export interface HttpApp {
   functions: FunctionHost;
   sns: SnsService;
   /** Runs `StartExecution` (how `driftline retrain` starts a run). */
-  stepFunctions: Pick<StepFunctions, 'start'>;
+  stepFunctions: Pick<StepFunctions, 'start' | 'describe'>;
   account: string;
   region: string;
   /** The install's key pair: the AWS APIs and `AWS_IAM` routes require requests signed with it. */
@@ -623,26 +623,43 @@ export class HttpFrontDoor {
     return awsError(501, 'NotImplemented', `the driftline local runtime does not emulate ${url.pathname}`);
   }
 
-  /** Step Functions `StartExecution` in the JSON 1.0 protocol (`X-Amz-Target` names the action). */
+  /** Step Functions `StartExecution` and `DescribeExecution` in the JSON 1.0 protocol (`X-Amz-Target` names the action). */
   private async statesApi(app: HttpApp, request: IncomingMessage, raw: Buffer): Promise<Reply> {
     const action = String(request.headers['x-amz-target'] ?? '');
     const text = raw.toString('utf8');
-    if (request.method !== 'POST' || action !== 'AWSStepFunctions.StartExecution') {
+    const actions = ['AWSStepFunctions.StartExecution', 'AWSStepFunctions.DescribeExecution'];
+    if (request.method !== 'POST' || !actions.includes(action)) {
       return awsError(
         501,
         'NotImplemented',
-        `Step Functions ${action || request.method} is not emulated locally (StartExecution only)`,
+        `Step Functions ${action || request.method} is not emulated locally (StartExecution and DescribeExecution only)`,
       );
     }
-    let body: { stateMachineArn?: string; name?: string; input?: string };
+    const headers = { 'content-type': 'application/x-amz-json-1.0' };
+    let body: { stateMachineArn?: string; name?: string; input?: string; executionArn?: string };
     try {
       body = JSON.parse(text || '{}');
+      if (action === 'AWSStepFunctions.DescribeExecution') {
+        const record = app.stepFunctions.describe(String(body.executionArn ?? ''));
+        return json(
+          200,
+          {
+            executionArn: record.executionArn,
+            stateMachineArn: record.stateMachineArn,
+            name: record.name,
+            status: record.status,
+            startDate: record.startDate.getTime() / 1000,
+            ...(record.stopDate === undefined ? {} : { stopDate: record.stopDate.getTime() / 1000 }),
+          },
+          headers,
+        );
+      }
       const input = JSON.parse(body.input ?? '{}');
       const record = app.stepFunctions.start(input, { name: body.name, stateMachine: body.stateMachineArn });
       return json(
         200,
         { executionArn: record.executionArn, startDate: record.startDate.getTime() / 1000 },
-        { 'content-type': 'application/x-amz-json-1.0' },
+        headers,
       );
     } catch (error) {
       if (error instanceof SyntaxError) return awsError(400, 'InvalidExecutionInput', error.message);

@@ -65,6 +65,12 @@ export interface RuntimeOptions {
   readonly region?: string;
   /** Run schedule rules on timers. @default true */
   readonly schedules?: boolean;
+  /**
+   * Invoke the functions the template marks `driftline:invokeOnStart` (recovery: runs the killed runtime
+   * left `running`, drops whose event it lost) once started, before `startRuntime` resolves.
+   * @default the value of {@link RuntimeOptions.schedules}: the start-up complement of the schedules
+   */
+  readonly invokeOnStart?: boolean;
   /** Builds the CDK app. @default the driftline stack from infra/ */
   readonly build?: AppBuilder;
   /** Identifies `build` so a `cdk.out` from another builder is not reused. @default 'driftline' */
@@ -364,6 +370,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
         AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
         AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
         AWS_ENDPOINT_URL_SNS: endpoints.sns,
+        AWS_ENDPOINT_URL_SFN: endpoints.states,
         DRIFTLINE_LOCAL: '1',
       },
     });
@@ -510,6 +517,17 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       if (readRuntimeInfo(home)?.pid === process.pid) rmSync(infoPath, { force: true });
     });
 
+    if (options.invokeOnStart ?? options.schedules ?? true) {
+      for (const fn of stack.functions.filter((f) => f.invokeOnStart !== undefined)) {
+        const result = await functions.invoke(fn.name, fn.invokeOnStart);
+        log.line(
+          'runtime',
+          result.ok
+            ? `${fn.shortName} ran at start: ${JSON.stringify(payloadOf(result))}`
+            : `${fn.shortName} failed at start: ${result.error.errorMessage}`,
+        );
+      }
+    }
     for (const warning of stack.warnings) log.line('runtime', `note: ${warning}`);
     log.line(
       'runtime',

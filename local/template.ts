@@ -257,6 +257,8 @@ export interface LocalFunction {
   environment: Record<string, string>;
   timeoutSeconds: number;
   memoryMb: number;
+  /** The event to invoke it with once the runtime has started (`driftline:invokeOnStart`), if any. */
+  invokeOnStart?: unknown;
 }
 
 export interface LocalBucket {
@@ -451,6 +453,7 @@ function readFunctions(resolver: TemplateResolver, root: string, warnings: strin
       environment,
       timeoutSeconds: Number(p.Timeout ?? 3),
       memoryMb: Number(p.MemorySize ?? 128),
+      invokeOnStart: resource.Metadata?.['driftline:invokeOnStart'],
     });
   }
   return { functions, skipped };

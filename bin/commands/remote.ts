@@ -75,6 +75,7 @@ export async function waitForRun(
 
 export function describeRun(run: RunRecord): string {
   if (run.status === 'failed') return `failed: ${run.failure?.reason ?? 'no reason recorded'}`;
+  if (run.status === 'interrupted') return `interrupted: ${run.failure?.reason ?? 'no reason recorded'}`;
   if (run.outcome === 'promoted') return `version ${run.version} promoted to production: ${run.decision}`;
   if (run.outcome === 'kept') return `version ${run.version} kept out of production: ${run.decision}`;
   if (run.outcome === 'superseded') return `version ${run.version} superseded: ${run.decision}`;
@@ -108,7 +109,8 @@ export async function uploadCommand(file: string, options: Common & { model: str
   const run = await waitForRun(target, options.model, key, { quiet: options.json });
   if (options.json) printJson(run);
   else console.log(describeRun(run));
-  if (run.status === 'failed') throw new CliError(`run ${run.runId} failed: ${run.failure?.reason}`, 1);
+  if (run.status === 'failed' || run.status === 'interrupted')
+    throw new CliError(`run ${run.runId} ${run.status}: ${run.failure?.reason}`, 1);
 }
 
 /**
@@ -145,7 +147,8 @@ export async function retrainCommand(name: string, options: Common & { wait: boo
   const run = await waitForRun(target, name, { runId }, { quiet: options.json });
   if (options.json) printJson(run);
   else console.log(describeRun(run));
-  if (run.status === 'failed') throw new CliError(`run ${run.runId} failed: ${run.failure?.reason}`, 1);
+  if (run.status === 'failed' || run.status === 'interrupted')
+    throw new CliError(`run ${run.runId} ${run.status}: ${run.failure?.reason}`, 1);
 }
 
 function parseHistory(text: string): number[] {

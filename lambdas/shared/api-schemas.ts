@@ -178,7 +178,7 @@ export const runRecordSchema = z
     runId: z.string(),
     startedAt: z.string(),
     trigger: z.enum(['drop', 'first_model', 'schedule', 'manual']),
-    status: z.enum(['running', 'succeeded', 'failed']),
+    status: z.enum(['running', 'succeeded', 'failed', 'interrupted']),
     step: z.string(),
     outcome: z.enum(['promoted', 'canary', 'shadow', 'kept', 'superseded', 'no_drift', 'failed']).optional(),
     decision: z.string().optional(),

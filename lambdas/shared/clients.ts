@@ -5,10 +5,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 let s3: S3Client | undefined;
 let dynamo: DynamoDBDocumentClient | undefined;
+let sfn: SFNClient | undefined;
 
 /** The S3 client. A custom endpoint (emulator) gets path-style addressing and checksums only when required. */
 export function s3Client(): S3Client {
@@ -35,4 +37,10 @@ export function dynamoClient(): DynamoDBDocumentClient {
     });
   }
   return dynamo;
+}
+
+/** The Step Functions client (`AWS_ENDPOINT_URL_SFN` points it at the local runtime). */
+export function sfnClient(): SFNClient {
+  sfn ??= new SFNClient({});
+  return sfn;
 }

@@ -5,7 +5,7 @@
 import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
-import type { RunContext, TriggerEvent } from './contract.ts';
+import type { RunContext, S3ObjectCreated, TriggerEvent } from './contract.ts';
 import { InvalidDataError } from './errors.ts';
 import type { Baseline, DropRef, HeldBackDrop, Registry } from './registry.ts';
 import { getBytes } from './storage.ts';
@@ -43,6 +43,22 @@ export function dropOfEvent(event: TriggerEvent): DropRef | undefined {
     etag: (object.etag ?? '').replaceAll('"', ''),
     size: object.size ?? 0,
     versionId: object['version-id'],
+  };
+}
+
+/** The event S3 sends for a drop, rebuilt from the drop (the inverse of {@link dropOfEvent}): recovery starts runs with it. */
+export function dropEvent(drop: DropRef): S3ObjectCreated {
+  return {
+    source: 'aws.s3',
+    detail: {
+      bucket: { name: drop.bucket },
+      object: {
+        key: drop.key,
+        size: drop.size,
+        etag: drop.etag,
+        ...(drop.versionId === undefined ? {} : { 'version-id': drop.versionId }),
+      },
+    },
   };
 }
 

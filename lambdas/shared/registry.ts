@@ -120,7 +120,8 @@ export interface HoldoutRecord {
   digest: string;
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'failed';
+/** `interrupted`: its execution stopped without recording the run (see `lambdas/recover/handler.ts`). */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 export type RunOutcome = 'promoted' | 'canary' | 'shadow' | 'kept' | 'superseded' | 'no_drift' | 'failed';
 
 export interface RunRecord {
@@ -145,6 +146,21 @@ export interface RunRecord {
   finishedAt?: string;
   /** The number the run's drop was held back under (no-drift runs). */
   heldSeq?: number;
+  /**
+   * An interrupted run's drop once recovery decided its fate: `merged`/`held` (it stays where the run put
+   * it) or `resumed` (by the run {@link RunRecord.resumedBy}). Absent while that is still to be decided.
+   */
+  dropSettled?: 'merged' | 'held' | 'resumed';
+  resumedBy?: string;
+}
+
+/** Which run owns an S3 object under `incoming/` (see {@link Registry.claimDrop}). */
+export interface DropClaim {
+  /** The digest the claim is keyed by (one per bucket, key and version or ETag). */
+  digest: string;
+  drop: DropRef;
+  runId: string;
+  claimedAt: string;
 }
 
 /** The per-model run lease (absent `holder`: free). */
@@ -217,11 +233,17 @@ const runSk = (startedAt: string, runId: string) => `RUN#${startedAt}#${runId}`;
 const LEASE_SK = 'LEASE';
 const HELD_MAX = 999_999_999_999;
 const heldSk = (seq: number) => `HELD#${String(seq).padStart(12, '0')}`;
-/** S3 keys may be 1,024 bytes, as long as a sort key may be: the claim is keyed by a digest of the object. */
-const dropSk = (drop: DropRef) =>
-  `DROP#${createHash('sha256')
+/**
+ * The digest an S3 object's claim is keyed by: S3 keys may be 1,024 bytes, as long as a sort key may be.
+ * One per bucket, key and version id (ETag where the bucket is not versioned).
+ */
+export function dropDigest(drop: DropRef): string {
+  return createHash('sha256')
     .update(`${drop.bucket}\n${drop.key}\n${drop.versionId ?? drop.etag}`)
-    .digest('hex')}`;
+    .digest('hex');
+}
+const DROP_PREFIX = 'DROP#';
+const dropSk = (drop: DropRef) => `${DROP_PREFIX}${dropDigest(drop)}`;
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
@@ -835,7 +857,15 @@ export class Registry {
       await this.client.send(
         new PutCommand({
           TableName: this.runs,
-          Item: { PK: pk(model), SK: key, bucket: drop.bucket, key: drop.key, runId, claimedAt: at },
+          Item: {
+            PK: pk(model),
+            SK: key,
+            bucket: drop.bucket,
+            key: drop.key,
+            drop,
+            runId,
+            claimedAt: at,
+          },
           ConditionExpression: 'attribute_not_exists(PK) OR runId = :me',
           ExpressionAttributeValues: { ':me': runId },
         }),
@@ -844,6 +874,81 @@ export class Registry {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       return String((await this.get(this.runs, model, key, true))?.runId);
+    }
+  }
+
+  /** Every drop claim of a model (claims written before the drop was stored on them are left out). */
+  async listDropClaims(model: string): Promise<DropClaim[]> {
+    const items = await this.queryPrefix(this.runs, model, DROP_PREFIX);
+    return items
+      .filter((item) => item.drop !== undefined)
+      .map((item) => ({
+        digest: String(item.SK).slice(DROP_PREFIX.length),
+        drop: item.drop as DropRef,
+        runId: String(item.runId),
+        claimedAt: String(item.claimedAt),
+      }));
+  }
+
+  /** Which run owns the S3 object's claim, if any run claimed it. */
+  async dropOwner(model: string, drop: DropRef): Promise<string | undefined> {
+    const item = await this.get(this.runs, model, dropSk(drop), true);
+    return item === undefined ? undefined : String(item.runId);
+  }
+
+  /**
+   * Hands a drop's claim from a run that will never finish (interrupted) to the run that takes the drop
+   * over; repeating it is a no-op.
+   * @returns the run that owns the drop now (`to` unless a third run took it meanwhile).
+   */
+  async handOverDrop(model: string, drop: DropRef, from: string, to: string): Promise<string | undefined> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.runs,
+          Key: { PK: pk(model), SK: dropSk(drop) },
+          UpdateExpression: 'SET runId = :to, handedOverFrom = :from',
+          ConditionExpression: 'runId = :from OR runId = :to',
+          ExpressionAttributeValues: { ':from': from, ':to': to },
+        }),
+      );
+      return to;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return this.dropOwner(model, drop);
+    }
+  }
+
+  /**
+   * Marks a run `interrupted` with the reason if it is still `running` (a run that recorded its outcome
+   * meanwhile is left as it is).
+   * @returns whether the run was marked.
+   */
+  async interruptRun(
+    run: Pick<RunRecord, 'model' | 'startedAt' | 'runId'>,
+    reason: string,
+    at: string,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.runs,
+          Key: { PK: pk(run.model), SK: runSk(run.startedAt, run.runId) },
+          UpdateExpression: 'SET #status = :interrupted, failure = :failure, finishedAt = :at',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':interrupted': 'interrupted',
+            ':running': 'running',
+            ':failure': { error: 'Interrupted', reason },
+            ':at': at,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 
@@ -982,6 +1087,11 @@ export class Registry {
       }),
     );
     return seq;
+  }
+
+  /** Whether a drop is held back under number `seq`. */
+  async isHeld(model: string, seq: number): Promise<boolean> {
+    return (await this.get(this.runs, model, heldSk(seq), true)) !== undefined;
   }
 
   /** Drops held back after number `after` (the baseline's `heldThrough`), oldest first. */

@@ -16,6 +16,7 @@ const FUNCTIONS = [
   'register',
   'recordFailure',
   'runEnded',
+  'recover',
   'predict',
   'feedback',
   'models',

@@ -134,6 +134,13 @@ const NEEDS: Record<FunctionName, Needs> = {
     predictionLog: [],
     alerts: true,
   },
+  recover: {
+    read: ['incoming'],
+    write: [],
+    registry: ['Scan'],
+    runs: ['GetItem', 'Query', 'UpdateItem'],
+    predictionLog: [],
+  },
 };
 
 /** The functions that may change what serves (write the registry table): the lifecycle's writers. */

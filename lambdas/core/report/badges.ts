@@ -15,6 +15,7 @@ export function stageBadge(stage: string): SafeHtml {
 function runState(run: ReportRun): { tone: string; text: string } {
   if (run.status === 'running') return { tone: 'warn', text: `running · ${run.step ?? 'starting'}` };
   if (run.status === 'failed' || run.outcome === 'failed') return { tone: 'bad', text: 'failed' };
+  if (run.status === 'interrupted') return { tone: 'warn', text: 'interrupted' };
   switch (run.outcome) {
     case 'promoted':
       return { tone: 'good', text: 'promoted' };
