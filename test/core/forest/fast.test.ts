@@ -27,43 +27,39 @@ function sum(values: ArrayLike<number>): number {
 
 describe('fast engine: quality on fixed data', () => {
   it('reaches scikit-learn’s holdout R² on Friedman #1', async () => {
-    // Prepare: the reference comes from the same rows written to CSV:
-    //   npx node -e "import('./lambdas/core/forest/synthetic.ts').then(({friedman1}) => { const d = friedman1(2000, 10, 1, 11);
-    //     for (let r = 0; r < 2000; r++) console.log([...d.x.subarray(r*10, r*10+10), d.y[r]].join(',')) })" > /tmp/f.csv
-    //   /usr/bin/python3 -c "import numpy as np; from sklearn.ensemble import RandomForestRegressor as R;
-    //     d=np.loadtxt('/tmp/f.csv',delimiter=','); X,y=d[:,:-1],d[:,-1];
-    //     print(R(n_estimators=100,random_state=0).fit(X[:1500],y[:1500]).score(X[1500:],y[1500:]))"
-    //   → 0.8392036451645772
-    const sklearnR2 = 0.8392036451645772;
+    // Prepare: the bound comes from the seed-to-seed spread measured on the same rows (`npx node
+    // bench/forest-spread.ts`): scikit-learn (RandomForestRegressor(n_estimators=100, random_state=0..9))
+    // 0.8408 ± 0.0026, this engine (seeds 1-10) 0.8387 ± 0.0015 (mean ± sd). One seed of ours must lie
+    // within 3 sd of scikit-learn's mean: a forest scikit-learn itself could have grown.
+    const sklearnMean = 0.8408;
+    const sklearnSd = 0.0026;
     // Act
     const forest = await fast.fit(friedmanTrain, {}, { seed: 1, workers: 1 });
     const r2 = rSquared(friedmanTest.y, predictBatch(forest, friedmanTest.x, friedmanTest.rowCount));
     // Assess
-    expect(Math.abs(r2 - sklearnR2)).toBeLessThan(0.01);
+    expect(Math.abs(r2 - sklearnMean)).toBeLessThan(3 * sklearnSd);
   });
 
   it('reaches scikit-learn’s holdout AUC on breast cancer', async () => {
-    // Prepare: /usr/bin/python3 -c "import csv, numpy as np; from sklearn.ensemble import RandomForestClassifier as C;
-    //   from sklearn.metrics import roc_auc_score; rows=list(csv.reader(open('data/breast-cancer.csv'))); h=rows[0];
-    //   a=np.array(rows[1:],dtype=float); t=h.index('benign'); y=a[:,t]; X=np.delete(a,t,axis=1); te=np.arange(len(y))%4==3;
-    //   c=C(n_estimators=100,random_state=0).fit(X[~te],y[~te]); print(roc_auc_score(y[te], c.predict_proba(X[te])[:,1]))"
-    //   → 0.9799210006583278
-    const sklearnAuc = 0.9799210006583278;
+    // Prepare: seed-to-seed spread on the same split (`npx node bench/forest-spread.ts`): scikit-learn
+    // (RandomForestClassifier(n_estimators=100, random_state=0..9)) 0.9846 ± 0.0038, this engine (seeds
+    // 1-10) 0.9830 ± 0.0038. One seed of ours must not fall more than 3 sd below scikit-learn's mean.
+    const sklearnMean = 0.9846;
+    const sklearnSd = 0.0038;
     const { train, test } = breastCancer();
     // Act
     const forest = await fast.fit(train, {}, { seed: 1, workers: 1 });
     const auc = rocAuc(test.y, positiveColumn(predictBatch(forest, test.x, test.rowCount), 2));
     // Assess
-    expect(auc).toBeGreaterThan(0.97);
-    expect(Math.abs(auc - sklearnAuc)).toBeLessThan(0.01);
+    expect(auc).toBeGreaterThan(sklearnMean - 3 * sklearnSd);
   });
 
   it('reports an out-of-bag score close to the holdout score', async () => {
     // Act
     const forest = await fast.fit(friedmanTrain, { nTrees: 50 }, { seed: 2, workers: 1, oobScore: true });
-    // Assess: R² of rows predicted by the trees that did not draw them
-    expect(forest.oobScore).toBeGreaterThan(0.8);
-    expect(forest.oobScore).toBeLessThan(0.9);
+    // Assess: R² of rows predicted by the trees that did not draw them. Over seeds 1-10 it is
+    // 0.8491 ± 0.0018 (mean ± sd, `npx node bench/forest-spread.ts`): the band is 4 sd either side.
+    expect(Math.abs(forest.oobScore! - 0.8491)).toBeLessThan(4 * 0.0018);
   });
 });
 

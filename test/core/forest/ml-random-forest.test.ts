@@ -97,7 +97,9 @@ describe('ml-random-forest behind the Learner interface', () => {
     expect(forest.engine).toBe('ml-random-forest');
     expect(forest.params).toEqual({ ...mlRandomForestDefaults(), nTrees: 20 });
     expect(forest.featureImportances.reduce((sum, value) => sum + value, 0)).toBeCloseTo(1, 12);
-    expect(forest.oobScore).toBeGreaterThan(0.3);
+    // Over seeds 1-10 the out-of-bag R² is 0.700 ± 0.027 (mean ± sd, `npx node bench/forest-spread.ts`):
+    // no more than 4 sd below the mean.
+    expect(forest.oobScore).toBeGreaterThan(0.7 - 4 * 0.027);
   });
 
   it('refuses hyperparameters the library does not have', async () => {
