@@ -1,8 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { loadModel, packModel, sha256Hex } from '#core/model.ts';
 import { parseSpec } from '#core/spec.ts';
 import { HOLDOUT, rowsWithRole } from '#core/splits.ts';
-import { bestCandidate, buildFeatureSets, planCandidates, scoreCandidate } from '#core/training.ts';
+import {
+  bestCandidate,
+  buildFeatureSets,
+  decodeFeatureSet,
+  encodeFeatureSet,
+  type FeatureSet,
+  fitFinal,
+  holdoutPredictions,
+  modelHoldoutPredictions,
+  planCandidates,
+  refitFeatureSet,
+  roleCounts,
+  scoreCandidate,
+  scoreHoldout,
+  scorePredictions,
+  shardCount,
+} from '#core/training.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
 
@@ -81,5 +98,117 @@ describe('scoreCandidate', () => {
     expect(b.score).toBe(a.score);
     expect(a.score).toBeGreaterThan(1);
     expect(a.score).toBeLessThan(10);
+  });
+});
+
+/** A served model of `forest`, packed and loaded as evaluate and predict do. */
+function servedModel(
+  spec: ReturnType<typeof parseSpec>,
+  set: FeatureSet,
+  forest: Awaited<ReturnType<typeof fitFinal>>,
+) {
+  const { featurizer } = set;
+  const bytes = packModel({
+    meta: {
+      model: spec.name,
+      task: spec.task,
+      engine: forest.engine,
+      params: forest.params,
+      seed: forest.seed,
+      signature: {
+        target: spec.target,
+        features: featurizer.featureNames,
+        historyLength: featurizer.kind === 'forecast' ? featurizer.historyLength : undefined,
+        classes: featurizer.kind === 'tabular' ? featurizer.classes : undefined,
+      },
+      data: { rows: set.roles.length, trainRows: 0, holdoutRows: 0 },
+      metrics: {},
+      codeVersion: 'test',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    },
+    featurizer,
+    forest,
+  });
+  return loadModel(bytes, sha256Hex(bytes));
+}
+
+describe('holdout predictions of the candidate and of a served champion', () => {
+  it.each([
+    ['breast-cancer', 'breast-cancer.csv'],
+    ['air-passengers', 'air-passengers.csv'],
+  ])(
+    '%s: a served model of the same forest predicts every holdout row as the forest does',
+    async (name, file) => {
+      // Prepare
+      const spec = specOf(name, { hyperparameters: { nTrees: 20 } });
+      const table = await tableOf(read(file), spec);
+      const [set] = buildFeatureSets(spec, table);
+      const forest = await fitFinal(set, spec.hyperparameters, { engine: 'fast', seed: 5, workers: 1 });
+      // Act
+      const candidate = holdoutPredictions(set, forest);
+      const champion = modelHoldoutPredictions(set, table, servedModel(spec, set, forest));
+      // Assess: the same rows, targets and classes, and the same predictions (the champion's class
+      // probabilities pass through the served labels and back)
+      expect(Array.from(champion.actual)).toEqual(Array.from(candidate.actual));
+      expect(champion.classes).toEqual(candidate.classes);
+      expect(candidate.actual).toHaveLength(set.holdout.rows);
+      expect(candidate.predicted).toHaveLength(set.holdout.rows * (candidate.classes?.length ?? 1));
+      for (let i = 0; i < candidate.predicted.length; i++) {
+        expect(champion.predicted[i]).toBeCloseTo(candidate.predicted[i], 9);
+      }
+      expect(scorePredictions(candidate)).toEqual(scoreHoldout(set, forest));
+      const metric = spec.metric;
+      expect(scorePredictions(champion)[metric]).toBeCloseTo(scorePredictions(candidate)[metric], 9);
+    },
+  );
+});
+
+describe('refitFeatureSet', () => {
+  it('puts every row in training and refits the tabular featurizer on all of them', async () => {
+    // Prepare
+    const spec = specOf('breast-cancer');
+    const table = await tableOf(read('breast-cancer.csv'), spec);
+    const [set] = buildFeatureSets(spec, table);
+    // Act
+    const refit = refitFeatureSet(spec, table, set);
+    // Assess: the fill values are the medians of all 569 rows:
+    //   /usr/bin/python3 -c "import numpy as np, csv; rows=list(csv.reader(open('data/breast-cancer.csv')));
+    //     a=np.array(rows[1:],dtype=float); print(np.median(a[:,0]), np.median(a[:,1]))"  → 13.37 18.84
+    expect(roleCounts(set.roles)).toEqual({ train: 569 - set.holdout.rows, holdout: set.holdout.rows });
+    expect(roleCounts(refit.roles)).toEqual({ train: 569, holdout: 0 });
+    const fills = refit.featurizer.kind === 'tabular' ? refit.featurizer.numeric.slice(0, 2) : [];
+    expect(fills).toMatchObject([
+      { name: 'mean_radius', fill: 13.37 },
+      { name: 'mean_texture', fill: 18.84 },
+    ]);
+  });
+});
+
+describe('feature sets between steps', () => {
+  it('round-trip through bytes with their matrix, roles and holdout summary', async () => {
+    const spec = specOf('air-passengers');
+    const [set] = buildFeatureSets(spec, await tableOf(read('air-passengers.csv'), spec));
+    const decoded = decodeFeatureSet(encodeFeatureSet(set));
+    expect(decoded.variant).toBe(set.variant);
+    expect(decoded.holdout).toEqual(set.holdout);
+    expect(Array.from(decoded.roles)).toEqual(Array.from(set.roles));
+    expect(Array.from(decoded.matrix.x)).toEqual(Array.from(set.matrix.x));
+    expect(Array.from(decoded.matrix.actual)).toEqual(Array.from(set.matrix.actual));
+  });
+});
+
+describe('bestCandidate and shardCount', () => {
+  it('picks the lowest error or the highest score, the first on ties, never a NaN', () => {
+    const scored = [{ score: Number.NaN }, { score: 3 }, { score: 2 }, { score: 2 }, { score: 5 }];
+    expect(scored.indexOf(bestCandidate(scored, 'mape'))).toBe(2);
+    expect(scored.indexOf(bestCandidate(scored, 'auc'))).toBe(4);
+    expect(() => bestCandidate([], 'mape')).toThrow(RangeError);
+  });
+
+  it('splits a final fit into one shard per ~5M row×tree units, at most 8 and at most one per tree', () => {
+    expect(shardCount(144, 300)).toBe(1);
+    expect(shardCount(100_000, 100)).toBe(2);
+    expect(shardCount(1_000_000, 100)).toBe(8);
+    expect(shardCount(1_000_000, 3)).toBe(1);
   });
 });
