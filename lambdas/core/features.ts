@@ -7,21 +7,83 @@ import type { Column, LearningTask, Table } from './types.ts';
 
 /**
  * How a forecast's target is expressed before the forest sees it. Forests cannot extrapolate a trend,
- * so the ratio transforms predict a change relative to a recent value instead of a level:
+ * so most transforms predict a change relative to a recent value instead of a level (`s` is the season):
  * - `none`: lags and target as they are.
  * - `log`: natural logs of lags and target.
  * - `seasonal-log-ratio`: log of each value over the value one season before the predicted step
- *   (`ln y[t-k] - ln y[t-season]`), the target `ln y[t] - ln y[t-season]`.
+ *   (`ln y[t-k] - ln y[t-s]`), the target `ln y[t] - ln y[t-s]`.
  * - `log-ratio-last`: log of each value over the latest one (`ln y[t-k] - ln y[t-1]`).
+ * - `seasonal-log-growth`: the season-over-season log growth `g[i] = ln y[i] - ln y[i-s]` of each lag
+ *   month is a feature and `g[t]` the target, so the forest learns how growth goes on, as the airline
+ *   model's seasonal difference of logs does.
+ * - `seasonal-difference` and `seasonal-growth`: the additive counterparts of the two seasonal log
+ *   transforms (differences instead of log ratios), for series with zero or negative values or a
+ *   seasonal swing that does not grow with the level.
+ * - `airline-log`: the one-step forecast of the airline model, SARIMA(0,1,1)(0,1,1)ₛ on logs (Box &
+ *   Jenkins), is the base; lags and target are log ratios to it, so the forest corrects a classical
+ *   forecast. Its two MA coefficients are fitted on the training part (see {@link fitAirline}) and the
+ *   filter runs over the whole history a prediction is given.
+ * - `holt-winters-log`: the same with additive Holt-Winters exponential smoothing (level, trend, season)
+ *   on logs as the base, its three smoothing weights fitted on the training part ({@link fitHoltWinters}).
+ * - `classical-log`: the mean of the airline and the Holt-Winters forecasts (in logs) as the base: a
+ *   combination is more robust than either model (the M-competitions' finding).
+ * - `airline`, `holt-winters`, `classical`: the same on the values themselves, for series with zero or
+ *   negative values.
  */
-export type ForecastTransform = 'none' | 'log' | 'seasonal-log-ratio' | 'log-ratio-last';
+export type ForecastTransform =
+  | 'none'
+  | 'log'
+  | 'seasonal-log-ratio'
+  | 'log-ratio-last'
+  | 'seasonal-log-growth'
+  | 'seasonal-difference'
+  | 'seasonal-growth'
+  | 'airline-log'
+  | 'airline'
+  | 'holt-winters-log'
+  | 'holt-winters'
+  | 'classical-log'
+  | 'classical';
 
+/** Every transform a spec may name. */
 export const FORECAST_TRANSFORMS: readonly ForecastTransform[] = [
   'seasonal-log-ratio',
+  'classical-log',
+  'airline-log',
+  'holt-winters-log',
+  'seasonal-log-growth',
   'log-ratio-last',
+  'seasonal-difference',
+  'seasonal-growth',
+  'classical',
+  'airline',
+  'holt-winters',
   'log',
   'none',
 ];
+
+/** Transforms that take a logarithm of the target, so every value must be positive. */
+export const LOG_TRANSFORMS: readonly ForecastTransform[] = [
+  'log',
+  'seasonal-log-ratio',
+  'log-ratio-last',
+  'seasonal-log-growth',
+  'airline-log',
+  'holt-winters-log',
+  'classical-log',
+];
+
+/** Transforms whose base is a classical model's one-step forecast: which models, on logs or not. */
+const CLASSICAL_BASES: Partial<
+  Record<ForecastTransform, { log: boolean; airline: boolean; holtWinters: boolean }>
+> = {
+  'airline-log': { log: true, airline: true, holtWinters: false },
+  airline: { log: false, airline: true, holtWinters: false },
+  'holt-winters-log': { log: true, airline: false, holtWinters: true },
+  'holt-winters': { log: false, airline: false, holtWinters: true },
+  'classical-log': { log: true, airline: true, holtWinters: true },
+  classical: { log: false, airline: true, holtWinters: true },
+};
 
 /** A fitted forecast featurizer: `lags` past values (oldest first) predict the next value. */
 export interface ForecastFeaturizer {
@@ -33,8 +95,12 @@ export interface ForecastFeaturizer {
   transform: ForecastTransform;
   /** Adds the month (1-12) of the predicted step as a feature; serving then needs the month. */
   monthOfYear: boolean;
-  /** Values of history a prediction needs: `max(lags, season)` for the seasonal transform, else `lags`. */
+  /** Values of history a prediction needs ({@link historyLengthOf}). */
   historyLength: number;
+  /** The airline transforms' MA coefficients θ (regular) and Θ (seasonal), fitted on the training part. */
+  airline?: AirlineCoefficients;
+  /** The Holt-Winters transforms' smoothing weights, fitted on the training part. */
+  holtWinters?: HoltWintersWeights;
   featureNames: string[];
   /** Summary of the training target and lags, for the input-drift flag at serving time. */
   inputRange: { min: number; max: number };
@@ -93,21 +159,224 @@ export function numericValues(table: Table, name: string): Float64Array {
   return column.values;
 }
 
-function usesLog(transform: ForecastTransform): boolean {
-  return transform !== 'none';
-}
-
-/** The transforms a series supports: log-based ones need strictly positive values. */
-export function feasibleTransforms(values: ArrayLike<number>): ForecastTransform[] {
-  for (let i = 0; i < values.length; i++) {
-    if (!(values[i] > 0)) return ['none'];
-  }
-  return [...FORECAST_TRANSFORMS];
+/** Whether a transform takes logarithms of the series (then every value must be positive). */
+export function usesLog(transform: ForecastTransform): boolean {
+  return LOG_TRANSFORMS.includes(transform);
 }
 
 /**
- * Fits a forecast featurizer (nothing is learned from the data but the input range; the options are the
- * spec's and the search's choices).
+ * What `auto` chooses among for a positive series, in order: the seasonal log ratio, the three
+ * classical bases on logs, and the log ratio to the last value. The growth transforms, plain logs and
+ * raw levels are left out: on the benchmark series (`npm run bench:forecast`) none of them was best
+ * where these were not close, and every extra candidate makes the validation's choice noisier.
+ */
+const AUTO_POSITIVE: readonly ForecastTransform[] = [
+  'seasonal-log-ratio',
+  'classical-log',
+  'airline-log',
+  'holt-winters-log',
+  'log-ratio-last',
+];
+/** The additive counterparts, for a series with a zero or negative value. */
+const AUTO_ANY: readonly ForecastTransform[] = [
+  'seasonal-difference',
+  'classical',
+  'airline',
+  'holt-winters',
+  'none',
+];
+
+/** The transforms `auto` tries on a series, in order: log-based ones only when every value is positive. */
+export function feasibleTransforms(values: ArrayLike<number>): ForecastTransform[] {
+  for (let i = 0; i < values.length; i++) {
+    if (!(values[i] > 0)) return [...AUTO_ANY];
+  }
+  return [...AUTO_POSITIVE];
+}
+
+/**
+ * Values of history a prediction needs: the lags, reaching back one season more for the growth
+ * transforms (each lag's growth looks a season further back) and at least a season for the seasonal ones.
+ */
+export function historyLengthOf(transform: ForecastTransform, lags: number, season: number): number {
+  if (CLASSICAL_BASES[transform]) return Math.max(lags, 2 * season + 1);
+  if (transform === 'seasonal-log-growth' || transform === 'seasonal-growth') return lags + season;
+  if (transform === 'seasonal-log-ratio' || transform === 'seasonal-difference')
+    return Math.max(lags, season);
+  return lags;
+}
+
+/** The MA coefficients of an airline model: `(1 − θB)(1 − ΘBˢ)` acting on the innovations. */
+export interface AirlineCoefficients {
+  theta: number;
+  seasonalTheta: number;
+}
+
+/**
+ * The airline model's one-step forecast of the step after `values` (already logged for `airline-log`):
+ * with `w[t] = z[t] − z[t−1] − z[t−s] + z[t−s−1]` and `w[t] = e[t] − θe[t−1] − Θe[t−s] + θΘe[t−s−1]`,
+ * the forecast is `z[t−1] + z[t−s] − z[t−s−1] − θe[t−1] − Θe[t−s] + θΘe[t−s−1]`, the innovations before
+ * the first full difference taken as 0 (the conditional form of Box & Jenkins §7.1.3). `errors`, when
+ * given, receives the one-step errors `e` (0 before step `s + 1`).
+ */
+export function airlineForecast(
+  values: ArrayLike<number>,
+  season: number,
+  coefficients: AirlineCoefficients,
+  errors?: Float64Array,
+): number {
+  const { theta, seasonalTheta } = coefficients;
+  const n = values.length;
+  if (n < season + 1)
+    throw new FeaturizeError(`the airline model needs at least ${season + 1} values, got ${n}`);
+  const e = errors ?? new Float64Array(n);
+  e.fill(0);
+  const at = (i: number) => (i >= 0 ? e[i] : 0);
+  const forecastAt = (t: number) =>
+    values[t - 1] +
+    values[t - season] -
+    values[t - season - 1] -
+    theta * at(t - 1) -
+    seasonalTheta * at(t - season) +
+    theta * seasonalTheta * at(t - season - 1);
+  for (let t = season + 1; t < n; t++) e[t] = values[t] - forecastAt(t);
+  return forecastAt(n);
+}
+
+/** Grid of MA coefficients tried by {@link fitAirline}: 0 to 0.95 by 0.05. */
+const AIRLINE_GRID = Array.from({ length: 20 }, (_, i) => i / 20);
+
+/**
+ * Fits the airline model's θ and Θ by conditional least squares on a grid (0 … 0.95 by 0.05): the pair
+ * whose one-step errors after the first two seasons have the least sum of squares.
+ *
+ * @param values - the training part of the series (logged for `airline-log`).
+ * @throws FeaturizeError when fewer than `2·season + 2` values are given.
+ */
+export function fitAirline(values: ArrayLike<number>, season: number): AirlineCoefficients {
+  const first = 2 * season + 1;
+  if (values.length < first + 1)
+    throw new FeaturizeError(
+      `the airline model needs at least ${first + 1} training values, got ${values.length}`,
+    );
+  const errors = new Float64Array(values.length);
+  let best: AirlineCoefficients = { theta: 0, seasonalTheta: 0 };
+  let bestSum = Number.POSITIVE_INFINITY;
+  for (const theta of AIRLINE_GRID) {
+    for (const seasonalTheta of AIRLINE_GRID) {
+      airlineForecast(values, season, { theta, seasonalTheta }, errors);
+      let sum = 0;
+      for (let t = first; t < values.length; t++) sum += errors[t] * errors[t];
+      if (sum < bestSum) {
+        bestSum = sum;
+        best = { theta, seasonalTheta };
+      }
+    }
+  }
+  return best;
+}
+
+/** Smoothing weights of additive Holt-Winters: level α, trend β, season γ. */
+export interface HoltWintersWeights {
+  alpha: number;
+  beta: number;
+  gamma: number;
+}
+
+/**
+ * Additive Holt-Winters' one-step forecast of the step after `values` (Hyndman & Athanasopoulos, FPP3
+ * §8.3): level and trend start from the means of the first two seasons, the seasonal terms from the
+ * first season's deviations from its mean, then every value updates them. `errors`, when given,
+ * receives the one-step errors (0 for the first season).
+ */
+export function holtWintersForecast(
+  values: ArrayLike<number>,
+  season: number,
+  weights: HoltWintersWeights,
+  errors?: Float64Array,
+): number {
+  const { alpha, beta, gamma } = weights;
+  const n = values.length;
+  if (n < 2 * season) throw new FeaturizeError(`Holt-Winters needs at least ${2 * season} values, got ${n}`);
+  let first = 0;
+  let second = 0;
+  for (let i = 0; i < season; i++) {
+    first += values[i] / season;
+    second += values[season + i] / season;
+  }
+  let trend = (second - first) / season;
+  // The first season's mean sits at its middle; carry the level to its last step.
+  let level = first + (trend * (season - 1)) / 2;
+  const seasonal = new Float64Array(n + season);
+  for (let i = 0; i < season; i++) seasonal[i] = values[i] - (first + trend * (i - (season - 1) / 2));
+  errors?.fill(0);
+  for (let t = season; t < n; t++) {
+    const forecast = level + trend + seasonal[t - season];
+    if (errors) errors[t] = values[t] - forecast;
+    const previousLevel = level;
+    level = alpha * (values[t] - seasonal[t - season]) + (1 - alpha) * (level + trend);
+    trend = beta * (level - previousLevel) + (1 - beta) * trend;
+    seasonal[t] = gamma * (values[t] - level) + (1 - gamma) * seasonal[t - season];
+  }
+  return level + trend + seasonal[n - season];
+}
+
+const HW_LEVEL_GRID = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+const HW_TREND_GRID = [0, 0.01, 0.05, 0.1, 0.2];
+const HW_SEASON_GRID = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7];
+
+/**
+ * Fits Holt-Winters' weights by least squares of the one-step errors after the first two seasons, on a
+ * grid (α 0.05 … 0.9, β 0 … 0.2, γ 0.01 … 0.7).
+ *
+ * @param values - the training part of the series (logged for `holt-winters-log`).
+ * @throws FeaturizeError when fewer than `2·season + 2` values are given.
+ */
+export function fitHoltWinters(values: ArrayLike<number>, season: number): HoltWintersWeights {
+  const first = 2 * season + 1;
+  if (values.length < first + 1)
+    throw new FeaturizeError(
+      `Holt-Winters needs at least ${first + 1} training values, got ${values.length}`,
+    );
+  const errors = new Float64Array(values.length);
+  let best: HoltWintersWeights = { alpha: HW_LEVEL_GRID[0], beta: 0, gamma: HW_SEASON_GRID[0] };
+  let bestSum = Number.POSITIVE_INFINITY;
+  for (const alpha of HW_LEVEL_GRID) {
+    for (const beta of HW_TREND_GRID) {
+      for (const gamma of HW_SEASON_GRID) {
+        holtWintersForecast(values, season, { alpha, beta, gamma }, errors);
+        let sum = 0;
+        for (let t = first; t < values.length; t++) sum += errors[t] * errors[t];
+        if (sum < bestSum) {
+          bestSum = sum;
+          best = { alpha, beta, gamma };
+        }
+      }
+    }
+  }
+  return best;
+}
+
+/** The base of a classical-base transform: its model's (or models' mean) one-step forecast. */
+function classicalBase(featurizer: ForecastFeaturizer, history: ArrayLike<number>): number {
+  const bases = CLASSICAL_BASES[featurizer.transform]!;
+  const series = bases.log ? Float64Array.from(history, Math.log) : history;
+  const forecasts: number[] = [];
+  if (bases.airline) {
+    if (!featurizer.airline) throw new FeaturizeError('this featurizer has no airline coefficients');
+    forecasts.push(airlineForecast(series, featurizer.season, featurizer.airline));
+  }
+  if (bases.holtWinters) {
+    if (!featurizer.holtWinters) throw new FeaturizeError('this featurizer has no Holt-Winters weights');
+    forecasts.push(holtWintersForecast(series, featurizer.season, featurizer.holtWinters));
+  }
+  return forecasts.reduce((sum, value) => sum + value, 0) / forecasts.length;
+}
+
+/**
+ * Fits a forecast featurizer: the input range, and for the classical-base transforms the models' coefficients
+ * on the first `trainingRows` values (the training part; the holdout is never seen). The other options
+ * are the spec's and the search's choices.
  *
  * @throws FeaturizeError when a log transform meets a non-positive value.
  */
@@ -120,6 +389,8 @@ export function fitForecastFeaturizer(
     season: number;
     transform: ForecastTransform;
     monthOfYear: boolean;
+    /** Values the airline coefficients are fitted on (default: all). */
+    trainingRows?: number;
   },
 ): ForecastFeaturizer {
   const { target, time, lags, season, transform, monthOfYear } = options;
@@ -128,10 +399,10 @@ export function fitForecastFeaturizer(
   if (!Number.isInteger(season) || season < 1)
     throw new RangeError(`season must be a positive integer, got ${season}`);
   const values = numericValues(table, target);
-  if (usesLog(transform) && !feasibleTransforms(values).includes(transform)) {
+  if (usesLog(transform) && values.some((value) => !(value > 0))) {
     throw new FeaturizeError(`transform "${transform}" needs every "${target}" value to be positive`);
   }
-  const historyLength = transform === 'seasonal-log-ratio' ? Math.max(lags, season) : lags;
+  const historyLength = historyLengthOf(transform, lags, season);
   const featureNames = Array.from({ length: lags }, (_, k) => `lag_${lags - k}`);
   if (monthOfYear) featureNames.push('month_of_year');
   let min = Number.POSITIVE_INFINITY;
@@ -140,7 +411,7 @@ export function fitForecastFeaturizer(
     if (value < min) min = value;
     if (value > max) max = value;
   }
-  return {
+  const featurizer: ForecastFeaturizer = {
     kind: 'forecast',
     target,
     time,
@@ -152,6 +423,14 @@ export function fitForecastFeaturizer(
     featureNames,
     inputRange: { min, max },
   };
+  const bases = CLASSICAL_BASES[transform];
+  if (bases) {
+    const raw = values.subarray(0, options.trainingRows ?? values.length);
+    const training = bases.log ? raw.map(Math.log) : raw;
+    if (bases.airline) featurizer.airline = fitAirline(training, season);
+    if (bases.holtWinters) featurizer.holtWinters = fitHoltWinters(training, season);
+  }
+  return featurizer;
 }
 
 /** Month of year (1-12) of the month after `yyyyMm` (`'1960-12'` → 1). */
@@ -162,7 +441,8 @@ export function nextMonthOfYear(yyyyMm: string): number {
 
 /**
  * Writes the features of the step after `history` into `out` and returns the base the inverse transform
- * needs. `history` holds at least `historyLength` values, oldest first; only the last ones are used.
+ * needs. `history` holds at least `historyLength` values, oldest first: the airline transforms filter all
+ * of it, the others use the last `historyLength`.
  * `month` is the month of year of the predicted step (needed when `monthOfYear` is on).
  */
 export function forecastFeatures(
@@ -176,12 +456,35 @@ export function forecastFeatures(
   if (n < historyLength) {
     throw new FeaturizeError(`history needs at least ${historyLength} values, got ${n}`);
   }
+  const at = (back: number) => history[n - back];
+  const ln = (back: number) => Math.log(history[n - back]);
   let base = 0;
-  if (transform === 'seasonal-log-ratio') base = Math.log(history[n - season]);
-  else if (transform === 'log-ratio-last') base = Math.log(history[n - 1]);
+  if (transform === 'seasonal-log-ratio' || transform === 'seasonal-log-growth') base = ln(season);
+  else if (transform === 'log-ratio-last') base = ln(1);
+  else if (transform === 'seasonal-difference' || transform === 'seasonal-growth') base = at(season);
+  else if (CLASSICAL_BASES[transform]) base = classicalBase(featurizer, history);
   for (let k = 0; k < lags; k++) {
-    const value = history[n - lags + k];
-    out[k] = transform === 'none' ? value : Math.log(value) - base;
+    // Lag `back` months before the predicted step: out[0] is the oldest lag, out[lags - 1] the latest.
+    const back = lags - k;
+    switch (transform) {
+      case 'none':
+        out[k] = at(back);
+        break;
+      case 'seasonal-difference':
+      case 'airline':
+      case 'holt-winters':
+      case 'classical':
+        out[k] = at(back) - base;
+        break;
+      case 'seasonal-growth':
+        out[k] = at(back) - at(back + season);
+        break;
+      case 'seasonal-log-growth':
+        out[k] = ln(back) - ln(back + season);
+        break;
+      default:
+        out[k] = ln(back) - base;
+    }
   }
   if (featurizer.monthOfYear) {
     if (month === undefined)
@@ -193,12 +496,12 @@ export function forecastFeatures(
 
 /** The forecast value for a prediction `p` of the transformed target with the row's `base`. */
 export function invertForecast(featurizer: ForecastFeaturizer, prediction: number, base: number): number {
-  return featurizer.transform === 'none' ? prediction : Math.exp(base + prediction);
+  return usesLog(featurizer.transform) ? Math.exp(base + prediction) : base + prediction;
 }
 
 /** The transformed target the forest learns for an actual value. */
 function transformTarget(featurizer: ForecastFeaturizer, actual: number, base: number): number {
-  return featurizer.transform === 'none' ? actual : Math.log(actual) - base;
+  return usesLog(featurizer.transform) ? Math.log(actual) - base : actual - base;
 }
 
 /**
@@ -219,7 +522,8 @@ export function forecastMatrix(featurizer: ForecastFeaturizer, table: Table): Fe
   for (let i = 0; i < rowCount; i++) {
     const t = first + i;
     const month = months ? Number(months[t].slice(5, 7)) : undefined;
-    const base = forecastFeatures(featurizer, values.subarray(t - first, t), row, month);
+    // The whole history before the step, as a prediction request carries it (the airline filter uses all).
+    const base = forecastFeatures(featurizer, values.subarray(0, t), row, month);
     matrix.x.set(row, i * featureCount);
     matrix.base[i] = base;
     matrix.actual[i] = values[t];

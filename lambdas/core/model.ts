@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Featurizer, TabularInstance } from './features.ts';
-import { forecastFeatures, invertForecast, nextMonthOfYear, tabularFeatures } from './features.ts';
+import { forecastFeatures, invertForecast, nextMonthOfYear, tabularFeatures, usesLog } from './features.ts';
 import { deserializeForest, type FlatForest, predictRow, serializeForest } from './forest/index.ts';
 import type { EngineName, ForestParams, Task } from './types.ts';
 
@@ -150,7 +150,7 @@ export function predictInstances(model: LoadedModel, instances: unknown[]): Pred
           `instances[${index}].history has ${history.length} values; this model needs at least ${featurizer.historyLength}`,
         );
       }
-      if (featurizer.transform !== 'none' && history.some((value) => value <= 0)) {
+      if (usesLog(featurizer.transform) && history.some((value) => value <= 0)) {
         throw new InstanceError(`instances[${index}].history: this model needs positive values`);
       }
       const month = lastMonth === undefined ? undefined : nextMonthOfYear(lastMonth);

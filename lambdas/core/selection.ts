@@ -47,8 +47,7 @@ export function rollingOriginFolds(
   const origins = options.origins ?? ROLLING_ORIGINS;
   if (!Number.isInteger(origins) || origins < 1)
     throw new RangeError(`origins must be a positive integer, got ${origins}`);
-  const horizon =
-    options.horizon ?? Math.min(options.season ?? 12, Math.floor(Math.floor(count / 2) / origins));
+  const horizon = options.horizon ?? defaultHorizon(count, { origins, season: options.season });
   if (!Number.isInteger(horizon) || horizon < 1 || count - origins * horizon < 2) {
     throw new RangeError(
       `${count} training rows are too few for ${origins} rolling origins (each scoring at least one step after at least 2 rows)`,
@@ -58,6 +57,16 @@ export function rollingOriginFolds(
     const cut = count - (origins - i) * horizon;
     return { fit: range(0, cut), score: range(cut, cut + horizon) };
   });
+}
+
+/**
+ * Steps each rolling origin scores by default: as many as leave at least half of the `count` rows to the
+ * first fit, at most `season` (12). Candidates with different row counts (featurizers that need more
+ * history) are scored with the smallest of their horizons, so that all are scored on the same months.
+ */
+export function defaultHorizon(count: number, options: { origins?: number; season?: number } = {}): number {
+  const origins = options.origins ?? ROLLING_ORIGINS;
+  return Math.min(options.season ?? 12, Math.floor(Math.floor(count / 2) / origins));
 }
 
 /**

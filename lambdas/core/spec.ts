@@ -5,6 +5,11 @@
  * fills in every default, so the rest of the pipeline reads a complete {@link ModelSpec}.
  */
 import { z } from 'zod';
+import {
+  LOG_TRANSFORMS as FEATURIZER_LOG_TRANSFORMS,
+  FORECAST_TRANSFORMS as FEATURIZER_TRANSFORMS,
+  type ForecastTransform as FeaturizerTransform,
+} from './features.ts';
 import { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS } from './metrics.ts';
 import { DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES } from './paired-bootstrap.ts';
 import type { EngineName, LearningTask, Table, Task } from './types.ts';
@@ -14,11 +19,17 @@ export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
 export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
 
 export const TASKS = ['forecast', 'regression', 'classification'] as const satisfies readonly Task[];
-/** Feature transforms of a forecast target; see the featurizer for what `auto` picks. */
-export const FORECAST_TRANSFORMS = ['auto', 'none', 'log', 'seasonal-log-ratio', 'log-ratio-last'] as const;
+/**
+ * Feature transforms of a forecast target a spec may name (see `features.ts`), or `auto`: the
+ * training part's rolling-origin validation chooses the transform and the number of lags.
+ */
+export const FORECAST_TRANSFORMS: readonly ['auto', ...FeaturizerTransform[]] = [
+  'auto',
+  ...FEATURIZER_TRANSFORMS,
+];
 /** Transforms that take a logarithm of the target, so every target value must be positive. */
-export const LOG_TRANSFORMS: readonly ForecastTransform[] = ['log', 'seasonal-log-ratio', 'log-ratio-last'];
-export type ForecastTransform = (typeof FORECAST_TRANSFORMS)[number];
+export const LOG_TRANSFORMS: readonly ForecastTransform[] = FEATURIZER_LOG_TRANSFORMS;
+export type ForecastTransform = 'auto' | FeaturizerTransform;
 export const DRIFT_TESTS = ['ks', 'wasserstein', 'chisquare', 'jensenshannon', 'psi'] as const;
 export type DriftTest = (typeof DRIFT_TESTS)[number];
 

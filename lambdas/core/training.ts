@@ -18,6 +18,7 @@ import {
   feasibleTransforms,
   fitForecastFeaturizer,
   fitTabularFeaturizer,
+  historyLengthOf,
   invertForecast,
   numericValues,
   sliceMatrix,
@@ -28,12 +29,13 @@ import { type MetricName, metricDirection, scoreClassification, scoreRegression 
 import { type LoadedModel, packModel, predictInstances } from './model.ts';
 import type { HoldoutPredictions } from './paired-bootstrap.ts';
 import { candidates as searchCandidates } from './search.ts';
-import { K_FOLDS, kFolds, rollingOriginFolds, selectionMetric } from './selection.ts';
+import { defaultHorizon, K_FOLDS, kFolds, rollingOriginFolds, selectionMetric } from './selection.ts';
 import { forestParamsSchema, type ModelSpec, resolveColumns } from './spec.ts';
 import {
   FIT,
   HOLDOUT,
   hashedSplit,
+  holdoutSize,
   keysDigest,
   rowKeys,
   rowsWithRole,
@@ -49,6 +51,11 @@ export interface FeatureSet {
   matrix: FeatureMatrix;
   roles: Uint8Array;
   holdout: HoldoutSummary;
+  /**
+   * Forecasts: steps each rolling origin scores, the same for every variant of a run so that all are
+   * scored on the same (most recent) training months.
+   */
+  horizon?: number;
 }
 
 /** Which rows the holdout holds, for the run record: the same rows give the same digest. */
@@ -93,7 +100,8 @@ export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlyS
       const values = numericValues(table, spec.target);
       const transforms =
         spec.featurize.transform === 'auto' ? feasibleTransforms(values) : [spec.featurize.transform];
-      return transforms.map((transform) => {
+      const sets = transforms.map((transform): FeatureSet => {
+        const matrixRows = table.rowCount - historyLengthOf(transform, spec.lags, spec.season);
         const featurizer = fitForecastFeaturizer(table, {
           target: spec.target,
           time: spec.time,
@@ -101,6 +109,8 @@ export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlyS
           season: spec.season,
           transform,
           monthOfYear: spec.featurize.monthOfYear === true,
+          // Whatever the featurizer learns from values, it learns before the holdout.
+          trainingRows: table.rowCount - holdoutSize(spec.holdout, Math.max(1, matrixRows)),
         });
         const matrix = buildMatrix(featurizer, table);
         const matrixKeys = Array.from(matrix.rows, (row) => keys[row]);
@@ -108,6 +118,10 @@ export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlyS
         const rule = `the last ${spec.holdout} periods`;
         return { variant: transform, featurizer, matrix, ...withSummary(split, matrixKeys, rule) };
       });
+      const horizon = Math.min(
+        ...sets.map((set) => defaultHorizon(roleCounts(set.roles).train, { season: spec.season })),
+      );
+      return sets.map((set) => ({ ...set, horizon }));
     }
     const { features, categorical } = resolveColumns(spec, table);
     const split = hashedSplit(keys, { holdout: spec.holdout, seen });
@@ -337,7 +351,7 @@ async function outOfSample(
   }
   const folds =
     featurizer.kind === 'forecast'
-      ? rollingOriginFolds(train.length, { season: featurizer.season })
+      ? rollingOriginFolds(train.length, { season: featurizer.season, horizon: featureSet.horizon })
       : kFolds(
           train.length,
           K_FOLDS,
@@ -514,6 +528,7 @@ export function encodeFeatureSet(featureSet: FeatureSet): Uint8Array {
       variant: featureSet.variant,
       featurizer: featureSet.featurizer,
       holdout: featureSet.holdout,
+      horizon: featureSet.horizon,
       rowCount: matrix.rowCount,
       featureCount: matrix.featureCount,
     }),
@@ -550,6 +565,7 @@ export function decodeFeatureSet(bytes: Uint8Array): FeatureSet {
     variant: string;
     featurizer: Featurizer;
     holdout: HoldoutSummary;
+    horizon?: number;
     rowCount: number;
     featureCount: number;
   };
@@ -577,6 +593,7 @@ export function decodeFeatureSet(bytes: Uint8Array): FeatureSet {
     matrix: { x, y, actual, base, rows, rowCount, featureCount },
     roles,
     holdout: header.holdout,
+    ...(header.horizon === undefined ? {} : { horizon: header.horizon }),
   };
 }
 

@@ -317,7 +317,7 @@ describe('parseSpec errors', () => {
     ],
     [
       { ...forecast, featurize: { transform: 'sqrt' } },
-      'spec.featurize.transform: must be one of auto | none | log',
+      'spec.featurize.transform: must be one of auto | seasonal-log-ratio | classical-log',
     ],
     [
       { ...forecast, featurize: { monthOfYear: 'yes' } },
