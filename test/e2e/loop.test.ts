@@ -119,7 +119,9 @@ describe('the retrain-and-serve loop on the local runtime', () => {
     expect(answer.body.version).toBe(2);
     const version = await target.registry.getVersion('air-passengers', 2);
     expect(version?.lineage.dataset.rows).toBe(144);
-    expect(version?.metrics.mape).toBeLessThan(3);
+    // Over spec seeds 1-10 the 1959-1960 holdout MAPE is 2.535 ± 0.064% (mean ± sd; `npx driftline backtest
+    // data/air-passengers.csv --spec <the spec with "seed": N> --json`): at most 4 sd above the mean.
+    expect(version?.metrics.mape).toBeLessThan(2.535 + 4 * 0.064);
     // The decision's paired difference and interval: in the run record, on the version, in the CLI.
     expect(retrain.comparison).toMatchObject({ metric: 'mape', rows: 24, confidence: 0.95 });
     expect(version?.comparison).toEqual(retrain.comparison);
@@ -183,7 +185,9 @@ describe('the retrain-and-serve loop on the local runtime', () => {
     // Assess
     expect(run).toMatchObject({ status: 'succeeded', outcome: 'promoted', version: 1 });
     const version = await target.registry.getVersion('breast-cancer', 1);
-    expect(version?.metrics.auc).toBeGreaterThan(0.95);
+    // Over spec seeds 1-10 the holdout AUC is 0.9964 ± 0.0016 (mean ± sd; `npx driftline backtest
+    // data/breast-cancer.csv --spec <the spec with "seed": N> --json`): at most 4 sd below the mean.
+    expect(version?.metrics.auc).toBeGreaterThan(0.9964 - 4 * 0.0016);
     expect(answer.body.version).toBe(1);
     // The first row of the data set is a malignant tumour (benign = 0).
     expect((answer.body.predictions as { label: number }[])[0].label).toBe(0);
