@@ -109,17 +109,21 @@ remote(
 remote(
   program
     .command('models')
-    .description('list models, or show one: versions, stages, metrics, audit')
+    .description('list models, or show one: versions, stages, metrics, audit (a page of each)')
     .argument('[name]', 'a model')
+    .option('--limit <n>', 'versions and audit records per page (1-100)', '20')
+    .option('--next <cursor>', 'the next page of versions (printed under the last page)')
+    .option('--audit-next <cursor>', 'the next page of the audit trail (printed under the last page)')
     .option('--json', 'print as JSON'),
 ).action(modelsCommand);
 
 remote(
   program
     .command('runs')
-    .description('the latest pipeline runs of a model')
+    .description('the pipeline runs of a model, newest first, a page at a time')
     .argument('<name>', 'the model')
-    .option('--limit <n>', 'how many runs', '20')
+    .option('--limit <n>', 'runs per page (1-100)', '20')
+    .option('--next <cursor>', 'the next page (printed under the last page)')
     .option('--json', 'print as JSON'),
 ).action(runsCommand);
 

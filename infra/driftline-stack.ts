@@ -161,7 +161,7 @@ export class DriftlineStack extends Stack {
       // Finds runs whose execution died and drops that never got a run (listing incoming/), restarts them.
       recover: fn('recover', 256, minutes(5))
         .bindBucket(bucket, { read: ['incoming/*'] })
-        .bindTable(registry, ['Scan'], ENV.registry)
+        .bindTable(registry, ['Query'], ENV.registry)
         .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       // One full vCPU (1769 MB) to score up to 1000 instances well inside API Gateway's 29 s.
       predict: fn('predict', 1769, Duration.seconds(20))
@@ -176,7 +176,7 @@ export class DriftlineStack extends Stack {
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(predictionLog, ['GetItem', 'UpdateItem'], ENV.predictionLog),
       models: fn('models', 256, Duration.seconds(10))
-        .bindTable(registry, ['GetItem', 'Query', 'Scan'], ENV.registry)
+        .bindTable(registry, ['GetItem', 'Query'], ENV.registry)
         .bindTable(runs, ['Query'], ENV.runs),
       // Reports read run artifacts (drift, holdout) and datasets (forecast months), and live aggregates.
       pages: new DriftlineFunction(this, 'pages', {
@@ -186,7 +186,7 @@ export class DriftlineStack extends Stack {
         copiedFiles: [DOCS_ASSETS],
       })
         .bindBucket(bucket, { read: ['runs/*', 'datasets/*'] })
-        .bindTable(registry, ['GetItem', 'Query', 'Scan'], ENV.registry)
+        .bindTable(registry, ['GetItem', 'Query'], ENV.registry)
         .bindTable(runs, ['Query'], ENV.runs)
         .bindTable(predictionLog, ['GetItem'], ENV.predictionLog),
       rollback: fn('rollback', 512, minutes(1)).bindTable(
@@ -196,7 +196,7 @@ export class DriftlineStack extends Stack {
       ),
       // Operator promotions and the bake schedule (completes or stops candidates, supersedes stranded ones).
       promote: fn('promote', 512, minutes(1))
-        .bindTable(registry, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'Scan'], ENV.registry)
+        .bindTable(registry, ['GetItem', 'Query', 'PutItem', 'UpdateItem'], ENV.registry)
         .bindTable(runs, ['Query'], ENV.runs),
     };
     const { functions } = this;
@@ -266,7 +266,7 @@ export class DriftlineStack extends Stack {
         }),
         // Registers specs (putSpec: UpdateItem) and reads the registry and the runs.
         new PolicyStatement({
-          actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+          actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           resources: [registry.tableArn],
         }),
         new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [runs.tableArn] }),

@@ -23,7 +23,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { feedbackRequestSchema, predictRequestSchema } from '../lambdas/shared/api-schemas.ts';
+import {
+  feedbackRequestSchema,
+  modelQuerySchema,
+  pageQuerySchema,
+  predictRequestSchema,
+} from '../lambdas/shared/api-schemas.ts';
 import type { FeedbackAuth } from './settings.ts';
 
 /** A zod schema as the JSON Schema draft 4 of an API Gateway model. */
@@ -35,8 +40,18 @@ function apiGatewaySchema(schema: z.ZodType, title: string): JsonSchema {
   return { schema: JsonSchemaVersion.DRAFT4, title, ...body } as JsonSchema;
 }
 
+/** The optional query parameters of a route, declared from the zod schema its handler parses them with. */
+function queryParametersOf(schema: z.ZodObject): Record<string, boolean> {
+  return Object.fromEntries(
+    Object.keys(schema.shape).map((name) => [`method.request.querystring.${name}`, false]),
+  );
+}
+
 export interface PredictApiProps {
-  /** Answers `GET /health`, `GET /models`, `GET /models/{name}` and `GET /models/{name}/runs`. */
+  /**
+   * Answers `GET /health`, `GET /models`, `GET /models/{name}` and its paged listings
+   * `GET /models/{name}/versions`, `/runs` and `/audit`.
+   */
   readonly models: IFunction;
   /** Answers `POST /models/{name}/predict`. */
   readonly predict: IFunction;
@@ -164,8 +179,14 @@ export class PredictApi extends Construct {
     const models = this.api.root.addResource('models');
     models.addMethod('GET', modelsIntegration);
     const model = models.addResource('{name}');
-    model.addMethod('GET', modelsIntegration, { requestParameters: nameParameter });
-    model.addResource('runs').addMethod('GET', modelsIntegration, { requestParameters: nameParameter });
+    model.addMethod('GET', modelsIntegration, {
+      requestParameters: { ...nameParameter, ...queryParametersOf(modelQuerySchema) },
+    });
+    for (const listing of ['versions', 'runs', 'audit']) {
+      model.addResource(listing).addMethod('GET', modelsIntegration, {
+        requestParameters: { ...nameParameter, ...queryParametersOf(pageQuerySchema) },
+      });
+    }
     model.addResource('report').addMethod('GET', pagesIntegration, { requestParameters: nameParameter });
     model.addResource('predict').addMethod('POST', predictIntegration, {
       requestParameters: nameParameter,

@@ -178,11 +178,14 @@ export async function startS3(options: {
 /**
  * Starts dynalite on 127.0.0.1 with a LevelDB store under `directory` (in memory when omitted).
  * @param options.credentials when given, the only key pair accepted (and every request must be signed).
+ * @param options.onOperation called with the operation of every request (`Query`, `Scan`, …), e.g. by a
+ *   test that proves a path never scans.
  */
 export async function startDynamo(options: {
   directory?: string;
   port?: number;
   credentials?: SigningCredentials;
+  onOperation?: (operation: string) => void;
 }): Promise<Emulator> {
   if (options.directory) mkdirSync(options.directory, { recursive: true });
   const server = dynalite({
@@ -194,6 +197,14 @@ export async function startDynamo(options: {
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   if (options.credentials) guard(server, { credentials: options.credentials, service: 'dynamodb' });
+  const { onOperation } = options;
+  if (onOperation) {
+    // `X-Amz-Target: DynamoDB_20120810.Scan` names the operation of every DynamoDB JSON request.
+    server.prependListener('request', (request: IncomingMessage) => {
+      const target = request.headers['x-amz-target'];
+      if (typeof target === 'string') onOperation(target.slice(target.lastIndexOf('.') + 1));
+    });
+  }
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,

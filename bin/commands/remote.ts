@@ -10,13 +10,36 @@ import { basename } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { parseSpec } from '#core/spec.ts';
+import { DEFAULT_PAGE_SIZE, pageQuerySchema } from '../../lambdas/shared/api-schemas.ts';
+import { BadRequestError } from '../../lambdas/shared/errors.ts';
 import { loadHeldBackDrops } from '../../lambdas/shared/pipeline.ts';
-import type { RunRecord } from '../../lambdas/shared/registry.ts';
+import type { Page, PageRequest, RunRecord } from '../../lambdas/shared/registry.ts';
 import { CliError, formatComparison, formatNumber, printJson, printTable } from '../output.ts';
 import { resolveTarget, type Target, type TargetOptions } from '../target.ts';
 import { readFile } from './files.ts';
 
 type Common = TargetOptions & { json?: boolean };
+type Paging = { limit?: string; next?: string };
+
+/** `--limit` and `--next`, checked as the API checks `?limit=&next=`. */
+function pageOf(options: Paging, next = options.next): PageRequest {
+  const parsed = pageQuerySchema.safeParse({ limit: options.limit, next });
+  if (!parsed.success)
+    throw new CliError(
+      `${parsed.error.issues[0].path.join('.') || 'paging'}: ${parsed.error.issues[0].message}`,
+    );
+  return { limit: parsed.data.limit ?? DEFAULT_PAGE_SIZE, next: parsed.data.next };
+}
+
+/** A page read from the registry; a cursor it refuses is the user's error, said as such. */
+async function readPage<T>(read: () => Promise<Page<T>>): Promise<Page<T>> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof BadRequestError) throw new CliError(error.message);
+    throw error;
+  }
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -208,7 +231,10 @@ export async function predictCommand(
   }
 }
 
-export async function modelsCommand(name: string | undefined, options: Common) {
+export async function modelsCommand(
+  name: string | undefined,
+  options: Common & Paging & { auditNext?: string },
+) {
   const target = await resolveTarget(options);
   if (!name) {
     const names = await target.registry.listModels();
@@ -231,20 +257,29 @@ export async function modelsCommand(name: string | undefined, options: Common) {
     else printTable(rows, ['model', 'production', 'last run']);
     return;
   }
+  const versionsPage = pageOf(options);
+  const auditPage = pageOf(options, options.auditNext);
   const spec = await target.registry.getSpec(name);
   if (spec === undefined) throw new CliError(`no model named "${name}"`);
   const [versions, production, audit] = await Promise.all([
-    target.registry.listVersions(name),
+    readPage(() => target.registry.versionsPage(name, versionsPage)),
     target.registry.getPointer(name, 'production'),
-    target.registry.listAudit(name),
+    readPage(() => target.registry.auditPage(name, auditPage)),
   ]);
   if (options.json) {
-    printJson({ name, spec, production: production ?? null, versions, audit });
+    printJson({
+      name,
+      spec,
+      production: production ?? null,
+      versions: versions.items,
+      audit: audit.items,
+      next: { versions: versions.next, audit: audit.next },
+    });
     return;
   }
   console.log(`${name}: production version ${production?.version ?? 'none'}`);
   printTable(
-    versions.map((version) => ({
+    versions.items.map((version) => ({
       version: version.version,
       stage: version.stage,
       [version.metric]: formatNumber(version.metrics[version.metric]),
@@ -257,7 +292,7 @@ export async function modelsCommand(name: string | undefined, options: Common) {
     [
       'version',
       'stage',
-      versions[0]?.metric ?? 'metric',
+      versions.items[0]?.metric ?? 'metric',
       'champion',
       'difference [interval]',
       'engine',
@@ -265,21 +300,24 @@ export async function modelsCommand(name: string | undefined, options: Common) {
       'reason',
     ],
   );
-  if (audit.length > 0) {
-    console.log('\naudit:');
+  if (versions.next) console.log(`older versions: driftline models ${name} --next ${versions.next}`);
+  if (audit.items.length > 0) {
+    console.log('\naudit (newest first):');
     printTable(
-      audit.map((entry) => ({ ...entry, from: entry.fromVersion, to: entry.toVersion })),
+      audit.items.map((entry) => ({ ...entry, from: entry.fromVersion, to: entry.toVersion })),
       ['at', 'action', 'from', 'to', 'actor', 'reason'],
     );
+    if (audit.next) console.log(`older changes: driftline models ${name} --audit-next ${audit.next}`);
   }
 }
 
-export async function runsCommand(name: string, options: Common & { limit?: string }) {
+export async function runsCommand(name: string, options: Common & Paging) {
+  const page = pageOf(options);
   const target = await resolveTarget(options);
   if ((await target.registry.getSpec(name)) === undefined) throw new CliError(`no model named "${name}"`);
-  const runs = await target.registry.listRuns(name, Number(options.limit ?? 20));
+  const { items: runs, next } = await readPage(() => target.registry.runsPage(name, page));
   if (options.json) {
-    printJson(runs);
+    printJson({ runs, next });
     return;
   }
   printTable(
@@ -308,6 +346,7 @@ export async function runsCommand(name: string, options: Common & { limit?: stri
       'detail',
     ],
   );
+  if (next) console.log(`older runs: driftline runs ${name} --next ${next}`);
 }
 
 export async function promoteCommand(name: string, version: string, options: Common & { reason?: string }) {

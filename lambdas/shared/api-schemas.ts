@@ -198,18 +198,78 @@ export const auditRecordSchema = z
   })
   .describe('One change of what serves.');
 
+/** Most items one page of a listing (versions, runs, audit) holds. */
+export const MAX_PAGE_SIZE = 100;
+/** Items per page when the request does not say. */
+export const DEFAULT_PAGE_SIZE = 20;
+
+const limitParameter = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_PAGE_SIZE)
+  .optional()
+  .describe(`Items per page, newest first: 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).`);
+
+/** The query string of a paged listing: `?limit=20&next=<cursor>`. Unknown parameters are a 400. */
+export const pageQuerySchema = z
+  .strictObject({
+    limit: limitParameter,
+    next: z
+      .string()
+      .min(1)
+      .max(400)
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be the "next" cursor of the previous page')
+      .optional()
+      .describe('The `next` cursor of the previous page (opaque); absent for the first page.'),
+  })
+  .describe('Which page of a listing.');
+
+/** The query string of `GET /models/{name}`: how many versions, runs and audit records to show. */
+export const modelQuerySchema = z
+  .strictObject({ limit: limitParameter })
+  .describe('How much of each listing the model view shows.');
+
+const nextCursor = z
+  .string()
+  .optional()
+  .describe('Pass as `next` for the following page; absent on the last page.');
+
 export const modelDetailResponseSchema = z
   .object({
     name: z.string(),
     spec: z.record(z.string(), z.unknown()).describe('The model spec as registered.'),
     production: pointerSchema.nullable(),
     canary: pointerSchema.nullable(),
-    versions: z.array(modelVersionSchema).describe('Newest first.'),
-    runs: z.array(runRecordSchema).describe('The 10 latest runs, newest first.'),
-    audit: z.array(auditRecordSchema).describe('Oldest first.'),
+    versions: z.array(modelVersionSchema).describe('The latest `limit` versions, newest first.'),
+    runs: z.array(runRecordSchema).describe('The latest `limit` runs, newest first.'),
+    audit: z.array(auditRecordSchema).describe('The latest `limit` changes of what serves, newest first.'),
+    next: z
+      .object({ versions: nextCursor, runs: nextCursor, audit: nextCursor })
+      .describe(
+        'Cursors of the following pages, for `/models/{name}/versions`, `/runs` and `/audit` (`next=`).',
+      ),
   })
-  .describe('A model: what serves, its versions, recent runs and audit trail.');
+  .describe('A model: what serves, and the first page of its versions, runs and audit trail.');
 
 export const runsResponseSchema = z
-  .object({ name: z.string(), runs: z.array(runRecordSchema).describe('Newest first.') })
-  .describe('The latest runs of a model.');
+  .object({ name: z.string(), runs: z.array(runRecordSchema).describe('Newest first.'), next: nextCursor })
+  .describe('A page of the runs of a model.');
+
+export const versionsResponseSchema = z
+  .object({
+    name: z.string(),
+    versions: z.array(modelVersionSchema).describe('Newest first.'),
+    next: nextCursor,
+  })
+  .describe('A page of the versions of a model.');
+
+export const auditResponseSchema = z
+  .object({
+    name: z.string(),
+    audit: z
+      .array(auditRecordSchema)
+      .describe('Newest first (a change still being written may add one record to its page).'),
+    next: nextCursor,
+  })
+  .describe('A page of the audit trail of a model.');

@@ -3,6 +3,7 @@
  * where errors become status codes (client errors are shown as they are, anything else is a generic 500).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { z } from 'zod';
 import { BadRequestError, HttpError, httpStatusOf } from './errors.ts';
 import { logger } from './observability.ts';
 
@@ -38,6 +39,25 @@ export function pathParameter(event: APIGatewayProxyEvent, name: string): string
   } catch {
     throw new BadRequestError(`path parameter "${name}" is not validly percent-encoded`);
   }
+}
+
+/** How much of a caller's input an error message repeats (a query value may be kilobytes). */
+const QUOTED_INPUT_CHARS = 100;
+
+/**
+ * The query string, parsed by `schema`.
+ * @throws BadRequestError naming the first parameter at fault (and quoting at most 100 characters of it).
+ */
+export function queryParameters<T>(event: APIGatewayProxyEvent, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(event.queryStringParameters ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue.path.length > 0 ? `query parameter "${issue.path.join('.')}"` : 'query string';
+  const message =
+    issue.message.length > QUOTED_INPUT_CHARS
+      ? `${issue.message.slice(0, QUOTED_INPUT_CHARS)}…`
+      : issue.message;
+  throw new BadRequestError(`${where}: ${message}`);
 }
 
 /**

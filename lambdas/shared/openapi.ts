@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '#core/spec.ts';
 import {
   auditRecordSchema,
+  auditResponseSchema,
   errorResponseSchema,
   feedbackItemSchema,
   feedbackRequestSchema,
@@ -14,8 +15,10 @@ import {
   forecastInstanceSchema,
   healthResponseSchema,
   modelDetailResponseSchema,
+  modelQuerySchema,
   modelsResponseSchema,
   modelVersionSchema,
+  pageQuerySchema,
   pointerSchema,
   predictionSchema,
   predictRequestSchema,
@@ -23,6 +26,7 @@ import {
   runRecordSchema,
   runsResponseSchema,
   tabularInstanceSchema,
+  versionsResponseSchema,
 } from './api-schemas.ts';
 
 /** A JSON Schema / OpenAPI Schema Object. */
@@ -66,6 +70,8 @@ export const COMPONENT_SCHEMAS = {
   RunRecord: runRecordSchema,
   AuditRecord: auditRecordSchema,
   RunsResponse: runsResponseSchema,
+  VersionsResponse: versionsResponseSchema,
+  AuditResponse: auditResponseSchema,
 } as const;
 
 export type ComponentName = keyof typeof COMPONENT_SCHEMAS;
@@ -106,6 +112,17 @@ const nameParameter = {
   example: 'air-passengers',
 };
 
+/** The query parameters a zod object schema parses, as OpenAPI parameters (all optional). */
+function queryParameters(schema: z.ZodObject): Record<string, unknown>[] {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const { description, ...fieldSchema } = z.toJSONSchema(field as z.ZodType, {
+      target: 'openapi-3.0',
+      io: 'input',
+    }) as SchemaObject;
+    return { name, in: 'query', required: false, description, schema: fieldSchema };
+  });
+}
+
 const errors = {
   notFound: { description: 'No model of that name.', content: jsonOf('Error') },
   badRequest: { description: 'The request does not match the schema.', content: jsonOf('Error') },
@@ -135,11 +152,25 @@ function paths(): OpenApiDocument['paths'] {
     '/models/{name}': {
       get: {
         operationId: 'getModel',
-        summary: 'A model: what serves, its versions, recent runs and audit trail',
+        summary: 'A model: what serves, and the first page of its versions, runs and audit trail',
         tags: ['registry'],
-        parameters: [nameParameter],
+        parameters: [nameParameter, ...queryParameters(modelQuerySchema)],
         responses: {
           '200': { description: 'The model.', content: jsonOf('ModelDetail') },
+          '400': errors.badRequest,
+          '404': errors.notFound,
+        },
+      },
+    },
+    '/models/{name}/versions': {
+      get: {
+        operationId: 'listVersions',
+        summary: 'The versions of a model, a page at a time',
+        tags: ['registry'],
+        parameters: [nameParameter, ...queryParameters(pageQuerySchema)],
+        responses: {
+          '200': { description: 'A page of versions.', content: jsonOf('VersionsResponse') },
+          '400': errors.badRequest,
           '404': errors.notFound,
         },
       },
@@ -147,20 +178,25 @@ function paths(): OpenApiDocument['paths'] {
     '/models/{name}/runs': {
       get: {
         operationId: 'listRuns',
-        summary: 'The latest pipeline runs of a model',
+        summary: 'The pipeline runs of a model, a page at a time',
         tags: ['registry'],
-        parameters: [
-          nameParameter,
-          {
-            name: 'limit',
-            in: 'query',
-            required: false,
-            description: 'How many runs, newest first.',
-            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-          },
-        ],
+        parameters: [nameParameter, ...queryParameters(pageQuerySchema)],
         responses: {
-          '200': { description: 'The runs.', content: jsonOf('RunsResponse') },
+          '200': { description: 'A page of runs.', content: jsonOf('RunsResponse') },
+          '400': errors.badRequest,
+          '404': errors.notFound,
+        },
+      },
+    },
+    '/models/{name}/audit': {
+      get: {
+        operationId: 'listAudit',
+        summary: 'The audit trail of a model (every change of what serves), a page at a time',
+        tags: ['registry'],
+        parameters: [nameParameter, ...queryParameters(pageQuerySchema)],
+        responses: {
+          '200': { description: 'A page of the audit trail.', content: jsonOf('AuditResponse') },
+          '400': errors.badRequest,
           '404': errors.notFound,
         },
       },

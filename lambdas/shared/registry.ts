@@ -11,6 +11,9 @@
  * | `POINTERS`             | what serves (production, a baking canary/shadow), revision, pending change |
  * | `AUDIT#<time>#r<rev>`  | one change of what serves: who or what, why, when                       |
  *
+ * and one more partition, `PK = CATALOG`, lists the models (`SK = MODEL#<name>`): listing them is a query
+ * of that partition, never a scan of the table.
+ *
  * The runs table holds the pipeline's bookkeeping, which every step may write. IAM grants by table, not
  * by sort key, so keeping these apart is what lets a step record its progress without being able to touch
  * a version or a pointer:
@@ -36,7 +39,6 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
-  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -55,8 +57,9 @@ import {
   type Transition,
 } from '../core/lifecycle.ts';
 import type { PairedComparison } from '../core/paired-bootstrap.ts';
+import { MAX_PAGE_SIZE } from './api-schemas.ts';
 import { dynamoClient } from './clients.ts';
-import { ConfigError, ConflictError, NotFoundError } from './errors.ts';
+import { BadRequestError, ConfigError, ConflictError, NotFoundError } from './errors.ts';
 
 export type { AuditRecord, Pointer, Stage } from '../core/lifecycle.ts';
 
@@ -223,11 +226,65 @@ export interface RegistryOptions {
   beforeWrite?: (boundary: WriteBoundary) => void;
 }
 
+/** One page of a listing, and the opaque cursor of the next one (absent on the last page). */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/** Which page of a listing to read: at most `limit` items after the cursor `next` (from the last page). */
+export interface PageRequest {
+  limit: number;
+  next?: string;
+}
+
+/** A cursor that is not one this registry handed out for that listing (400). */
+export class InvalidCursorError extends BadRequestError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidCursorError';
+  }
+}
+
 /** Re-plans after a lost race on the pointer item before giving up with a ConflictError. */
 const MAX_TRANSITION_ATTEMPTS = 8;
 const POINTERS_SK = 'POINTERS';
 
 const pk = (model: string) => `MODEL#${model}`;
+/** The catalog: one partition listing every model, so that listing them never scans the table. */
+const CATALOG_PK = 'CATALOG';
+const catalogSk = (model: string) => `MODEL#${model}`;
+
+/**
+ * The sort keys each paged listing may resume after. A cursor is the base64url of the last key of its
+ * page: it names a position in the model's own partition (the path names the model), and anything else
+ * is refused before it reaches DynamoDB.
+ */
+const CURSOR_KEYS = {
+  versions: /^VERSION#\d{10}$/,
+  runs: /^RUN#[0-9T:.Z-]{1,40}#[\w.:-]{1,128}$/,
+  audit: /^AUDIT#[0-9T:.Z-]{1,40}#r\d{10}$/,
+} as const;
+type PagedListing = keyof typeof CURSOR_KEYS;
+
+const encodeCursor = (sk: string) => Buffer.from(sk, 'utf8').toString('base64url');
+
+/** The sort key a cursor resumes after. @throws InvalidCursorError for anything not handed out. */
+function decodeCursor(listing: PagedListing, cursor: string): string {
+  const sk = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (!CURSOR_KEYS[listing].test(sk) || encodeCursor(sk) !== cursor)
+    throw new InvalidCursorError(
+      `"next" is not a cursor of this ${listing} listing; pass back the "next" of the previous page`,
+    );
+  return sk;
+}
+
+/** The page size asked for. @throws BadRequestError outside 1 … MAX_PAGE_SIZE. */
+function pageSize(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
+    throw new BadRequestError(`"limit" must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  return limit;
+}
 const versionSk = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
 const runSk = (startedAt: string, runId: string) => `RUN#${startedAt}#${runId}`;
 const LEASE_SK = 'LEASE';
@@ -350,11 +407,53 @@ export class Registry {
     });
   }
 
+  /**
+   * One page of the items of `model` under `prefix`, newest first, resuming after the cursor's key. The
+   * query asks for exactly `limit` items; a full page with more behind it carries a cursor.
+   */
+  private async queryPage(
+    table: string,
+    model: string,
+    listing: PagedListing,
+    prefix: string,
+    page: PageRequest,
+  ): Promise<Page<Record<string, unknown>>> {
+    const limit = pageSize(page.limit);
+    const after = page.next === undefined ? undefined : decodeCursor(listing, page.next);
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk(model), ':prefix': prefix },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: after === undefined ? undefined : { PK: pk(model), SK: after },
+      }),
+    );
+    const items = result.Items ?? [];
+    const last = items.at(-1);
+    return {
+      items,
+      next: result.LastEvaluatedKey && last ? encodeCursor(String(last.SK)) : undefined,
+    };
+  }
+
   // --- specs -------------------------------------------------------------------------------------
 
-  /** Registers or replaces a model's spec (the version counter is kept). */
+  /**
+   * Registers or replaces a model's spec (the version counter is kept). The catalog entry is written
+   * first, so a model with a spec is always listed; repeating the call after a crash completes it.
+   */
   async putSpec(name: string, spec: unknown): Promise<void> {
     const now = new Date().toISOString();
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { PK: CATALOG_PK, SK: catalogSk(name) },
+        UpdateExpression: 'SET model = :name, registeredAt = if_not_exists(registeredAt, :now)',
+        ExpressionAttributeValues: { ':name': name, ':now': now },
+      }),
+    );
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -372,24 +471,14 @@ export class Registry {
     return item?.spec as T | undefined;
   }
 
-  /** Every registered model name, from the spec items (a scan: there are few models). */
+  /** Every registered model name, in order: a query of the catalog partition, never a scan. */
   async listModels(): Promise<string[]> {
-    const names: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'SK = :spec',
-          ExpressionAttributeValues: { ':spec': 'SPEC' },
-          ProjectionExpression: 'model',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) names.push(String(item.model));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return names.sort();
+    const items = await this.queryAll(this.tableName, {
+      KeyConditionExpression: 'PK = :catalog',
+      ExpressionAttributeValues: { ':catalog': CATALOG_PK },
+      ProjectionExpression: 'model',
+    });
+    return items.map((item) => String(item.model));
   }
 
   // --- versions ----------------------------------------------------------------------------------
@@ -500,6 +589,23 @@ export class Registry {
       const update = pending.get(version.version);
       return update ? { ...version, ...update } : version;
     });
+  }
+
+  /** One page of a model's versions, newest first, with their stages as {@link listVersions} shows them. */
+  async versionsPage(model: string, page: PageRequest): Promise<Page<ModelVersion>> {
+    const [{ items, next }, state] = await Promise.all([
+      this.queryPage(this.tableName, model, 'versions', 'VERSION#', page),
+      this.readState(model),
+    ]);
+    const pending = new Map((state.pending?.stages ?? []).map((update) => [update.version, update]));
+    return {
+      items: items.map((item) => {
+        const version = strip<ModelVersion>(item)!;
+        const update = pending.get(version.version);
+        return update ? { ...version, ...update } : version;
+      }),
+      next,
+    };
   }
 
   // --- pointers: the lifecycle's writes ---------------------------------------------------------
@@ -799,6 +905,32 @@ export class Registry {
       .map(([, record]) => record);
   }
 
+  /**
+   * One page of a model's audit trail, newest first. A change still being written is shown on the page
+   * its key falls in (so a page may hold one record more than `limit`).
+   */
+  async auditPage(model: string, page: PageRequest): Promise<Page<AuditRecord>> {
+    const [{ items, next }, state] = await Promise.all([
+      this.queryPage(this.tableName, model, 'audit', 'AUDIT#', page),
+      this.readState(model),
+    ]);
+    const records = items.map((item) => ({ key: String(item.SK), record: strip<AuditRecord>(item)! }));
+    if (state.pending) {
+      const key = auditSortKey(state.pending);
+      const after = page.next === undefined ? undefined : decodeCursor('audit', page.next);
+      const onThisPage =
+        (after === undefined || key < after) && (next === undefined || key > String(records.at(-1)?.key));
+      if (onThisPage && !records.some((entry) => entry.key === key))
+        records.push({ key, record: state.pending.audit });
+    }
+    return {
+      items: records
+        .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0))
+        .map((entry) => entry.record),
+      next,
+    };
+  }
+
   // --- runs ------------------------------------------------------------------------------------
 
   /** Opens (or reopens, on a retried step) a run record. */
@@ -841,6 +973,12 @@ export class Registry {
     return (await this.queryPrefix(this.runs, model, 'RUN#', true, limit))
       .slice(0, limit)
       .map((item) => strip<RunRecord>(item)!);
+  }
+
+  /** One page of a model's runs, newest first. */
+  async runsPage(model: string, page: PageRequest): Promise<Page<RunRecord>> {
+    const { items, next } = await this.queryPage(this.runs, model, 'runs', 'RUN#', page);
+    return { items: items.map((item) => strip<RunRecord>(item)!), next };
   }
 
   // --- admission: one run per drop, one run per model at a time ---------------------------------

@@ -1,6 +1,14 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { FunctionName } from '../../infra/driftline-stack.ts';
-import { allows, arnOf, logicalIdOf, statementsOfFunction, synthDriftline } from './support.ts';
+import {
+  allows,
+  arnOf,
+  flattenStatements,
+  logicalIdOf,
+  statementsOfFunction,
+  synthDriftline,
+} from './support.ts';
 
 const PREFIXES = ['incoming', 'datasets', 'runs', 'models', 'reports'] as const;
 type Prefix = (typeof PREFIXES)[number];
@@ -110,11 +118,11 @@ const NEEDS: Record<FunctionName, Needs> = {
     runs: [],
     predictionLog: ['GetItem', 'UpdateItem'],
   },
-  models: { read: [], write: [], registry: ['GetItem', 'Query', 'Scan'], runs: ['Query'], predictionLog: [] },
+  models: { read: [], write: [], registry: ['GetItem', 'Query'], runs: ['Query'], predictionLog: [] },
   pages: {
     read: ['runs', 'datasets'],
     write: [],
-    registry: ['GetItem', 'Query', 'Scan'],
+    registry: ['GetItem', 'Query'],
     runs: ['Query'],
     predictionLog: ['GetItem'],
   },
@@ -129,7 +137,7 @@ const NEEDS: Record<FunctionName, Needs> = {
   promote: {
     read: [],
     write: [],
-    registry: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'Scan'],
+    registry: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
     runs: ['Query'],
     predictionLog: [],
     alerts: true,
@@ -137,7 +145,7 @@ const NEEDS: Record<FunctionName, Needs> = {
   recover: {
     read: ['incoming'],
     write: [],
-    registry: ['Scan'],
+    registry: ['Query'],
     runs: ['GetItem', 'Query', 'UpdateItem'],
     predictionLog: [],
   },
@@ -181,7 +189,9 @@ describe('least-privilege grants', () => {
       const granted = TABLE_ACTIONS.filter((action) => allows(statements, `dynamodb:${action}`, arn));
       // Assess
       expect(granted.sort()).toEqual([...expected].sort());
-      expect(granted.filter((action) => action === 'DeleteItem' || action.startsWith('Batch'))).toEqual([]);
+      expect(
+        granted.filter((action) => ['Scan', 'DeleteItem'].includes(action) || action.startsWith('Batch')),
+      ).toEqual([]);
     });
 
     it(needs.alerts ? 'may publish alerts' : 'cannot publish alerts', () => {
@@ -215,5 +225,20 @@ describe('least-privilege grants', () => {
     );
     // Assess
     expect(dynamoResources.filter((resource) => resource.includes('*'))).toEqual([]);
+  });
+
+  it('lets the CLI read both tables and register specs, but neither scan nor delete', () => {
+    // Prepare
+    const [operator] = Object.values(
+      template.findResources('AWS::IAM::ManagedPolicy', {
+        Properties: { Description: Match.stringLikeRegexp('the CLI') },
+      }),
+    );
+    const statements = flattenStatements(operator.Properties.PolicyDocument);
+    const granted = (arn: string) =>
+      TABLE_ACTIONS.filter((action) => allows(statements, `dynamodb:${action}`, arn));
+    // Assess
+    expect(granted(registry)).toEqual(['GetItem', 'Query', 'UpdateItem']);
+    expect(granted(runs)).toEqual(['GetItem', 'Query']);
   });
 });

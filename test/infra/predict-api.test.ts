@@ -56,7 +56,9 @@ describe('PredictApi', () => {
       'GET /health': { function: 'models', integration: 'AWS_PROXY' },
       'GET /models': { function: 'models', integration: 'AWS_PROXY' },
       'GET /models/{name}': { function: 'models', integration: 'AWS_PROXY' },
+      'GET /models/{name}/versions': { function: 'models', integration: 'AWS_PROXY' },
       'GET /models/{name}/runs': { function: 'models', integration: 'AWS_PROXY' },
+      'GET /models/{name}/audit': { function: 'models', integration: 'AWS_PROXY' },
       'POST /models/{name}/predict': { function: 'predict', integration: 'AWS_PROXY' },
       'POST /models/{name}/feedback': { function: 'feedback', integration: 'AWS_PROXY' },
     });
@@ -164,7 +166,7 @@ describe('PredictApi', () => {
     const keyed = synthDriftline({ apiKeyRequired: true }).template;
     // Assess
     const byRoute = authorization(keyed);
-    expect(Object.keys(byRoute)).toHaveLength(11);
+    expect(Object.keys(byRoute)).toHaveLength(13);
     for (const [route, auth] of Object.entries(byRoute))
       expect(`${route} ${auth}`).toBe(
         `${route} ${route === 'POST /models/{name}/feedback' ? 'AWS_IAM' : 'NONE'}+key`,

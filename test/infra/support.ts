@@ -65,7 +65,7 @@ export interface FlatStatement {
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
-function flattenStatements(document: unknown): FlatStatement[] {
+export function flattenStatements(document: unknown): FlatStatement[] {
   const statements = (document as { Statement: Record<string, unknown>[] }).Statement;
   return statements.map((statement) => ({
     effect: String(statement.Effect),

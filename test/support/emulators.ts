@@ -13,6 +13,11 @@ import { startDynamoDbLocal, useDynamoDbLocal } from './dynamodb-local.ts';
 export interface TestEmulators {
   s3: S3Emulator;
   dynamo: Emulator;
+  /**
+   * The DynamoDB operations requested so far (`GetItem`, `Query`, `Scan`…), in order. Recorded on
+   * dynalite only: empty when the suite runs on DynamoDB Local.
+   */
+  dynamoOperations: string[];
   directory: string;
   close(): Promise<void>;
 }
@@ -30,11 +35,15 @@ export async function startTestEmulators(): Promise<TestEmulators> {
   const directory = mkdtempSync(join(tmpdir(), 'driftline-test-'));
   const s3 = await startS3({ directory: join(directory, 's3') });
   // CI runs the registry suites a second time on Amazon's DynamoDB Local (see `.ci/run`).
-  const dynamo = useDynamoDbLocal() ? await startDynamoDbLocal() : await startDynamo({});
+  const dynamoOperations: string[] = [];
+  const dynamo = useDynamoDbLocal()
+    ? await startDynamoDbLocal()
+    : await startDynamo({ onOperation: (operation) => dynamoOperations.push(operation) });
   pointSdkAt(s3.endpoint, dynamo.endpoint);
   return {
     s3,
     dynamo,
+    dynamoOperations,
     directory,
     async close() {
       await Promise.all([s3.close(), dynamo.close()]);
