@@ -7,11 +7,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   airlineForecast,
+  CLASSICAL_CORRECTION,
   type ForecastFeaturizer,
   feasibleTransforms,
   fitAirline,
   fitHoltWinters,
   holtWintersForecast,
+  invertForecast,
   numericValues,
 } from '#core/features.ts';
 import { loadModel, packModel, predictInstances } from '#core/model.ts';
@@ -131,6 +133,18 @@ describe('the default forecaster', () => {
       return set.matrix.rows[train[train.length - 1]];
     });
     expect(new Set(lastTrainingRow).size).toBe(1);
+  });
+
+  it('adds half of the forest’s correction to a classical base, and all of it to a ratio', async () => {
+    // Prepare
+    const spec = minimal();
+    const sets = buildFeatureSets(spec, await tableOf(csv, spec));
+    const classical = sets.find((set) => set.variant === 'classical-log')!.featurizer as ForecastFeaturizer;
+    const ratio = sets.find((set) => set.variant === 'seasonal-log-ratio')!.featurizer as ForecastFeaturizer;
+    // Act / Assess: base ln 400, forest prediction 0.1 (a 10% log correction)
+    expect(classical.correction).toBe(CLASSICAL_CORRECTION);
+    expect(invertForecast(classical, 0.1, Math.log(400))).toBeCloseTo(400 * Math.exp(0.05), 9);
+    expect(invertForecast(ratio, 0.1, Math.log(400))).toBeCloseTo(400 * Math.exp(0.1), 9);
   });
 
   it('fits the classical coefficients on the training part only', async () => {
