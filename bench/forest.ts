@@ -1,10 +1,14 @@
 /**
- * The forest benchmark: the fast engine (all cores and one worker), ml-random-forest (where it finishes
- * in reasonable time) and scikit-learn (when a Python with it is found) on the same data, the same
- * 75/25 split and 100 trees. Prints a Markdown table with ratios computed within this run.
+ * The forest benchmark: the fast engine (all cores), ml-random-forest (where it finishes in reasonable
+ * time) and scikit-learn (when a Python with it is found) on the same data, the same 75/25 split and 100
+ * trees, each fitted with 5 seeds (forest seeds 1-5; scikit-learn's random_state 1-5). Prints a Markdown
+ * table of mean ± sd over the seeds, with ratios to scikit-learn computed seed by seed within this run.
  *
- *   npm run bench:forest                 # everything (a few minutes on 2 cores)
+ *   npm run bench:forest                 # everything (the 100k × 20 set costs ~15 min of scikit-learn)
  *   npm run bench:forest -- --skip-large # without the 100k × 20 set
+ *   npm run bench:forest -- --seeds 10   # more seeds (at least 5)
+ *   npm run bench:forest -- --ml-random-forest # also ml-random-forest on the 1k set and breast cancer
+ *                                              # (its quadratic split search makes that minutes per seed)
  */
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -157,11 +161,12 @@ async function measureEngine(
   engine: EngineName,
   workers: number,
   { train, test }: Dataset,
+  seed: number,
 ): Promise<Measurement> {
   // Warm up first (worker start-up, JIT), as in a warm Lambda container or the second fit of a search.
-  if (engine === 'fast') await getLearner(engine).fit(train, { nTrees: 4 }, { seed: 2, workers });
+  if (engine === 'fast') await getLearner(engine).fit(train, { nTrees: 4 }, { seed: seed + 1000, workers });
   const started = performance.now();
-  const forest = await getLearner(engine).fit(train, { nTrees: TREES }, { seed: 1, workers });
+  const forest = await getLearner(engine).fit(train, { nTrees: TREES }, { seed, workers });
   const fitSeconds = (performance.now() - started) / 1_000;
   const bytes = serializeForest(forest);
   const loadTimes: number[] = [];
@@ -200,14 +205,15 @@ function writeCsv(path: string, { train, test }: Dataset): void {
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
-function measureSklearn(python: string, dataset: Dataset, directory: string): Measurement {
+function measureSklearn(python: string, dataset: Dataset, directory: string, seed: number): Measurement {
   const path = join(directory, 'data.csv');
   writeCsv(path, dataset);
   const script = new URL('./sklearn_forest.py', import.meta.url).pathname;
-  const output = execFileSync(python, [script, path, dataset.train.task, String(dataset.train.rowCount)], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
+  const output = execFileSync(
+    python,
+    [script, path, dataset.train.task, String(dataset.train.rowCount), String(seed)],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
   return JSON.parse(output) as Measurement;
 }
 
@@ -215,23 +221,49 @@ function formatBytes(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(2)} MB` : `${(bytes / 1024).toFixed(0)} kB`;
 }
 
-function row(dataset: string, engine: string, m: Measurement, reference?: Measurement): string {
-  const ratio = (value: number, of: number | undefined) =>
-    of === undefined ? '' : ` (${(value / of).toPrecision(2)}×)`;
+/**
+ * Mean ± sd (sample sd) of numbers, printed with `digits` decimals, or (`digits` undefined) with two
+ * significant digits of the mean, for ratios that span orders of magnitude.
+ */
+function meanSd(values: number[], digits?: number): string {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const sd = Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1));
+  const decimals = digits ?? Math.max(0, 1 - Math.floor(Math.log10(Math.abs(mean) || 1)));
+  return `${mean.toFixed(decimals)} ± ${sd.toFixed(decimals)}`;
+}
+
+/** One table row: every figure as mean ± sd over the seeds; ratios to scikit-learn taken seed by seed. */
+function row(dataset: string, engine: string, runs: Measurement[], reference?: Measurement[]): string {
+  const of = (key: keyof Measurement) => runs.map((run) => run[key]);
+  const ratio = (key: keyof Measurement) =>
+    reference === undefined ? '' : ` (${meanSd(runs.map((run, i) => run[key] / reference[i][key]))}×)`;
+  const difference =
+    reference === undefined
+      ? ''
+      : ` (${meanSd(
+          runs.map((run, i) => run.score - reference[i].score),
+          4,
+        )})`;
   return [
     dataset,
     engine,
-    `${m.fitSeconds.toFixed(2)}${ratio(m.fitSeconds, reference?.fitSeconds)}`,
-    `${m.singleRowMicros.toFixed(1)}${ratio(m.singleRowMicros, reference?.singleRowMicros)}`,
-    m.batchMicrosPerRow.toFixed(2),
-    formatBytes(m.artifactBytes),
-    m.loadMillis.toFixed(1),
-    `${m.score.toFixed(4)}${reference === undefined ? '' : ` (${m.score - reference.score >= 0 ? '+' : ''}${(m.score - reference.score).toFixed(4)})`}`,
+    `${meanSd(of('fitSeconds'), 2)}${ratio('fitSeconds')}`,
+    `${meanSd(of('singleRowMicros'), 1)}${ratio('singleRowMicros')}`,
+    meanSd(of('batchMicrosPerRow'), 2),
+    formatBytes(of('artifactBytes').reduce((sum, bytes) => sum + bytes, 0) / runs.length),
+    meanSd(of('loadMillis'), 1),
+    `${meanSd(of('score'), 4)}${difference}`,
   ].join(' | ');
 }
 
 async function main(): Promise<void> {
   const skipLarge = process.argv.includes('--skip-large');
+  const withLibrary = process.argv.includes('--ml-random-forest');
+  const seedsAt = process.argv.indexOf('--seeds');
+  const seedCount = seedsAt < 0 ? 5 : Number(process.argv[seedsAt + 1]);
+  if (!(Number.isInteger(seedCount) && seedCount >= 5))
+    throw new RangeError('--seeds must be an integer ≥ 5');
+  const seeds = Array.from({ length: seedCount }, (_, i) => i + 1);
   const cores = availableParallelism();
   const python = findPython();
   const notes: string[] = [];
@@ -241,37 +273,45 @@ async function main(): Promise<void> {
     );
   const directory = mkdtempSync(join(tmpdir(), 'forest-bench-'));
   const lines = [
-    `| data | engine | fit s (÷ sklearn) | 1-row predict µs (÷ sklearn) | batch µs/row | artifact | load ms | holdout ${'R²/AUC'} (− sklearn) |`,
+    `| data | engine | fit s (÷ sklearn) | 1-row predict µs (÷ sklearn) | batch µs/row | artifact (mean) | load ms | holdout ${'R²/AUC'} (− sklearn) |`,
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   try {
     for (const dataset of datasets(skipLarge)) {
       const metric = dataset.train.task === 'regression' ? 'R²' : 'AUC';
-      process.stderr.write(`${dataset.name}: `);
-      const sklearn = python === undefined ? undefined : measureSklearn(python, dataset, directory);
-      process.stderr.write('sklearn ');
-      const fastAll = await measureEngine('fast', cores, dataset);
-      process.stderr.write('fast ');
-      const fastOne = await measureEngine('fast', 1, dataset);
-      process.stderr.write('fast-1 ');
-      const name = `${dataset.name} (${metric})`;
-      if (sklearn !== undefined) lines.push(`| ${row(name, 'scikit-learn, n_jobs=1', sklearn)} |`);
-      lines.push(`| ${row(name, `fast, ${cores} workers`, fastAll, sklearn)} |`);
-      lines.push(`| ${row(name, 'fast, 1 worker', fastOne, sklearn)} |`);
-      if (dataset.runMlRandomForest) {
-        const library = await measureEngine('ml-random-forest', 1, dataset);
-        process.stderr.write('ml-random-forest');
-        lines.push(`| ${row(name, 'ml-random-forest (as FlatForest)', library, sklearn)} |`);
+      const sklearn: Measurement[] = [];
+      const fast: Measurement[] = [];
+      const library: Measurement[] = [];
+      for (const seed of seeds) {
+        process.stderr.write(`${dataset.name}, seed ${seed}: `);
+        if (python !== undefined) sklearn.push(measureSklearn(python, dataset, directory, seed));
+        process.stderr.write('sklearn ');
+        fast.push(await measureEngine('fast', cores, dataset, seed));
+        process.stderr.write('fast ');
+        if (withLibrary && dataset.runMlRandomForest) {
+          library.push(await measureEngine('ml-random-forest', 1, dataset, seed));
+          process.stderr.write('ml-random-forest');
+        }
+        process.stderr.write('\n');
       }
-      process.stderr.write('\n');
+      const name = `${dataset.name} (${metric})`;
+      const reference = python === undefined ? undefined : sklearn;
+      if (reference !== undefined) lines.push(`| ${row(name, 'scikit-learn, n_jobs=1', sklearn)} |`);
+      lines.push(`| ${row(name, `fast, ${cores} workers`, fast, reference)} |`);
+      if (withLibrary && dataset.runMlRandomForest) {
+        lines.push(`| ${row(name, 'ml-random-forest (as FlatForest)', library, reference)} |`);
+      }
     }
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
   notes.push(
-    'ml-random-forest runs only on the 1k regression set and breast cancer: its split search is quadratic in rows (about 48 minutes for 100 trees at 10k rows).',
+    `Every figure is mean ± sd over ${seeds.length} seeds (forest seeds ${seeds[0]}-${seeds.at(-1)}, scikit-learn random_state the same); ratios and differences to scikit-learn are taken seed by seed, then summarised.`,
+    withLibrary
+      ? 'ml-random-forest runs only on the 1k regression set and breast cancer: its split search is quadratic in rows (about 48 minutes for 100 trees at 10k rows).'
+      : 'ml-random-forest left out (add --ml-random-forest).',
     'fast: fit timed after an untimed 4-tree warm-up fit (worker start-up and JIT, as in a warm container); 1-row predict is the median of 4,500 predictRow calls, batch the best of 3 predictBatch runs over the holdout; load is deserializeForest (median of 5).',
-    `Machine: ${cores} cores, Node ${process.versions.node}. sklearn: RandomForest*(n_estimators=100, n_jobs=1, random_state=0); pickled size and pickle.loads time.`,
+    `Machine: ${cores} cores, Node ${process.versions.node}. sklearn: RandomForest*(n_estimators=100, n_jobs=1, random_state=seed); pickled size and pickle.loads time.`,
   );
   console.log(lines.join('\n'));
   console.log();

@@ -1,8 +1,9 @@
 """scikit-learn's random forest on a CSV written by bench/forest.ts, for the forest benchmark.
 
-Usage: python sklearn_forest.py DATA.csv TASK TRAIN_ROWS
+Usage: python sklearn_forest.py DATA.csv TASK TRAIN_ROWS [SEED]
   DATA.csv    features then target per line, no header; the first TRAIN_ROWS lines train, the rest are the holdout
   TASK        regression | classification
+  SEED        the forest's random_state (default 0)
 Prints one JSON object: fit seconds, single-row and batch predict times, pickled size and load time,
 and the holdout R² (regression) or ROC AUC (classification, binary).
 """
@@ -20,11 +21,12 @@ from sklearn.metrics import r2_score, roc_auc_score
 
 def main() -> None:
     path, task, train_rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     data = np.loadtxt(path, delimiter=",")
     x, y = data[:, :-1], data[:, -1]
     x_train, y_train, x_test, y_test = x[:train_rows], y[:train_rows], x[train_rows:], y[train_rows:]
     forest_class = RandomForestRegressor if task == "regression" else RandomForestClassifier
-    model = forest_class(n_estimators=100, n_jobs=1, random_state=0)
+    model = forest_class(n_estimators=100, n_jobs=1, random_state=seed)
 
     started = time.perf_counter()
     model.fit(x_train, y_train)
