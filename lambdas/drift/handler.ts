@@ -13,11 +13,12 @@ import { mergeForecast, mergeTabular } from '#core/merge.ts';
 import type { ModelSpec } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
-import { type DriftResult, type RunInput, runInputSchema, stepInput } from '../shared/contract.ts';
+import { type DriftResult, type RunInput, runInputSchema } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
-import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { loadSpec, loadTable, markStep } from '../shared/pipeline.ts';
+import { logger, metrics } from '../shared/observability.ts';
+import { loadTable } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
+import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putJson } from '../shared/storage.ts';
 import { loadDriftPool } from './pool.ts';
 
@@ -42,10 +43,7 @@ async function loadPooled(spec: ModelSpec, drops: DropRef[]): Promise<Table> {
   );
 }
 
-export async function drift({ run }: RunInput): Promise<DriftResult> {
-  logger.appendKeys({ model: run.model, runId: run.runId });
-  await markStep(registry, run, 'drift');
-  const spec = await loadSpec(registry, run.model);
+export async function drift({ run }: RunInput, { spec }: RunStepContext): Promise<DriftResult> {
   const baseline = await registry.getBaseline(run.model);
   if (!baseline || !run.drop)
     throw new InvalidDataError(`model "${run.model}" has no baseline to compare the drop with`);
@@ -100,4 +98,4 @@ export async function drift({ run }: RunInput): Promise<DriftResult> {
   return summary;
 }
 
-export const handler = withObservability(drift).use(stepInput('drift', runInputSchema));
+export const handler = pipelineStep({ name: 'drift', input: runInputSchema, registry }, drift);

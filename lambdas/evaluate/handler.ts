@@ -18,11 +18,12 @@ import {
   scorePredictions,
 } from '#core/training.ts';
 import { codeVersion, requiredEnv } from '../shared/config.ts';
-import { type EvaluateInput, type Evaluation, evaluateInputSchema, stepInput } from '../shared/contract.ts';
+import { type EvaluateInput, type Evaluation, evaluateInputSchema } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
-import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { featuresKey, loadSpec, loadTable, markStep } from '../shared/pipeline.ts';
+import { logger, metrics } from '../shared/observability.ts';
+import { featuresKey, loadTable } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
+import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { getBytes, keys, putBytes, putJson } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
@@ -40,11 +41,8 @@ function featurizerSummary(featurizer: Featurizer, variant: string): Record<stri
     : { kind: 'tabular', variant, features: featurizer.featureNames.length, classes: featurizer.classes };
 }
 
-export async function evaluate(input: EvaluateInput): Promise<Evaluation> {
+export async function evaluate(input: EvaluateInput, { spec }: RunStepContext): Promise<Evaluation> {
   const { run, merge, features, selection, shards } = input;
-  logger.appendKeys({ model: run.model, runId: run.runId });
-  await markStep(registry, run, 'evaluate');
-  const spec = await loadSpec(registry, run.model);
   const best = selection.best;
   const set = decodeFeatureSet(await getBytes(run.bucket, featuresKey(features.prefix, best.variant)));
   const refitSet = decodeFeatureSet(
@@ -183,4 +181,4 @@ export async function evaluate(input: EvaluateInput): Promise<Evaluation> {
   };
 }
 
-export const handler = withObservability(evaluate).use(stepInput('evaluate', evaluateInputSchema));
+export const handler = pipelineStep({ name: 'evaluate', input: evaluateInputSchema, registry }, evaluate);

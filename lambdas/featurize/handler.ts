@@ -19,20 +19,17 @@ import {
   type FeaturesRef,
   type FeaturizeInput,
   featurizeInputSchema,
-  stepInput,
 } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
-import { logger, withObservability } from '../shared/observability.ts';
-import { featuresKey, loadSpec, loadTable, markStep } from '../shared/pipeline.ts';
+import { logger } from '../shared/observability.ts';
+import { featuresKey, loadTable } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
+import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putBytes } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
-export async function featurize({ run, merge }: FeaturizeInput): Promise<Features> {
-  logger.appendKeys({ model: run.model, runId: run.runId });
-  await markStep(registry, run, 'featurize');
-  const spec = await loadSpec(registry, run.model);
+export async function featurize({ run, merge }: FeaturizeInput, { spec }: RunStepContext): Promise<Features> {
   const table = await loadTable(run.bucket, merge.datasetKey, spec);
   // The champion is judged on rows it never trained on: every row of the dataset it was fitted on is
   // kept out of this run's holdout (a superset of its training rows, so the guarantee holds for any
@@ -98,6 +95,7 @@ export async function featurize({ run, merge }: FeaturizeInput): Promise<Feature
   return { ref, candidates };
 }
 
-export const handler = withObservability(featurize, { metrics: false }).use(
-  stepInput('featurize', featurizeInputSchema),
+export const handler = pipelineStep(
+  { name: 'featurize', input: featurizeInputSchema, registry, metrics: false },
+  featurize,
 );

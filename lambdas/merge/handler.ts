@@ -9,11 +9,12 @@ import { toCsv } from '#core/csv.ts';
 import { mergeForecast, mergeInOrder, mergeTabular, type PairwiseMerge, sha256 } from '#core/merge.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
-import { type MergeResult, type RunInput, runInputSchema, stepInput } from '../shared/contract.ts';
+import { type MergeResult, type RunInput, runInputSchema } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
-import { logger, withObservability } from '../shared/observability.ts';
-import { loadHeldBackDrops, loadSpec, loadTable, markStep } from '../shared/pipeline.ts';
+import { logger } from '../shared/observability.ts';
+import { loadHeldBackDrops, loadTable } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
+import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putBytes, putJson } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
@@ -44,10 +45,7 @@ export interface DropsManifest {
   heldThrough: number;
 }
 
-export async function merge({ run }: RunInput): Promise<MergeResult> {
-  logger.appendKeys({ model: run.model, runId: run.runId });
-  await markStep(registry, run, 'merge');
-  const spec = await loadSpec(registry, run.model);
+export async function merge({ run }: RunInput, { spec }: RunStepContext): Promise<MergeResult> {
   const baseline = await registry.getBaseline(run.model);
   const held = await loadHeldBackDrops(registry, run.model, baseline);
   const drops = [...held.map((entry) => entry.drop), ...(run.drop ? [run.drop] : [])];
@@ -98,4 +96,7 @@ export async function merge({ run }: RunInput): Promise<MergeResult> {
   return result;
 }
 
-export const handler = withObservability(merge, { metrics: false }).use(stepInput('merge', runInputSchema));
+export const handler = pipelineStep(
+  { name: 'merge', input: runInputSchema, registry, metrics: false },
+  merge,
+);

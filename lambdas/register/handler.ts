@@ -14,14 +14,13 @@ import {
   type Registration,
   type RunContext,
   registerInputSchema,
-  stepInput,
 } from '../shared/contract.ts';
 import { ConflictError } from '../shared/errors.ts';
-import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { loadSpec } from '../shared/pipeline.ts';
+import { logger, metrics } from '../shared/observability.ts';
 import { PredictionLog } from '../shared/prediction-log.ts';
 import { Registry, type RunOutcome } from '../shared/registry.ts';
 import { loadModelReport } from '../shared/report-data.ts';
+import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putBytes } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
@@ -107,9 +106,8 @@ async function decisionOfRun(
   }
 }
 
-export async function register(input: RegisterInput): Promise<Registration> {
+export async function register(input: RegisterInput, { spec }: RunStepContext): Promise<Registration> {
   const { run } = input;
-  logger.appendKeys({ model: run.model, runId: run.runId });
   const finishedAt = new Date().toISOString();
   const elapsed = Date.parse(finishedAt) - Date.parse(run.startedAt);
   metrics.addDimension('model', run.model);
@@ -179,7 +177,7 @@ export async function register(input: RegisterInput): Promise<Registration> {
   let outcome: RunOutcome = 'kept';
   let decision = evaluation.reason;
   if (input.outcome === 'promote') {
-    const { rollout } = await loadSpec(registry, run.model);
+    const { rollout } = spec;
     const actor = `pipeline run ${run.runId}`;
     const earlier = created ? undefined : await decisionOfRun(run.model, version, actor, rollout);
     if (earlier) {
@@ -226,4 +224,4 @@ export async function register(input: RegisterInput): Promise<Registration> {
   return { outcome, version, decision };
 }
 
-export const handler = withObservability(register).use(stepInput('register', registerInputSchema));
+export const handler = pipelineStep({ name: 'register', input: registerInputSchema, registry }, register);

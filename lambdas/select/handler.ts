@@ -6,16 +6,10 @@
 
 import { bestCandidate, shardCount } from '#core/training.ts';
 import { requiredEnv } from '../shared/config.ts';
-import {
-  type SelectInput,
-  type Selection,
-  type ShardPlan,
-  selectInputSchema,
-  stepInput,
-} from '../shared/contract.ts';
-import { logger, withObservability } from '../shared/observability.ts';
-import { markStep } from '../shared/pipeline.ts';
+import { type SelectInput, type Selection, type ShardPlan, selectInputSchema } from '../shared/contract.ts';
+import { logger } from '../shared/observability.ts';
 import { Registry } from '../shared/registry.ts';
+import { pipelineStep } from '../shared/run-step.ts';
 import { keys, putJson } from '../shared/storage.ts';
 
 const registry = new Registry({ runs: requiredEnv('RUNS_TABLE') });
@@ -24,8 +18,6 @@ const registry = new Registry({ runs: requiredEnv('RUNS_TABLE') });
 const DEFAULT_TREES = 100;
 
 export async function select({ run, features, trials }: SelectInput): Promise<Selection> {
-  logger.appendKeys({ model: run.model, runId: run.runId });
-  await markStep(registry, run, 'fit');
   const best = bestCandidate(trials, features.metric);
   const nTrees = Number(best.params.nTrees ?? DEFAULT_TREES);
   // Shards of the judged model (training rows), then of the refit the promoted model serves (every row).
@@ -51,6 +43,7 @@ export async function select({ run, features, trials }: SelectInput): Promise<Se
   return { best, shards, trialsKey };
 }
 
-export const handler = withObservability(select, { metrics: false }).use(
-  stepInput('select', selectInputSchema),
+export const handler = pipelineStep(
+  { name: 'select', input: selectInputSchema, registry, metrics: false },
+  select,
 );

@@ -92,6 +92,17 @@ export const dropRefSchema = z.object({
   versionId: z.string().optional(),
 }) satisfies z.ZodType<DropRef>;
 
+/**
+ * The model's spec as the run started with it: a snapshot in the bucket, written once by `validate`.
+ * Every later step reads this snapshot (checked against `sha256`), never the registry's current spec, so a
+ * spec changed during a run takes effect from the next run and one run never mixes two specs.
+ */
+export const specRefSchema = z.object({
+  key: text,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex'),
+});
+export type SpecRef = z.output<typeof specRefSchema>;
+
 /** The run every step after `validate` receives as `run`: which model, which execution, what started it. */
 export const runContextSchema = z.object({
   model: text,
@@ -101,6 +112,8 @@ export const runContextSchema = z.object({
   trigger: z.enum(['drop', 'first_model', 'schedule', 'manual'] as const satisfies RunRecord['trigger'][]),
   /** The drop that started the run (absent for a scheduled or manual retrain). */
   drop: dropRefSchema.optional(),
+  /** The spec the run started with. */
+  spec: specRefSchema,
 });
 export type RunContext = z.output<typeof runContextSchema>;
 

@@ -65,11 +65,13 @@ export function emitMetrics(
  * Wraps a handler with the logger's Lambda context and, for handlers that emit metrics, metrics flushing
  * after each invocation (handlers without metrics skip it: Powertools warns on every empty flush).
  */
-export function withObservability<TEvent, TResult>(
-  handler: (event: TEvent, context: Context) => Promise<TResult>,
+export function withObservability<TEvent, TResult, TContext extends Context = Context>(
+  handler: (event: TEvent, context: TContext) => Promise<TResult>,
   options: { metrics?: boolean } = { metrics: true },
 ) {
-  const wrapped = middy(handler).use(injectLambdaContext(logger, { resetKeys: true }));
+  const wrapped = middy<TEvent, TResult, Error, TContext>(handler).use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
   return options.metrics === false
     ? wrapped
     : wrapped.use(logMetrics(metrics, { throwOnEmptyMetrics: false }));

@@ -2,13 +2,15 @@
  * What the retraining pipeline's steps share beyond their contract (`contract.ts`): reading the trigger
  * event, loading the spec and tables, bounding failure reasons, and marking a run's progress.
  */
+
+import { createHash } from 'node:crypto';
 import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
-import type { RunContext, S3ObjectCreated, TriggerEvent } from './contract.ts';
-import { InvalidDataError } from './errors.ts';
+import type { RunContext, S3ObjectCreated, SpecRef, TriggerEvent } from './contract.ts';
+import { InvalidDataError, StepInputError } from './errors.ts';
 import type { Baseline, DropRef, HeldBackDrop, Registry } from './registry.ts';
-import { getBytes } from './storage.ts';
+import { getBytes, keys, putBytes } from './storage.ts';
 
 /** The trigger of a run that retrains without a drop (`schedule`, `manual`); undefined for a drop. */
 export function retrainTrigger(event: TriggerEvent): 'schedule' | 'manual' | undefined {
@@ -67,15 +69,65 @@ export function featuresKey(prefix: string, variant: string, refit = false): str
   return `${prefix}${variant}${refit ? '.all' : ''}.bin`;
 }
 
-/** The model's spec from the registry. @throws InvalidDataError (the run can't proceed) when none is registered. */
-export async function loadSpec(registry: Registry, model: string): Promise<ModelSpec> {
+/** The model's spec as registered. @throws InvalidDataError (the run can't proceed) when none is. */
+async function registeredSpec(registry: Registry, model: string): Promise<unknown> {
   const stored = await registry.getSpec(model);
   if (stored === undefined) {
     throw new InvalidDataError(
       `no spec is registered for model "${model}": register one with "driftline specs add <spec.json>", then upload the file again`,
     );
   }
-  return parseSpec(stored);
+  return stored;
+}
+
+const sha256Hex = (bytes: string | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** Parsed run specs by their snapshot's sha256: a warm container reads a run's spec once. */
+const runSpecs = new Map<string, ModelSpec>();
+/** Specs a container keeps (a few models' runs at a time). */
+const RUN_SPECS_KEPT = 16;
+
+function keepRunSpec(sha256: string, spec: ModelSpec): ModelSpec {
+  runSpecs.delete(sha256);
+  runSpecs.set(sha256, spec);
+  if (runSpecs.size > RUN_SPECS_KEPT) runSpecs.delete(runSpecs.keys().next().value as string);
+  return spec;
+}
+
+/**
+ * Pins the model's registered spec for a run: writes it as the run's snapshot (`runs/<model>/<runId>/spec.json`)
+ * and returns it parsed, with the reference every later step of the run reads it by. Safe to repeat: a
+ * retried validate pins the spec registered then, before any later step has read the snapshot.
+ * @throws InvalidDataError when no spec is registered; SpecError when the registered spec is invalid.
+ */
+export async function pinSpec(
+  registry: Registry,
+  bucket: string,
+  model: string,
+  runId: string,
+): Promise<{ spec: ModelSpec; ref: SpecRef }> {
+  const registered = await registeredSpec(registry, model);
+  const spec = parseSpec(registered);
+  const stored = JSON.stringify(registered);
+  const ref = { key: keys.run(model, runId, 'spec.json'), sha256: sha256Hex(stored) };
+  await putBytes(bucket, ref.key, stored, 'application/json');
+  return { spec, ref };
+}
+
+/**
+ * The spec a run started with, from the snapshot {@link pinSpec} wrote.
+ * @throws StepInputError when the snapshot is not the one the run's reference names.
+ */
+export async function loadRunSpec(run: RunContext): Promise<ModelSpec> {
+  const cached = runSpecs.get(run.spec.sha256);
+  if (cached) return cached;
+  const bytes = await getBytes(run.bucket, run.spec.key);
+  if (sha256Hex(bytes) !== run.spec.sha256) {
+    throw new StepInputError(
+      `the spec snapshot ${run.spec.key} of run ${run.runId} is not the one the run started with (sha256 ${run.spec.sha256}); something rewrote it: start the run again`,
+    );
+  }
+  return keepRunSpec(run.spec.sha256, parseSpec(JSON.parse(new TextDecoder().decode(bytes))));
 }
 
 /**

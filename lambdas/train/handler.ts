@@ -7,18 +7,20 @@
 
 import { serializeForest } from '#core/forest/index.ts';
 import { decodeFeatureSet, fitFinal, scoreCandidate } from '#core/training.ts';
+import { requiredEnv } from '../shared/config.ts';
 import {
   type FeaturesRef,
   type RunContext,
   type ShardResult,
-  stepInput,
   type TrainInput,
   type TrialResult,
   trainInputSchema,
 } from '../shared/contract.ts';
 import { forestWorkerScript } from '../shared/forest-worker.ts';
-import { logger, withObservability } from '../shared/observability.ts';
+import { logger } from '../shared/observability.ts';
 import { featuresKey } from '../shared/pipeline.ts';
+import { Registry } from '../shared/registry.ts';
+import { pipelineStep } from '../shared/run-step.ts';
 import { getBytes, keys, putBytes } from '../shared/storage.ts';
 
 async function featureSet(run: RunContext, features: FeaturesRef, variant: string, refit = false) {
@@ -27,7 +29,6 @@ async function featureSet(run: RunContext, features: FeaturesRef, variant: strin
 
 export async function train(input: TrainInput): Promise<TrialResult | ShardResult> {
   const { run, features } = input;
-  logger.appendKeys({ model: run.model, runId: run.runId, mode: input.mode });
   const settings = {
     engine: features.engine,
     seed: features.seed,
@@ -51,4 +52,14 @@ export async function train(input: TrainInput): Promise<TrialResult | ShardResul
   return { index: shard.index, refit: shard.refit, key, trees: forest.nTrees, seconds };
 }
 
-export const handler = withObservability(train, { metrics: false }).use(stepInput('train', trainInputSchema));
+export const handler = pipelineStep(
+  {
+    name: 'train',
+    input: trainInputSchema,
+    registry: new Registry({ runs: requiredEnv('RUNS_TABLE') }),
+    // The search Map scores candidates; the final fit's Map fits the chosen one's trees.
+    step: (input) => (input.mode === 'candidate' ? 'search' : 'fit'),
+    metrics: false,
+  },
+  train,
+);

@@ -17,13 +17,7 @@ import {
 } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import {
-  dropOfEvent,
-  loadSpec,
-  modelOfEvent,
-  retrainTrigger,
-  summarizeProblems,
-} from '../shared/pipeline.ts';
+import { dropOfEvent, modelOfEvent, pinSpec, retrainTrigger, summarizeProblems } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { getBytes, headObject, keys, putJson } from '../shared/storage.ts';
 
@@ -34,7 +28,8 @@ export async function validate(input: ValidateInput): Promise<Validation> {
   const { event, runId, startedAt } = input;
   const model = modelOfEvent(event);
   logger.appendKeys({ model, runId });
-  const spec = await loadSpec(registry, model);
+  // The spec this run uses from here to its end, whatever happens to the registered one meanwhile.
+  const { spec, ref } = await pinSpec(registry, dataBucket, model, runId);
   const baseline = await registry.getBaseline(model);
 
   // Schedules and `driftline retrain` skip the drift test (the state machine sends only drops through the
@@ -43,7 +38,7 @@ export async function validate(input: ValidateInput): Promise<Validation> {
   if (retrain) {
     if (!baseline)
       throw new InvalidDataError(`model "${model}" has no data yet: a ${retrain} retrain needs a first drop`);
-    const run: RunContext = { model, runId, startedAt, bucket: dataBucket, trigger: retrain };
+    const run: RunContext = { model, runId, startedAt, bucket: dataBucket, trigger: retrain, spec: ref };
     await registry.startRun({
       model,
       runId,
@@ -92,7 +87,15 @@ export async function validate(input: ValidateInput): Promise<Validation> {
     sha256: createHash('sha256').update(bytes).digest('hex'),
     rows: report.rowCount,
   };
-  const run: RunContext = { model, runId, startedAt, bucket: dataBucket, trigger, drop: validated };
+  const run: RunContext = {
+    model,
+    runId,
+    startedAt,
+    bucket: dataBucket,
+    trigger,
+    drop: validated,
+    spec: ref,
+  };
   await registry.updateRun(model, startedAt, runId, { drop: validated });
   const warnings = report.problems
     .filter((problem) => problem.severity === 'warning')

@@ -14,6 +14,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DropsManifest } from '../../lambdas/merge/handler.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
+import type { RunStepContext } from '../../lambdas/shared/run-step.ts';
 import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/stepfunctions.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
@@ -38,6 +39,7 @@ let registry: Registry;
 let steps: Steps;
 let executions = 0;
 let mergeDrops: typeof import('../../lambdas/merge/handler.ts').merge;
+let loadRunSpec: typeof import('../../lambdas/shared/pipeline.ts').loadRunSpec;
 
 beforeAll(async () => {
   emulators = await startTestEmulators();
@@ -46,6 +48,7 @@ beforeAll(async () => {
   registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
   mergeDrops = (await import('../../lambdas/merge/handler.ts')).merge;
+  ({ loadRunSpec } = await import('../../lambdas/shared/pipeline.ts'));
   const spec = JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8'));
   await registry.putSpec(MODEL, {
     ...spec,
@@ -175,7 +178,7 @@ async function retrainRecording(
   const { run } = validated;
   // Called unwrapped: the test's Lambda context gives every handler 60 s, merge has 5 minutes on AWS.
   const started = performance.now();
-  const merge = await mergeDrops({ run });
+  const merge = await mergeDrops({ run }, { spec: await loadRunSpec(run) } as RunStepContext);
   console.log(`merge of ${merge.drops.count} drops took ${Math.round(performance.now() - started)} ms`);
   const state: Record<string, unknown> = { ...validated, merge };
   record('merge', state);

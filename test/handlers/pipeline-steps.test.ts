@@ -157,6 +157,47 @@ describe('the retraining steps on emulators', () => {
     expect(await registry.getLease('air-passengers')).toBeUndefined();
   });
 
+  it('keeps the spec a run started with though the registered spec changes during the run', async () => {
+    // Prepare: a first model's run validated under the spec that selects by MAPE
+    const registered = await registry.getSpec<Record<string, unknown>>('air-passengers');
+    await registry.putSpec('air-pinned', { ...registered, name: 'air-pinned' });
+    const input = await drop('incoming/air-pinned/first.csv', `${airPassengers.slice(0, 121).join('\n')}\n`);
+    const { run } = await admitAndValidate(steps, input);
+    // Act: the spec changes to RMSE (and no bars) while the run merges and trains
+    await registry.putSpec('air-pinned', {
+      ...registered,
+      name: 'air-pinned',
+      metric: 'rmse',
+      promotion: {},
+    });
+    const outcome = await retrain(steps, run);
+    // Assess: every step judged by the run's own spec; the registry's current spec was never read
+    const version = await registry.getVersion('air-pinned', outcome.version!);
+    expect(run.spec.key).toBe(`runs/air-pinned/${run.runId}/spec.json`);
+    expect(version?.metric).toBe('mape');
+    expect(Object.keys(version?.metrics ?? {})).toContain('mape');
+  });
+
+  it('fails a step whose spec snapshot was rewritten, naming the snapshot', async () => {
+    // Prepare: a run (of a spec no step has read yet) whose snapshot is replaced after validate pinned it
+    const registered = await registry.getSpec<Record<string, unknown>>('air-pinned');
+    await registry.putSpec('air-pinned', { ...registered, description: 'pinned, then rewritten' });
+    const { run } = await admitAndValidate(steps, {
+      event: { source: 'driftline.retrain', detail: { model: 'air-pinned' } },
+      runId: `exec-${++executions}`,
+      startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, executions)).toISOString(),
+    });
+    await new S3Client({ forcePathStyle: true }).send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: run.spec.key, Body: '{"task":"forecast"}' }),
+    );
+    // Act
+    const error = await steps.merge({ run }).catch((caught: Error) => caught);
+    // Assess
+    expect((error as Error).name).toBe('StepInputError');
+    expect((error as Error).message).toContain(run.spec.key);
+    await registry.releaseLease('air-pinned', run.runId);
+  });
+
   it('fails a malformed drop with a reason naming the problem and leaves production alone', async () => {
     // Prepare
     const production = await registry.getPointer('air-passengers', 'production');
@@ -334,6 +375,7 @@ describe('the retraining steps on emulators', () => {
     // Assess: nothing is lost (runs, lease, claims, baseline, held drops all recorded) and nothing mixed
     expect([...new Set(served)].sort()).toEqual(['AUDIT', 'POINTERS', 'SPEC', 'VERSION']);
     expect([...new Set(bookkeeping)].sort()).toEqual(['BASELINE', 'DROP', 'HELD', 'LEASE', 'RUN']);
-    expect((await registry.listRuns('air-passengers', 100)).length).toBe(executions);
+    const runsOf = async (model: string) => (await registry.listRuns(model, 100)).length;
+    expect((await runsOf('air-passengers')) + (await runsOf('air-pinned'))).toBe(executions);
   });
 });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PairedComparison } from '#core/paired-bootstrap.ts';
-import type { Evaluation, RegisterInput } from '../../lambdas/shared/contract.ts';
+import type { Evaluation, RegisterInput, SpecRef } from '../../lambdas/shared/contract.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import { lambda, prepareHandlerEnvironment } from '../support/pipeline-steps.ts';
@@ -19,6 +19,8 @@ let emulators: TestEmulators;
 let registry: Registry;
 let register: (input: RegisterInput) => Promise<{ outcome: string; version?: number; decision: string }>;
 let runs = 0;
+/** The spec every run here started with. */
+let spec: SpecRef;
 /** The run whose dataset is the baseline: each run here merges from the one before it. */
 let baselineRunId: string | undefined;
 
@@ -28,8 +30,9 @@ beforeAll(async () => {
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   registry = new Registry(registryTables(TABLE));
   register = lambda(await import('../../lambdas/register/handler.ts'));
-  const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
-  await registry.putSpec(MODEL, spec);
+  await registry.putSpec(MODEL, JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8')));
+  const { pinSpec } = await import('../../lambdas/shared/pipeline.ts');
+  spec = (await pinSpec(registry, 'register-test', MODEL, 'spec-run')).ref;
 });
 
 afterAll(async () => emulators?.close());
@@ -92,6 +95,7 @@ function promoteInput(champion: number | undefined): RegisterInput {
       startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, runs)).toISOString(),
       bucket: 'register-test',
       trigger: 'drop',
+      spec,
     },
     merge,
     evaluation,

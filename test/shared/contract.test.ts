@@ -18,6 +18,7 @@ const run = {
   bucket: 'data',
   trigger: 'drop',
   drop: { bucket: 'data', key: 'incoming/air-passengers/v2.csv', etag: 'e', size: 10 },
+  spec: { key: 'runs/air-passengers/exec-1/spec.json', sha256: 'a'.repeat(64) },
 } as const;
 
 const features = {

@@ -24,7 +24,12 @@ export async function prepareHandlerEnvironment(names: { bucket: string; table: 
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 }
 
-/** A wrapped (middy) handler called with a Lambda-like context, typed as the function it wraps. */
+/** A handler as its Lambda is invoked: the input in, the output out (the context is the invoker's). */
+export type Invoke<F extends (...args: never[]) => Promise<unknown>> = (
+  input: Parameters<F>[0],
+) => ReturnType<F>;
+
+/** A wrapped (middy) handler called with a Lambda-like context, typed as it is invoked (see {@link Invoke}). */
 export function lambda<F extends (event: never) => Promise<unknown>>(module: { handler: unknown }): F {
   const wrapped = module.handler as (event: unknown, context: unknown) => Promise<unknown>;
   return ((event: unknown) =>
@@ -37,18 +42,18 @@ export function lambda<F extends (event: never) => Promise<unknown>>(module: { h
 }
 
 export interface Steps {
-  admit: typeof import('../../lambdas/admit/handler.ts').admit;
-  validate: typeof import('../../lambdas/validate/handler.ts').validate;
-  drift: typeof import('../../lambdas/drift/handler.ts').drift;
-  merge: typeof import('../../lambdas/merge/handler.ts').merge;
-  featurize: typeof import('../../lambdas/featurize/handler.ts').featurize;
-  train: typeof import('../../lambdas/train/handler.ts').train;
-  select: typeof import('../../lambdas/select/handler.ts').select;
-  evaluate: typeof import('../../lambdas/evaluate/handler.ts').evaluate;
-  register: typeof import('../../lambdas/register/handler.ts').register;
-  recordFailure: typeof import('../../lambdas/recordFailure/handler.ts').recordFailure;
-  predict: typeof import('../../lambdas/predict/handler.ts').predict;
-  feedback: typeof import('../../lambdas/feedback/handler.ts').feedback;
+  admit: Invoke<typeof import('../../lambdas/admit/handler.ts').admit>;
+  validate: Invoke<typeof import('../../lambdas/validate/handler.ts').validate>;
+  drift: Invoke<typeof import('../../lambdas/drift/handler.ts').drift>;
+  merge: Invoke<typeof import('../../lambdas/merge/handler.ts').merge>;
+  featurize: Invoke<typeof import('../../lambdas/featurize/handler.ts').featurize>;
+  train: Invoke<typeof import('../../lambdas/train/handler.ts').train>;
+  select: Invoke<typeof import('../../lambdas/select/handler.ts').select>;
+  evaluate: Invoke<typeof import('../../lambdas/evaluate/handler.ts').evaluate>;
+  register: Invoke<typeof import('../../lambdas/register/handler.ts').register>;
+  recordFailure: Invoke<typeof import('../../lambdas/recordFailure/handler.ts').recordFailure>;
+  predict: Invoke<typeof import('../../lambdas/predict/handler.ts').predict>;
+  feedback: Invoke<typeof import('../../lambdas/feedback/handler.ts').feedback>;
 }
 
 /** Imports every pipeline and API handler (after the environment is set). */
