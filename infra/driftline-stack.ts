@@ -121,23 +121,23 @@ export class DriftlineStack extends Stack {
         .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'PutItem', 'UpdateItem'], ENV.runs),
+      // Every step after validate reads its run's spec snapshot, runs/<model>/<runId>/spec.json.
       drift: fn('drift', 1024, minutes(2))
-        .bindBucket(bucket, { read: ['incoming/*', 'datasets/*'], write: ['runs/*'] })
+        .bindBucket(bucket, { read: ['incoming/*', 'datasets/*', 'runs/*'], write: ['runs/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       merge: fn('merge', 1024, minutes(5))
-        .bindBucket(bucket, { read: ['incoming/*', 'datasets/*'], write: ['datasets/*'] })
+        .bindBucket(bucket, { read: ['incoming/*', 'datasets/*', 'runs/*'], write: ['datasets/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       featurize: fn('featurize', 1024, minutes(5))
-        .bindBucket(bucket, { read: ['datasets/*'], write: ['runs/*'] })
+        .bindBucket(bucket, { read: ['datasets/*', 'runs/*'], write: ['runs/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['UpdateItem'], ENV.runs),
       // More memory buys more vCPUs for the forest's worker threads; 3008 MB is what new accounts may set.
-      train: fn('train', 3008, minutes(15), [FOREST_WORKER]).bindBucket(bucket, {
-        read: ['runs/*'],
-        write: ['runs/*'],
-      }),
+      train: fn('train', 3008, minutes(15), [FOREST_WORKER])
+        .bindBucket(bucket, { read: ['runs/*'], write: ['runs/*'] })
+        .bindTable(runs, ['UpdateItem'], ENV.runs),
       select: fn('select', 512, minutes(2))
         .bindBucket(bucket, { read: ['runs/*'], write: ['runs/*'] })
         .bindTable(runs, ['UpdateItem'], ENV.runs),
