@@ -175,7 +175,9 @@ export class DriftlineStack extends Stack {
       feedback: fn('feedback', 512, Duration.seconds(20))
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(predictionLog, ['GetItem', 'UpdateItem'], ENV.predictionLog),
+      // /health verifies each production artifact against its recorded sha256 (once per artifact ETag).
       models: fn('models', 256, Duration.seconds(10))
+        .bindBucket(bucket, { read: ['models/*'] })
         .bindTable(registry, ['GetItem', 'Query'], ENV.registry)
         .bindTable(runs, ['Query'], ENV.runs),
       // Reports read run artifacts (drift, holdout) and datasets (forecast months), and live aggregates.

@@ -40,6 +40,8 @@ export const PREDICT_METRICS = {
   serverErrors: 'Predict5xx',
   /** Emitted by `feedback`: a labelled prediction's error over its version's holdout error. */
   liveQuality: 'LiveQualityRatio',
+  /** A request production's refused artifact answered 503 (`ARTIFACT_REFUSED_METRIC` of the handlers). */
+  artifactRefused: 'ArtifactRefused',
 } as const;
 
 /**
@@ -99,6 +101,8 @@ export interface RoleAlarms {
   readonly latency?: Alarm;
   readonly errorRate?: Alarm;
   readonly quality: Alarm;
+  /** Production only: its artifact was refused; falls back to the previous version (spec `serving.fallback`). */
+  readonly artifactRefused?: Alarm;
 }
 
 /** The rollback alarms of a model, per serving role. */
@@ -106,7 +110,7 @@ export type ModelAlarms = Readonly<Record<ServingRole, RoleAlarms>>;
 
 function alarmsOf(alarms: ModelAlarms): Alarm[] {
   return Object.values(alarms).flatMap((role) =>
-    [role.latency, role.errorRate, role.quality].filter((a) => a !== undefined),
+    [role.latency, role.errorRate, role.quality, role.artifactRefused].filter((a) => a !== undefined),
   );
 }
 
@@ -268,7 +272,19 @@ export class Monitoring extends Construct {
       }),
       threshold: model.errorRate,
     });
-    return { latency, errorRate, quality };
+    if (role !== 'production') return { latency, errorRate, quality };
+    // One refused request is enough: the bytes are wrong for every request until the pointer moves.
+    const artifactRefused = new Alarm(this, `${model.name}-${role}-ArtifactRefused`, {
+      alarmName: `${name}/artifact-refused`,
+      alarmDescription: `The production artifact of ${model.name} no longer matches its recorded sha256 and predict answers 503: fall back to the previous version unless the spec's serving.fallback is false.`,
+      metric: metric(PREDICT_METRICS.artifactRefused, 'Sum'),
+      threshold: 1,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    return { latency, errorRate, quality, artifactRefused };
   }
 
   private createDashboard(model: ModelAlarmSettings, alarms: ModelAlarms): Dashboard {

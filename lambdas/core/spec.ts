@@ -373,6 +373,13 @@ function promotionSchema<const M extends readonly [string, ...string[]]>(task: T
 export const MISSING_POLICIES = ['reject', 'impute'] as const;
 export type MissingPolicy = (typeof MISSING_POLICIES)[number];
 
+/**
+ * Whether a production version whose artifact is refused (its bytes no longer match the sha256 the registry
+ * recorded) is rolled back to the previous good version when its `artifact-refused` alarm fires, with an
+ * audit record; off, it keeps answering 503 until someone acts.
+ */
+const fallback = z.boolean(must('must be true or false')).default(true);
+
 /** How a tabular model treats requests; see `checkServingInputs` in `serving-inputs.ts`. */
 const serving = z
   .strictObject({
@@ -381,8 +388,12 @@ const serving = z
      * `impute` fills it as training filled a blank cell (the training median; no category) and says so.
      */
     missing: z.enum(MISSING_POLICIES, must("must be 'reject' or 'impute'")).default('reject'),
+    fallback,
   })
   .prefault({});
+
+/** How a forecast serves (its inputs are the lags: there is no missing-value policy). */
+const forecastServing = z.strictObject({ fallback }).prefault({});
 
 /**
  * One missing-value rule for training and serving: training fills the blank feature cells that
@@ -476,6 +487,7 @@ const forecastSchema = z
     season: integer(1, 60).default(12),
     holdout: holdout.default(24),
     metric: metricEnum('forecast', REGRESSION_METRICS).default('mape'),
+    serving: forecastServing,
     featurize: z
       .strictObject({
         transform: z

@@ -2,22 +2,65 @@
  * The registry, read-only, over the API: `GET /health`, `GET /models`, `GET /models/{name}` (production,
  * canary, and the first page of versions, runs and audit) and the paged listings
  * `GET /models/{name}/versions`, `/runs` and `/audit` (`?limit=&next=`). Listing models reads the
- * registry's catalog partition; nothing here scans a table.
+ * registry's catalog partition; nothing here scans a table. `/health` also checks that each production
+ * artifact still hashes to the sha256 the registry recorded: a model whose artifact predict would refuse
+ * is reported `degraded`, naming the version and the reason.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ChecksumMismatchError, sha256Hex } from '#core/model.ts';
 import { DEFAULT_PAGE_SIZE, modelQuerySchema, pageQuerySchema } from '../shared/api-schemas.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { errorResponse, json, pathParameter, queryParameters } from '../shared/http.ts';
 import { withObservability } from '../shared/observability.ts';
 import { type PageRequest, Registry } from '../shared/registry.ts';
+import { getBytes, objectEtag } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
+
+const bucket = requiredEnv('DATA_BUCKET');
 
 async function productionVersions(): Promise<Record<string, number | null>> {
   const names = await registry.listModels();
   const pointers = await Promise.all(names.map((name) => registry.getPointer(name, 'production')));
   return Object.fromEntries(names.map((name, i) => [name, pointers[i]?.version ?? null]));
+}
+
+/** Artifacts already hashed (key, ETag, expected sha256) → the refusal reason, or undefined when sound. */
+const verified = new Map<string, string | undefined>();
+
+/**
+ * Why predict would refuse a version's artifact, or undefined when it would load it: the same checks and
+ * words as the predict cache (`ChecksumMismatchError`). Bytes are hashed once per ETag; later calls HEAD.
+ */
+async function artifactProblem(model: string, version: number): Promise<string | undefined> {
+  const record = await registry.getVersion(model, version);
+  if (!record) return `version ${version} has no registry record`;
+  const { key, sha256 } = record.artifact;
+  const etag = await objectEtag(bucket, key);
+  if (etag === undefined) return `its artifact ${key} does not exist`;
+  const cacheKey = `${key}\n${etag}\n${sha256}`;
+  if (!verified.has(cacheKey)) {
+    const actual = sha256Hex(await getBytes(bucket, key));
+    verified.set(cacheKey, actual === sha256 ? undefined : new ChecksumMismatchError(sha256, actual).message);
+  }
+  return verified.get(cacheKey);
+}
+
+/** `GET /health`: `ok`, or `degraded` with each model whose production artifact would be refused. */
+async function health() {
+  const models = await productionVersions();
+  const degraded: Record<string, { version: number; reason: string }> = {};
+  await Promise.all(
+    Object.entries(models).map(async ([name, version]) => {
+      if (version === null) return;
+      const problem = await artifactProblem(name, version);
+      if (problem) degraded[name] = { version, reason: `its artifact is refused (${problem})` };
+    }),
+  );
+  return Object.keys(degraded).length === 0
+    ? { status: 'ok' as const, models }
+    : { status: 'degraded' as const, models, degraded };
 }
 
 /** The model named by the path, which must be registered. @throws NotFoundError otherwise. */
@@ -60,7 +103,7 @@ export async function models(event: APIGatewayProxyEvent): Promise<APIGatewayPro
   try {
     switch (event.resource) {
       case '/health':
-        return json(200, { status: 'ok', models: await productionVersions() });
+        return json(200, await health());
       case '/models':
         return json(200, { models: await productionVersions() });
       case '/models/{name}':

@@ -14,7 +14,13 @@ import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts
 import { numberEnv, requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ModelUnavailableError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
-import { emitMetrics, logger, type MetricValue, withObservability } from '../shared/observability.ts';
+import {
+  ARTIFACT_REFUSED_METRIC,
+  emitMetrics,
+  logger,
+  type MetricValue,
+  withObservability,
+} from '../shared/observability.ts';
 import {
   type LoggedPrediction,
   type PredictionEntry,
@@ -129,9 +135,16 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     });
   } catch (error) {
     const response = errorResponse(error);
-    if (error instanceof ModelUnavailableError) measured.values.ArtifactRefused = { unit: 'Count', value: 1 };
-    // Only server faults count toward the 5xx alarm; a client's mistake is a 4xx.
-    measured.values[response.statusCode >= 500 ? 'Predict5xx' : 'Predict4xx'] = { unit: 'Count', value: 1 };
+    // A refused artifact has its own alarm (and fallback, by the spec's serving.fallback), not the 5xx-rate
+    // alarm's rollback, which would ignore the flag. Only server faults count toward the 5xx alarm; a
+    // client's mistake is a 4xx.
+    const counted =
+      error instanceof ModelUnavailableError
+        ? ARTIFACT_REFUSED_METRIC
+        : response.statusCode >= 500
+          ? 'Predict5xx'
+          : 'Predict4xx';
+    measured.values[counted] = { unit: 'Count', value: 1 };
     return response;
   } finally {
     // Alarms watch each role's own metrics (a bad canary must not roll production back); dashboards split

@@ -12,10 +12,11 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { alarmEventKey, breachingPeriods, type ServingRole } from '#core/lifecycle.ts';
+import { parseSpec, SpecError } from '#core/spec.ts';
 import { notify } from '../shared/alerts.ts';
 import { optionalEnv, requiredEnv } from '../shared/config.ts';
 import { BadRequestError } from '../shared/errors.ts';
-import { logger, metrics, withObservability } from '../shared/observability.ts';
+import { ARTIFACT_REFUSED_METRIC, logger, metrics, withObservability } from '../shared/observability.ts';
 import { Registry } from '../shared/registry.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE') });
@@ -37,7 +38,12 @@ const alarmDetailSchema = z.looseObject({
           z.looseObject({
             metricStat: z
               .looseObject({
-                metric: z.looseObject({ dimensions: z.record(z.string(), z.string()).optional() }).optional(),
+                metric: z
+                  .looseObject({
+                    name: z.string().optional(),
+                    dimensions: z.record(z.string(), z.string()).optional(),
+                  })
+                  .optional(),
               })
               .optional(),
           }),
@@ -73,6 +79,16 @@ export function dimensionOfAlarm(detail: AlarmDetail, name: string): string | un
   return undefined;
 }
 
+/** The spec's `serving.fallback`; on (its default) for a spec that no longer parses. */
+async function fallbackEnabled(model: string): Promise<boolean> {
+  try {
+    return parseSpec(await registry.getSpec(model)).serving.fallback;
+  } catch (error) {
+    if (error instanceof SpecError) return true;
+    throw error;
+  }
+}
+
 /** What an alarm event asks for, or why it asks for nothing. */
 async function rollbackForAlarm(event: EventBridgeEvent<'CloudWatch Alarm State Change', unknown>) {
   const parsed = alarmDetailSchema.safeParse(event.detail);
@@ -90,6 +106,19 @@ async function rollbackForAlarm(event: EventBridgeEvent<'CloudWatch Alarm State 
   const role = (dimensionOfAlarm(detail, 'role') ?? 'production') as ServingRole;
   if (!ROLES.includes(role))
     throw new BadRequestError(`alarm ${detail.alarmName} has an unknown role "${role}"`);
+  const refused = detail.configuration?.metrics?.some(
+    (metric) => metric.metricStat?.metric?.name === ARTIFACT_REFUSED_METRIC,
+  );
+  if (refused && !(await fallbackEnabled(model))) {
+    // The operator chose to keep the version (and its 503s) until someone acts: say so, change nothing.
+    return {
+      model,
+      outcome: {
+        changed: false,
+        message: `production's artifact was refused and serving.fallback is false: nothing falls back (alarm ${detail.alarmName})`,
+      },
+    };
+  }
   const stateTime = detail.state.timestamp ?? event.time;
   const stateMs = Date.parse(stateTime);
   logger.appendKeys({ model, role, alarm: detail.alarmName });
@@ -97,7 +126,7 @@ async function rollbackForAlarm(event: EventBridgeEvent<'CloudWatch Alarm State 
     role,
     periods: breachingPeriods(detail.state.reasonData, stateMs),
     eventKey: alarmEventKey(detail.alarmName, stateTime),
-    reason: `alarm ${detail.alarmName}: ${detail.state.reason ?? 'in ALARM'}`,
+    reason: `${refused ? 'fallback: its artifact was refused; ' : ''}alarm ${detail.alarmName}: ${detail.state.reason ?? 'in ALARM'}`,
     actor: `alarm ${detail.alarmName}`,
   });
   return { model, outcome };

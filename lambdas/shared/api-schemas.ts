@@ -138,8 +138,17 @@ const productionVersionsSchema = z
   .describe('Model name → production version (null while none serves).');
 
 export const healthResponseSchema = z
-  .object({ status: z.literal('ok'), models: productionVersionsSchema })
-  .describe('The API is up; the production version of every model.');
+  .object({
+    status: z
+      .enum(['ok', 'degraded'])
+      .describe('`degraded` when a production artifact would be refused (its sha256 does not match).'),
+    models: productionVersionsSchema,
+    degraded: z
+      .record(z.string(), z.object({ version: z.number().int(), reason: z.string() }))
+      .optional()
+      .describe('Model name → the production version whose artifact is refused, and why.'),
+  })
+  .describe('The API is up; the production version of every model, and any model that cannot serve it.');
 
 export const modelsResponseSchema = z
   .object({ models: productionVersionsSchema })

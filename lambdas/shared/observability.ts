@@ -13,6 +13,12 @@ import type { Context } from 'aws-lambda';
 export const METRICS_NAMESPACE = 'Driftline';
 export const METRICS_SERVICE = 'driftline';
 
+/**
+ * Counted by `predict` for each request production's refused artifact answered 503; its alarm (the
+ * `artifact-refused` rollback alarm) makes the rollback function fall back to the previous good version.
+ */
+export const ARTIFACT_REFUSED_METRIC = 'ArtifactRefused';
+
 export const logger = new Logger({ serviceName: METRICS_SERVICE });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
 

@@ -47,6 +47,7 @@ describe('parseSpec defaults', () => {
       seed: 42,
       engine: 'fast',
       featurize: { transform: 'auto', monthOfYear: false },
+      serving: { fallback: true },
       validation: {
         minRows: 12 + 2 * 24,
         maxMissing: 0,
@@ -204,7 +205,7 @@ describe('the missing-value policy', () => {
     // Act
     const spec = parseSpec(classification);
     // Assess
-    expect(spec.task !== 'forecast' && spec.serving).toEqual({ missing: 'reject' });
+    expect(spec.task !== 'forecast' && spec.serving).toEqual({ missing: 'reject', fallback: true });
   });
 
   it('refuses a training tolerance for blanks that serving would not apply the same way', () => {
@@ -231,7 +232,7 @@ describe('the missing-value policy', () => {
     const typo = specErrorOf({ ...regression, serving: { missing: 'fill' } });
     // Assess
     expect(spec.task !== 'forecast' && spec.serving.missing).toBe('impute');
-    expect(forecastError.issues[0].path).toBe('spec.serving');
+    expect(forecastError.issues[0].path).toBe('spec.serving.missing');
     expect(typo.message).toBe(`spec.serving.missing: must be 'reject' or 'impute', got "fill"`);
   });
 });

@@ -4,7 +4,7 @@
  * rollback must follow, the version before the bad one must be untouched, and the audit must show one
  * transition (the later alarm, about a version that no longer serves, is a recorded no-op).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,5 +131,54 @@ describe('alarm events to the rollback function', () => {
       'the duplicate delivery',
     );
     expect((await actions()).filter((action) => action === 'rollback')).toHaveLength(1);
+  }, 180_000);
+
+  it('leaves a refused artifact serving (503) when the spec turns serving.fallback off', async () => {
+    // Prepare: a model whose spec keeps a refused version; versions 1 and 2 promoted in turn
+    const model = 'breast-cancer';
+    const spec = JSON.parse(readFileSync(new URL(`../../data/specs/${model}.json`, import.meta.url), 'utf8'));
+    await target.registry.putSpec(model, { ...spec, serving: { fallback: false } });
+    for (const n of [1, 2]) {
+      await target.registry.createVersion(versionRecord(model, n, 'staging'));
+      await target.registry.promote(model, n, {
+        expected: n === 1 ? undefined : 1,
+        reason: 'test',
+        actor: 'test',
+      });
+    }
+    const alarmName = `Driftline/rollback/${model}/production/artifact-refused`;
+    // Act: its artifact-refused alarm enters ALARM
+    await runtime.putEvent({
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      detail: {
+        alarmName,
+        state: { value: 'ALARM', reason: 'Threshold Crossed', timestamp: new Date().toISOString() },
+        configuration: {
+          metrics: [
+            {
+              id: 'm1',
+              metricStat: {
+                metric: {
+                  namespace: 'Driftline',
+                  name: 'ArtifactRefused',
+                  dimensions: { service: 'driftline', model, role: 'production' },
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+    await until(
+      async () => runtime.logs('rollback').some((line) => line.includes('serving.fallback is false')),
+      'the rollback function',
+    );
+    // Assess: nothing fell back, nothing was audited beyond the promotions
+    expect((await target.registry.getPointer(model, 'production'))?.version).toBe(2);
+    expect((await target.registry.listAudit(model)).map((entry) => entry.action)).toEqual([
+      'promote',
+      'promote',
+    ]);
   }, 180_000);
 });

@@ -118,7 +118,13 @@ const NEEDS: Record<FunctionName, Needs> = {
     runs: [],
     predictionLog: ['GetItem', 'UpdateItem'],
   },
-  models: { read: [], write: [], registry: ['GetItem', 'Query'], runs: ['Query'], predictionLog: [] },
+  models: {
+    read: ['models'],
+    write: [],
+    registry: ['GetItem', 'Query'],
+    runs: ['Query'],
+    predictionLog: [],
+  },
   pages: {
     read: ['runs', 'datasets'],
     write: [],

@@ -157,6 +157,27 @@ describe('Monitoring', () => {
     });
   });
 
+  it.each(['air-passengers', 'breast-cancer'])(
+    'alarms on the first request a refused production artifact of %s answers, a rollback alarm (the fallback)',
+    (model) => {
+      // Assess: one period with one refused request; named under the rollback prefix, so the rollback
+      // rule sends it to the rollback function, which falls back unless serving.fallback is false
+      expect(alarmNamed(`Driftline/rollback/${model}/production/artifact-refused`)).toMatchObject({
+        Namespace: 'Driftline',
+        MetricName: 'ArtifactRefused',
+        Dimensions: dimensions(model, 'production'),
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      });
+      expect(alarmNamed(`Driftline/rollback/${model}/canary/artifact-refused`)).toBeUndefined();
+    },
+  );
+
   it('never rolls back for pipeline alarms: they are named outside the rollback prefix', () => {
     // Prepare
     const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
