@@ -278,10 +278,11 @@ export class Monitoring extends Construct {
       alarmName: `${name}/artifact-refused`,
       alarmDescription: `The production artifact of ${model.name} no longer matches its recorded sha256 and predict answers 503: fall back to the previous version unless the spec's serving.fallback is false.`,
       metric: metric(PREDICT_METRICS.artifactRefused, 'Sum'),
-      threshold: 1,
+      // "> 0" like every rollback alarm, whose breaching datapoints the rollback function reads as "> threshold".
+      threshold: 0,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     return { latency, errorRate, quality, artifactRefused };

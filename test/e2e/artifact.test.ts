@@ -95,7 +95,14 @@ describe('a tampered production artifact', () => {
     let health:
       | { status: string; degraded?: Record<string, { version: number; reason: string }> }
       | undefined;
+    const deadline = Date.now() + 2 * 60_000;
     for (let streak = 0; streak < 5; ) {
+      if (Date.now() > deadline) {
+        const alarms = runtime.alarms.list().filter((alarm) => alarm.name.includes('artifact'));
+        throw new Error(
+          `no fallback after ${answers.length} answers (${answers.filter((a) => a.status === 503).length} refused); alarms: ${JSON.stringify(alarms)}; rollback: ${runtime.logs('rollback').slice(-5).join('\n')}`,
+        );
+      }
       const answer = await predict();
       answers.push(answer);
       streak = answer.status === 200 && answer.version === 1 ? streak + 1 : 0;
