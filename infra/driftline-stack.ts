@@ -116,18 +116,19 @@ export class DriftlineStack extends Stack {
     this.functions = {
       // Admit claims the drop and takes the model's run lease before anything reads the baseline.
       admit,
-      // Validate also writes its report to runs/<model>/<runId>/validation.json.
+      // Validate also writes its report to runs/<model>/<runId>/validation.json, and the drop's
+      // validated table to tables/ for drift and merge.
       validate: fn('validate', 512, minutes(2))
-        .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*'] })
+        .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*', 'tables/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'PutItem', 'UpdateItem'], ENV.runs),
       // Every step after validate reads its run's spec snapshot, runs/<model>/<runId>/spec.json.
       drift: fn('drift', 1024, minutes(2))
-        .bindBucket(bucket, { read: ['incoming/*', 'datasets/*', 'runs/*'], write: ['runs/*'] })
+        .bindBucket(bucket, { read: ['tables/*', 'datasets/*', 'runs/*'], write: ['runs/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       merge: fn('merge', 1024, minutes(5))
-        .bindBucket(bucket, { read: ['incoming/*', 'datasets/*', 'runs/*'], write: ['datasets/*'] })
+        .bindBucket(bucket, { read: ['tables/*', 'datasets/*', 'runs/*'], write: ['datasets/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       featurize: fn('featurize', 1024, minutes(5))

@@ -153,7 +153,8 @@ function fromParserFailure(failure: ParserFailure, nextRecordLine: number): CsvE
   }
 }
 
-function checkHeader(header: string[], line: number): void {
+/** Checks header names: none blank, none repeated, and not a line of numbers (a file without a header). */
+export function checkHeader(header: string[], line: number): void {
   const blank = header.indexOf('');
   if (blank >= 0) {
     throw new CsvError(

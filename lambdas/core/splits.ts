@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { holdoutRows, type ModelSpec, resolveColumns } from './spec.ts';
+import type { RowHashes } from './table-file.ts';
 import type { Table } from './types.ts';
 
 /** Role of a matrix row: trains candidates (and is where they are compared), or judges the chosen one. */
@@ -40,7 +41,12 @@ export function holdoutSize(holdout: number, rowCount: number): number {
  * @example keyFraction('a') // 0.7921… (sha256("a") starts ca978112ca1b)
  */
 export function keyFraction(key: string): number {
-  return createHash('sha256').update(key, 'utf8').digest().readUIntBE(0, 6) / 2 ** 48;
+  return keyHash(key) / 2 ** 48;
+}
+
+/** The first 48 bits of the sha256 of `key` (UTF-8) as an integer: {@link keyFraction} × 2⁴⁸. */
+export function keyHash(key: string): number {
+  return createHash('sha256').update(key, 'utf8').digest().readUIntBE(0, 6);
 }
 
 /**
@@ -49,10 +55,7 @@ export function keyFraction(key: string): number {
  * row keeps its key when drops are merged in another order or a duplicate arrives again.
  */
 export function rowKeys(spec: ModelSpec, table: Table): string[] {
-  const names =
-    spec.task === 'forecast'
-      ? [spec.time]
-      : [spec.target, ...resolveColumns(spec, table).features].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = rowKeyColumns(spec, table);
   const columns = names.map((name) => {
     const column = table.columns.find((candidate) => candidate.name === name);
     if (!column) throw new RangeError(`column "${name}" is not in the data`);
@@ -67,6 +70,21 @@ export function rowKeys(spec: ModelSpec, table: Table): string[] {
       })
       .join('\u001f'),
   );
+}
+
+/** The columns a row's {@link rowKeys} key is built from, in key order. */
+export function rowKeyColumns(spec: ModelSpec, table: Table): string[] {
+  return spec.task === 'forecast'
+    ? [spec.time]
+    : [spec.target, ...resolveColumns(spec, table).features].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Each row's {@link keyHash} of its {@link rowKeys} key, with the columns the keys were built from: what
+ * a stored table keeps so the holdout rule needs no rehashing, the same hash for the same row.
+ */
+export function rowHashes(spec: ModelSpec, table: Table): RowHashes {
+  return { columns: rowKeyColumns(spec, table), values: Float64Array.from(rowKeys(spec, table), keyHash) };
 }
 
 /** A short fingerprint of a set of row keys (order-free), for the run record: same holdout, same digest. */

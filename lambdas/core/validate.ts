@@ -4,17 +4,8 @@
  * values in range, enough rows, a clean monthly calendar for forecasts and usable labels for
  * classifiers. Bad data never throws: every finding is a {@link Problem} a person can act on.
  */
-import {
-  CsvError,
-  type CsvInput,
-  type CsvLimits,
-  type CsvProblem,
-  isMissingCell,
-  type ParsedCsv,
-  parseCsv,
-  parseNumber,
-  toTable,
-} from './csv.ts';
+import { type ColumnScan, type ReadColumns, type ReadMode, readColumns } from './column-reader.ts';
+import { CsvError, type CsvInput, type CsvLimits, type CsvProblem } from './csv.ts';
 import {
   LOG_TRANSFORMS,
   MONTH_PATTERN,
@@ -24,7 +15,7 @@ import {
   resolveFeatures,
   suggestName,
 } from './spec.ts';
-import type { Table } from './types.ts';
+import type { Column, Table } from './types.ts';
 
 /** Machine-readable kinds of problem; CSV-level ones are the {@link CsvError} codes. */
 export type ProblemCode =
@@ -69,46 +60,6 @@ export const MAX_PROBLEMS_PER_CODE = 10;
 /** Months named in a `missing_time` message before it says "…". */
 const MONTHS_LISTED = 5;
 
-/** What one pass over a column's cells found; rows are 0-based data row indices. */
-interface ColumnScan {
-  missing: number;
-  firstMissingRow: number;
-  /** Cells that parse as numbers, infinities included. */
-  numbers: number;
-  infinite: number;
-  firstInfiniteRow: number;
-  /** Non-missing cells that are not numbers. */
-  text: number;
-  firstTextRow: number;
-}
-
-function scanColumn(parsed: ParsedCsv, index: number): ColumnScan {
-  const scan: ColumnScan = {
-    missing: 0,
-    firstMissingRow: -1,
-    numbers: 0,
-    infinite: 0,
-    firstInfiniteRow: -1,
-    text: 0,
-    firstTextRow: -1,
-  };
-  parsed.rows.forEach((row, rowIndex) => {
-    const cell = row[index];
-    if (isMissingCell(cell)) {
-      if (scan.missing++ === 0) scan.firstMissingRow = rowIndex;
-      return;
-    }
-    const value = parseNumber(cell);
-    if (value === undefined) {
-      if (scan.text++ === 0) scan.firstTextRow = rowIndex;
-      return;
-    }
-    scan.numbers++;
-    if (!Number.isFinite(value) && scan.infinite++ === 0) scan.firstInfiniteRow = rowIndex;
-  });
-  return scan;
-}
-
 function quoted(cell: string): string {
   const json = JSON.stringify(cell);
   return json.length > 42 ? `${json.slice(0, 40)}…"` : json;
@@ -120,16 +71,26 @@ function percent(share: number): string {
   return `${Number((share * 100).toFixed(1))}%`;
 }
 
-/** The finite numeric values of a column with their row indices (missing and bad cells skipped). */
-function numericCells(parsed: ParsedCsv, index: number): { value: number; rowIndex: number; cell: string }[] {
-  const cells: { value: number; rowIndex: number; cell: string }[] = [];
-  parsed.rows.forEach((row, rowIndex) => {
-    const cell = row[index];
-    if (isMissingCell(cell)) return;
-    const value = parseNumber(cell);
-    if (value !== undefined && Number.isFinite(value)) cells.push({ value, rowIndex, cell });
-  });
-  return cells;
+/** A column's numbers, `rowCount` long (NaN where missing or not a number). */
+function numbersOf(read: ReadColumns, column: string): Float64Array {
+  const numbers = read.numbers(read.header.indexOf(column));
+  if (numbers === undefined) throw new RangeError(`column "${column}" was not read as numbers`);
+  return numbers.subarray(0, read.rowCount);
+}
+
+/** The first finite value of a column that `test` picks, and how many it picks. */
+function firstWhere(
+  numbers: Float64Array,
+  test: (value: number) => boolean,
+): { count: number; row: number; value: number } {
+  let count = 0;
+  let row = -1;
+  for (let index = 0; index < numbers.length; index++) {
+    const value = numbers[index];
+    if (!Number.isFinite(value) || !test(value)) continue;
+    if (count++ === 0) row = index;
+  }
+  return { count, row, value: row < 0 ? Number.NaN : numbers[row] };
 }
 
 /** Keeps {@link MAX_PROBLEMS_PER_CODE} problems of each code and folds the rest into one with a count. */
@@ -235,12 +196,11 @@ function planColumns(spec: ModelSpec, header: string[], scans: Map<string, Colum
   return { numeric, text };
 }
 
-function typeProblems(parsed: ParsedCsv, column: string, scan: ColumnScan, isFeature: boolean): Problem[] {
+function typeProblems(read: ReadColumns, column: string, scan: ColumnScan, isFeature: boolean): Problem[] {
   const problems: Problem[] = [];
-  const index = parsed.header.indexOf(column);
   if (scan.text > 0) {
-    const line = parsed.lineOf(scan.firstTextRow);
-    const cell = parsed.rows[scan.firstTextRow][index];
+    const line = read.lineOf(scan.firstTextRow);
+    const cell = scan.firstTextCell;
     const others = scan.text > 1 ? ` (${plural(scan.text, 'value')} in this column are not numbers)` : '';
     const categoryHint = isFeature ? ', or list the column in spec.categorical if it is a category' : '';
     problems.push({
@@ -253,8 +213,8 @@ function typeProblems(parsed: ParsedCsv, column: string, scan: ColumnScan, isFea
     });
   }
   if (scan.infinite > 0) {
-    const line = parsed.lineOf(scan.firstInfiniteRow);
-    const cell = parsed.rows[scan.firstInfiniteRow][index];
+    const line = read.lineOf(scan.firstInfiniteRow);
+    const cell = scan.firstInfiniteCell;
     problems.push({
       severity: 'error',
       problem: 'not_finite',
@@ -269,13 +229,13 @@ function typeProblems(parsed: ParsedCsv, column: string, scan: ColumnScan, isFea
 
 function missingProblem(
   spec: ModelSpec,
-  parsed: ParsedCsv,
+  read: ReadColumns,
   column: string,
   scan: ColumnScan,
   role: 'target' | 'time' | 'feature',
 ): Problem | undefined {
   if (scan.missing === 0) return undefined;
-  const line = parsed.lineOf(scan.firstMissingRow);
+  const line = read.lineOf(scan.firstMissingRow);
   const base = {
     severity: 'error' as const,
     problem: 'missing_values' as const,
@@ -290,51 +250,50 @@ function missingProblem(
       message: `column "${column}" (the ${role}) is empty on line ${line} (${plural(scan.missing, 'row')} without a ${what}); every row needs a ${what}: fill it in or remove the row`,
     };
   }
-  const share = scan.missing / parsed.rows.length;
+  const share = scan.missing / read.rowCount;
   if (share <= spec.validation.maxMissing) return undefined;
   return {
     ...base,
-    message: `column "${column}" has ${plural(scan.missing, 'missing value')} (${percent(share)} of ${parsed.rows.length} rows, first on line ${line}), more than validation.maxMissing allows (${percent(spec.validation.maxMissing)}); fill them in, remove the rows or raise validation.maxMissing`,
+    message: `column "${column}" has ${plural(scan.missing, 'missing value')} (${percent(share)} of ${read.rowCount} rows, first on line ${line}), more than validation.maxMissing allows (${percent(spec.validation.maxMissing)}); fill them in, remove the rows or raise validation.maxMissing`,
   };
 }
 
 function rangeProblem(
-  parsed: ParsedCsv,
+  read: ReadColumns,
   column: string,
   range: { min?: number; max?: number },
 ): Problem | undefined {
-  const outside = numericCells(parsed, parsed.header.indexOf(column)).filter(
-    ({ value }) =>
+  const outside = firstWhere(
+    numbersOf(read, column),
+    (value) =>
       (range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max),
   );
-  if (outside.length === 0) return undefined;
-  const first = outside[0];
-  const line = parsed.lineOf(first.rowIndex);
+  if (outside.count === 0) return undefined;
+  const line = read.lineOf(outside.row);
   const allowed = `[${range.min ?? '-∞'}, ${range.max ?? '∞'}]`;
-  const others = outside.length > 1 ? ` (${plural(outside.length, 'value')} out of range)` : '';
+  const others = outside.count > 1 ? ` (${plural(outside.count, 'value')} out of range)` : '';
   return {
     severity: 'error',
     problem: 'out_of_range',
     column,
     row: line,
-    count: outside.length,
-    message: `column "${column}" line ${line}: ${first.cell.trim()} is outside the allowed range ${allowed}${others}; fix the value or widen validation.ranges`,
+    count: outside.count,
+    message: `column "${column}" line ${line}: ${outside.value} is outside the allowed range ${allowed}${others}; fix the value or widen validation.ranges`,
   };
 }
 
-function timeProblems(parsed: ParsedCsv, column: string): Problem[] {
+function timeProblems(read: ReadColumns, column: string): Problem[] {
   const problems: Problem[] = [];
-  const index = parsed.header.indexOf(column);
+  const cells = read.texts(read.header.indexOf(column));
   const months: { month: number; rowIndex: number }[] = [];
   const badRows: number[] = [];
-  parsed.rows.forEach((row, rowIndex) => {
-    const cell = row[index];
-    if (isMissingCell(cell)) return;
+  cells.forEach((cell, rowIndex) => {
+    if (cell === '') return;
     if (MONTH_PATTERN.test(cell)) months.push({ month: monthIndex(cell), rowIndex });
     else badRows.push(rowIndex);
   });
   if (badRows.length > 0) {
-    const line = parsed.lineOf(badRows[0]);
+    const line = read.lineOf(badRows[0]);
     const others = badRows.length > 1 ? ` (${plural(badRows.length, 'such value')})` : '';
     problems.push({
       severity: 'error',
@@ -342,7 +301,7 @@ function timeProblems(parsed: ParsedCsv, column: string): Problem[] {
       column,
       row: line,
       count: badRows.length,
-      message: `column "${column}" line ${line}: ${quoted(parsed.rows[badRows[0]][index])} is not a YYYY-MM month${others}; write months like 1949-05`,
+      message: `column "${column}" line ${line}: ${quoted(cells[badRows[0]])} is not a YYYY-MM month${others}; write months like 1949-05`,
     });
   }
 
@@ -355,7 +314,7 @@ function timeProblems(parsed: ParsedCsv, column: string): Problem[] {
   }
   if (duplicates.length > 0) {
     const { month, rowIndex, firstRowIndex } = duplicates[0];
-    const line = parsed.lineOf(rowIndex);
+    const line = read.lineOf(rowIndex);
     const others = duplicates.length > 1 ? ` (${plural(duplicates.length, 'duplicate month')})` : '';
     problems.push({
       severity: 'error',
@@ -363,7 +322,7 @@ function timeProblems(parsed: ParsedCsv, column: string): Problem[] {
       column,
       row: line,
       count: duplicates.length,
-      message: `column "${column}" line ${line}: ${monthLabel(month)} already appears on line ${parsed.lineOf(firstRowIndex)}${others}; keep one row per month`,
+      message: `column "${column}" line ${line}: ${monthLabel(month)} already appears on line ${read.lineOf(firstRowIndex)}${others}; keep one row per month`,
     });
   }
 
@@ -374,7 +333,7 @@ function timeProblems(parsed: ParsedCsv, column: string): Problem[] {
   );
   if (descents.length > 0) {
     const { current, previous } = descents[0];
-    const line = parsed.lineOf(current.rowIndex);
+    const line = read.lineOf(current.rowIndex);
     const others = descents.length > 1 ? ` (${plural(descents.length, 'row')} out of order)` : '';
     problems.push({
       severity: 'error',
@@ -382,7 +341,7 @@ function timeProblems(parsed: ParsedCsv, column: string): Problem[] {
       column,
       row: line,
       count: descents.length,
-      message: `column "${column}" line ${line}: ${monthLabel(current.month)} comes after ${monthLabel(previous.month)} on line ${parsed.lineOf(previous.rowIndex)}${others}; sort the rows by month`,
+      message: `column "${column}" line ${line}: ${monthLabel(current.month)} comes after ${monthLabel(previous.month)} on line ${read.lineOf(previous.rowIndex)}${others}; sort the rows by month`,
     });
   }
 
@@ -406,62 +365,62 @@ function timeProblems(parsed: ParsedCsv, column: string): Problem[] {
   return problems;
 }
 
-function positiveProblem(parsed: ParsedCsv, column: string, transform: string): Problem | undefined {
-  const bad = numericCells(parsed, parsed.header.indexOf(column)).filter(({ value }) => value <= 0);
-  if (bad.length === 0) return undefined;
-  const line = parsed.lineOf(bad[0].rowIndex);
-  const others = bad.length > 1 ? ` (${plural(bad.length, 'such value')})` : '';
+function positiveProblem(read: ReadColumns, column: string, transform: string): Problem | undefined {
+  const bad = firstWhere(numbersOf(read, column), (value) => value <= 0);
+  if (bad.count === 0) return undefined;
+  const line = read.lineOf(bad.row);
+  const others = bad.count > 1 ? ` (${plural(bad.count, 'such value')})` : '';
   return {
     severity: 'error',
     problem: 'not_positive',
     column,
     row: line,
-    count: bad.length,
-    message: `column "${column}" line ${line}: ${bad[0].cell.trim()} is not positive, but featurize.transform "${transform}" takes its logarithm${others}; fix the values or use transform "auto" or "none"`,
+    count: bad.count,
+    message: `column "${column}" line ${line}: ${bad.value} is not positive, but featurize.transform "${transform}" takes its logarithm${others}; fix the values or use transform "auto" or "none"`,
   };
 }
 
-function classProblems(parsed: ParsedCsv, column: string, allowed: number[] | undefined): Problem[] {
+function classProblems(read: ReadColumns, column: string, allowed: number[] | undefined): Problem[] {
   const problems: Problem[] = [];
-  const labels = numericCells(parsed, parsed.header.indexOf(column));
+  const labels = numbersOf(read, column);
   if (allowed !== undefined) {
-    const unknown = labels.filter(({ value }) => !allowed.includes(value));
-    if (unknown.length > 0) {
-      const line = parsed.lineOf(unknown[0].rowIndex);
-      const others = unknown.length > 1 ? ` (${plural(unknown.length, 'such value')})` : '';
+    const unknown = firstWhere(labels, (value) => !allowed.includes(value));
+    if (unknown.count > 0) {
+      const line = read.lineOf(unknown.row);
+      const others = unknown.count > 1 ? ` (${plural(unknown.count, 'such value')})` : '';
       problems.push({
         severity: 'error',
         problem: 'unknown_class',
         column,
         row: line,
-        count: unknown.length,
-        message: `column "${column}" line ${line}: ${unknown[0].cell.trim()} is not one of the classes ${allowed.join(', ')} (validation.classes)${others}; fix the label or add the class to validation.classes`,
+        count: unknown.count,
+        message: `column "${column}" line ${line}: ${unknown.value} is not one of the classes ${allowed.join(', ')} (validation.classes)${others}; fix the label or add the class to validation.classes`,
       });
     }
   }
-  const present = new Set(labels.map(({ value }) => value));
-  if (present.size === 1) {
+  const first = firstWhere(labels, () => true);
+  if (first.count > 0 && firstWhere(labels, (value) => value !== first.value).count === 0) {
     problems.push({
       severity: 'error',
       problem: 'single_class',
       column,
       count: 1,
-      message: `column "${column}" holds only class ${labels[0].cell.trim()} (${plural(labels.length, 'row')}); a classifier needs at least 2 classes in the data`,
+      message: `column "${column}" holds only class ${first.value} (${plural(first.count, 'row')}); a classifier needs at least 2 classes in the data`,
     });
   }
   return problems;
 }
 
-function checkRows(spec: ModelSpec, parsed: ParsedCsv): { problems: Problem[]; plan: ColumnPlan } {
-  const { header } = parsed;
+function checkRows(spec: ModelSpec, read: ReadColumns): { problems: Problem[]; plan: ColumnPlan } {
+  const { header } = read;
   const present = (column: string) => header.includes(column);
-  const scans = new Map(header.map((column, index) => [column, scanColumn(parsed, index)]));
+  const scans = new Map(header.map((column, index) => [column, read.scans[index]]));
   const plan = planColumns(spec, header, scans);
   const problems: Problem[] = [];
   const features = new Set(resolveFeatures(spec, header));
 
   for (const column of plan.numeric) {
-    problems.push(...typeProblems(parsed, column, scans.get(column)!, features.has(column)));
+    problems.push(...typeProblems(read, column, scans.get(column)!, features.has(column)));
   }
   const roles: [string, 'target' | 'time' | 'feature'][] = [
     [spec.target, 'target'],
@@ -470,34 +429,67 @@ function checkRows(spec: ModelSpec, parsed: ParsedCsv): { problems: Problem[]; p
   ];
   for (const [column, role] of roles) {
     if (!present(column)) continue;
-    const problem = missingProblem(spec, parsed, column, scans.get(column)!, role);
+    const problem = missingProblem(spec, read, column, scans.get(column)!, role);
     if (problem) problems.push(problem);
   }
   for (const [column, range] of Object.entries(spec.validation.ranges)) {
     if (!plan.numeric.includes(column)) continue;
-    const problem = rangeProblem(parsed, column, range);
+    const problem = rangeProblem(read, column, range);
     if (problem) problems.push(problem);
   }
-  if (parsed.rows.length < spec.validation.minRows) {
+  if (read.rowCount < spec.validation.minRows) {
     problems.push({
       severity: 'error',
       problem: 'too_few_rows',
-      count: parsed.rows.length,
-      message: `the file has ${plural(parsed.rows.length, 'data row')}; the spec needs at least ${spec.validation.minRows} (validation.minRows); send more rows or lower validation.minRows`,
+      count: read.rowCount,
+      message: `the file has ${plural(read.rowCount, 'data row')}; the spec needs at least ${spec.validation.minRows} (validation.minRows); send more rows or lower validation.minRows`,
     });
   }
   if (spec.task === 'forecast') {
-    if (present(spec.time)) problems.push(...timeProblems(parsed, spec.time));
+    if (present(spec.time)) problems.push(...timeProblems(read, spec.time));
     const transform = spec.featurize.transform;
     if (present(spec.target) && LOG_TRANSFORMS.includes(transform)) {
-      const problem = positiveProblem(parsed, spec.target, transform);
+      const problem = positiveProblem(read, spec.target, transform);
       if (problem) problems.push(problem);
     }
   }
   if (spec.task === 'classification' && present(spec.target)) {
-    problems.push(...classProblems(parsed, spec.target, spec.validation.classes));
+    problems.push(...classProblems(read, spec.target, spec.validation.classes));
   }
   return { problems, plan };
+}
+
+/** Size guards of {@link validateDrop}, and the input's size when known (to size the columns once). */
+export interface ValidateOptions extends CsvLimits {
+  expectedBytes?: number;
+}
+
+/**
+ * How the reader keeps each column: the time and listed categorical columns as text, the target as
+ * numbers, the rest as both until their first rows show which they are.
+ */
+function readModes(spec: ModelSpec): (name: string) => ReadMode {
+  const text = new Set([...(spec.task === 'forecast' ? [spec.time] : []), ...(spec.categorical ?? [])]);
+  return (name) => (text.has(name) ? 'text' : name === spec.target ? 'numeric' : 'auto');
+}
+
+/**
+ * The table of a drop that passed: the planned numeric columns as numbers, the planned text columns as
+ * text, and any other column numeric when it holds at least one number and nothing but finite numbers
+ * and blanks (as `toTable` infers it), text otherwise.
+ */
+function tableOf(read: ReadColumns, plan: ColumnPlan): Table {
+  const numeric = new Set(plan.numeric);
+  const text = new Set(plan.text);
+  const columns = read.header.map((name, index): Column => {
+    const scan = read.scans[index];
+    const numbers = read.numbers(index);
+    const isNumeric =
+      numeric.has(name) || (!text.has(name) && scan.text === 0 && scan.infinite === 0 && scan.numbers > 0);
+    if (isNumeric && numbers) return { name, kind: 'numeric', values: numbers.subarray(0, read.rowCount) };
+    return { name, kind: 'text', values: read.texts(index) };
+  });
+  return { columns, rowCount: read.rowCount };
 }
 
 /** The size guards a spec sets for its drops (`validation.maxBytes`, `validation.maxRows`). */
@@ -566,11 +558,11 @@ export function dropSizeProblem(bytes: number, spec: ModelSpec): Problem | undef
 export async function validateDrop(
   csvInput: CsvInput,
   spec: ModelSpec,
-  limits: CsvLimits = specLimits(spec),
+  options: ValidateOptions = specLimits(spec),
 ): Promise<ValidationReport> {
-  let parsed: ParsedCsv;
+  let read: ReadColumns;
   try {
-    parsed = await parseCsv(csvInput, limits);
+    read = await readColumns(csvInput, { ...options, modeOf: readModes(spec) });
   } catch (error) {
     if (!(error instanceof CsvError)) throw error;
     return {
@@ -580,10 +572,10 @@ export async function validateDrop(
       problems: [{ severity: 'error', problem: error.code, row: error.line, message: limitMessage(error) }],
     };
   }
-  const { problems: rowProblems, plan } = checkRows(spec, parsed);
-  const problems = capProblems([...headerProblems(spec, parsed.header), ...rowProblems]);
+  const { problems: rowProblems, plan } = checkRows(spec, read);
+  const problems = capProblems([...headerProblems(spec, read.header), ...rowProblems]);
   const ok = problems.every((problem) => problem.severity !== 'error');
-  const report: ValidationReport = { ok, rowCount: parsed.rows.length, columns: parsed.header, problems };
-  if (ok) report.table = toTable(parsed, plan);
+  const report: ValidationReport = { ok, rowCount: read.rowCount, columns: read.header, problems };
+  if (ok) report.table = tableOf(read, plan);
   return report;
 }

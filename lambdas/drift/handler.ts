@@ -16,7 +16,7 @@ import { requiredEnv } from '../shared/config.ts';
 import { type DriftResult, type RunInput, runInputSchema } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { loadTable } from '../shared/pipeline.ts';
+import { loadDropTable, loadTable } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putJson } from '../shared/storage.ts';
@@ -34,8 +34,8 @@ async function servedTransform(model: string): Promise<string | undefined> {
 }
 
 /** The pooled drops as one table (forecasts by month, later values winning; tabular rows appended). */
-async function loadPooled(spec: ModelSpec, drops: DropRef[]): Promise<Table> {
-  const tables = await Promise.all(drops.map((drop) => loadTable(drop.bucket, drop.key, spec, true)));
+async function loadPooled(spec: ModelSpec, bucket: string, drops: DropRef[]): Promise<Table> {
+  const tables = await Promise.all(drops.map((drop) => loadDropTable(bucket, drop)));
   return tables.reduce((merged, table) =>
     spec.task === 'forecast'
       ? mergeForecast(merged, table, spec.time).table
@@ -49,8 +49,8 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
     throw new InvalidDataError(`model "${run.model}" has no baseline to compare the drop with`);
   const pool = [...(await loadDriftPool(registry, run.model, baseline)).map(({ drop }) => drop), run.drop];
   const [reference, current] = await Promise.all([
-    loadTable(run.bucket, baseline.datasetKey, spec),
-    loadPooled(spec, pool),
+    loadTable(run.bucket, baseline.datasetKey),
+    loadPooled(spec, run.bucket, pool),
   ]);
   const frames = driftFrames(spec, reference, current, await servedTransform(run.model));
   const report = detectDrift(frames.reference, frames.current, frames.options);

@@ -73,8 +73,8 @@ export async function evaluate(input: EvaluateInput, { spec }: RunStepContext): 
   if (features.championVersion !== undefined) {
     const record = await registry.getVersion(run.model, features.championVersion);
     if (record) {
-      const table = await loadTable(run.bucket, merge.datasetKey, spec);
-      const championTable = await loadTable(run.bucket, record.lineage.dataset.key, spec);
+      const table = await loadTable(run.bucket, merge.datasetKey);
+      const championTable = await loadTable(run.bucket, record.lineage.dataset.key);
       championOverlap = holdoutOverlap(spec, table, set, championTable);
       if (championOverlap > 0) {
         throw new InvalidDataError(

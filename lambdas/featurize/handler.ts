@@ -30,14 +30,14 @@ import { keys, putBytes } from '../shared/storage.ts';
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
 export async function featurize({ run, merge }: FeaturizeInput, { spec }: RunStepContext): Promise<Features> {
-  const table = await loadTable(run.bucket, merge.datasetKey, spec);
+  const table = await loadTable(run.bucket, merge.datasetKey);
   // The champion is judged on rows it never trained on: every row of the dataset it was fitted on is
   // kept out of this run's holdout (a superset of its training rows, so the guarantee holds for any
   // model the registry serves).
   const production = await registry.getPointer(run.model, 'production');
   const champion = production ? await registry.getVersion(run.model, production.version) : undefined;
   const seen = champion
-    ? new Set(rowKeys(spec, await loadTable(run.bucket, champion.lineage.dataset.key, spec)))
+    ? new Set(rowKeys(spec, await loadTable(run.bucket, champion.lineage.dataset.key)))
     : undefined;
   let featureSets: ReturnType<typeof buildFeatureSets>;
   try {

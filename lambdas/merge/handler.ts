@@ -5,14 +5,15 @@
  * step hands on is a key and a count, the same size however many drops were held back. A forecast with
  * missing months can't be featurized, so it fails here, by name.
  */
-import { toCsv } from '#core/csv.ts';
 import { mergeForecast, mergeInOrder, mergeTabular, type PairwiseMerge, sha256 } from '#core/merge.ts';
+import { rowHashes } from '#core/splits.ts';
+import { encodeTable } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { type MergeResult, type RunInput, runInputSchema } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger } from '../shared/observability.ts';
-import { loadHeldBackDrops, loadTable } from '../shared/pipeline.ts';
+import { loadDropTable, loadHeldBackDrops, loadTable } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putBytes, putJson } from '../shared/storage.ts';
@@ -51,10 +52,8 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
   const drops = [...held.map((entry) => entry.drop), ...(run.drop ? [run.drop] : [])];
   const inputs: { name: string; table: Table }[] = [];
   if (baseline)
-    inputs.push({ name: baseline.datasetKey, table: await loadTable(run.bucket, baseline.datasetKey, spec) });
-  const tables = await mapInOrder(drops, LOAD_CONCURRENCY, (drop) =>
-    loadTable(drop.bucket, drop.key, spec, Boolean(baseline)),
-  );
+    inputs.push({ name: baseline.datasetKey, table: await loadTable(run.bucket, baseline.datasetKey) });
+  const tables = await mapInOrder(drops, LOAD_CONCURRENCY, (drop) => loadDropTable(run.bucket, drop));
   inputs.push(...drops.map((drop, i) => ({ name: drop.key, table: tables[i] })));
   if (inputs.length === 0) throw new InvalidDataError(`model "${run.model}" has no data to train on`);
 
@@ -69,7 +68,7 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
       `the merged series misses ${gaps.length} month(s) (${gaps.slice(0, 3).join(', ')}${gaps.length > 3 ? ', …' : ''}); upload a drop with those months`,
     );
   }
-  const csv = toCsv(merged);
+  const stored = encodeTable({ table: merged, rowHashes: rowHashes(spec, merged) });
   const datasetKey = keys.dataset(run.model, run.runId);
   const heldThrough = held.at(-1)?.seq ?? baseline?.heldThrough ?? 0;
   const manifest: DropsManifest = {
@@ -80,10 +79,10 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
   };
   const manifestKey = keys.datasetDrops(run.model, run.runId);
   await putJson(run.bucket, manifestKey, manifest);
-  await putBytes(run.bucket, datasetKey, csv, 'text/csv');
+  await putBytes(run.bucket, datasetKey, stored, 'application/octet-stream');
   const result: MergeResult = {
     datasetKey,
-    sha256: sha256(csv),
+    sha256: sha256(stored),
     rows: merged.rowCount,
     drops: { key: manifestKey, count: drops.length },
     baselineRunId: baseline?.runId,

@@ -81,7 +81,10 @@ export type TriggerEvent = z.output<typeof triggerEventSchema>;
 
 // --- the run every step receives -----------------------------------------------------------------
 
-/** A drop as the registry records it (the S3 object; after validation, its checksum and row count). */
+/**
+ * A drop as the registry records it (the S3 object; after validation, its checksum, row count and the
+ * key of its validated table, which drift and merge read instead of the CSV).
+ */
 export const dropRefSchema = z.object({
   bucket: text,
   key: text,
@@ -90,6 +93,7 @@ export const dropRefSchema = z.object({
   sha256: z.string().optional(),
   rows: count.optional(),
   versionId: z.string().optional(),
+  table: text.optional(),
 }) satisfies z.ZodType<DropRef>;
 
 /**

@@ -4,9 +4,9 @@
  */
 
 import { createHash } from 'node:crypto';
-import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
+import { type ModelSpec, parseSpec } from '#core/spec.ts';
+import { decodeTable, isTableFile, type StoredTable } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
-import { validateDrop } from '#core/validate.ts';
 import type { RunContext, S3ObjectCreated, SpecRef, TriggerEvent } from './contract.ts';
 import { InvalidDataError, StepInputError } from './errors.ts';
 import type { Baseline, DropRef, HeldBackDrop, Registry } from './registry.ts';
@@ -131,20 +131,37 @@ export async function loadRunSpec(run: RunContext): Promise<ModelSpec> {
 }
 
 /**
- * Reads a CSV from the bucket as a typed table, checked against the spec (as a later drop when `asDrop`).
- * @throws InvalidDataError with the first problems when the file does not pass validation.
+ * Reads a validated table (a drop `validate` passed, or a dataset `merge` wrote) from the bucket, with
+ * its row hashes. Nothing is parsed or checked again: the table was checked once, when it came in.
+ * @throws InvalidDataError when the object is not a validated table (e.g. a CSV dataset stored by an
+ *   older driftline).
  */
-export async function loadTable(
-  bucket: string,
-  key: string,
-  spec: ModelSpec,
-  asDrop = false,
-): Promise<Table> {
-  const report = await validateDrop(await getBytes(bucket, key), asDrop ? dropSpec(spec) : spec);
-  if (!report.ok || !report.table) {
-    throw new InvalidDataError(`${key}: ${summarizeProblems(report.problems)}`);
+export async function loadStoredTable(bucket: string, key: string): Promise<StoredTable> {
+  const bytes = await getBytes(bucket, key);
+  if (!isTableFile(bytes)) {
+    throw new InvalidDataError(
+      `${key} is not a validated table (data stored before driftline kept validated tables); upload its data again`,
+    );
   }
-  return report.table;
+  return decodeTable(bytes);
+}
+
+/** The table of {@link loadStoredTable}. */
+export async function loadTable(bucket: string, key: string): Promise<Table> {
+  return (await loadStoredTable(bucket, key)).table;
+}
+
+/**
+ * The validated table of a drop, from the data bucket.
+ * @throws InvalidDataError when the drop was never validated into a table.
+ */
+export async function loadDropTable(bucket: string, drop: DropRef): Promise<Table> {
+  if (drop.table === undefined) {
+    throw new InvalidDataError(
+      `drop ${drop.key} has no validated table (it was held back by an older driftline); upload it again`,
+    );
+  }
+  return loadTable(bucket, drop.table);
 }
 
 /** The most a failure reason keeps: far below a registry item (400 KB) and a state's payload (256 KB). */

@@ -72,6 +72,8 @@ export interface DropRef {
   sha256?: string;
   rows?: number;
   versionId?: string;
+  /** The drop as a validated table in the data bucket, once `validate` passed it (`keys.dropTable`). */
+  table?: string;
 }
 
 export interface ModelVersion {

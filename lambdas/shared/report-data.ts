@@ -91,7 +91,7 @@ async function holdoutMonths(
 ): Promise<string[] | undefined> {
   if (spec.task !== 'forecast') return undefined;
   try {
-    const table = await loadTable(sources.bucket, version.lineage.dataset.key, spec);
+    const table = await loadTable(sources.bucket, version.lineage.dataset.key);
     const time = table.columns.find((column) => column.name === spec.time);
     if (!time) return undefined;
     return rows.map((row) => String(time.values[row]));

@@ -15,7 +15,10 @@ import { NotFoundError } from './errors.ts';
 /** Where every driftline object lives in the bucket, in one place. */
 export const keys = {
   incomingPrefix: (model: string) => `incoming/${model}/`,
-  dataset: (model: string, runId: string) => `datasets/${model}/${runId}.csv`,
+  /** A run's merged dataset, as a validated table (`encodeTable`). */
+  dataset: (model: string, runId: string) => `datasets/${model}/${runId}.table`,
+  /** The validated table of the drop a run validated (`encodeTable`). */
+  dropTable: (model: string, runId: string) => `tables/${model}/${runId}.table`,
   /** Which drops a run's dataset merged (its lineage manifest, next to the dataset). */
   datasetDrops: (model: string, runId: string) => `datasets/${model}/${runId}.drops.json`,
   run: (model: string, runId: string, name: string) => `runs/${model}/${runId}/${name}`,
@@ -40,6 +43,22 @@ export async function getBytes(bucket: string, key: string): Promise<Uint8Array>
   try {
     const response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return await response.Body!.transformToByteArray();
+  } catch (error) {
+    if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
+      throw new NotFoundError(`s3://${bucket}/${key} does not exist`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * An object's bytes as they arrive, for reading without holding the whole object.
+ * @throws NotFoundError when the object does not exist.
+ */
+export async function getStream(bucket: string, key: string): Promise<AsyncIterable<Uint8Array>> {
+  try {
+    const response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return response.Body as AsyncIterable<Uint8Array>;
   } catch (error) {
     if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
       throw new NotFoundError(`s3://${bucket}/${key} does not exist`);

@@ -6,7 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { dropSpec } from '#core/spec.ts';
-import { dropSizeProblem, validateDrop } from '#core/validate.ts';
+import { rowHashes } from '#core/splits.ts';
+import { encodeTable } from '#core/table-file.ts';
+import { dropSizeProblem, specLimits, validateDrop } from '#core/validate.ts';
 import { requiredEnv } from '../shared/config.ts';
 import {
   type RunContext,
@@ -19,7 +21,7 @@ import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { dropOfEvent, modelOfEvent, pinSpec, retrainTrigger, summarizeProblems } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
-import { getBytes, headObject, keys, putJson } from '../shared/storage.ts';
+import { getStream, headObject, keys, putBytes, putJson } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 const dataBucket = requiredEnv('DATA_BUCKET');
@@ -74,18 +76,34 @@ export async function validate(input: ValidateInput): Promise<Validation> {
     await putJson(dataBucket, keys.run(model, runId, 'validation.json'), refused);
     throw new InvalidDataError(`${key} was not read: ${tooLarge.message}`);
   }
-  const bytes = await getBytes(bucket, key);
-  const report = await validateDrop(bytes, baseline ? dropSpec(spec) : spec);
+  // The drop streams through the reader into typed columns (never whole in memory as bytes or text),
+  // hashed on the way; the validated table is stored once for every later step to read.
+  const digest = createHash('sha256');
+  const body = await getStream(bucket, key);
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of body) {
+      digest.update(chunk);
+      yield chunk;
+    }
+  }
+  const report = await validateDrop(hashed(), baseline ? dropSpec(spec) : spec, {
+    ...specLimits(spec),
+    expectedBytes: size,
+  });
   await putJson(dataBucket, keys.run(model, runId, 'validation.json'), { ...report, table: undefined });
   metrics.addDimension('model', model);
   metrics.addMetric('DropRows', 'Count', report.rowCount);
-  if (!report.ok) {
+  if (!report.ok || !report.table) {
     throw new InvalidDataError(`${key} failed validation: ${summarizeProblems(report.problems)}`);
   }
+  const tableKey = keys.dropTable(model, runId);
+  const stored = encodeTable({ table: report.table, rowHashes: rowHashes(spec, report.table) });
+  await putBytes(dataBucket, tableKey, stored, 'application/octet-stream');
   const validated: DropRef = {
     ...drop,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256: digest.digest('hex'),
     rows: report.rowCount,
+    table: tableKey,
   };
   const run: RunContext = {
     model,

@@ -12,6 +12,9 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
+import { encodeTable } from '#core/table-file.ts';
+import { validateDrop } from '#core/validate.ts';
 import type { DropsManifest } from '../../lambdas/merge/handler.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import type { RunStepContext } from '../../lambdas/shared/run-step.ts';
@@ -38,6 +41,7 @@ let emulators: TestEmulators;
 let registry: Registry;
 let steps: Steps;
 let executions = 0;
+let spec: ModelSpec;
 let mergeDrops: typeof import('../../lambdas/merge/handler.ts').merge;
 let loadRunSpec: typeof import('../../lambdas/shared/pipeline.ts').loadRunSpec;
 
@@ -49,12 +53,13 @@ beforeAll(async () => {
   steps = await loadSteps();
   mergeDrops = (await import('../../lambdas/merge/handler.ts')).merge;
   ({ loadRunSpec } = await import('../../lambdas/shared/pipeline.ts'));
-  const spec = JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8'));
-  await registry.putSpec(MODEL, {
-    ...spec,
+  const stored = {
+    ...JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8')),
     search: { strategy: 'random', trials: 2 },
     hyperparameters: { nTrees: 20 },
-  });
+  };
+  await registry.putSpec(MODEL, stored);
+  spec = parseSpec(stored);
 }, 60_000);
 
 afterAll(async () => emulators?.close());
@@ -105,7 +110,7 @@ describe('2,000 drops held back without drift', () => {
     const bulk = Array.from({ length: DROPS - THROUGH_HANDLERS }, (_, i) => i);
     // The files first, 16 uploads at a time (the order of the runs is what matters, not of the uploads).
     const inputs = await inBatches(bulk, 16, (i) => drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i)));
-    for (const input of inputs) await holdBackAsRegisterDoes(input);
+    for (const [i, input] of inputs.entries()) await holdBackAsRegisterDoes(input, linesOf(i));
     for (let i = DROPS - THROUGH_HANDLERS; i < DROPS; i++) {
       const input = await drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i));
       const admission = await steps.admit(input);
@@ -145,11 +150,19 @@ describe('2,000 drops held back without drift', () => {
   }, 900_000);
 });
 
-/** What admit and register write for a drop without drift: a run record, and the drop held back under the lease. */
-async function holdBackAsRegisterDoes(input: Awaited<ReturnType<typeof drop>>) {
+/**
+ * What validate, admit and register write for a drop without drift: the drop's validated table, a run
+ * record, and the drop held back under the lease.
+ */
+async function holdBackAsRegisterDoes(input: Awaited<ReturnType<typeof drop>>, lines: string[]) {
   const { runId, startedAt } = input;
   const { key, size, etag } = input.event.detail.object;
-  const dropRef = { bucket: BUCKET, key, size, etag: (etag ?? '').replaceAll('"', '') };
+  const report = await validateDrop(`${[header, ...lines].join('\n')}\n`, dropSpec(spec));
+  const table = `tables/${MODEL}/${runId}.table`;
+  await s3().send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: table, Body: encodeTable({ table: report.table! }) }),
+  );
+  const dropRef = { bucket: BUCKET, key, size, etag: (etag ?? '').replaceAll('"', ''), table };
   const run = { model: MODEL, runId, startedAt };
   expect(await registry.acquireLease(MODEL, runId, Date.now(), Date.now() + 60_000)).toEqual({
     acquired: true,
