@@ -10,7 +10,7 @@ import {
   synthDriftline,
 } from './support.ts';
 
-const PREFIXES = ['incoming', 'datasets', 'runs', 'models', 'reports'] as const;
+const PREFIXES = ['incoming', 'tables', 'datasets', 'runs', 'models', 'reports'] as const;
 type Prefix = (typeof PREFIXES)[number];
 
 /** DynamoDB item actions, as a function's grants are checked against them: every one either granted or not. */
@@ -60,20 +60,20 @@ const NEEDS: Record<FunctionName, Needs> = {
   admit: { read: [], write: [], registry: [], runs: ['GetItem', 'PutItem', 'UpdateItem'], predictionLog: [] },
   validate: {
     read: ['incoming'],
-    write: ['runs'],
+    write: ['runs', 'tables'],
     registry: ['GetItem'],
     runs: ['GetItem', 'PutItem', 'UpdateItem'],
     predictionLog: [],
   },
   drift: {
-    read: ['incoming', 'datasets', 'runs'],
+    read: ['tables', 'datasets', 'runs'],
     write: ['runs'],
     registry: ['GetItem'],
     runs: ['GetItem', 'Query', 'UpdateItem'],
     predictionLog: [],
   },
   merge: {
-    read: ['incoming', 'datasets', 'runs'],
+    read: ['tables', 'datasets', 'runs'],
     write: ['datasets'],
     registry: ['GetItem'],
     runs: ['GetItem', 'Query', 'UpdateItem'],
