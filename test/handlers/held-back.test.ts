@@ -109,8 +109,12 @@ describe('2,000 drops held back without drift', () => {
     const linesOf = (i: number) => [malignant[i % malignant.length], benign[i % benign.length]];
     const bulk = Array.from({ length: DROPS - THROUGH_HANDLERS }, (_, i) => i);
     // The files first, 16 uploads at a time (the order of the runs is what matters, not of the uploads).
-    const inputs = await inBatches(bulk, 16, (i) => drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i)));
-    for (const [i, input] of inputs.entries()) await holdBackAsRegisterDoes(input, linesOf(i));
+    const inputs = await inBatches(bulk, 16, async (i) => {
+      const input = await drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i));
+      await storeTableAsValidateDoes(input, linesOf(i));
+      return input;
+    });
+    for (const input of inputs) await holdBackAsRegisterDoes(input);
     for (let i = DROPS - THROUGH_HANDLERS; i < DROPS; i++) {
       const input = await drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i));
       const admission = await steps.admit(input);
@@ -150,19 +154,32 @@ describe('2,000 drops held back without drift', () => {
   }, 900_000);
 });
 
-/**
- * What validate, admit and register write for a drop without drift: the drop's validated table, a run
- * record, and the drop held back under the lease.
- */
-async function holdBackAsRegisterDoes(input: Awaited<ReturnType<typeof drop>>, lines: string[]) {
+/** Where validate stores a drop's validated table (as `keys.dropTable` names it). */
+const tableKey = (runId: string) => `tables/${MODEL}/${runId}.table`;
+
+/** What validate stores for a drop that passes: its validated table. */
+async function storeTableAsValidateDoes(input: Awaited<ReturnType<typeof drop>>, lines: string[]) {
+  const report = await validateDrop(`${[header, ...lines].join('\n')}\n`, dropSpec(spec));
+  await s3().send(
+    new PutObjectCommand({
+      Bucket: BUCKET,
+      Key: tableKey(input.runId),
+      Body: encodeTable({ table: report.table! }),
+    }),
+  );
+}
+
+/** What admit and register write for a drop without drift: a run record, and the drop held back under the lease. */
+async function holdBackAsRegisterDoes(input: Awaited<ReturnType<typeof drop>>) {
   const { runId, startedAt } = input;
   const { key, size, etag } = input.event.detail.object;
-  const report = await validateDrop(`${[header, ...lines].join('\n')}\n`, dropSpec(spec));
-  const table = `tables/${MODEL}/${runId}.table`;
-  await s3().send(
-    new PutObjectCommand({ Bucket: BUCKET, Key: table, Body: encodeTable({ table: report.table! }) }),
-  );
-  const dropRef = { bucket: BUCKET, key, size, etag: (etag ?? '').replaceAll('"', ''), table };
+  const dropRef = {
+    bucket: BUCKET,
+    key,
+    size,
+    etag: (etag ?? '').replaceAll('"', ''),
+    table: tableKey(runId),
+  };
   const run = { model: MODEL, runId, startedAt };
   expect(await registry.acquireLease(MODEL, runId, Date.now(), Date.now() + 60_000)).toEqual({
     acquired: true,
