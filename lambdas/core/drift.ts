@@ -12,10 +12,14 @@
  */
 import { chiSquareTest } from './stats/chi-square-test.ts';
 import { jensenShannonDistance } from './stats/jensen-shannon-distance.ts';
-import { ksStatistic, ksTwoSample } from './stats/ks-two-sample.ts';
-import { binShares, populationStabilityIndex, quantileBinEdges } from './stats/population-stability-index.ts';
+import { ksStatisticSorted, ksTwoSampleSorted } from './stats/ks-two-sample.ts';
+import {
+  binSharesSorted,
+  populationStabilityIndex,
+  quantileBinEdges,
+} from './stats/population-stability-index.ts';
 import { totalVariationDistance } from './stats/total-variation-distance.ts';
-import { normedWassersteinDistance } from './stats/wasserstein-distance.ts';
+import { normedWassersteinDistanceSorted } from './stats/wasserstein-distance.ts';
 import type { Column, Table } from './types.ts';
 
 /** The tests a column can be compared with. `ks` and `chisquare` give p-values, the others distances. */
@@ -229,15 +233,28 @@ function checkedThreshold(column: string, test: DriftTest, threshold: number): n
 /** NaN and ±Infinity (numeric) or '' (text) are missing and dropped, as Evidently drops NaN and infinities. */
 function nonMissing(column: Column): Sample {
   if (column.kind === 'numeric') {
-    return { kind: 'numeric', values: column.values.filter((value) => Number.isFinite(value)) };
+    // A fresh array, which the numeric measures sort in place.
+    const values = column.values;
+    let finite = 0;
+    for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) finite++;
+    const kept = new Float64Array(finite);
+    let at = 0;
+    for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) kept[at++] = values[i];
+    return { kind: 'numeric', values: kept };
   }
   return { kind: 'text', values: column.values.filter((value) => value !== '') };
 }
 
-function countDistinct(reference: Sample, current: Sample): number {
-  const distinct = new Set<number | string>(reference.values);
-  for (const value of current.values) distinct.add(value);
-  return distinct.size;
+/** Whether both samples together hold at most `limit` distinct values; stops at the first one over. */
+function fewDistinct(reference: Sample, current: Sample, limit: number): boolean {
+  const distinct = new Set<number | string>();
+  for (const sample of [reference, current]) {
+    for (const value of sample.values) {
+      distinct.add(value);
+      if (distinct.size > limit) return false;
+    }
+  }
+  return true;
 }
 
 function resolveKind(
@@ -256,7 +273,7 @@ function resolveKind(
   }
   if (numericTest) return 'numeric';
   if (test === 'chisquare') return 'categorical';
-  return countDistinct(reference, current) <= MAX_CATEGORICAL_DISTINCT ? 'categorical' : 'numeric';
+  return fewDistinct(reference, current, MAX_CATEGORICAL_DISTINCT) ? 'categorical' : 'numeric';
 }
 
 function defaultTest(kind: ColumnKind, referenceRows: number): DriftTest {
@@ -271,26 +288,28 @@ function severityOf(statistic: number): DriftSeverity {
   return 'low';
 }
 
+/**
+ * Every numeric statistic from one sort of each sample (the samples are private copies, sorted in place):
+ * the quantile edges, both samples' bin shares, KS and the Wasserstein distance all read the sorted arrays.
+ */
 function measureNumeric(reference: Float64Array, current: Float64Array, test: DriftTest): Measurement {
-  const sortedReference = Float64Array.from(reference).sort();
+  const sortedReference = reference.sort();
+  const sortedCurrent = current.sort();
   const edges = quantileBinEdges(sortedReference);
-  const referenceShares = binShares(sortedReference, edges);
-  const currentShares = binShares(current, edges);
+  const referenceShares = binSharesSorted(sortedReference, edges);
+  const currentShares = binSharesSorted(sortedCurrent, edges);
   const psi = populationStabilityIndex(referenceShares, currentShares);
-  const ks = test === 'ks' ? ksTwoSample(reference, current) : null;
-  const severityStatistic = ks?.statistic ?? ksStatistic(reference, current);
+  const ks = test === 'ks' ? ksTwoSampleSorted(sortedReference, sortedCurrent) : null;
+  const severityStatistic = ks?.statistic ?? ksStatisticSorted(sortedReference, sortedCurrent);
   let statistic: number;
   if (ks) statistic = ks.statistic;
-  else if (test === 'wasserstein') statistic = normedWassersteinDistance(reference, current);
+  else if (test === 'wasserstein')
+    statistic = normedWassersteinDistanceSorted(sortedReference, sortedCurrent);
   else if (test === 'jensenshannon') statistic = jensenShannonDistance(referenceShares, currentShares);
   else statistic = psi;
 
-  let low = sortedReference[0];
-  let high = sortedReference[sortedReference.length - 1];
-  for (const value of current) {
-    low = Math.min(low, value);
-    high = Math.max(high, value);
-  }
+  const low = Math.min(sortedReference[0], sortedCurrent[0]);
+  const high = Math.max(sortedReference[sortedReference.length - 1], sortedCurrent[sortedCurrent.length - 1]);
   const displayEdges = edges.map((edge) => Math.min(high, Math.max(low, edge)));
   return {
     statistic,

@@ -65,6 +65,14 @@ export function ksStatistic(a: ArrayLike<number>, b: ArrayLike<number>): number 
 }
 
 /**
+ * {@link ksStatistic} of samples already sorted ascending, without NaN and non-empty (not checked): for
+ * callers that sort each sample once and use it for several statistics.
+ */
+export function ksStatisticSorted(a: Float64Array, b: Float64Array): number {
+  return statisticOfSorted(a, b);
+}
+
+/**
  * Two-sided two-sample Kolmogorov–Smirnov test, reproducing `scipy.stats.ks_2samp(a, b)` (SciPy 1.10,
  * `alternative='two-sided'`, `method='auto'`).
  *
@@ -82,9 +90,16 @@ export function ksStatistic(a: ArrayLike<number>, b: ArrayLike<number>): number 
  * // => { statistic: 1, pValue: 0.007936507936507936, method: 'exact' }
  */
 export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KsTestResult {
+  return ksTwoSampleSorted(sortedCopy(a, 'first'), sortedCopy(b, 'second'));
+}
+
+/**
+ * {@link ksTwoSample} of samples already sorted ascending, without NaN and non-empty (not checked).
+ */
+export function ksTwoSampleSorted(a: Float64Array, b: Float64Array): KsTestResult {
   const n1 = a.length;
   const n2 = b.length;
-  let statistic = ksStatistic(a, b);
+  let statistic = statisticOfSorted(a, b);
   if (Math.max(n1, n2) <= MAX_EXACT_SIZE) {
     const g = greatestCommonDivisor(n1, n2);
     const lcm = (n1 / g) * n2;

@@ -68,6 +68,34 @@ export function quantileBinEdges(
 }
 
 /**
+ * {@link binShares} of values already sorted ascending (not checked): one binary search per edge instead
+ * of one per value.
+ */
+export function binSharesSorted(sorted: Float64Array, edges: readonly number[]): number[] {
+  if (sorted.length === 0) throw new RangeError('binShares requires at least one value');
+  if (edges.length < 2) throw new RangeError(`binShares requires at least two edges, got ${edges.length}`);
+  // How many values are ≤ edge: the upper bound of the edge in the sorted values.
+  const atMost = (edge: number) => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (sorted[middle] <= edge) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  const shares: number[] = [];
+  let below = 0;
+  for (let bin = 1; bin < edges.length; bin++) {
+    const upTo = bin === edges.length - 1 ? sorted.length : atMost(edges[bin]);
+    shares.push((upTo - below) / sorted.length);
+    below = upTo;
+  }
+  return shares;
+}
+
+/**
  * Share of `values` in each right-closed bin (edgeᵢ, edgeᵢ₊₁] of `edges` (as from `quantileBinEdges`).
  *
  * @throws {RangeError} for empty values or fewer than two edges

@@ -28,8 +28,11 @@ function sortedFiniteCopy(values: ArrayLike<number>, label: string): Float64Arra
  * wassersteinDistance([0, 1, 3], [5, 6, 8]); // => 5
  */
 export function wassersteinDistance(u: ArrayLike<number>, v: ArrayLike<number>): number {
-  const uSorted = sortedFiniteCopy(u, 'first');
-  const vSorted = sortedFiniteCopy(v, 'second');
+  return wassersteinDistanceSorted(sortedFiniteCopy(u, 'first'), sortedFiniteCopy(v, 'second'));
+}
+
+/** {@link wassersteinDistance} of samples already sorted ascending, finite and non-empty (not checked). */
+export function wassersteinDistanceSorted(uSorted: Float64Array, vSorted: Float64Array): number {
   let i = 0;
   let j = 0;
   let distance = 0;
@@ -58,4 +61,15 @@ export function wassersteinDistance(u: ArrayLike<number>, v: ArrayLike<number>):
 export function normedWassersteinDistance(reference: ArrayLike<number>, current: ArrayLike<number>): number {
   const distance = wassersteinDistance(reference, current);
   return distance / Math.max(standardDeviation(Array.from(reference)), MIN_NORM);
+}
+
+/** {@link normedWassersteinDistance} of samples already sorted ascending, finite and non-empty (not checked). */
+export function normedWassersteinDistanceSorted(reference: Float64Array, current: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < reference.length; i++) sum += reference[i];
+  const mean = sum / reference.length;
+  let squares = 0;
+  for (let i = 0; i < reference.length; i++) squares += (reference[i] - mean) ** 2;
+  const deviation = Math.sqrt(squares / reference.length);
+  return wassersteinDistanceSorted(reference, current) / Math.max(deviation, MIN_NORM);
 }
