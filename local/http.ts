@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type FunctionHost,
   FunctionNotFoundError,
@@ -54,6 +55,21 @@ export interface ListenOptions {
 }
 
 type Reply = { status: number; headers?: Record<string, string | string[]>; body?: string | Buffer };
+
+/**
+ * API Gateway (REST) refuses a request whose request line and header values exceed 10,240 bytes
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html); the runtime does the same.
+ */
+const API_GATEWAY_HEAD_BYTES = 10_240;
+/** How much request head the runtime's parser reads before refusing it outright. */
+const PARSED_HEADER_BYTES = 64 * 1024;
+
+/** The bytes of a request's line and header values, as API Gateway counts them. */
+function headBytes(request: IncomingMessage): number {
+  let bytes = Buffer.byteLength(`${request.method} ${request.url} HTTP/${request.httpVersion}`);
+  for (let i = 1; i < request.rawHeaders.length; i += 2) bytes += Buffer.byteLength(request.rawHeaders[i]);
+  return bytes;
+}
 
 const json = (status: number, value: unknown, headers: Record<string, string> = {}): Reply => ({
   status,
@@ -393,7 +409,25 @@ export class HttpFrontDoor {
 
   /** Starts listening. @returns the base URL, e.g. `http://127.0.0.1:3000/`. */
   async listen(options: ListenOptions): Promise<string> {
-    const server = createServer((request, response) => void this.handle(request, response));
+    // Node's parser stops at 16 KB of request line and headers; reading up to 64 KB lets the runtime
+    // answer API Gateway's own limit (below) as the API's JSON error, and drain the body first.
+    const server = createServer(
+      { maxHeaderSize: PARSED_HEADER_BYTES },
+      (request, response) => void this.handle(request, response),
+    );
+    // Anything the parser still refuses (a larger or malformed head) also gets a JSON answer.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable) return void socket.destroy();
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify(
+        tooLarge
+          ? { message: 'Request Header Fields Too Large', error: 'RequestHeaderFieldsTooLarge' }
+          : { message: 'Bad Request', error: 'BadRequest' },
+      );
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
@@ -436,7 +470,12 @@ export class HttpFrontDoor {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let reply: Reply;
     try {
-      reply = await this.route(request);
+      // The limit is the API's; the AWS endpoints under /_aws keep their own.
+      const api = !(request.url ?? '/').startsWith(AWS_PREFIX);
+      reply =
+        api && headBytes(request) > API_GATEWAY_HEAD_BYTES
+          ? json(431, { message: 'Request Header Fields Too Large', error: 'RequestHeaderFieldsTooLarge' })
+          : await this.route(request);
     } catch (error) {
       if (error instanceof BodyTooLargeError)
         reply = json(413, { message: 'Request Too Long', error: 'RequestTooLarge' });
@@ -452,7 +491,7 @@ export class HttpFrontDoor {
     if (response.headersSent) return;
     response.writeHead(reply.status, reply.headers ?? {});
     response.end(reply.body);
-    if (reply.status === 413) request.resume();
+    if (reply.status === 413 || reply.status === 431) request.resume();
   }
 
   private async route(request: IncomingMessage): Promise<Reply> {

@@ -12,7 +12,7 @@ import { holdsRole, liveQuality } from '#core/live-quality.ts';
 import { describeZodError, feedbackRequestSchema } from '../shared/api-schemas.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.ts';
-import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
+import { errorResponse, json, jsonBody, modelName } from '../shared/http.ts';
 import { emitMetrics, withObservability } from '../shared/observability.ts';
 import {
   addLiveObservation,
@@ -127,7 +127,7 @@ async function recordOne(
 
 export async function feedback(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   try {
-    const model = pathParameter(event, 'name');
+    const model = modelName(event);
     const parsed = feedbackRequestSchema.safeParse(jsonBody(event));
     if (!parsed.success) throw new BadRequestError(describeZodError(parsed.error));
     const items = 'feedback' in parsed.data ? parsed.data.feedback : [parsed.data];

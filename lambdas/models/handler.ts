@@ -11,7 +11,7 @@ import { ChecksumMismatchError, sha256Hex } from '#core/model.ts';
 import { DEFAULT_PAGE_SIZE, modelQuerySchema, pageQuerySchema } from '../shared/api-schemas.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { NotFoundError } from '../shared/errors.ts';
-import { errorResponse, json, pathParameter, queryParameters } from '../shared/http.ts';
+import { errorResponse, json, modelName, queryParameters } from '../shared/http.ts';
 import { withObservability } from '../shared/observability.ts';
 import { type PageRequest, Registry } from '../shared/registry.ts';
 import { getBytes, objectEtag } from '../shared/storage.ts';
@@ -65,7 +65,7 @@ async function health() {
 
 /** The model named by the path, which must be registered. @throws NotFoundError otherwise. */
 async function registeredModel(event: APIGatewayProxyEvent): Promise<{ name: string; spec: unknown }> {
-  const name = pathParameter(event, 'name');
+  const name = modelName(event);
   const spec = await registry.getSpec(name);
   if (spec === undefined) throw new NotFoundError(`no model named "${name}"`);
   return { name, spec };

@@ -9,7 +9,7 @@ import { renderIndexPage } from '#core/report/index-page.ts';
 import { renderModelReport } from '#core/report/model-report.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { NotFoundError } from '../shared/errors.ts';
-import { json, pathParameter } from '../shared/http.ts';
+import { json, modelName, pathParameter } from '../shared/http.ts';
 import { withObservability } from '../shared/observability.ts';
 import { openApiDocument } from '../shared/openapi.ts';
 import { PredictionLog } from '../shared/prediction-log.ts';
@@ -52,7 +52,7 @@ export async function pages(event: APIGatewayProxyEvent): Promise<APIGatewayProx
           renderIndexPage(await loadModelSummaries(sources), new Date().toISOString(), indexRoot(event)),
         );
       case '/models/{name}/report': {
-        const data = await loadModelReport(sources, pathParameter(event, 'name'), new Date().toISOString());
+        const data = await loadModelReport(sources, modelName(event), new Date().toISOString());
         return htmlPage(200, renderModelReport(data));
       }
       case '/openapi.json':

@@ -13,7 +13,7 @@ import type { MissingPolicy } from '#core/spec.ts';
 import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts';
 import { numberEnv, requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ModelUnavailableError } from '../shared/errors.ts';
-import { errorResponse, json, jsonBody, pathParameter } from '../shared/http.ts';
+import { errorResponse, json, jsonBody, modelName } from '../shared/http.ts';
 import {
   ARTIFACT_REFUSED_METRIC,
   emitMetrics,
@@ -83,7 +83,7 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   let role: ServingRole = 'production';
   const measured: RequestMetrics = { values: {} };
   try {
-    model = pathParameter(event, 'name');
+    model = modelName(event);
     const parsed = predictRequestSchema.safeParse(jsonBody(event));
     if (!parsed.success) throw new BadRequestError(describeZodError(parsed.error));
     const { instances } = parsed.data;

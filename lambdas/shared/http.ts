@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
+import { NAME_PATTERN } from '#core/spec.ts';
 import { BadRequestError, HttpError, httpStatusOf } from './errors.ts';
 import { logger } from './observability.ts';
 
@@ -39,6 +40,21 @@ export function pathParameter(event: APIGatewayProxyEvent, name: string): string
   } catch {
     throw new BadRequestError(`path parameter "${name}" is not validly percent-encoded`);
   }
+}
+
+/**
+ * The model named by the path (`{name}`). A name no model can have (a spec's name rule: `a-z`, `0-9`
+ * and `-`, at most 63 characters) is refused here, before it becomes a DynamoDB key: a key over 2 KB is
+ * the database's validation error, which would otherwise surface as a 500.
+ * @throws BadRequestError when absent, not decodable or not a model name.
+ */
+export function modelName(event: APIGatewayProxyEvent): string {
+  const name = pathParameter(event, 'name');
+  if (!NAME_PATTERN.test(name))
+    throw new BadRequestError(
+      'path parameter "name" is not a model name (lowercase letters, digits and "-", at most 63 characters)',
+    );
+  return name;
 }
 
 /** How much of a caller's input an error message repeats (a query value may be kilobytes). */

@@ -1,10 +1,14 @@
 /**
- * Every route with a body, fuzzed through the API a user reaches (the local runtime's port, the
- * template's request validation, then the handler): 2,000 generated bodies per route, near-valid ones
- * with the numbers that broke things (`1e308`, `-0`, `5e-324`, 0 as a label) and names and ids over 2 KB,
- * and arbitrary JSON. None may answer 5xx; every 4xx is `{message, error}`. Generation is seeded.
+ * Every route fuzzed through the API a user reaches (the local runtime's port, the template's request
+ * validation, then the handler). Routes with a body: 2,000 generated bodies each, near-valid ones with the
+ * numbers that broke things (`1e308`, `-0`, `5e-324`, 0 as a label) and names and ids over 2 KB, and
+ * arbitrary JSON. The GET routes: 1,000 generated requests with path parameters over 2 KB or oddly encoded
+ * (a lone `%`, `%zz`, `%00`, an encoded `/`, dot segments) and query strings (limits and cursors of every
+ * shape, unknown parameters). None may answer 5xx or show a stack trace; every JSON 4xx is
+ * `{message, error}`. Generation is seeded.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -18,6 +22,7 @@ const E2E_TIMEOUT_MS = 15 * 60_000;
 vi.setConfig({ testTimeout: E2E_TIMEOUT_MS, hookTimeout: E2E_TIMEOUT_MS });
 
 const BODIES_PER_ROUTE = 2000;
+const GET_REQUESTS = 1000;
 const repo = new URL('../../', import.meta.url).pathname;
 const lines = readFileSync(join(repo, 'data/air-passengers.csv'), 'utf8').trim().split('\n');
 
@@ -55,8 +60,90 @@ const feedbackBodies = () => {
   );
 };
 
+/** A path segment as a client might send it: a model name, text over 2 KB, or a broken encoding. */
+const pathSegment = fc.oneof(
+  fc.constantFrom('air-passengers', 'no-such-model', 'Air-Passengers', '-x', 'a'.repeat(64)),
+  fc.constantFrom('%', '%zz', '%00', '%2F', '%2e%2e', '..', '.', '%C0%AF', '%FF%FE', '%25', '%E2%80%AE', '~'),
+  fc.string({ maxLength: 40 }).map(encodeURIComponent),
+  longText.map(encodeURIComponent),
+  fc.string({ unit: 'binary', maxLength: 20 }).map(encodeURIComponent),
+);
+
+/** A query value: numbers as text, cursors (made up, of other listings, 2 KB), broken encodings. */
+const queryValue = fc.oneof(
+  fc.constantFrom('', '0', '1', '100', '101', '-1', '1e3', '2.5', '0x10', 'NaN', 'Infinity', '%205'),
+  fc.constantFrom('%', '%zz', '%00', '+', '%2B'),
+  fc
+    .constantFrom('POINTERS', 'LEASE', 'VERSION#0000000001', 'RUN#x#y', 'AUDIT#x#r1')
+    .map((key) => Buffer.from(key).toString('base64url')),
+  fc.string({ maxLength: 60 }).map(encodeURIComponent),
+  longText.map(encodeURIComponent),
+);
+
+const getPaths = () =>
+  fc
+    .tuple(
+      fc.constantFrom(
+        '/models/{name}',
+        '/models/{name}/versions',
+        '/models/{name}/runs',
+        '/models/{name}/audit',
+        '/models',
+        '/health',
+        '/docs/{name}',
+        '/openapi.json',
+        '/',
+      ),
+      pathSegment,
+      fc.array(
+        fc.tuple(
+          fc.constantFrom('limit', 'next', 'limit', 'next', 'offset', '%', 'x'.repeat(3000)),
+          queryValue,
+        ),
+        {
+          maxLength: 3,
+        },
+      ),
+    )
+    .map(([route, name, query]) => {
+      const search = query.map(([key, value]) => `${key}=${value}`).join('&');
+      return `${route.replace('{name}', name)}${search ? `?${search}` : ''}`;
+    });
+
+/** A GET of `path` exactly as given (fetch would normalise dot segments and encodings away). */
+function rawGet(apiUrl: string, path: string): Promise<{ status: number; body: string; sent: string }> {
+  const url = new URL(apiUrl);
+  return new Promise((resolve, reject) => {
+    const call = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: `${url.pathname.replace(/\/$/, '')}${path}`,
+        method: 'GET',
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            sent: path,
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    call.on('error', reject);
+    call.end();
+  });
+}
+
 /** Every answer below 500, and every refusal names its problem as `{message, error}`. */
-function expectNoServerError(answers: { status: number; body: string; sent: string }[]) {
+function expectNoServerError(
+  answers: { status: number; body: string; sent: string }[],
+  count = BODIES_PER_ROUTE,
+) {
   const serverErrors = answers.filter((answer) => answer.status >= 500);
   expect(serverErrors.slice(0, 3)).toEqual([]);
   const refusals = answers.filter((answer) => answer.status >= 400);
@@ -69,7 +156,7 @@ function expectNoServerError(answers: { status: number; body: string; sent: stri
     }
   });
   expect(unnamed.slice(0, 3)).toEqual([]);
-  expect(answers).toHaveLength(BODIES_PER_ROUTE);
+  expect(answers).toHaveLength(count);
 }
 
 beforeAll(async () => {
@@ -137,5 +224,26 @@ describe(`${BODIES_PER_ROUTE} generated bodies per route`, () => {
     }
     // Assess
     expectNoServerError(answers);
+  });
+});
+
+describe(`${GET_REQUESTS} generated GET requests`, () => {
+  it('never answer 5xx or show internals, and every JSON refusal is {message, error}', async () => {
+    // Prepare
+    const paths = fc.sample(getPaths(), { numRuns: GET_REQUESTS, seed: 14 });
+    // Act
+    const answers: { status: number; body: string; sent: string }[] = [];
+    for (const path of paths) answers.push(await rawGet(runtime.apiUrl, path));
+    // Assess: pages answer HTML (their errors too); every other refusal is the API's JSON error
+    const json = answers.filter((answer) => !/^\/(docs\/|\?|$)/.test(answer.sent));
+    expectNoServerError(json, json.length);
+    expect(answers.filter((answer) => answer.status >= 500).slice(0, 3)).toEqual([]);
+    expect(
+      answers
+        .filter((answer) => /\bat .+\.(ts|js|mjs):\d+|node_modules|\/work\/|file:\/\//.test(answer.body))
+        .slice(0, 3),
+    ).toEqual([]);
+    // The sample reaches every kind of answer: pages and views served, refusals of both kinds.
+    expect([200, 400, 404].every((status) => answers.some((answer) => answer.status === status))).toBe(true);
   });
 });

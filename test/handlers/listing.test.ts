@@ -171,6 +171,23 @@ describe('paging versions, runs and audit', () => {
     expect(body.message.length).toBeLessThan(300);
   });
 
+  it.each([
+    ['over 2 KB', 'a'.repeat(2100)],
+    ['with capitals', 'Air-Passengers'],
+    ['with an encoded slash', 'air%2Fpassengers'],
+  ])('answers a name %s with a 400 before it reaches the registry', async (_case, name) => {
+    // Act
+    const answers = await Promise.all(
+      ['/models/{name}', '/models/{name}/versions', '/models/{name}/runs', '/models/{name}/audit'].map(
+        (resource) => getJson(get(resource, undefined, name)),
+      ),
+    );
+    // Assess
+    expect(answers.map((answer) => [answer.status, answer.body.error])).toEqual(
+      Array(4).fill([400, 'BadRequestError']),
+    );
+  });
+
   it('answers a listing of an unknown model with a 404', async () => {
     // Act
     const { status, body } = await getJson(get('/models/{name}/versions', undefined, 'no-such-model'));
