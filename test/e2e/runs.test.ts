@@ -1,8 +1,9 @@
 /**
  * Runs under at-least-once delivery and bursts of uploads, on the real state machine in the local runtime:
- * a drop event delivered twice starts one run, and drops uploaded at once run one after another (the
- * per-model run lease), with every drop accounted for in the lineage of what was trained, or still held
- * back for the next retrain.
+ * a drop event delivered twice starts one run, and ten drops uploaded at once run one after another (the
+ * per-model run lease) while predict is called steadily, with every drop accounted for in the lineage of
+ * what was trained, or still held back for the next retrain, versions unique and consecutive, exactly one
+ * production version at every poll of the registry and no failed prediction.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,23 +96,54 @@ describe('runs of one model', () => {
     expect((await target.registry.listVersions(MODEL)).map((v) => v.version)).toEqual([1]);
   }, 180_000);
 
-  it('serialises drops uploaded at once and a scheduled retrain, and accounts for every drop', async () => {
-    // Prepare: six drops of 40 rows and a scheduled retrain, all at once
-    const keys = Array.from({ length: 6 }, (_, i) => `incoming/${MODEL}/burst-${i}.csv`);
+  it('serialises drops uploaded at once and a scheduled retrain under predict load, and accounts for every drop', async () => {
+    // Prepare: ten drops of 26 rows and a scheduled retrain, all at once, while predict is called steadily
+    const keys = Array.from({ length: 10 }, (_, i) => `incoming/${MODEL}/burst-${i}.csv`);
     const before = new Set(runtime.executions.list().map((e) => e.name));
+    const names = header.split(',');
+    const instance = Object.fromEntries(
+      rows[0]
+        .split(',')
+        .map((value, i) => [names[i], Number(value)] as const)
+        .filter(([name]) => name !== 'benign'),
+    );
+    let burstOver = false;
+    const answers: number[] = [];
+    const productionCounts: number[] = [];
+    const load = (async () => {
+      for (let i = 0; !burstOver; i++) {
+        const response = await fetch(`${runtime.apiUrl}models/${MODEL}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: [instance] }),
+        });
+        answers.push(response.status);
+        if (i % 10 === 0) {
+          const versions = await target.registry.listVersions(MODEL);
+          productionCounts.push(versions.filter((v) => v.stage === 'production').length);
+        }
+      }
+    })();
     // Act
-    await Promise.all(keys.map((key, i) => put(key, rows.slice(300 + 40 * i, 340 + 40 * i))));
+    await Promise.all(keys.map((key, i) => put(key, rows.slice(300 + 26 * i, 326 + 26 * i))));
     runtime.executions.start({ source: 'driftline.schedule', detail: { model: MODEL } });
     const started = await Promise.all(
       keys.map((key) => runtime.executions.waitForStart((e) => keyOf(e) === key)),
     );
     const all = runtime.executions.list().filter((e) => !before.has(e.name));
-    const done = await Promise.all(all.map((e) => runtime.executions.wait(e.name, 300_000)));
+    const done = await Promise.all(all.map((e) => runtime.executions.wait(e.name, 600_000)));
+    burstOver = true;
+    await load;
 
+    // Assess: no prediction failed, and every poll of the registry saw exactly one production version
+    console.log(`predictions: ${answers.length}, registry polls: ${productionCounts.length}`);
+    expect(answers.filter((status) => status !== 200)).toEqual([]);
+    expect(productionCounts.length).toBeGreaterThan(0);
+    expect(productionCounts.filter((count) => count !== 1)).toEqual([]);
     // Assess: every run succeeded, one after another: from validation (after it took the lease) to its
     // last step (which releases the lease as its last write), no two runs overlap.
-    expect(started).toHaveLength(6);
-    expect(done).toHaveLength(7);
+    expect(started).toHaveLength(10);
+    expect(done).toHaveLength(11);
     expect(done.map((e) => [keyOf(e), e.status, e.error])).toEqual(
       done.map((e) => [keyOf(e), 'SUCCEEDED', undefined]),
     );
@@ -137,7 +169,7 @@ describe('runs of one model', () => {
     console.log(`versions: ${versions.length}, drops merged: ${merged.length}, held back: ${held.length}`);
     expect([...merged, ...held].sort()).toEqual([`incoming/${MODEL}/first.csv`, ...keys].sort());
     expect(await target.registry.getLease(MODEL)).toBeUndefined();
-  }, 600_000);
+  }, 900_000);
 
   it('records an aborted run as failed with the reason and frees the model for the next run', async () => {
     // Prepare: a drop whose run is under way
