@@ -293,8 +293,8 @@ describe.skipIf(skipReason !== undefined)(
       const emptied = resources()
         .filter(([, r]) => r.Type === 'Custom::S3AutoDeleteObjects')
         .map(([, r]) => (r.Properties.BucketName as { Ref: string }).Ref);
-      // Assess
-      expect(stateful).toHaveLength(4);
+      // Assess: the data and access-log buckets, the registry, runs and prediction-log tables
+      expect(stateful).toHaveLength(5);
       for (const [id, resource] of stateful) expect(resource.DeletionPolicy, id).toBe('Delete');
       expect(emptied.sort()).toEqual(buckets.sort());
     });
