@@ -156,7 +156,7 @@ describe('the served forecaster', () => {
     });
   });
 
-  it('serves the backtest’s classical-log forecaster, refit on the rows the run served', async () => {
+  it('serves the backtest’s classical-log forecaster, refit on the rows the run served, and refuses a history under 25 values with a 400', async () => {
     // Prepare: the backtest and the pipeline on the same 144 months
     const raw = specFor('air-classical', 'classical-log');
     const spec = parseSpec(raw);
@@ -187,6 +187,21 @@ describe('the served forecaster', () => {
     expect(predicted).toHaveLength(24);
     predicted.forEach((value, i) => {
       expect(relativeGap(value, refitForecasts[i])).toBeLessThan(1e-9);
+    });
+    // A classical base filters at least two seasons and a month (2·12 + 1 values): one fewer is the
+    // client's mistake, told how much history the model needs, never a 5xx.
+    const short = await steps.predict({
+      resource: '/models/{name}/predict',
+      path: '/models/air-classical/predict',
+      httpMethod: 'POST',
+      pathParameters: { name: 'air-classical' },
+      body: JSON.stringify({ instances: [{ history: passengers.slice(0, 24) }] }),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEvent);
+    expect(short.statusCode).toBe(400);
+    expect(JSON.parse(short.body)).toEqual({
+      error: 'InstanceError',
+      message: 'instances[0].history has 24 values; this model needs at least 25',
     });
   });
 });
