@@ -31,6 +31,8 @@ export type InvokeResult = {
   coldStart: boolean;
   /** The lines the invocation wrote (what `LogType: Tail` returns). */
   logs: string[];
+  /** The container's peak memory during the invocation, in MB (Lambda's `Max Memory Used`). */
+  maxMemoryUsedMb: number;
 } & ({ ok: true; payload: string } | { ok: false; error: LambdaErrorPayload });
 
 /**
@@ -104,6 +106,37 @@ interface Pending {
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
 
+/**
+ * How often a busy container's memory is sampled. Lambda's own out-of-memory kill is not instant either;
+ * the sample taken before the result is reported catches what an invocation left allocated.
+ */
+export const MEMORY_SAMPLE_MS = 50;
+
+const MB = 1024 * 1024;
+
+/** What a container holds: V8's heap (resident), V8's own mallocs and off-heap ArrayBuffer/Buffer memory. */
+async function containerBytes(worker: Worker): Promise<number | undefined> {
+  try {
+    const heap = await worker.getHeapStatistics();
+    return heap.total_physical_size + heap.malloced_memory + heap.external_memory;
+  } catch {
+    // The worker ended between the sample's request and its answer.
+    return undefined;
+  }
+}
+
+/** Lambda's out-of-memory payload, naming the function and the MemorySize it went over. */
+function outOfMemory(requestId: string, fn: LocalFunction, usedMb?: number): LambdaErrorPayload {
+  const used = usedMb === undefined ? 'its V8 heap filled' : `${usedMb} MB used`;
+  return {
+    errorType: 'Runtime.OutOfMemory',
+    errorMessage:
+      `RequestId: ${requestId} Error: Runtime exited with error: signal: killed ` +
+      `(${fn.name} ran out of memory: ${used}, MemorySize ${fn.memoryMb} MB; raise the function's MemorySize or give it less data)`,
+    trace: [],
+  };
+}
+
 /** One worker thread running one function. */
 class Container {
   readonly worker: Worker;
@@ -113,8 +146,13 @@ class Container {
   dead = false;
   busy = false;
   idleTimer?: NodeJS.Timeout;
+  /** The peak of the memory samples of the invocation in flight, in bytes. */
+  peakBytes = 0;
   private pending?: Pending;
   private readonly endMarker: string;
+  private readonly fn: LocalFunction;
+  private memoryTimer?: NodeJS.Timeout;
+  private sampling = false;
 
   constructor(
     fn: LocalFunction,
@@ -123,6 +161,7 @@ class Container {
     onLine: (line: string) => void,
   ) {
     this.endMarker = endMarker;
+    this.fn = fn;
     const data: ContainerData = {
       entry: fn.entry,
       handler: fn.handler,
@@ -158,10 +197,15 @@ class Container {
         this.pending.startTimer(this.pending.timeoutMs);
         return;
       }
-      this.pending.result = message;
-      this.progress();
+      const pending = this.pending;
+      // The last sample: memory the invocation left allocated counts even if no periodic sample saw it.
+      void this.sampleMemory().then((withinLimit) => {
+        if (!withinLimit || this.pending !== pending) return;
+        pending.result = message;
+        this.progress();
+      });
     });
-    this.worker.on('error', (error) => void this.die(crashPayload(error, this.pending?.requestId)));
+    this.worker.on('error', (error) => void this.die(crashPayload(error, fn, this.pending?.requestId)));
     this.worker.on('exit', (code) => {
       const requestId = this.pending?.requestId ?? '';
       void this.die({
@@ -200,9 +244,29 @@ class Container {
       // A suppressed init (past the 10 s limit) goes on inside the invocation, under the function's timeout.
       pending.startTimer(this.initialized ? timeoutMs : INIT_TIMEOUT_MS + timeoutMs);
       this.pending = pending;
+      this.peakBytes = 0;
+      this.memoryTimer = setInterval(() => {
+        if (!this.sampling) void this.sampleMemory();
+      }, MEMORY_SAMPLE_MS);
       const message: InvokeMessage = { requestId, payload, timeoutMs };
       this.worker.postMessage(message);
     });
+  }
+
+  /**
+   * Samples the container's memory into {@link peakBytes}; kills the container with `Runtime.OutOfMemory`
+   * when it is over its MemorySize.
+   * @returns whether the container is within its memory.
+   */
+  private async sampleMemory(): Promise<boolean> {
+    this.sampling = true;
+    const bytes = await containerBytes(this.worker);
+    this.sampling = false;
+    if (bytes === undefined || this.dead) return !this.dead;
+    this.peakBytes = Math.max(this.peakBytes, bytes);
+    if (bytes <= this.fn.memoryMb * MB) return true;
+    await this.die(outOfMemory(this.pending?.requestId ?? '', this.fn, Math.ceil(bytes / MB)));
+    return false;
   }
 
   private progress(): void {
@@ -217,6 +281,7 @@ class Container {
     const pending = this.pending;
     if (!pending) return;
     clearTimeout(pending.timer);
+    clearInterval(this.memoryTimer);
     this.pending = undefined;
     pending.done({ result, logs: pending.logs });
     if (!result.ok && result.fatal) void this.die(result.error);
@@ -227,21 +292,16 @@ class Container {
     if (this.dead) return;
     this.dead = true;
     clearTimeout(this.idleTimer);
+    clearInterval(this.memoryTimer);
     const requestId = this.pending?.requestId;
     if (requestId !== undefined) this.settle({ requestId, ok: false, error });
     await this.worker.terminate();
   }
 }
 
-function crashPayload(error: unknown, requestId = ''): LambdaErrorPayload {
+function crashPayload(error: unknown, fn: LocalFunction, requestId = ''): LambdaErrorPayload {
   const { name, message, stack, code } = error as Error & { code?: string };
-  if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return {
-      errorType: 'Runtime.OutOfMemory',
-      errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`,
-      trace: [],
-    };
-  }
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return outOfMemory(requestId, fn);
   return {
     errorType: name || 'Runtime.ExitError',
     errorMessage: message ?? String(error),
@@ -333,8 +393,14 @@ export class FunctionHost {
     const coldStart = container.invocations === 0;
     const started = Date.now();
     const { result, logs } = await container.invoke(requestId, payload, pool.fn.timeoutSeconds * 1000);
+    const durationMs = Date.now() - started;
+    const maxMemoryUsedMb = Math.ceil(container.peakBytes / MB);
     this.release(pool, container);
-    const base = { requestId, functionName: pool.fn.name, durationMs: Date.now() - started, coldStart, logs };
+    this.onLine(
+      pool,
+      `REPORT RequestId: ${requestId} Duration: ${durationMs} ms Memory Size: ${pool.fn.memoryMb} MB Max Memory Used: ${maxMemoryUsedMb} MB`,
+    );
+    const base = { requestId, functionName: pool.fn.name, durationMs, coldStart, logs, maxMemoryUsedMb };
     if (!result.ok) return { ...base, ok: false, error: result.error };
     if (Buffer.byteLength(result.payload) > SYNC_PAYLOAD_LIMIT_BYTES) {
       const error = {

@@ -44,6 +44,8 @@ describe('FunctionHost', () => {
         fixture('emf', 'emf'),
         fixture('missing', 'noSuchExport'),
         fixture('slowInit', 'handler', 1, `${repoRoot}test/local/fixtures/slow-init.ts`),
+        { ...fixture('hog', 'hog'), memoryMb: 64 },
+        { ...fixture('spinningHog', 'hog'), memoryMb: 64 },
       ],
       baseEnvironment: { AWS_REGION: 'us-east-1' },
       log,
@@ -162,6 +164,45 @@ describe('FunctionHost', () => {
     ).toEqual([12, 30]);
     expect(lines).toContain('[emf] INFO scored {"model":"air"}');
     expect(lines.some((line) => line.includes('_aws'))).toBe(false);
+  });
+
+  it('bounds a container by its MemorySize over off-heap memory too, and reports the peak as Max Memory Used', async () => {
+    // Act: 16 MB of typed arrays fits in 64 MB; 64 MB more (held, as a module-scope cache) does not, though
+    // the V8 heap stays small: typed-array memory lives outside it.
+    const within = await host.invoke('hog', { mb: 16 });
+    const over = await host.invoke('hog', { mb: 64 });
+    const after = await host.invoke('hog', { mb: 1 });
+
+    // Assess
+    expect(within.ok).toBe(true);
+    expect(within.maxMemoryUsedMb).toBeGreaterThanOrEqual(16);
+    expect(within.maxMemoryUsedMb).toBeLessThanOrEqual(64);
+    expect(lines).toContainEqual(
+      `[hog] REPORT RequestId: ${within.requestId} Duration: ${within.durationMs} ms Memory Size: 64 MB Max Memory Used: ${within.maxMemoryUsedMb} MB`,
+    );
+    expect(over).toMatchObject({ ok: false, error: { errorType: 'Runtime.OutOfMemory' } });
+    const { error } = over as Extract<InvokeResult, { ok: false }>;
+    expect(error.errorMessage).toMatch(
+      new RegExp(
+        `^RequestId: ${over.requestId} Error: Runtime exited with error: signal: killed \\(Test-hog ran out of memory: \\d+ MB used, MemorySize 64 MB;`,
+      ),
+    );
+    expect(over.maxMemoryUsedMb).toBeGreaterThan(64);
+    // The killed container's memory went with it: the next invocation starts a fresh one.
+    expect(after).toMatchObject({ ok: true, coldStart: true });
+    expect(payloadOf(after)).toMatchObject({ heldMb: 1 });
+  });
+
+  it('kills a container over its MemorySize while the handler still runs, before its timeout', async () => {
+    // Act: the handler allocates 100 MB, then computes forever (its timeout is 10 s).
+    const killed = await host.invoke('spinningHog', { mb: 100, spin: true });
+
+    // Assess
+    expect(killed).toMatchObject({
+      ok: false,
+      error: { errorType: 'Runtime.OutOfMemory', errorMessage: expect.stringContaining('MemorySize 64 MB') },
+    });
+    expect(killed.durationMs).toBeLessThan(10_000);
   });
 
   it('names the runtime errors of a missing handler export, an unknown function and an oversized request', async () => {

@@ -89,6 +89,27 @@ describe('S3 drop → EventBridge → state machine', () => {
     expect(done.history.some((e) => e.type === 'StateCaught')).toBe(true);
   });
 
+  it("fails a run whose step goes over its function's MemorySize with Runtime.OutOfMemory, naming both", async () => {
+    // Act: the fixture validate (MemorySize 256) holds 300 MB for a .huge drop.
+    await put('incoming/air/v4.huge', 'month,passengers\n');
+    const execution = await fixture.runtime.executions.waitForStart(
+      (e) =>
+        (e.input as { detail?: { object?: { key?: string } } }).detail?.object?.key ===
+        'incoming/air/v4.huge',
+    );
+    const done = await fixture.runtime.executions.wait(execution.name, 20_000);
+
+    // Assess: caught and recorded like any step failure, with Lambda's error name and the limit.
+    expect(done).toMatchObject({
+      status: 'FAILED',
+      error: 'Runtime.OutOfMemory',
+      cause: expect.stringMatching(/ran out of memory: \d+ MB used, MemorySize 256 MB/),
+    });
+    expect(done.cause).toContain(
+      fixture.runtime.stack.functions.find((f) => f.shortName === 'validate')!.name,
+    );
+  });
+
   it('starts nothing for keys outside incoming/ or buckets without EventBridge', async () => {
     const before = fixture.runtime.executions.list().length;
 

@@ -26,6 +26,7 @@ const ok = (payload: unknown): InvokeResult => ({
   durationMs: 1,
   coldStart: false,
   logs: [],
+  maxMemoryUsedMb: 1,
 });
 const failed = (errorType: string, errorMessage: string): InvokeResult => ({
   ok: false,
@@ -35,6 +36,7 @@ const failed = (errorType: string, errorMessage: string): InvokeResult => ({
   durationMs: 1,
   coldStart: false,
   logs: [],
+  maxMemoryUsedMb: 1,
 });
 
 function recordingLog(): LogSink & { lines: string[] } {
