@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { canaryDraw } from '#core/canary.ts';
+import { canaryDraw, canarySeed } from '#core/canary.ts';
 import { type Prediction, predictInstances } from '#core/model.ts';
 import { checkServingInputs } from '#core/serving-inputs.ts';
 import type { MissingPolicy } from '#core/spec.ts';
 import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts';
-import { numberEnv, requiredEnv } from '../shared/config.ts';
+import { numberEnv, optionalEnv, requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ModelUnavailableError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, modelName } from '../shared/http.ts';
 import {
@@ -37,8 +37,9 @@ const cache = new ModelCache({
   ttlMs: numberEnv('MODEL_CACHE_TTL_SECONDS', 2) * 1000,
 });
 const predictionLog = new PredictionLog(requiredEnv('PREDICTION_LOG_TABLE'));
-// Each container starts the evenly spread canary sequence at its own point (see core/canary.ts).
-const canary = canaryDraw(Math.random());
+// Each container starts the evenly spread canary sequence at its own point, seeded by its log stream name
+// (unique per container, and on every line it logs), so its canary draws are reproducible (core/canary.ts).
+const canary = canaryDraw(canarySeed(optionalEnv('AWS_LAMBDA_LOG_STREAM_NAME') ?? ''));
 
 function logged(predictions: Prediction[]): LoggedPrediction[] {
   return predictions.map(({ value, label, probabilities }) => ({ value, label, probabilities }));
@@ -65,8 +66,12 @@ interface RequestMetrics {
 }
 
 /**
- * Logs the request. A logging failure never fails the prediction: it is logged and counted on its own
- * metric (not a 5xx, so it cannot roll a healthy model back); feedback for those ids then answers 404.
+ * Logs the request: one small item per request (a batch included), awaited before the answer. On Lambda
+ * the container freezes once the handler returns, so a write left in flight might land minutes later or
+ * never (the container may be reclaimed), and buffering writes across requests loses them the same way;
+ * every id an answer gives must be one feedback can find, so the answer waits for the write. A logging
+ * failure never fails the prediction: it is logged and counted on its own metric (not a 5xx, so it cannot
+ * roll a healthy model back); feedback for those ids then answers 404.
  */
 async function logRequest(entry: PredictionEntry, measured: RequestMetrics): Promise<void> {
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canaryDraw } from '#core/canary.ts';
+import { canaryDraw, canarySeed } from '#core/canary.ts';
 import { seededRandom } from '#core/random.ts';
 
 const canaryCount = (seed: number, weight: number, requests: number) => {
@@ -46,5 +46,19 @@ describe('canaryDraw', () => {
   it('refuses a seed outside [0, 1)', () => {
     expect(() => canaryDraw(1)).toThrow(RangeError);
     expect(() => canaryDraw(-0.1)).toThrow(RangeError);
+  });
+
+  it('seeds each container from its identity: the same name, the same sequence', () => {
+    // FNV-1a 32 of "a" is 0xe40c292c and of "" its offset basis 0x811c9dc5 (the FNV test vectors).
+    expect(canarySeed('a')).toBe(0xe40c292c / 2 ** 32);
+    expect(canarySeed('')).toBe(0x811c9dc5 / 2 ** 32);
+    const stream = '2026/01/01/[$LATEST]0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+    expect(canarySeed(stream)).toBe(canarySeed(stream));
+    expect(canarySeed(stream)).not.toBe(canarySeed(`${stream}0`));
+    const random = seededRandom(7);
+    for (let i = 0; i < 1_000; i++) {
+      const seed = canarySeed(`stream-${random()}`);
+      expect(seed >= 0 && seed < 1).toBe(true);
+    }
   });
 });

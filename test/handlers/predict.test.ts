@@ -1,7 +1,8 @@
 /**
  * The predict handler's promises about what surrounds a prediction, against S3 and DynamoDB emulators on
- * loopback: one EMF line and no warning per request, logging that never fails a prediction, and a log that
- * keeps every number and stays within DynamoDB's item limit.
+ * loopback: one EMF line and no warning per request, a canary share drawn from a seeded sequence, a batch
+ * answered and logged as one request, logging that never fails a prediction, and a log that keeps every
+ * number and stays within DynamoDB's item limit.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -13,7 +14,9 @@ import {
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { canaryDraw, canarySeed } from '#core/canary.ts';
 import type { PredictionLog } from '../../lambdas/shared/prediction-log.ts';
+import type { Registry } from '../../lambdas/shared/registry.ts';
 import { type MetricDatum, parseEmf } from '../../local/metrics.ts';
 import {
   createPredictionLogTable,
@@ -35,10 +38,13 @@ const LOG_TABLE = 'driftline-predict-log';
 const repo = new URL('../../', import.meta.url).pathname;
 const airPassengers = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n');
 const history = airPassengers.slice(109, 121).map((line) => Number(line.split(',')[1]));
+/** This container's identity, which seeds its canary draws (Lambda sets it per execution environment). */
+const LOG_STREAM = '2026/01/01/[$LATEST]predict-test';
 
 let emulators: TestEmulators;
 let steps: Steps;
 let log: PredictionLog;
+let registry: Registry;
 let artifactKey: string;
 
 beforeAll(async () => {
@@ -48,10 +54,11 @@ beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   process.env.MODEL_CACHE_TTL_SECONDS = '0';
+  process.env.AWS_LAMBDA_LOG_STREAM_NAME = LOG_STREAM;
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   const { PredictionLog } = await import('../../lambdas/shared/prediction-log.ts');
   log = new PredictionLog(LOG_TABLE);
-  const registry = new Registry(registryTables(TABLE));
+  registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });
@@ -118,29 +125,61 @@ const emfOf = (lines: string[]): MetricDatum[] =>
 
 describe('predict', () => {
   it('writes one EMF line per request, with the role and version dimension sets, and no warning', async () => {
-    // Act: ten requests (the first after the cold load).
+    // Act: fifty requests (the first after the cold load).
+    const requests = 50;
     const { result, lines } = await captured(async () => {
       const statuses: number[] = [];
-      for (let i = 0; i < 10; i++)
+      for (let i = 0; i < requests; i++)
         statuses.push((await steps.predict(predictEvent({ instances: [{ history }] }))).statusCode);
       return statuses;
     });
 
     // Assess
-    expect(result).toEqual(Array(10).fill(200));
+    expect(result).toEqual(Array(requests).fill(200));
     expect(lines.filter((line) => /"level":"WARN"|warn/i.test(line) && !line.includes('"_aws"'))).toEqual([]);
-    expect(lines.filter((line) => line.includes('"_aws"'))).toHaveLength(10);
+    expect(lines.filter((line) => !line.includes('"_aws"'))).toEqual([]);
+    expect(lines.filter((line) => line.includes('"_aws"'))).toHaveLength(requests);
     const datapoints = emfOf(lines);
-    const requests = datapoints.filter((d) => d.metricName === 'PredictRequests');
-    expect(requests.map((d) => d.dimensions)).toEqual(
-      Array(10)
+    const counted = datapoints.filter((d) => d.metricName === 'PredictRequests');
+    expect(counted.map((d) => d.dimensions)).toEqual(
+      Array(requests)
         .fill([
           { service: 'driftline', model: 'air-passengers', role: 'production' },
           { service: 'driftline', model: 'air-passengers', version: '1' },
         ])
         .flat(),
     );
-    expect(datapoints.filter((d) => d.metricName === 'PredictLatency')).toHaveLength(20);
+    expect(datapoints.filter((d) => d.metricName === 'PredictLatency')).toHaveLength(2 * requests);
+  });
+
+  it('answers a batch of 100 instances as one request: each prediction as if asked alone, in order, one log item', async () => {
+    // Prepare: 100 different 12-month histories (sliding windows over 1949-1960) and their single answers.
+    const values = airPassengers.slice(1).map((line) => Number(line.split(',')[1]));
+    const histories = Array.from({ length: 100 }, (_, i) => values.slice(i, i + 12));
+    const alone: number[] = [];
+    for (const one of histories.slice(0, 10)) {
+      const body = JSON.parse((await steps.predict(predictEvent({ instances: [{ history: one }] }))).body);
+      alone.push(body.predictions[0].value);
+    }
+
+    // Act
+    const { result, lines } = await captured(() =>
+      steps.predict(predictEvent({ instances: histories.map((one) => ({ history: one })) })),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    const { predictions } = JSON.parse(result.body) as { predictions: { id: string; value: number }[] };
+    expect(predictions).toHaveLength(100);
+    const requestId = predictions[0].id.split('.')[0];
+    expect(predictions.map((p) => p.id)).toEqual(histories.map((_, i) => `${requestId}.${i}`));
+    expect(predictions.slice(0, 10).map((p) => p.value)).toEqual(alone);
+    expect(new Set(predictions.map((p) => p.value)).size).toBeGreaterThan(50);
+    const record = await log.get(requestId);
+    expect(record).toMatchObject({ instanceCount: 100, role: 'production' });
+    expect(record?.predictions.map((p) => p.value)).toEqual(predictions.map((p) => p.value));
+    expect(JSON.parse(record?.instances ?? 'null')).toHaveLength(100);
+    expect(lines.filter((line) => line.includes('"_aws"'))).toHaveLength(1);
   });
 
   it('answers 200 when the prediction log cannot be written, counting it on its own metric, not as a 5xx', async () => {
@@ -162,6 +201,54 @@ describe('predict', () => {
     } finally {
       await createPredictionLogTable(LOG_TABLE);
       await waitUntilTableExists({ client: dynamo, maxWaitTime: 60 }, { TableName: LOG_TABLE });
+    }
+  });
+});
+
+describe('a canary', () => {
+  it('answers exactly the requests its seeded draw gives it: the share its weight says, the same on every run', async () => {
+    // Prepare: version 2 (the same artifact, registered again) bakes as a 20% canary beside production 1.
+    const { version: _, stage: __, ...first } = (await registry.getVersion('air-passengers', 1))!;
+    const { version: second } = await registry.createVersion({
+      ...first,
+      runId: 'canary-copy',
+      stage: 'staging',
+    });
+    await registry.startCandidate('air-passengers', second.version, {
+      mode: 'canary',
+      weight: 0.2,
+      bakeUntil: new Date(Date.now() + 3_600_000).toISOString(),
+      champion: 1,
+      reason: 'test canary',
+      actor: 'test',
+    });
+    try {
+      // Act: 50 requests.
+      const { result, lines } = await captured(async () => {
+        const versions: number[] = [];
+        for (let i = 0; i < 50; i++)
+          versions.push(
+            JSON.parse((await steps.predict(predictEvent({ instances: [{ history }] }))).body).version,
+          );
+        return versions;
+      });
+
+      // Assess: the canary answered where this container's sequence falls below 0.2, and nowhere else.
+      const draw = canaryDraw(canarySeed(LOG_STREAM));
+      const expected = Array.from({ length: 50 }, () => (draw() < 0.2 ? second.version : 1));
+      expect(result).toEqual(expected);
+      // 10 of 50, at requests 2, 5, 10, …: `node -e` over FNV-1a of the stream name and frac(seed + n·0.618…).
+      expect(result.filter((version) => version === second.version)).toHaveLength(10);
+      expect(result.slice(0, 10)).toEqual([1, 2, 1, 1, 2, 1, 1, 1, 1, 2]);
+      const roles = emfOf(lines)
+        .filter((d) => d.metricName === 'PredictRequests' && 'role' in d.dimensions)
+        .map((d) => d.dimensions.role);
+      expect(roles).toEqual(expected.map((version) => (version === 1 ? 'production' : 'canary')));
+    } finally {
+      await registry.rollbackCandidate('air-passengers', second.version, {
+        reason: 'test over',
+        actor: 'test',
+      });
     }
   });
 });
