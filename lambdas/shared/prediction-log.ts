@@ -3,7 +3,7 @@
  * request with the version and role that answered, the inputs and the outputs, so every prediction can be
  * traced to its model version and scored when its label arrives (`POST /models/{name}/feedback`).
  */
-import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient } from './clients.ts';
 
@@ -225,24 +225,30 @@ export async function addLiveObservation(
   );
 }
 
-/** The live aggregate of a version, or undefined before its first label. */
+/**
+ * The live aggregate of a version, or undefined before its first label. The sums are read as DynamoDB's
+ * decimal text, not through the document client: each observation is stored capped at 2^53 − 1 (see
+ * {@link storableNumber}), so two labels of 0 take a sum past 2^53, which the document client would hand
+ * back as a BigInt (or refuse, with a fraction) and the division would throw. A mean needs no more than
+ * a double's precision.
+ */
 export async function liveSummary(
   log: PredictionLog,
   model: string,
   version: number,
 ): Promise<LiveSummary | undefined> {
   const result = await dynamoClient().send(
-    new GetCommand({ TableName: log.tableName, Key: { id: liveId(model, version) } }),
+    new GetItemCommand({ TableName: log.tableName, Key: { id: { S: liveId(model, version) } } }),
   );
-  const item = result.Item as
-    | { labels: number; errorSum: number; ratioSum: number; measure: LiveSummary['measure'] }
-    | undefined;
-  if (!item?.labels) return undefined;
+  const item = result.Item;
+  const labels = Number(item?.labels?.N ?? 0);
+  const measure = item?.measure?.S;
+  if (!item || !labels || (measure !== 'ape' && measure !== 'misclassified')) return undefined;
   return {
-    labels: item.labels,
-    meanError: item.errorSum / item.labels,
-    meanRatio: item.ratioSum / item.labels,
-    measure: item.measure,
+    labels,
+    meanError: Number(item.errorSum?.N ?? 0) / labels,
+    meanRatio: Number(item.ratioSum?.N ?? 0) / labels,
+    measure,
   };
 }
 

@@ -2,7 +2,8 @@
  * Every route fuzzed through the API a user reaches (the local runtime's port, the template's request
  * validation, then the handler). Routes with a body: 2,000 generated bodies each, near-valid ones with the
  * numbers that broke things (`1e308`, `-0`, `5e-324`, 0 as a label) and names and ids over 2 KB, and
- * arbitrary JSON. The GET routes: 1,000 generated requests with path parameters over 2 KB or oddly encoded
+ * arbitrary JSON. The GET routes (the pages too, among them the report of the model the feedback fuzz just
+ * labelled, 0s included): 1,000 generated requests with path parameters over 2 KB or oddly encoded
  * (a lone `%`, `%zz`, `%00`, an encoded `/`, dot segments) and query strings (limits and cursors of every
  * shape, unknown parameters). None may answer 5xx or show a stack trace; every JSON 4xx is
  * `{message, error}`. Generation is seeded.
@@ -88,6 +89,7 @@ const getPaths = () =>
         '/models/{name}/versions',
         '/models/{name}/runs',
         '/models/{name}/audit',
+        '/models/{name}/report',
         '/models',
         '/health',
         '/docs/{name}',
@@ -235,7 +237,8 @@ describe(`${GET_REQUESTS} generated GET requests`, () => {
     const answers: { status: number; body: string; sent: string }[] = [];
     for (const path of paths) answers.push(await rawGet(runtime.apiUrl, path));
     // Assess: pages answer HTML (their errors too); every other refusal is the API's JSON error
-    const json = answers.filter((answer) => !/^\/(docs\/|\?|$)/.test(answer.sent));
+    const pages = /^\/(docs\/|models\/[^/?]*\/report(\?|$)|\?|$)/;
+    const json = answers.filter((answer) => !pages.test(answer.sent));
     expectNoServerError(json, json.length);
     expect(answers.filter((answer) => answer.status >= 500).slice(0, 3)).toEqual([]);
     expect(
@@ -245,5 +248,11 @@ describe(`${GET_REQUESTS} generated GET requests`, () => {
     ).toEqual([]);
     // The sample reaches every kind of answer: pages and views served, refusals of both kinds.
     expect([200, 400, 404].every((status) => answers.some((answer) => answer.status === status))).toBe(true);
+    // The report of the model the feedback fuzz labelled (0s among the labels) is among them, rendered.
+    expect(
+      answers
+        .filter((answer) => /^\/models\/air-passengers\/report\b/.test(answer.sent))
+        .map((a) => a.status),
+    ).toContain(200);
   });
 });

@@ -8,8 +8,10 @@ import { dirname } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatMetric } from '../../lambdas/core/report/format.ts';
 import { openApiDocument } from '../../lambdas/shared/openapi.ts';
-import { BUCKET, INJECTION, lambda, type PagesFixture, startPagesFixture } from './fixture.ts';
+import { liveSummary, PredictionLog } from '../../lambdas/shared/prediction-log.ts';
+import { BUCKET, INJECTION, LOG_TABLE, lambda, type PagesFixture, startPagesFixture } from './fixture.ts';
 
 let fixture: PagesFixture;
 let pages: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -136,6 +138,37 @@ describe('the pages function', () => {
     expect(statusCode).toBe(500);
     expect(body).toContain('Something went wrong');
     expect(body).not.toMatch(/SyntaxError|position 1|\{not json/);
+  });
+
+  it('reports a version whose live labels sum past 2^53 (labels of 0 make astronomically large errors)', async () => {
+    // Prepare: two predictions labelled 0. Each percentage error (100 × |0 − 400| / ε ≈ 1.8e20) is stored
+    // capped at 2^53 − 1, so the version's error sum passes 2^53, which the document client reads as a
+    // BigInt (the fuzz's one 500 from this page, after its feedback routes had labelled 0s).
+    const predict = lambda<(event: unknown) => Promise<APIGatewayProxyResult>>(
+      await import('../../lambdas/predict/handler.ts'),
+    );
+    const feedback = lambda<(event: unknown) => Promise<APIGatewayProxyResult>>(
+      await import('../../lambdas/feedback/handler.ts'),
+    );
+    const event = (route: string, body: unknown) => ({
+      resource: `/models/{name}/${route}`,
+      httpMethod: 'POST',
+      pathParameters: { name: 'air-passengers' },
+      body: JSON.stringify(body),
+    });
+    const history = Array.from({ length: 12 }, (_, month) => 400 + 10 * month);
+    const answer = await predict(event('predict', { instances: [{ history }, { history }] }));
+    const ids = (JSON.parse(answer.body) as { predictions: { id: string }[] }).predictions.map((p) => p.id);
+    const labelled = await feedback(event('feedback', { feedback: ids.map((id) => ({ id, actual: 0 })) }));
+    expect(labelled.statusCode).toBe(200);
+    const production = await fixture.registry.getPointer('air-passengers', 'production');
+    // Act
+    const { statusCode, body } = await get('/models/{name}/report', { name: 'air-passengers' });
+    const live = await liveSummary(new PredictionLog(LOG_TABLE), 'air-passengers', production!.version);
+    // Assess: the page renders, with the live error the labels made (the two capped errors dominate)
+    expect(statusCode).toBe(200);
+    expect(live!.meanError).toBeGreaterThan((2 * (2 ** 53 - 1)) / live!.labels - 1e3);
+    expect(body).toContain(`<td class="num">${formatMetric('mape', live!.meanError)}</td>`);
   });
 
   it('serves the OpenAPI document as JSON', async () => {
