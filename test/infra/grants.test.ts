@@ -4,9 +4,12 @@ import type { FunctionName } from '../../infra/driftline-stack.ts';
 import {
   allows,
   arnOf,
+  type FlatStatement,
   flattenStatements,
+  functionLogicalId,
   logicalIdOf,
   statementsOfFunction,
+  statementsOfRole,
   synthDriftline,
 } from './support.ts';
 
@@ -220,6 +223,32 @@ describe('least-privilege grants', () => {
     );
     // Assess
     expect(writers.sort()).toEqual([...SERVING_WRITERS].sort());
+  });
+
+  it("lets no other role of the stack write the registry table, nor any policy but the operator's", () => {
+    // Prepare
+    const resources = template.toJSON().Resources as Record<
+      string,
+      { Type: string; Properties: { PolicyDocument?: unknown; Description?: string } }
+    >;
+    const writes = (statements: FlatStatement[]) =>
+      WRITES.some((action) => allows(statements, `dynamodb:${action}`, registry));
+    const roleOf = (name: string) =>
+      (
+        resources[functionLogicalId(template, name)].Properties as unknown as {
+          Role: { 'Fn::GetAtt': [string, string] };
+        }
+      ).Role['Fn::GetAtt'][0];
+    // Act: every role (functions, the state machine, rules, custom resources) and every managed policy
+    const writingRoles = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) =>
+      writes(statementsOfRole(template, id)),
+    );
+    const writingPolicies = Object.values(template.findResources('AWS::IAM::ManagedPolicy'))
+      .filter((policy) => writes(flattenStatements(policy.Properties.PolicyDocument)))
+      .map((policy) => String(policy.Properties.Description));
+    // Assess
+    expect(writingRoles.sort()).toEqual(SERVING_WRITERS.map(roleOf).sort());
+    expect(writingPolicies).toEqual([expect.stringContaining('the CLI')]);
   });
 
   it('names each table it grants on: no wildcard table or index', () => {
