@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, paginateListTables } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { AlarmEvaluator, type AlarmStateValue, type AlarmStatus, type AlarmTransition } from './alarms.ts';
+import { bundleFunctions } from './bundle.ts';
 import { type Emulator, type S3Emulator, startDynamo, startS3 } from './emulators.ts';
 import {
   EventBus,
@@ -88,6 +89,12 @@ export interface RuntimeOptions {
   readonly cdkOut?: string;
   /** Containers per function before invocations queue. @default 4 */
   readonly maxContainersPerFunction?: number;
+  /**
+   * Where function bundles and V8's code cache of them are kept (`local/bundle.ts`). Content-addressed,
+   * so every runtime of one checkout shares it.
+   * @default <repo>/node_modules/.cache/driftline
+   */
+  readonly bundleCacheDir?: string;
   /**
    * Multiplies every CloudWatch alarm's period, so alarms fire in wall time a test or demo can wait for:
    * 0.01 makes a 60-second period last 0.6 s. Datapoints keep their real timestamps; only the period
@@ -337,6 +344,14 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       { region, apiUrl },
       { root: options.root, apiKeyValue: secrets.apiKey },
     );
+    const bundleCacheDir = options.bundleCacheDir ?? join(repoRoot, 'node_modules/.cache/driftline');
+    const bundleStarted = Date.now();
+    const bundling = bundleFunctions(stack.functions, {
+      cacheDir: join(bundleCacheDir, 'bundles'),
+      root: options.root ?? repoRoot,
+    });
+    // Awaited below; a failure is reported there (this keeps it from counting as unhandled meanwhile).
+    bundling.catch(() => undefined);
     await ensureBuckets(
       s3.endpoint,
       region,
@@ -352,9 +367,17 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       sns: `${door.origin}${AWS_PREFIX}/sns`,
       states: `${door.origin}${AWS_PREFIX}/states`,
     };
+    const bundled = await bundling;
+    log.line(
+      'runtime',
+      bundled.built.length === 0
+        ? `function bundles up to date (${formatDuration(Date.now() - bundleStarted)})`
+        : `bundled ${bundled.built.join(', ')} (${formatDuration(Date.now() - bundleStarted)})`,
+    );
     const metrics = new MetricStore();
     const functions = new FunctionHost({
-      functions: stack.functions,
+      functions: bundled.functions,
+      compileCacheDir: join(bundleCacheDir, 'v8'),
       log,
       metrics,
       maxContainersPerFunction: options.maxContainersPerFunction,

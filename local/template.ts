@@ -252,6 +252,16 @@ export interface LocalFunction {
   arn: string;
   /** Absolute path of the handler source. */
   entry: string;
+  /**
+   * The module a container loads, when not the source entry: the function's bundle (`local/bundle.ts`).
+   * On AWS it sits in `LAMBDA_TASK_ROOT`.
+   */
+  code?: string;
+  /**
+   * Scripts bundled next to the handler on AWS (worker threads it starts), by the environment variable
+   * that names them: absolute source paths, replaced by their bundles when the function is bundled.
+   */
+  scripts?: Record<string, string>;
   /** The exported handler function's name. */
   handler: string;
   environment: Record<string, string>;
@@ -433,10 +443,14 @@ function readFunctions(resolver: TemplateResolver, root: string, warnings: strin
       ).map(([key, value]) => [key, String(value)]),
     );
     // Files bundled next to the handler on AWS (paths under /var/task) are read from their sources locally.
+    // Of those, TypeScript files are scripts (worker threads) the local bundler builds like the handler.
     const workers = resource.Metadata?.['driftline:localPaths'];
+    const scripts: Record<string, string> = {};
     if (typeof workers === 'object' && workers !== null) {
-      for (const [envName, source] of Object.entries(workers))
+      for (const [envName, source] of Object.entries(workers)) {
         environment[envName] = resolve(root, String(source));
+        if (/\.[cm]?ts$/.test(environment[envName])) scripts[envName] = environment[envName];
+      }
     }
     if (p.Runtime !== undefined && !String(p.Runtime).startsWith('nodejs')) {
       warnings.push(
@@ -449,6 +463,7 @@ function readFunctions(resolver: TemplateResolver, root: string, warnings: strin
       shortName: String(resource.Metadata?.['driftline:name'] ?? logicalId),
       arn: resolver.getAtt(logicalId, 'Arn'),
       entry,
+      ...(Object.keys(scripts).length > 0 ? { scripts } : {}),
       handler: handler.slice(handler.lastIndexOf('.') + 1),
       environment,
       timeoutSeconds: Number(p.Timeout ?? 3),

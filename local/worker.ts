@@ -7,12 +7,16 @@
  * invocation wrote has been read before it reports the result.
  */
 
+import { enableCompileCache } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** What the host passes when it starts the container. */
 export interface ContainerData {
+  /** The module to load: the function's bundle, or its source. */
   entry: string;
+  /** Folder for V8's code cache of what the container loads; none when absent. */
+  compileCacheDir?: string;
   handler: string;
   functionName: string;
   functionArn: string;
@@ -78,6 +82,7 @@ class RuntimeError extends Error {
 }
 
 async function loadHandler(): Promise<Handler> {
+  if (data.compileCacheDir !== undefined) enableCompileCache(data.compileCacheDir);
   let module: Record<string, unknown>;
   try {
     module = await import(pathToFileURL(data.entry).href);

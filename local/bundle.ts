@@ -1,0 +1,211 @@
+/**
+ * Function code as Lambda receives it: one ESM bundle per function (and per worker-thread script it
+ * starts), built by the repository's esbuild the way CDK's `NodejsFunction` bundles at synth. A cold
+ * container then loads one file instead of resolving and type-stripping hundreds of TypeScript sources,
+ * which made every local cold start 3–4× slower than the same code bundled.
+ *
+ * Bundles are cached by content: a function's folder holds a manifest listing the files its last build
+ * read, and the build is reused while every one of them hashes the same. Edit a handler and restart, and
+ * only the functions that import it are rebuilt. The cache is shared by every `$DRIFTLINE_HOME` of one
+ * checkout (it depends on the sources and `node_modules`, not on a runtime's state), so test runtimes in
+ * fresh temp folders do not rebuild it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
+import type { LocalFunction } from './template.ts';
+
+/**
+ * The deployed bundle's options (see `infra/driftline-function.ts`) minus minification: names and
+ * source text stay readable in stack traces. `keepNames` keeps every class's `name`, which errors that
+ * Step Functions matches by name may rely on.
+ */
+const BUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  keepNames: true,
+  outExtension: { '.js': '.mjs' },
+  // CommonJS dependencies bundled into ESM call `require` (esbuild's shim looks for a global one).
+  banner: {
+    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  },
+  logLevel: 'silent',
+} as const satisfies BuildOptions;
+
+/** Builds of one function kept besides the newest, for runtimes of the same checkout still using them. */
+const KEPT_BUILDS = 2;
+
+/** Options of {@link bundleFunctions}. */
+export interface BundleOptions {
+  /** Folder the cache lives in. */
+  readonly cacheDir: string;
+  /** Folder the functions' sources are relative to (the build's working directory). */
+  readonly root: string;
+}
+
+/** What the last build of one function read, and which build folder holds its output. */
+interface Manifest {
+  /** Input files, relative to the root, in esbuild's order. */
+  inputs: string[];
+  /** sha256 over the inputs' names and contents; also the build folder's name. */
+  hash: string;
+}
+
+/** Hashes input files, each file read once per {@link bundleFunctions} call. */
+class InputHasher {
+  private readonly files = new Map<string, string | undefined>();
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** The inputs' combined hash, or undefined when one of them no longer exists. */
+  hash(inputs: readonly string[]): string | undefined {
+    const combined = createHash('sha256');
+    for (const input of inputs) {
+      const digest = this.file(input);
+      if (digest === undefined) return undefined;
+      combined.update(input).update('\0').update(digest).update('\0');
+    }
+    return combined.digest('hex').slice(0, 16);
+  }
+
+  private file(input: string): string | undefined {
+    if (!this.files.has(input)) {
+      const path = join(this.root, input);
+      this.files.set(
+        input,
+        existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined,
+      );
+    }
+    return this.files.get(input);
+  }
+}
+
+function readManifest(path: string): Manifest | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    return Array.isArray(manifest.inputs) && typeof manifest.hash === 'string' ? manifest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a file so a concurrent reader sees the old or the new content, never half of it. */
+function writeAtomically(path: string, content: string): void {
+  const temporary = `${path}.${randomUUID()}.tmp`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, path);
+}
+
+/** Removes all but the newest {@link KEPT_BUILDS} builds besides `current`, and abandoned temp folders. */
+function prune(folder: string, current: string): void {
+  const builds = readdirSync(folder, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== current)
+    .map((entry) => ({ name: entry.name, mtime: statSync(join(folder, entry.name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  const hour = 60 * 60 * 1000;
+  for (const [index, build] of builds.entries()) {
+    // A temp folder this young may be another process's build in progress.
+    const stale = build.name.startsWith('tmp-') ? Date.now() - build.mtime > hour : index >= KEPT_BUILDS;
+    if (stale) rmSync(join(folder, build.name), { recursive: true, force: true });
+  }
+}
+
+/** The entry points of one function: its handler as `index`, each worker script under its own name. */
+function entryPoints(fn: LocalFunction): { out: string; in: string }[] {
+  return [
+    { out: 'index', in: fn.entry },
+    ...Object.values(fn.scripts ?? {}).map((script) => ({
+      out: basename(script).replace(/\.[cm]?[jt]s$/, ''),
+      in: script,
+    })),
+  ];
+}
+
+/** The function with its code pointing into the build folder `dir`. */
+function withCode(fn: LocalFunction, dir: string): LocalFunction {
+  const environment = { ...fn.environment };
+  for (const [envName, script] of Object.entries(fn.scripts ?? {})) {
+    environment[envName] = join(dir, `${basename(script).replace(/\.[cm]?[jt]s$/, '')}.mjs`);
+  }
+  return { ...fn, code: join(dir, 'index.mjs'), environment };
+}
+
+async function bundleOne(fn: LocalFunction, options: BundleOptions, hasher: InputHasher) {
+  const entries = entryPoints(fn);
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify({
+        esbuildVersion,
+        BUILD_OPTIONS,
+        entries: entries.map((entry) => ({ ...entry, in: relative(options.root, entry.in) })),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 12);
+  const folder = join(options.cacheDir, `${fn.shortName}-${key}`);
+  const manifestPath = join(folder, 'manifest.json');
+  const cached = readManifest(manifestPath);
+  if (cached && hasher.hash(cached.inputs) === cached.hash && existsSync(join(folder, cached.hash))) {
+    return { fn: withCode(fn, join(folder, cached.hash)), built: false };
+  }
+
+  const temporary = join(folder, `tmp-${randomUUID()}`);
+  mkdirSync(temporary, { recursive: true });
+  const result = await build({
+    ...BUILD_OPTIONS,
+    entryPoints: entries,
+    outdir: temporary,
+    absWorkingDir: options.root,
+    metafile: true,
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  const hash = hasher.hash(inputs);
+  if (hash === undefined) throw new Error(`${fn.shortName}: an input vanished while it was being bundled`);
+  const target = join(folder, hash);
+  try {
+    renameSync(temporary, target);
+  } catch (error) {
+    // Another runtime of this checkout built the same sources meanwhile: theirs is as good.
+    if (!existsSync(target)) throw error;
+    rmSync(temporary, { recursive: true, force: true });
+  }
+  writeAtomically(manifestPath, JSON.stringify({ inputs, hash } satisfies Manifest));
+  prune(folder, hash);
+  return { fn: withCode(fn, target), built: true };
+}
+
+/**
+ * Bundles every function whose cached bundle is missing or stale, concurrently.
+ * @returns the functions with `code` set to their bundles (worker-script variables pointing at theirs),
+ *   and the short names of those that were (re)built.
+ * @throws the esbuild error of a function whose sources do not build (`errors` lists each message).
+ * @example
+ * const { functions } = await bundleFunctions(stack.functions, { cacheDir, root: repoRoot });
+ */
+export async function bundleFunctions(
+  functions: readonly LocalFunction[],
+  options: BundleOptions,
+): Promise<{ functions: LocalFunction[]; built: string[] }> {
+  const hasher = new InputHasher(options.root);
+  const results = await Promise.all(functions.map((fn) => bundleOne(fn, options, hasher)));
+  return {
+    functions: results.map((result) => result.fn),
+    built: results.filter((result) => result.built).map((result) => result.fn.shortName),
+  };
+}
