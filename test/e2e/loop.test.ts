@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { modelsCommand, runsCommand, startRetrain, waitForRun } from '../../bin/commands/remote.ts';
+import {
+  feedbackCommand,
+  modelsCommand,
+  promoteCommand,
+  rollbackCommand,
+  runsCommand,
+  startRetrain,
+  waitForRun,
+} from '../../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../../bin/target.ts';
 import type { RunRecord } from '../../lambdas/shared/registry.ts';
 import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
@@ -240,32 +248,30 @@ describe('the retrain-and-serve loop on the local runtime', () => {
       { 'x-amz-target': 'DynamoDB_20120810.PutItem', 'content-type': 'application/x-amz-json-1.0' },
     );
     const after = await production();
-    // Act: the CLI's way, signed with the install's keys from runtime.json
-    const signed = await target.api('models/air-passengers/feedback', {
-      method: 'POST',
-      body: { id, actual: 446 },
-    });
+    // Act: the CLI's commands, which sign with the install's keys from runtime.json
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => printed.push(line));
+    let rolledBack: number | undefined;
+    try {
+      await feedbackCommand({ home, model: 'air-passengers', id, actual: '446' });
+      await rollbackCommand('air-passengers', { home, reason: 'test', json: true });
+      rolledBack = await production();
+      await promoteCommand('air-passengers', String(before), { home, reason: 'test' });
+    } finally {
+      log.mockRestore();
+    }
 
-    // Assess
+    // Assess: anonymous requests refused, nothing changed
     expect(feedback.status).toBe(403);
     expect(await feedback.json()).toMatchObject({ message: expect.any(String), error: expect.any(String) });
     expect([rollback.status, promote.status, spec.status]).toEqual([403, 403, 403]);
     expect(after).toBe(before);
     expect(await target.registry.getSpec('x')).toBeUndefined();
-    expect(signed.status).toBe(200);
-    await expect(
-      target.invoke(target.outputs.RollbackFunctionName, {
-        action: 'rollback',
-        model: 'air-passengers',
-        reason: 'test',
-      }),
-    ).resolves.toMatchObject({ rolledBack: true });
-    expect(await production()).not.toBe(before);
-    await target.invoke(target.outputs.PromoteFunctionName, {
-      model: 'air-passengers',
-      version: before,
-      reason: 'test',
-    });
+    // Assess: the CLI's label recorded, its rollback and promote done
+    expect(printed.join('\n')).toContain(id);
+    expect(JSON.parse(printed[printed.length - 2])).toMatchObject({ rolledBack: true });
+    expect(rolledBack).not.toBe(before);
+    expect(printed.at(-1)).toBe(`air-passengers: version ${before} is in production`);
     expect(await production()).toBe(before);
   });
 
