@@ -4,9 +4,9 @@
  * for on AWS beyond the platform). S3 and DynamoDB are the emulators on loopback, in this same process, so
  * the log write's time includes dynalite's share of this thread: pessimistic against DynamoDB.
  *
- * Trains AirPassengers version 1 with the pipeline's steps, then calls the middy-wrapped handler `--warmup`
- * times and times `--calls` sequential calls per round, `--rounds` times. Each call's time is split into
- * the awaited prediction-log write (the SDK's `PutItem` and dynalite's answer, timed around
+ * Trains AirPassengers version 1 through the pipeline (the real state machine, its handlers in process),
+ * then calls the middy-wrapped handler `--warmup` times and times `--calls` sequential calls per round,
+ * `--rounds` times. Each call's time is split into the awaited prediction-log write (the SDK's `PutItem` and dynalite's answer, timed around
  * `PredictionLog.put`) and the rest (the handler's own work). The headline is the total, write included.
  * EMF is on, as on AWS: each call builds and writes its metrics line (to /dev/null while timing, so this
  * output stays readable); the bench checks there is exactly one per call.
@@ -14,14 +14,13 @@
  * Usage: npm run bench:handler [-- --calls 2000 --warmup 200 --rounds 5]
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { registryTables, startTestEmulators } from '../test/support/emulators.ts';
 import {
-  admitAndValidate,
+  loadPipeline,
   loadSteps,
   prepareHandlerEnvironment,
-  retrain,
+  uploadDrop,
 } from '../test/support/pipeline-steps.ts';
 
 const option = (name: string, fallback: number) => {
@@ -76,22 +75,12 @@ try {
   const steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   await registry.putSpec('air-passengers', spec);
-  const key = 'incoming/air-passengers/first.csv';
   const body = `${lines.slice(0, 121).join('\n')}\n`;
-  await new S3Client({ forcePathStyle: true }).send(
-    new PutObjectCommand({ Bucket: names.bucket, Key: key, Body: body }),
-  );
   await emfToDevNull(async () => {
-    const { run } = await admitAndValidate(steps, {
-      event: {
-        source: 'aws.s3',
-        'detail-type': 'Object Created',
-        detail: { bucket: { name: names.bucket }, object: { key, size: body.length, etag: 'etag' } },
-      },
-      runId: 'bench-1',
-      startedAt: new Date().toISOString(),
-    } as never);
-    await retrain(steps, run);
+    const first = await uploadDrop(names.bucket, 'incoming/air-passengers/first.csv', body);
+    const trained = await (await loadPipeline()).run(first, 'bench-1');
+    if (trained.state.registration?.outcome !== 'promoted')
+      throw new Error(`the first run did not promote: ${trained.status} ${trained.cause ?? ''}`);
   });
 
   // The log write's share: the time the handler awaits `PredictionLog.put` (bench instrumentation only).

@@ -2,7 +2,6 @@
  * The retraining pipeline: the one ASL file in `statemachines/`, its `${XxxFunctionArn}` placeholders
  * filled with the pipeline's Lambdas, started by a drop under `incoming/` or by a model's schedule.
  */
-import { readFileSync } from 'node:fs';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
@@ -14,57 +13,21 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { fromProjectRoot } from './project.ts';
-
-/** The state machine definition, shared with the local runtime. */
-export const RETRAIN_DEFINITION_FILE = 'statemachines/retrain.asl.json';
+import {
+  type AslDefinition,
+  type AslRetrier,
+  type AslState,
+  type PipelineFunctionKey,
+  placeholderFor,
+  RETRAIN_DEFINITION_FILE,
+  retrainDefinition,
+} from './retrain-definition.ts';
 
 /** Drops land under this key prefix; nothing else in the bucket starts a run. */
 export const DROP_PREFIX = 'incoming/';
 
 /** The Lambdas behind the ASL's `Resource` placeholders: `validate` fills `${ValidateFunctionArn}`, and so on. */
-export interface PipelineFunctions {
-  readonly admit: IFunction;
-  readonly validate: IFunction;
-  readonly drift: IFunction;
-  readonly merge: IFunction;
-  readonly featurize: IFunction;
-  readonly train: IFunction;
-  readonly select: IFunction;
-  readonly evaluate: IFunction;
-  readonly register: IFunction;
-  readonly recordFailure: IFunction;
-}
-
-/** The retraining definition as JSON (its placeholders unfilled). */
-export function retrainDefinition(): AslDefinition {
-  return JSON.parse(readFileSync(fromProjectRoot(RETRAIN_DEFINITION_FILE), 'utf8'));
-}
-
-/** The parts of an ASL definition the time budget reads. */
-export interface AslDefinition {
-  StartAt: string;
-  TimeoutSeconds?: number;
-  States: Record<string, AslState>;
-}
-interface AslRetrier {
-  ErrorEquals: string[];
-  IntervalSeconds?: number;
-  MaxAttempts?: number;
-  BackoffRate?: number;
-  MaxDelaySeconds?: number;
-}
-interface AslState {
-  Type: string;
-  Next?: string;
-  Default?: string;
-  Choices?: { Next: string }[];
-  Catch?: { ErrorEquals: string[]; Next: string }[];
-  Retry?: AslRetrier[];
-  TimeoutSeconds?: number;
-  Seconds?: number;
-  MaxConcurrency?: number;
-  ItemProcessor?: AslDefinition;
-}
+export type PipelineFunctions = { readonly [K in PipelineFunctionKey]: IFunction };
 
 /**
  * The most items each Map state fans out: the spec allows at most 200 search trials (`search.trials`), and
@@ -194,14 +157,6 @@ export interface RetrainPipelineProps {
   readonly runEnded: IFunction;
   /** @default none */
   readonly scheduledModels?: readonly ScheduledModel[];
-}
-
-/**
- * The placeholder a function fills in the ASL file.
- * @example placeholderFor('recordFailure') // 'RecordFailureFunctionArn'
- */
-export function placeholderFor(functionKey: string): string {
-  return `${functionKey.charAt(0).toUpperCase()}${functionKey.slice(1)}FunctionArn`;
 }
 
 /** The Step Functions state machine, its triggers and the dead-letter queue of those triggers. */

@@ -1,14 +1,22 @@
 /**
- * Champion against candidate through the real pipeline handlers on S3 and DynamoDB emulators: the holdout
+ * Champion against candidate through the pipeline (the real state machine, handlers in process) on S3
+ * and DynamoDB emulators: the holdout
  * a second run draws holds no row the champion trained on, and a champion that needs more than its
  * history (the month of year) is scored with every input it needs.
  */
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
-import { loadSteps, prepareHandlerEnvironment, retrain, type Steps } from '../support/pipeline-steps.ts';
+import {
+  type LocalPipeline,
+  loadPipeline,
+  type PipelineExecution,
+  prepareHandlerEnvironment,
+  retrainEvent,
+  uploadDrop,
+} from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-eval-data';
 const TABLE = 'driftline-eval-registry';
@@ -20,7 +28,7 @@ const airPassengers = lines('air-passengers.csv');
 
 let emulators: TestEmulators;
 let registry: Registry;
-let steps: Steps;
+let pipeline: LocalPipeline;
 const s3 = () => new S3Client({ forcePathStyle: true });
 
 beforeAll(async () => {
@@ -28,7 +36,7 @@ beforeAll(async () => {
   await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   registry = new Registry(registryTables(TABLE));
-  steps = await loadSteps();
+  pipeline = await loadPipeline();
   const spec = (name: string) => JSON.parse(readFileSync(`${repo}data/specs/${name}.json`, 'utf8'));
   // Small searches keep the tests fast; what is checked does not depend on the trial count.
   await registry.putSpec('breast-cancer', {
@@ -48,22 +56,22 @@ afterAll(async () => emulators?.close());
 
 let executions = 0;
 
-/** Uploads a drop and runs validate on it, as the S3 event would. */
-async function upload(model: string, name: string, header: string, rows: string[]) {
-  const key = `incoming/${model}/${name}.csv`;
-  const body = `${[header, ...rows].join('\n')}\n`;
-  await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
-  const event = {
-    source: 'aws.s3' as const,
-    'detail-type': 'Object Created',
-    detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag' } },
-  };
-  const { run } = await steps.validate({
-    event,
-    runId: `eval-${++executions}`,
-    startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, executions)).toISOString(),
-  });
-  return run;
+/**
+ * Uploads a drop and runs the pipeline on it; when the drift gate holds it back, retrains on it as
+ * `driftline retrain` does. @returns the execution that registered a version.
+ */
+async function retrainOn(model: string, name: string, header: string, rows: string[]) {
+  const event = await uploadDrop(
+    BUCKET,
+    `incoming/${model}/${name}.csv`,
+    `${[header, ...rows].join('\n')}\n`,
+  );
+  const dropped = await pipeline.run(event, `eval-${++executions}`);
+  const registered =
+    dropped.state.registration?.outcome === 'no_drift'
+      ? await pipeline.run(retrainEvent(model), `eval-${++executions}`)
+      : dropped;
+  return registered as PipelineExecution & { state: Required<PipelineExecution['state']> };
 }
 
 async function readJson(key: string) {
@@ -75,14 +83,11 @@ describe('champion and candidate on one holdout', () => {
   it('scores a breast-cancer retrain on rows neither model trained on', async () => {
     // Prepare: version 1 learns from rows 1-300
     const [header, ...rows] = breastCancer;
-    const first = await retrain(
-      steps,
-      await upload('breast-cancer', 'rows-1-300', header, rows.slice(0, 300)),
-    );
-    expect(first.version).toBe(1);
-    // Act: rows 301-569 arrive; the run retrains whatever the drift gate would say
-    const run = await upload('breast-cancer', 'rows-301-569', header, rows.slice(300));
-    const second = await retrain(steps, run);
+    const first = await retrainOn('breast-cancer', 'rows-1-300', header, rows.slice(0, 300));
+    expect(first.state.registration.version).toBe(1);
+    // Act: rows 301-569 arrive; the model retrains on them whatever the drift gate would say
+    const { state } = await retrainOn('breast-cancer', 'rows-301-569', header, rows.slice(300));
+    const { run, registration: second } = state;
     // Assess
     const record = (await registry.listRuns('breast-cancer')).find((r) => r.runId === run.runId)!;
     const version = (await registry.getVersion('breast-cancer', second.version!))!;
@@ -127,14 +132,14 @@ describe('champion and candidate on one holdout', () => {
   it('retrains a forecast that uses the month of year twice, scoring the champion with its months', async () => {
     const [header, ...rows] = airPassengers;
     // 1949-1957, then 1958, then 1959-1960
-    await retrain(steps, await upload('air-month', 'to-1957', header, rows.slice(0, 108)));
-    const runs = [
-      await upload('air-month', '1958', header, rows.slice(108, 120)),
-      await upload('air-month', '1959-1960', header, rows.slice(120)),
+    await retrainOn('air-month', 'to-1957', header, rows.slice(0, 108));
+    const results = [
+      await retrainOn('air-month', '1958', header, rows.slice(108, 120)),
+      await retrainOn('air-month', '1959-1960', header, rows.slice(120)),
     ];
-    const results = [];
-    for (const run of runs) results.push(await retrain(steps, run));
-    const versions = await Promise.all(results.map((r) => registry.getVersion('air-month', r.version!)));
+    const versions = await Promise.all(
+      results.map((r) => registry.getVersion('air-month', r.state.registration.version!)),
+    );
     for (const version of versions) {
       expect(version?.championMetrics?.mape).toEqual(expect.any(Number));
       expect(version?.championMetrics?.mape).toBeLessThan(20);

@@ -4,17 +4,16 @@
  * a batch with a bad id records nothing.
  */
 import { readFileSync } from 'node:fs';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_FEEDBACK } from '../../lambdas/shared/api-schemas.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
-  admitAndValidate,
+  loadPipeline,
   loadSteps,
   prepareHandlerEnvironment,
-  retrain,
   type Steps,
+  uploadDrop,
 } from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-feedback-data';
@@ -59,21 +58,9 @@ beforeAll(async () => {
   steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });
-  const key = 'incoming/air-passengers/first.csv';
   const body = `${lines.slice(0, 121).join('\n')}\n`;
-  await new S3Client({ forcePathStyle: true }).send(
-    new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
-  );
-  const { run } = await admitAndValidate(steps, {
-    event: {
-      source: 'aws.s3',
-      'detail-type': 'Object Created',
-      detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag-first' } },
-    },
-    runId: 'exec-first',
-    startedAt: new Date(Date.UTC(2026, 0, 1)).toISOString(),
-  } as never);
-  await retrain(steps, run);
+  const first = await uploadDrop(BUCKET, 'incoming/air-passengers/first.csv', body);
+  await (await loadPipeline()).run(first, 'exec-first');
 }, 240_000);
 
 afterAll(async () => emulators?.close());

@@ -3,10 +3,11 @@
  * one retrain that merges them all. Every registry item stays under DynamoDB's 400 KB and every state
  * (what Step Functions holds after each step) under 256 KB; the sizes are printed.
  *
- * The last {@link THROUGH_HANDLERS} drops go through the handlers the state machine calls (admit →
- * validate → register as no_drift, about 0.3 s each, mostly the report page register renders); the ones
- * before are held with the same registry write register makes, under the run lease, so the test takes a
- * minute rather than ten.
+ * The first model, the last {@link THROUGH_HANDLERS} drops and the retrain run the state machine itself
+ * (handlers in process; for the drops, a drift gate that answers no drift, the branch under test: about
+ * 0.3 s each, mostly the report page register renders); the drops before are held with the same registry
+ * write register makes, under the run lease, so the test takes a minute rather than ten. The state sizes
+ * are read from the executions' histories.
  */
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
@@ -16,15 +17,15 @@ import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
 import { encodeTable } from '#core/table-file.ts';
 import { validateDrop } from '#core/validate.ts';
 import type { DropsManifest } from '../../lambdas/merge/handler.ts';
+import type { DriftResult, RunInput } from '../../lambdas/shared/contract.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
-import type { RunStepContext } from '../../lambdas/shared/run-step.ts';
 import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/stepfunctions.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
-  admitAndValidate,
-  loadSteps,
+  type LocalPipeline,
+  loadPipeline,
+  type PipelineExecution,
   prepareHandlerEnvironment,
-  type Steps,
 } from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-held-data';
@@ -39,20 +40,34 @@ const [header, ...rows] = readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').
 
 let emulators: TestEmulators;
 let registry: Registry;
-let steps: Steps;
+let pipeline: LocalPipeline;
+/** The same state machine, its drift gate answering "no drift" (the branch this test is about). */
+let noDriftPipeline: LocalPipeline;
 let executions = 0;
 let spec: ModelSpec;
-let mergeDrops: typeof import('../../lambdas/merge/handler.ts').merge;
-let loadRunSpec: typeof import('../../lambdas/shared/pipeline.ts').loadRunSpec;
+
+/** A valid drift result of no drift for the drop alone. */
+async function noDrift(event: unknown): Promise<DriftResult> {
+  const { run } = event as RunInput;
+  return {
+    status: 'no_drift',
+    share: 0,
+    threshold: 0.5,
+    driftedColumns: [],
+    summary: 'no drift in 0 of 30 columns',
+    columns: [],
+    pooled: { drops: [run.drop!.key], rows: run.drop!.rows ?? 0 },
+    reportKey: `runs/${run.model}/${run.runId}/drift.json`,
+  };
+}
 
 beforeAll(async () => {
   emulators = await startTestEmulators();
   await prepareHandlerEnvironment({ bucket: BUCKET, table: TABLE, logTable: LOG_TABLE });
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   registry = new Registry(registryTables(TABLE));
-  steps = await loadSteps();
-  mergeDrops = (await import('../../lambdas/merge/handler.ts')).merge;
-  ({ loadRunSpec } = await import('../../lambdas/shared/pipeline.ts'));
+  pipeline = await loadPipeline();
+  noDriftPipeline = await loadPipeline({ handlers: { drift: noDrift } });
   const stored = {
     ...JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8')),
     search: { strategy: 'random', trials: 2 },
@@ -66,7 +81,7 @@ afterAll(async () => emulators?.close());
 
 const s3 = () => new S3Client({ forcePathStyle: true });
 
-/** Uploads a drop and returns the state machine's input for it. */
+/** Uploads a drop and returns the state machine's input for it (the S3 event) and the run's id. */
 async function drop(key: string, lines: string[]) {
   const body = `${[header, ...lines].join('\n')}\n`;
   const { ETag } = await s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
@@ -97,15 +112,19 @@ describe('2,000 drops held back without drift', () => {
     // Prepare: the first model
     const first = await drop(`incoming/${MODEL}/first.csv`, rows.slice(0, 400));
     const payloads: { step: string; size: number }[] = [];
-    const record = (step: string, value: unknown) => payloads.push({ step, size: bytes(value) });
-    await retrainRecording(await admitAndValidate(steps, first), record);
+    const run = async (on: LocalPipeline, input: { event: unknown; runId: string }) => {
+      const execution = await on.run(input.event, input.runId);
+      expect(execution.status, execution.cause).toBe('SUCCEEDED');
+      payloads.push(...stateSizes(execution));
+      return execution;
+    };
+    await run(pipeline, first);
 
     // Act: 2,000 drops of one benign and one malignant row (a classifier's drop needs both classes), each
     // recorded as no drift (the branch the drift gate takes)
     const later = rows.slice(400);
     const ofClass = (label: string) => later.filter((line) => line.endsWith(`,${label}`));
     const [malignant, benign] = [ofClass('0'), ofClass('1')];
-    const drift = { status: 'no_drift' as const, summary: 'no drift in 0 of 30 columns' };
     const linesOf = (i: number) => [malignant[i % malignant.length], benign[i % benign.length]];
     const bulk = Array.from({ length: DROPS - THROUGH_HANDLERS }, (_, i) => i);
     // The files first, 16 uploads at a time (the order of the runs is what matters, not of the uploads).
@@ -116,21 +135,16 @@ describe('2,000 drops held back without drift', () => {
     });
     for (const input of inputs) await holdBackAsRegisterDoes(input);
     for (let i = DROPS - THROUGH_HANDLERS; i < DROPS; i++) {
-      const input = await drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i));
-      const admission = await steps.admit(input);
-      record('admit', { event: input.event, admission });
-      const validated = await steps.validate(input);
-      record('validate', validated);
-      const registration = await steps.register({ outcome: 'no_drift', run: validated.run, drift });
-      record('register (no drift)', { ...validated, drift, registration });
+      const held = await run(noDriftPipeline, await drop(`incoming/${MODEL}/held-${i}.csv`, linesOf(i)));
+      expect(held.state.registration?.outcome).toBe('no_drift');
     }
     // Act: a scheduled retrain merges the baseline and every held-back drop
     const schedule = {
-      event: { source: 'driftline.schedule' as const, detail: { model: MODEL } },
+      event: { source: 'driftline.schedule', detail: { model: MODEL } },
       runId: 'exec-schedule',
-      startedAt: new Date(Date.UTC(2026, 1, 1)).toISOString(),
     };
-    const merged = await retrainRecording(await admitAndValidate(steps, schedule), record);
+    const retrain = await run(pipeline, schedule);
+    const merged = retrain.state.merge!;
 
     // Assess: sizes, printed
     const items = await itemSizes();
@@ -139,7 +153,7 @@ describe('2,000 drops held back without drift', () => {
     console.log(
       `${items.length} registry items, largest ${largestItem.size} B (${largestItem.sk}); ` +
         `${payloads.length} states, largest ${largestPayload.size} B (after ${largestPayload.step}); ` +
-        `merge of ${DROPS} held-back drops returned ${bytes(merged)} B`,
+        `merge of ${DROPS} held-back drops returned ${bytes(merged)} B in ${stateMs(retrain, 'Merge')} ms`,
     );
     expect(largestItem.size).toBeLessThan(ITEM_LIMIT_BYTES);
     expect(largestPayload.size).toBeLessThan(STATE_PAYLOAD_LIMIT_BYTES);
@@ -197,55 +211,19 @@ async function inBatches<T, R>(items: T[], size: number, task: (item: T) => Prom
   return results;
 }
 
-/**
- * merge → featurize → search → fit → evaluate → register, recording the state after each step as the
- * state machine holds it (each result at its ResultPath, on top of what came before).
- */
-async function retrainRecording(
-  validated: Awaited<ReturnType<Steps['validate']>>,
-  record: (step: string, value: unknown) => void,
-) {
-  const { run } = validated;
-  // Called unwrapped: the test's Lambda context gives every handler 60 s, merge has 5 minutes on AWS.
-  const started = performance.now();
-  const merge = await mergeDrops({ run }, { spec: await loadRunSpec(run) } as RunStepContext);
-  console.log(`merge of ${merge.drops.count} drops took ${Math.round(performance.now() - started)} ms`);
-  const state: Record<string, unknown> = { ...validated, merge };
-  record('merge', state);
-  const features = await steps.featurize({ run, merge });
-  state.features = features;
-  record('featurize', state);
-  const search = await Promise.all(
-    features.candidates.map((candidate) =>
-      steps.train({ mode: 'candidate', run, features: features.ref, candidate }),
-    ),
+/** The size of the state after each top-level state of an execution, as Step Functions holds it. */
+function stateSizes(execution: PipelineExecution): { step: string; size: number }[] {
+  return execution.history.flatMap((event) =>
+    event.type === 'StateExited' && event.index === undefined
+      ? [{ step: event.state.name, size: bytes(event.state.output) }]
+      : [],
   );
-  state.search = search;
-  record('search (Map)', state);
-  const selection = await steps.select({ run, features: features.ref, trials: search as never });
-  state.selection = selection;
-  record('select', state);
-  const shards = await Promise.all(
-    selection.shards.map((shard) => steps.train({ mode: 'shard', run, features: features.ref, shard })),
-  );
-  state.shards = shards;
-  record('fit (Map)', state);
-  const evaluation = await steps.evaluate({
-    run,
-    merge,
-    features: features.ref,
-    selection,
-    shards: shards as never,
-  });
-  state.evaluation = evaluation;
-  record('evaluate', state);
-  state.registration = await steps.register({
-    outcome: evaluation.promote ? 'promote' : 'keep',
-    run,
-    merge,
-    evaluation,
-    trials: search as never,
-  });
-  record('register', state);
-  return merge;
+}
+
+/** How long a top-level state of an execution took, in ms. */
+function stateMs(execution: PipelineExecution, name: string): number {
+  const at = (type: string) =>
+    execution.history.find((event) => event.type === type && 'state' in event && event.state.name === name)
+      ?.timestamp ?? Number.NaN;
+  return at('StateExited') - at('StateEntered');
 }

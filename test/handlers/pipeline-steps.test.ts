@@ -1,20 +1,22 @@
 /**
- * The pipeline's handlers called step by step, as the state machine calls them, against S3 and DynamoDB
- * emulators on loopback (no mocks of our own storage). The state machine itself runs in the local
- * runtime's end-to-end tests; here each step's contract is checked on its own.
+ * The retraining pipeline as Step Functions runs it: `statemachines/retrain.asl.json` on the local
+ * interpreter, every Task invoking the real handler in process, against S3 and DynamoDB emulators on
+ * loopback (no mocks of our own storage). The API handlers are called directly.
  */
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PipelineFunctionKey } from '../../infra/retrain-definition.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
-  admitAndValidate,
+  type LocalPipeline,
+  loadPipeline,
   loadSteps,
   prepareHandlerEnvironment,
-  retrain,
+  retrainEvent,
   type Steps,
 } from '../support/pipeline-steps.ts';
 
@@ -27,6 +29,9 @@ const airPassengers = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').tri
 let emulators: TestEmulators;
 let registry: Registry;
 let steps: Steps;
+let pipeline: LocalPipeline;
+/** What a test does before a function is invoked (a change made while the run is under way). */
+let beforeInvoke: ((key: PipelineFunctionKey, event: unknown) => Promise<void>) | undefined;
 
 beforeAll(async () => {
   emulators = await startTestEmulators();
@@ -35,6 +40,7 @@ beforeAll(async () => {
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
+  pipeline = await loadPipeline({ beforeInvoke: (key, event) => beforeInvoke?.(key, event) });
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   // A small search keeps the test fast; the pipeline's behaviour does not depend on the trial count.
   await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });
@@ -48,16 +54,16 @@ async function drop(key: string, body: string) {
   await new S3Client({ forcePathStyle: true }).send(
     new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
   );
-  const event = {
+  return {
     source: 'aws.s3' as const,
     'detail-type': 'Object Created',
     detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag' } },
   };
-  return {
-    event,
-    runId: `exec-${++executions}`,
-    startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, executions)).toISOString(),
-  };
+}
+
+/** Runs the state machine on a trigger event, as EventBridge starts it; the execution is named `exec-N`. */
+function run(event: unknown) {
+  return pipeline.run(event, `exec-${++executions}`);
 }
 
 function predictEvent(model: string, body: unknown, route = 'predict'): APIGatewayProxyEvent {
@@ -74,21 +80,22 @@ function predictEvent(model: string, body: unknown, route = 'predict'): APIGatew
 describe('the retraining steps on emulators', () => {
   it('trains, registers and serves a first model from a first drop', async () => {
     // Prepare: 1949-01 … 1958-12
-    const input = await drop(
+    const event = await drop(
       'incoming/air-passengers/first.csv',
       `${airPassengers.slice(0, 121).join('\n')}\n`,
     );
     // Act
-    const { run } = await admitAndValidate(steps, input);
-    const registered = await retrain(steps, run);
+    const execution = await run(event);
     const response = await steps.predict(
       predictEvent('air-passengers', {
         instances: [{ history: airPassengers.slice(109, 121).map((line) => Number(line.split(',')[1])) }],
       }),
     );
     // Assess
-    expect(run.trigger).toBe('first_model');
-    expect(registered).toMatchObject({ outcome: 'promoted', version: 1 });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.state.run?.trigger).toBe('first_model');
+    expect(execution.state.drift).toBeUndefined();
+    expect(execution.state.registration).toMatchObject({ outcome: 'promoted', version: 1 });
     expect((await registry.getPointer('air-passengers', 'production'))?.version).toBe(1);
     expect(response.statusCode).toBe(200);
     const body = JSON.parse(response.body);
@@ -99,38 +106,33 @@ describe('the retraining steps on emulators', () => {
 
   it('judges the 1959-1960 drop on the transformed target, holds it back, and retrains on it when asked', async () => {
     // Prepare
-    const input = await drop(
+    const event = await drop(
       'incoming/air-passengers/1959-1960.csv',
       `${[airPassengers[0], ...airPassengers.slice(121)].join('\n')}\n`,
     );
     const { loadHeldBackDrops } = await import('../../lambdas/shared/pipeline.ts');
     // Act: the drop's run, then a retrain as `driftline retrain air-passengers` starts it.
-    const { run } = await admitAndValidate(steps, input);
-    const driftResult = await steps.drift({ run });
-    const held = await steps.register({ outcome: 'no_drift', run, drift: driftResult });
+    const dropped = await run(event);
     const heldBack = (await loadHeldBackDrops(registry, 'air-passengers')).map((entry) => entry.drop.key);
-    const manual = await admitAndValidate(steps, {
-      event: { source: 'driftline.retrain', detail: { model: 'air-passengers' } },
-      runId: `exec-${++executions}`,
-      startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, executions)).toISOString(),
-    });
-    const registered = await retrain(steps, manual.run);
+    const manual = await run(retrainEvent('air-passengers'));
     // Assess: KS on ln y[t] − ln y[t−12], 1959-1960 against 1950-1958 (SciPy: D = 0.2917, p = 0.0585).
-    expect(run.trigger).toBe('drop');
+    const driftResult = dropped.state.drift!;
+    expect(dropped.state.run?.trigger).toBe('drop');
     expect(driftResult.status).toBe('no_drift');
     expect(driftResult.columns).toEqual([
       expect.objectContaining({ column: 'value (seasonal-log-ratio)', test: 'ks', verdict: 'no_drift' }),
     ]);
     expect(driftResult.columns[0].pValue).toBeCloseTo(0.0585, 4);
-    const record = (await registry.listRuns('air-passengers', 5)).find((r) => r.runId === run.runId);
+    const record = (await registry.listRuns('air-passengers', 5)).find((r) => r.runId === dropped.name);
     expect(record?.drift).toMatchObject({
       status: 'no_drift',
       columns: [{ pValue: driftResult.columns[0].pValue }],
     });
-    expect(held.outcome).toBe('no_drift');
+    expect(dropped.state.registration?.outcome).toBe('no_drift');
     expect(heldBack).toEqual(['incoming/air-passengers/1959-1960.csv']);
-    expect(manual.run.trigger).toBe('manual');
-    expect(registered.version).toBe(2);
+    expect(manual.state.run?.trigger).toBe('manual');
+    expect(manual.state.drift).toBeUndefined();
+    expect(manual.state.registration?.version).toBe(2);
     const version = await registry.getVersion('air-passengers', 2);
     expect(version?.lineage.dataset.rows).toBe(144);
     expect(version?.championVersion).toBe(1);
@@ -140,20 +142,18 @@ describe('the retraining steps on emulators', () => {
 
   it('sees no drift when a drop repeats data the baseline already has', async () => {
     // Prepare: 1951-01 … 1958-12 again, a stretch whose distribution matches the whole series
-    const input = await drop(
+    const event = await drop(
       'incoming/air-passengers/repeat.csv',
       `${[airPassengers[0], ...airPassengers.slice(25, 121)].join('\n')}\n`,
     );
     // Act
-    const { run } = await admitAndValidate(steps, input);
-    const driftResult = await steps.drift({ run });
-    const recorded = await steps.register({ outcome: 'no_drift', run, drift: driftResult });
+    const execution = await run(event);
     // Assess
-    expect(driftResult.status).not.toBe('drift');
-    expect(recorded.outcome).toBe('no_drift');
+    expect(execution.state.drift?.status).not.toBe('drift');
+    expect(execution.state.registration?.outcome).toBe('no_drift');
     const { loadHeldBackDrops } = await import('../../lambdas/shared/pipeline.ts');
     const held = await loadHeldBackDrops(registry, 'air-passengers');
-    expect(held.map((entry) => entry.drop.key)).toEqual([input.event.detail.object.key]);
+    expect(held.map((entry) => entry.drop.key)).toEqual([event.detail.object.key]);
     expect(await registry.getLease('air-passengers')).toBeUndefined();
   });
 
@@ -161,19 +161,24 @@ describe('the retraining steps on emulators', () => {
     // Prepare: a first model's run validated under the spec that selects by MAPE
     const registered = await registry.getSpec<Record<string, unknown>>('air-passengers');
     await registry.putSpec('air-pinned', { ...registered, name: 'air-pinned' });
-    const input = await drop('incoming/air-pinned/first.csv', `${airPassengers.slice(0, 121).join('\n')}\n`);
-    const { run } = await admitAndValidate(steps, input);
-    // Act: the spec changes to RMSE (and no bars) while the run merges and trains
-    await registry.putSpec('air-pinned', {
-      ...registered,
-      name: 'air-pinned',
-      metric: 'rmse',
-      promotion: {},
-    });
-    const outcome = await retrain(steps, run);
+    const event = await drop('incoming/air-pinned/first.csv', `${airPassengers.slice(0, 121).join('\n')}\n`);
+    // Act: the spec changes to RMSE (and no bars) after validate pinned it, before the run merges and trains
+    beforeInvoke = async (key) => {
+      if (key !== 'merge') return;
+      beforeInvoke = undefined;
+      await registry.putSpec('air-pinned', {
+        ...registered,
+        name: 'air-pinned',
+        metric: 'rmse',
+        promotion: {},
+      });
+    };
+    const execution = await run(event);
     // Assess: every step judged by the run's own spec; the registry's current spec was never read
-    const version = await registry.getVersion('air-pinned', outcome.version!);
-    expect(run.spec.key).toBe(`runs/air-pinned/${run.runId}/spec.json`);
+    const { run: pinned, registration } = execution.state;
+    expect((await registry.getSpec<{ metric: string }>('air-pinned'))?.metric).toBe('rmse');
+    const version = await registry.getVersion('air-pinned', registration!.version!);
+    expect(pinned?.spec.key).toBe(`runs/air-pinned/${execution.name}/spec.json`);
     expect(version?.metric).toBe('mape');
     expect(Object.keys(version?.metrics ?? {})).toContain('mape');
   });
@@ -182,104 +187,77 @@ describe('the retraining steps on emulators', () => {
     // Prepare: a run (of a spec no step has read yet) whose snapshot is replaced after validate pinned it
     const registered = await registry.getSpec<Record<string, unknown>>('air-pinned');
     await registry.putSpec('air-pinned', { ...registered, description: 'pinned, then rewritten' });
-    const { run } = await admitAndValidate(steps, {
-      event: { source: 'driftline.retrain', detail: { model: 'air-pinned' } },
-      runId: `exec-${++executions}`,
-      startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, executions)).toISOString(),
-    });
-    await new S3Client({ forcePathStyle: true }).send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: run.spec.key, Body: '{"task":"forecast"}' }),
-    );
+    beforeInvoke = async (key, event) => {
+      if (key !== 'merge') return;
+      beforeInvoke = undefined;
+      const { run: started } = event as { run: { spec: { key: string } } };
+      await new S3Client({ forcePathStyle: true }).send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: started.spec.key, Body: '{"task":"forecast"}' }),
+      );
+    };
     // Act
-    const error = await steps.merge({ run }).catch((caught: Error) => caught);
-    // Assess
-    expect((error as Error).name).toBe('StepInputError');
-    expect((error as Error).message).toContain(run.spec.key);
-    await registry.releaseLease('air-pinned', run.runId);
+    const execution = await run(retrainEvent('air-pinned'));
+    // Assess: the run fails at merge with the snapshot named, recorded, and the lease is free again
+    const specKey = execution.state.run!.spec.key;
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('StepInputError');
+    expect(execution.cause).toContain(specKey);
+    expect(execution.cause).toMatch(/^merge failed/);
+    expect(await registry.getLease('air-pinned')).toBeUndefined();
   });
 
   it('fails a malformed drop with a reason naming the problem and leaves production alone', async () => {
     // Prepare
     const production = await registry.getPointer('air-passengers', 'production');
-    const input = await drop('incoming/air-passengers/bad.csv', 'month,value\n1961-01,abc\n1961-02,420\n');
+    const event = await drop('incoming/air-passengers/bad.csv', 'month,value\n1961-01,abc\n1961-02,420\n');
     // Act
-    const error = await admitAndValidate(steps, input).catch((caught: Error) => caught);
-    const failure = await steps.recordFailure({
-      input: {
-        event: input.event,
-        error: {
-          Error: (error as Error).name,
-          Cause: JSON.stringify({ errorMessage: (error as Error).message }),
-        },
-      },
-      runId: input.runId,
-      startedAt: input.startedAt,
-    });
+    const execution = await run(event);
     // Assess
-    expect((error as Error).name).toBe('InvalidDataError');
-    expect(failure.reason).toMatch(/line 2/);
-    expect(failure.reason).toMatch(/abc/);
-    const run = (await registry.listRuns('air-passengers')).find(
-      (candidate) => candidate.runId === input.runId,
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('InvalidDataError');
+    expect(execution.state.failure?.reason).toMatch(/line 2/);
+    expect(execution.state.failure?.reason).toMatch(/abc/);
+    expect(execution.cause).toBe(execution.state.failure?.reason);
+    const record = (await registry.listRuns('air-passengers')).find(
+      (candidate) => candidate.runId === execution.name,
     );
-    expect(run).toMatchObject({ status: 'failed', outcome: 'failed' });
+    expect(record).toMatchObject({ status: 'failed', outcome: 'failed' });
     expect(await registry.getPointer('air-passengers', 'production')).toEqual(production);
   });
 
   it('fails a drop over validation.maxBytes at once, before reading it, naming the limit', async () => {
     // Prepare: the event announces 300 MB; no object is stored, so reading a byte would fail otherwise
-    const input = await drop('incoming/air-passengers/huge.csv', 'month,value\n');
+    const event = await drop('incoming/air-passengers/huge.csv', 'month,value\n');
     const key = 'incoming/air-passengers/huge-unread.csv';
-    input.event.detail.object = { key, size: 300 * 2 ** 20, etag: 'etag' };
+    event.detail.object = { key, size: 300 * 2 ** 20, etag: 'etag' };
     // Act
-    const error = await admitAndValidate(steps, input).catch((caught: Error) => caught);
-    const failure = await steps.recordFailure({
-      input: {
-        event: input.event,
-        error: {
-          Error: (error as Error).name,
-          Cause: JSON.stringify({ errorMessage: (error as Error).message }),
-        },
-      },
-      runId: input.runId,
-      startedAt: input.startedAt,
-    });
+    const execution = await run(event);
     // Assess
-    expect((error as Error).name).toBe('InvalidDataError');
-    expect(failure.reason).toContain(`${key} was not read: the drop is 300 MB`);
-    expect(failure.reason).toContain('raise validation.maxBytes');
+    expect(execution.error).toBe('InvalidDataError');
+    expect(execution.cause).toContain(`${key} was not read: the drop is 300 MB`);
+    expect(execution.cause).toContain('raise validation.maxBytes');
     expect(await registry.getLease('air-passengers')).toBeUndefined();
   });
 
   it('records the failure of a drop with 10,000 long column names, its reason bounded, and frees the lease', async () => {
     // Prepare: a header far larger than a registry item (400 KB)
     const names = Array.from({ length: 10_000 }, (_, i) => `column_${i}_${'x'.repeat(60)}`);
-    const input = await drop(
+    const event = await drop(
       'incoming/air-passengers/wide.csv',
       `${names.join(',')}\n${names.map(() => 1).join(',')}\n`,
     );
     // Act
-    const error = await admitAndValidate(steps, input).catch((caught: Error) => caught);
-    const failure = await steps.recordFailure({
-      input: {
-        event: input.event,
-        error: {
-          Error: (error as Error).name,
-          Cause: JSON.stringify({ errorMessage: (error as Error).message }),
-        },
-      },
-      runId: input.runId,
-      startedAt: input.startedAt,
-    });
+    const execution = await run(event);
     // Assess
+    const failure = execution.state.failure!;
     expect(names.join(',').length).toBeGreaterThan(400 * 1024);
-    expect((error as Error).name).toBe('InvalidDataError');
-    expect((error as Error).message.length).toBeLessThan(4_000);
+    expect(execution.error).toBe('InvalidDataError');
+    expect(execution.state.error!.Cause.length).toBeLessThan(4_000);
     expect(failure.reason.length).toBeLessThan(2_200);
-    const run = (await registry.listRuns('air-passengers')).find(
-      (candidate) => candidate.runId === input.runId,
+    const record = (await registry.listRuns('air-passengers')).find(
+      (candidate) => candidate.runId === execution.name,
     );
-    expect(run).toMatchObject({ status: 'failed', failure: { reason: failure.reason } });
+    expect(record).toMatchObject({ status: 'failed', failure: { reason: failure.reason } });
     expect(await registry.getLease('air-passengers')).toBeUndefined();
   });
 

@@ -25,11 +25,11 @@ import {
   type TestEmulators,
 } from '../support/emulators.ts';
 import {
-  admitAndValidate,
+  loadPipeline,
   loadSteps,
   prepareHandlerEnvironment,
-  retrain,
   type Steps,
+  uploadDrop,
 } from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-predict-data';
@@ -62,21 +62,10 @@ beforeAll(async () => {
   steps = await loadSteps();
   const spec = JSON.parse(readFileSync(`${repo}data/specs/air-passengers.json`, 'utf8'));
   await registry.putSpec('air-passengers', { ...spec, search: { strategy: 'random', trials: 2 } });
-  const key = 'incoming/air-passengers/first.csv';
   const body = `${airPassengers.slice(0, 121).join('\n')}\n`;
-  await new S3Client({ forcePathStyle: true }).send(
-    new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
-  );
-  const { run } = await admitAndValidate(steps, {
-    event: {
-      source: 'aws.s3',
-      'detail-type': 'Object Created',
-      detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag' } },
-    },
-    runId: 'exec-1',
-    startedAt: '2026-01-01T00:00:00.000Z',
-  } as never);
-  expect(await retrain(steps, run)).toMatchObject({ outcome: 'promoted', version: 1 });
+  const first = await uploadDrop(BUCKET, 'incoming/air-passengers/first.csv', body);
+  const execution = await (await loadPipeline()).run(first, 'exec-1');
+  expect(execution.state.registration).toMatchObject({ outcome: 'promoted', version: 1 });
   artifactKey = (await registry.getVersion('air-passengers', 1))!.artifact.key;
 });
 

@@ -19,7 +19,7 @@
  * One hyperparameter point and a fixed seed, so the search cannot choose differently in the two paths.
  */
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ModelSpec, parseSpec } from '#core/spec.ts';
@@ -39,11 +39,12 @@ import { validateDrop } from '#core/validate.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
-  admitAndValidate,
+  type LocalPipeline,
+  loadPipeline,
   loadSteps,
   prepareHandlerEnvironment,
-  retrain,
   type Steps,
+  uploadDrop,
 } from '../support/pipeline-steps.ts';
 
 const BUCKET = 'driftline-serving-data';
@@ -89,6 +90,7 @@ async function backtestOf(spec: ModelSpec) {
 
 let emulators: TestEmulators;
 let steps: Steps;
+let pipeline: LocalPipeline;
 let registry: Registry;
 
 beforeAll(async () => {
@@ -98,6 +100,7 @@ beforeAll(async () => {
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   registry = new Registry(registryTables(TABLE));
   steps = await loadSteps();
+  pipeline = await loadPipeline();
 });
 
 afterAll(async () => emulators?.close());
@@ -105,20 +108,10 @@ afterAll(async () => emulators?.close());
 /** Drops `rows` CSV lines (header included) for `name` and runs the pipeline to a promoted version 1. */
 async function trainThroughPipeline(name: string, spec: Record<string, unknown>, rows: string[]) {
   await registry.putSpec(name, spec as never);
-  const key = `incoming/${name}/first.csv`;
-  const body = `${rows.join('\n')}\n`;
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
-  const { run } = await admitAndValidate(steps, {
-    event: {
-      source: 'aws.s3',
-      'detail-type': 'Object Created',
-      detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag' } },
-    },
-    runId: `exec-${name}`,
-    startedAt: '2026-01-01T00:00:00.000Z',
-  } as never);
-  expect(await retrain(steps, run)).toMatchObject({ outcome: 'promoted', version: 1 });
-  return run;
+  const event = await uploadDrop(BUCKET, `incoming/${name}/first.csv`, `${rows.join('\n')}\n`);
+  const execution = await pipeline.run(event, `exec-${name}`);
+  expect(execution.state.registration).toMatchObject({ outcome: 'promoted', version: 1 });
+  return execution.state.run!;
 }
 
 /** POST /models/{name}/predict with one instance per history; the forecasts it returns. */

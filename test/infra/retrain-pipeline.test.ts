@@ -6,11 +6,10 @@ import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '#core/spec.ts';
 import { shardCount } from '#core/training.ts';
+import { type AslDefinition, placeholderFor } from '../../infra/retrain-definition.ts';
 import {
-  type AslDefinition,
   LEASED_FROM_STATE,
   MAP_ITEM_LIMITS,
-  placeholderFor,
   runLeaseTiming,
   worstCaseSeconds,
 } from '../../infra/retrain-pipeline.ts';

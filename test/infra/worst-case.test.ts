@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AslDefinition, worstCaseSeconds } from '../../infra/retrain-pipeline.ts';
+import type { AslDefinition } from '../../infra/retrain-definition.ts';
+import { worstCaseSeconds } from '../../infra/retrain-pipeline.ts';
 
 const task = (next: Record<string, unknown>, retry: unknown[] = []) => ({
   Type: 'Task',

@@ -18,11 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriftlineStack } from '../../infra/driftline-stack.ts';
 import { loadModelSpecs } from '../../infra/model-specs.ts';
 import { fromProjectRoot, projectRoot } from '../../infra/project.ts';
-import {
-  type PipelineFunctions,
-  placeholderFor,
-  RETRAIN_DEFINITION_FILE,
-} from '../../infra/retrain-pipeline.ts';
+import { placeholderFor, RETRAIN_DEFINITION_FILE } from '../../infra/retrain-definition.ts';
+import type { PipelineFunctions } from '../../infra/retrain-pipeline.ts';
 import { pathStyleApiUrl, REQUIRED_SERVICES } from '../../localstack/endpoint.ts';
 import { testApp } from '../infra/support.ts';
 import { closedEndpoint, readCompose } from './support.ts';

@@ -1,6 +1,7 @@
 /**
  * A registry and bucket with real history for the pages tests: S3 and DynamoDB emulators on loopback,
- * filled by running the pipeline's own step handlers (as `test/handlers/pipeline-steps.test.ts` does), so
+ * filled by running the pipeline (the real state machine, its handlers in process, as
+ * `test/handlers/pipeline-steps.test.ts` does), so
  * the pages render real versions, runs, drift reports and holdout predictions, not hand-made ones.
  *
  * - `air-passengers` (forecast): v1 from 1949-1958, drift in 1959-1960 retrains v2, a repeated stretch
@@ -10,15 +11,14 @@
  * - `churn-empty`: a spec without any drop, whose description tries to inject markup.
  */
 import { readFileSync } from 'node:fs';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
-  admitAndValidate,
+  type LocalPipeline,
+  loadPipeline,
   loadSteps,
   prepareHandlerEnvironment,
-  retrain,
-  type Steps,
+  uploadDrop,
 } from '../support/pipeline-steps.ts';
 
 export { lambda } from '../support/pipeline-steps.ts';
@@ -56,62 +56,25 @@ function shiftedTumours(lines: string[]): string[] {
 
 class Seeder {
   private executions = 0;
-  private readonly steps: Steps;
+  private readonly pipeline: LocalPipeline;
 
-  constructor(steps: Steps) {
-    this.steps = steps;
-  }
-
-  async drop(key: string, lines: string[]) {
-    const body = `${lines.join('\n')}\n`;
-    await new S3Client({ forcePathStyle: true }).send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
-    );
-    this.executions++;
-    return {
-      event: {
-        source: 'aws.s3' as const,
-        'detail-type': 'Object Created',
-        detail: {
-          bucket: { name: BUCKET },
-          object: { key, size: body.length, etag: `etag-${this.executions}` },
-        },
-      },
-      runId: `exec-${this.executions}`,
-      startedAt: new Date().toISOString(),
-    };
-  }
-
-  retrain(run: Awaited<ReturnType<Steps['validate']>>['run']) {
-    return retrain(this.steps, run);
+  constructor(pipeline: LocalPipeline) {
+    this.pipeline = pipeline;
   }
 
   /** A drop through the whole pipeline: first model, or drift gate then retrain or no-drift record. */
   async run(key: string, lines: string[]) {
-    const input = await this.drop(key, lines);
-    const { run } = await admitAndValidate(this.steps, input);
-    if (run.trigger === 'first_model') return this.retrain(run);
-    const drift = await this.steps.drift({ run });
-    if (drift.status === 'drift') return this.retrain(run);
-    return this.steps.register({ outcome: 'no_drift', run, drift });
+    const event = await uploadDrop(BUCKET, key, `${lines.join('\n')}\n`);
+    const execution = await this.pipeline.run(event, `exec-${++this.executions}`);
+    if (execution.status !== 'SUCCEEDED') throw new Error(`${key}: ${execution.error} ${execution.cause}`);
+    return execution;
   }
 
-  /** A drop the validation gate refuses, recorded as the state machine's Catch does. */
+  /** A drop the validation gate refuses: the run fails and is recorded through the state machine's Catch. */
   async fail(key: string, lines: string[]) {
-    const input = await this.drop(key, lines);
-    const error = await admitAndValidate(this.steps, input).then(
-      () => undefined,
-      (caught: Error) => caught,
-    );
-    if (!error) throw new Error(`${key} was expected to fail validation`);
-    await this.steps.recordFailure({
-      input: {
-        event: input.event,
-        error: { Error: error.name, Cause: JSON.stringify({ errorMessage: error.message }) },
-      },
-      runId: input.runId,
-      startedAt: input.startedAt,
-    });
+    const event = await uploadDrop(BUCKET, key, `${lines.join('\n')}\n`);
+    const execution = await this.pipeline.run(event, `exec-${++this.executions}`);
+    if (execution.status !== 'FAILED') throw new Error(`${key} was expected to fail validation`);
   }
 }
 
@@ -126,7 +89,7 @@ export async function startPagesFixture(): Promise<PagesFixture> {
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   const registry = new Registry(registryTables(TABLE));
   const steps = await loadSteps();
-  const seeder = new Seeder(steps);
+  const seeder = new Seeder(await loadPipeline());
 
   // Small searches and forests keep the fixture fast; the pages do not depend on model quality.
   const fast = { search: { strategy: 'random', trials: 2 }, hyperparameters: { nTrees: 60 } };

@@ -1,8 +1,35 @@
 /**
- * The pipeline's handlers called the way the state machine calls them, for tests that exercise the steps
- * against the emulators without a state machine. Handlers read their configuration at import, so
- * `loadSteps()` must run after the environment points at the emulators.
+ * The pipeline as the state machine runs it, for tests against the emulators: `statemachines/retrain.asl.json`
+ * itself on the local runtime's Step Functions interpreter (`local/stepfunctions.ts`), each Task invoking
+ * the real handler in process with its input and output through JSON, as Lambda passes them. Single
+ * handlers (the API's, or one step on its own) are called through {@link loadSteps}. Handlers read their
+ * configuration at import, so `loadSteps()` and `loadPipeline()` must run after the environment points at
+ * the emulators.
  */
+import { randomUUID } from 'node:crypto';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import {
+  PIPELINE_FUNCTION_KEYS,
+  type PipelineFunctionKey,
+  retrainDefinition,
+  substituteFunctionArns,
+} from '../../infra/retrain-definition.ts';
+import type {
+  Admission,
+  DriftResult,
+  Evaluation,
+  Failure,
+  Features,
+  MergeResult,
+  Registration,
+  Selection,
+  ShardResult,
+  TrialResult,
+  Validation,
+} from '../../lambdas/shared/contract.ts';
+import type { InvokeResult } from '../../local/functions.ts';
+import { type ExecutionRecord, StepFunctions, walkStates } from '../../local/stepfunctions.ts';
 import { createBucket, createPredictionLogTable, createRegistryTable, registryTables } from './emulators.ts';
 
 /**
@@ -75,41 +102,169 @@ export async function loadSteps(): Promise<Steps> {
 }
 
 /**
- * What the state machine does first: admit the run (claim the drop, take the model's run lease), then
- * validate. @throws Error when the run is not admitted (a test runs one step at a time, so never waits).
+ * Stores a drop under `key` and returns the EventBridge "Object Created" event S3 sends for it (what
+ * starts a run).
  */
-export async function admitAndValidate(steps: Steps, input: Parameters<Steps['validate']>[0]) {
-  const admission = await steps.admit(input);
-  if (admission.status !== 'admitted')
-    throw new Error(`run ${input.runId} was not admitted: ${admission.status}`);
-  return steps.validate(input);
+export async function uploadDrop(bucket: string, key: string, body: string) {
+  const { ETag } = await new S3Client({ forcePathStyle: true }).send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }),
+  );
+  return {
+    source: 'aws.s3' as const,
+    'detail-type': 'Object Created',
+    detail: { bucket: { name: bucket }, object: { key, size: Buffer.byteLength(body), etag: ETag ?? '' } },
+  };
 }
 
-/** What the state machine does after the drift gate: merge → featurize → search → fit → evaluate → register. */
-export async function retrain(steps: Steps, run: Awaited<ReturnType<Steps['validate']>>['run']) {
-  const merged = await steps.merge({ run });
-  const features = await steps.featurize({ run, merge: merged });
-  const trials = await Promise.all(
-    features.candidates.map((candidate) =>
-      steps.train({ mode: 'candidate', run, features: features.ref, candidate }),
+/** The event `driftline retrain <model>` starts an execution with: train on what is held back, drift or not. */
+export const retrainEvent = (model: string) => ({ source: 'driftline.retrain' as const, detail: { model } });
+
+/** A pipeline function's handler as the harness calls it: the event as Lambda delivers it, and a context. */
+export type StepHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Options of {@link loadPipeline}. */
+export interface PipelineOptions {
+  /**
+   * Runs before each invocation of a function with the event it receives; what it throws fails that
+   * invocation as the function's error (a `TransientError` the ASL retries, a fault to inject, …).
+   */
+  beforeInvoke?: (key: PipelineFunctionKey, event: unknown) => void | Promise<void>;
+  /** Handlers in place of the real ones (the contract tests' stubs). @default the real handler of each */
+  handlers?: Partial<Record<PipelineFunctionKey, StepHandler>>;
+}
+
+/** The state after the state machine stopped: each step's result at its `ResultPath` (what ran). */
+export interface PipelineState {
+  event: unknown;
+  admission?: Admission;
+  run?: Validation['run'];
+  validation?: Validation['validation'];
+  drift?: DriftResult;
+  merge?: MergeResult;
+  features?: Features;
+  search?: TrialResult[];
+  selection?: Selection;
+  shards?: ShardResult[];
+  evaluation?: Evaluation;
+  registration?: Registration;
+  error?: { Error: string; Cause: string };
+  failure?: Failure;
+}
+
+/** An execution that stopped, with its final state typed (the failed state's, for a `FAILED` one). */
+export interface PipelineExecution extends ExecutionRecord {
+  state: PipelineState;
+}
+
+/** The retraining state machine on the local interpreter, its Tasks bound to the handlers in process. */
+export interface LocalPipeline {
+  /** Starts an execution named `name` (the run id) with the trigger `input` and waits for it to stop. */
+  run(input: unknown, name?: string): Promise<PipelineExecution>;
+  /** The functions invoked so far, in order, with the event each received. */
+  readonly invocations: { key: PipelineFunctionKey; event: unknown }[];
+}
+
+const FUNCTION_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:driftline-';
+
+const HANDLER_MODULES: Record<PipelineFunctionKey, () => Promise<{ handler: unknown }>> = {
+  admit: () => import('../../lambdas/admit/handler.ts'),
+  validate: () => import('../../lambdas/validate/handler.ts'),
+  drift: () => import('../../lambdas/drift/handler.ts'),
+  merge: () => import('../../lambdas/merge/handler.ts'),
+  featurize: () => import('../../lambdas/featurize/handler.ts'),
+  train: () => import('../../lambdas/train/handler.ts'),
+  select: () => import('../../lambdas/select/handler.ts'),
+  evaluate: () => import('../../lambdas/evaluate/handler.ts'),
+  register: () => import('../../lambdas/register/handler.ts'),
+  recordFailure: () => import('../../lambdas/recordFailure/handler.ts'),
+};
+
+/** The Lambda error payload of what a handler threw: `errorType` is the error's name, as the runtime reports. */
+function errorOf(error: unknown): Extract<InvokeResult, { ok: false }>['error'] {
+  if (error instanceof Error)
+    return { errorType: error.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+  return { errorType: 'Error', errorMessage: String(error), trace: [] };
+}
+
+/**
+ * Loads `statemachines/retrain.asl.json` with each function placeholder bound to its handler, run in
+ * process: the event and the result cross JSON (as Lambda serialises them), a thrown error becomes the
+ * Lambda error payload named after the error, so the definition's `Retry` and `Catch` match it as on AWS.
+ * Retries and `Wait` states do not wait.
+ */
+export async function loadPipeline(options: PipelineOptions = {}): Promise<LocalPipeline> {
+  const handlers = Object.fromEntries(
+    await Promise.all(
+      PIPELINE_FUNCTION_KEYS.map(async (key) => [
+        key,
+        options.handlers?.[key] ?? ((await HANDLER_MODULES[key]()).handler as StepHandler),
+      ]),
     ),
-  );
-  const selection = await steps.select({ run, features: features.ref, trials: trials as never });
-  const shards = await Promise.all(
-    selection.shards.map((shard) => steps.train({ mode: 'shard', run, features: features.ref, shard })),
-  );
-  const evaluation = await steps.evaluate({
-    run,
-    merge: merged,
-    features: features.ref,
-    selection,
-    shards: shards as never,
+  ) as Record<PipelineFunctionKey, StepHandler>;
+  const definition = substituteFunctionArns(retrainDefinition(), (key) => `${FUNCTION_ARN_PREFIX}${key}`);
+  // Each function's time limit is its Task's TimeoutSeconds (the stack sets the Lambda's timeout to it).
+  const timeoutMs = new Map<string, number>();
+  for (const { state } of walkStates(definition as unknown as Record<string, unknown>)) {
+    if (state.Type !== 'Task') continue;
+    const resource = String(state.Resource);
+    timeoutMs.set(resource, Math.max(timeoutMs.get(resource) ?? 0, Number(state.TimeoutSeconds) * 1000));
+  }
+  const invocations: LocalPipeline['invocations'] = [];
+  const sfn = new StepFunctions({
+    machines: [
+      {
+        logicalId: 'RetrainPipeline',
+        name: 'driftline-retrain',
+        arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:driftline-retrain',
+        label: 'pipeline',
+        definition: definition as unknown as Record<string, unknown>,
+      },
+    ],
+    invoke: async (functionArn, payload) => {
+      const key = functionArn.slice(FUNCTION_ARN_PREFIX.length) as PipelineFunctionKey;
+      const requestId = randomUUID();
+      const event = JSON.parse(JSON.stringify(payload ?? null));
+      const deadline = Date.now() + (timeoutMs.get(functionArn) ?? 60_000);
+      const context = {
+        functionName: `driftline-${key}`,
+        awsRequestId: requestId,
+        invokedFunctionArn: functionArn,
+        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      } as Context;
+      const started = performance.now();
+      const outcome = { requestId, functionName: context.functionName, coldStart: false, logs: [] };
+      invocations.push({ key, event });
+      try {
+        await options.beforeInvoke?.(key, event);
+        const result = await handlers[key](event, context);
+        const durationMs = performance.now() - started;
+        return { ...outcome, durationMs, ok: true, payload: JSON.stringify(result ?? null) };
+      } catch (error) {
+        return { ...outcome, durationMs: performance.now() - started, ok: false, error: errorOf(error) };
+      }
+    },
+    log: { line: () => undefined },
+    retryIntervalMs: 0,
+    waitStateMs: 0,
   });
-  return steps.register({
-    outcome: evaluation.promote ? 'promote' : 'keep',
-    run,
-    merge: merged,
-    evaluation,
-    trials: trials as never,
-  });
+  return {
+    invocations,
+    async run(input, name = randomUUID()) {
+      sfn.start(input, { name });
+      const execution = await sfn.wait(name, 30 * 60_000);
+      const state = (
+        execution.status === 'SUCCEEDED' ? execution.output : lastStateOf(execution)
+      ) as PipelineState;
+      return { ...execution, state };
+    },
+  };
+}
+
+/** The state a stopped execution last held: the input of its last state (the `Fail` state's, for a failure). */
+function lastStateOf(execution: ExecutionRecord): unknown {
+  const entered = execution.history.filter(
+    (event) => event.type === 'StateEntered' && event.index === undefined,
+  );
+  const last = entered.at(-1);
+  return last && 'state' in last ? last.state.input : execution.input;
 }
