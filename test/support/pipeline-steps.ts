@@ -232,7 +232,14 @@ export async function loadPipeline(options: PipelineOptions = {}): Promise<Local
         getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       } as Context;
       const started = performance.now();
-      const outcome = { requestId, functionName: context.functionName, coldStart: false, logs: [] };
+      // In process there is no container to measure: the process's resident memory stands in for it.
+      const outcome = {
+        requestId,
+        functionName: context.functionName,
+        coldStart: false,
+        logs: [],
+        maxMemoryUsedMb: Math.ceil(process.memoryUsage.rss() / 2 ** 20),
+      };
       invocations.push({ key, event });
       try {
         await options.beforeInvoke?.(key, event);
