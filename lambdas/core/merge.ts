@@ -1,10 +1,10 @@
 /**
- * Merging a new drop into the baseline once drift says the model should learn from it, with the
- * lineage the registry records: which inputs (by content hash) went in, how many rows came out, what
- * was replaced or dropped, and which months are still missing.
+ * Merging a new drop into the baseline once drift says the model should learn from it, with its
+ * lineage: which inputs went in, how many rows came out, what was replaced or dropped, and which months
+ * are still missing. (The dataset's content hash is the sha256 of its stored bytes, taken once by the
+ * merge step, not of each intermediate table.)
  */
 import { createHash } from 'node:crypto';
-import { toCsv } from './csv.ts';
 import { MONTH_PATTERN, monthIndex, monthLabel } from './spec.ts';
 import type { Column, Table } from './types.ts';
 
@@ -15,11 +15,9 @@ export class MergeError extends Error {
 
 /** Where a merged table came from. */
 export interface MergeLineage {
-  /** The baseline, then the drop, each with its row count and {@link sha256OfTable}. */
-  inputs: { name: string; rows: number; sha256: string }[];
+  /** The baseline, then the drop, each with its row count. */
+  inputs: { name: string; rows: number }[];
   rowsOut: number;
-  /** {@link sha256OfTable} of the merged table. */
-  sha256Out: string;
   /** Forecasts: baseline months the drop replaced. Always 0 for tabular merges. */
   overlapping: number;
   /** Tabular: rows dropped because an identical row came earlier. Always 0 for forecast merges. */
@@ -45,14 +43,6 @@ export interface MergeOptions {
  */
 export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/**
- * SHA-256 of a table's canonical CSV ({@link toCsv}): equal for equal tables however they were read,
- * and equal to `sha256sum` of the file when the table is stored with `toCsv`.
- */
-export function sha256OfTable(table: Table): string {
-  return sha256(toCsv(table));
 }
 
 /** A merged row: which input it comes from (0 baseline, 1 drop) and its row there. */
@@ -121,15 +111,10 @@ function assemble(
     table,
     lineage: {
       inputs: [
-        {
-          name: options.baselineName ?? 'baseline',
-          rows: baseline.rowCount,
-          sha256: sha256OfTable(baseline),
-        },
-        { name: options.dropName ?? 'drop', rows: drop.rowCount, sha256: sha256OfTable(drop) },
+        { name: options.baselineName ?? 'baseline', rows: baseline.rowCount },
+        { name: options.dropName ?? 'drop', rows: drop.rowCount },
       ],
       rowsOut: table.rowCount,
-      sha256Out: sha256OfTable(table),
       ...stats,
     },
   };
@@ -191,39 +176,86 @@ export function mergeForecast(
   return assemble(baseline, drop, sources, { overlapping, duplicatesRemoved: 0, gaps }, options);
 }
 
-/** A row's identity for duplicate detection; missing numbers (NaN) are equal to each other. */
-function rowKey(columns: Column[], row: number): string {
-  return JSON.stringify(
-    columns.map((column) => {
+/** Two column values equal for duplicate detection: missing numbers (NaN) equal each other, 0 equals −0. */
+function sameValue(a: number | string, b: number | string): boolean {
+  return a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
+}
+
+/** murmur3's 32-bit finalizer: spreads every input bit over the whole word. */
+function mix32(h: number): number {
+  let x = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/**
+ * A 52-bit hash of every row's values (NaN one value, −0 as 0, as {@link sameValue}), from the numbers'
+ * bits and the text's characters: no per-row string, so a million rows cost 8 MB, not a key each.
+ */
+function rowHashesOf(columns: Column[], rowCount: number): Float64Array {
+  const high = new Uint32Array(rowCount).fill(0x9e3779b9);
+  const low = new Uint32Array(rowCount).fill(0x7f4a7c15);
+  const bits = new Float64Array(1);
+  const words = new Uint32Array(bits.buffer);
+  for (const column of columns) {
+    for (let row = 0; row < rowCount; row++) {
       const value = column.values[row];
-      return typeof value === 'number' && Number.isNaN(value) ? null : value;
-    }),
-  );
+      let a: number;
+      let b: number;
+      if (typeof value === 'number') {
+        bits[0] = Number.isNaN(value) ? Number.NaN : value === 0 ? 0 : value;
+        [a, b] = [words[0], words[1]];
+      } else {
+        a = value.length;
+        b = 0x27d4eb2f;
+        for (let i = 0; i < value.length; i++) {
+          a = Math.imul(a ^ value.charCodeAt(i), 0x01000193);
+          b = Math.imul(b + value.charCodeAt(i), 0x5bd1e995);
+        }
+      }
+      high[row] = mix32(Math.imul(high[row], 31) ^ mix32(a ^ Math.imul(b, 0x165667b1)));
+      low[row] = mix32(Math.imul(low[row], 37) ^ mix32(b ^ Math.imul(a, 0x27d4eb2d)));
+    }
+  }
+  return Float64Array.from(high, (h, row) => (h & 0xfffff) * 2 ** 32 + low[row]);
 }
 
 /**
  * Appends the drop to the baseline, keeping the first of any exactly equal rows (the same value in
  * every column, missing equal to missing), so a drop that repeats old rows does not weigh them twice.
+ * Rows are found by a hash of their values and compared value by value when hashes meet, so a hash
+ * collision never drops a distinct row.
  * @throws {MergeError} when the column sets or kinds differ.
  */
 export function mergeTabular(baseline: Table, drop: Table, options: MergeOptions = {}): MergeResult {
   const dropColumns = alignColumns(baseline, drop);
-  const seen = new Set<string>();
-  const sources: RowSource[] = [];
-  let duplicatesRemoved = 0;
   const inputs: [Column[], 0 | 1, number][] = [
     [baseline.columns, 0, baseline.rowCount],
     [dropColumns, 1, drop.rowCount],
   ];
+  /** The kept rows by hash: one source, or several when distinct rows share a hash. */
+  const kept = new Map<number, RowSource | RowSource[]>();
+  const sources: RowSource[] = [];
+  let duplicatesRemoved = 0;
+  const equal = (columns: Column[], row: number, other: RowSource) =>
+    inputs[other.input][0].every((column, index) =>
+      sameValue(columns[index].values[row], column.values[other.row]),
+    );
   for (const [columns, input, rowCount] of inputs) {
+    const hashes = rowHashesOf(columns, rowCount);
     for (let row = 0; row < rowCount; row++) {
-      const key = rowKey(columns, row);
-      if (seen.has(key)) {
-        duplicatesRemoved++;
-        continue;
+      const source: RowSource = { input, row };
+      const earlier = kept.get(hashes[row]);
+      if (earlier === undefined) kept.set(hashes[row], source);
+      else {
+        const candidates = Array.isArray(earlier) ? earlier : [earlier];
+        if (candidates.some((other) => equal(columns, row, other))) {
+          duplicatesRemoved++;
+          continue;
+        }
+        kept.set(hashes[row], [...candidates, source]);
       }
-      seen.add(key);
-      sources.push({ input, row });
+      sources.push(source);
     }
   }
   return assemble(baseline, drop, sources, { overlapping: 0, duplicatesRemoved, gaps: [] }, options);
@@ -235,7 +267,7 @@ export type PairwiseMerge = (left: Table, right: Table, options: MergeOptions) =
 /**
  * Merges `inputs` left to right, with the result `merge(merge(merge(t0, t1), t2), …)` would give (both
  * merges are associative: later forecast months win, the first of equal tabular rows is kept), but
- * neighbours are paired level by level, so each row is re-keyed and re-hashed log₂(n) times rather than
+ * neighbours are paired level by level, so each row is re-hashed and copied log₂(n) times rather than
  * n times: 2,000 held-back drops merge in seconds, not minutes.
  * @returns the merged table and the lineage of every pairwise merge, the last one covering everything.
  * @throws {RangeError} for no input.
