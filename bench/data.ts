@@ -18,8 +18,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectDrift } from '#core/drift.ts';
@@ -27,54 +26,10 @@ import { parseSpec } from '#core/spec.ts';
 import { encodeTable } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
+import { COLUMNS, COLUMN_NAMES as names, writeDrop } from './drops.ts';
 
-const COLUMNS = 20;
 const PYTHON = '/usr/bin/python3';
 const spec = parseSpec({ name: 'bench', task: 'regression', target: 'y' });
-const names = [...Array.from({ length: COLUMNS - 1 }, (_, i) => `x${i}`), 'y'];
-
-/** mulberry32: a small seeded generator, so every run writes the same files. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** Writes `rows` rows: x0..x18 normal × 10 (the first 5 shifted by `shift`), y their sum, 5 decimals. */
-async function writeDrop(path: string, rows: number, seed: number, shift = 0): Promise<void> {
-  const uniform = generator(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  const out = createWriteStream(path);
-  const write = async (text: string) => {
-    if (!out.write(text)) await once(out, 'drain');
-  };
-  await write(`${names.join(',')}\n`);
-  let block: string[] = [];
-  for (let row = 0; row < rows; row++) {
-    const cells: string[] = [];
-    let sum = 0;
-    for (let column = 0; column < COLUMNS - 1; column++) {
-      const value = normal() * 10 + (column < 5 ? shift : 0);
-      sum += value;
-      cells.push(value.toFixed(5));
-    }
-    cells.push(sum.toFixed(5));
-    block.push(cells.join(','));
-    if (block.length === 10_000) {
-      await write(`${block.join('\n')}\n`);
-      block = [];
-    }
-  }
-  if (block.length > 0) await write(`${block.join('\n')}\n`);
-  await new Promise<void>((resolve, reject) =>
-    out.end((error?: Error | null) => (error ? reject(error) : resolve())),
-  );
-}
 
 const MB = 2 ** 20;
 
