@@ -18,12 +18,22 @@
  * leaf), the threshold index of each internal node into its feature's table (u8/u16/u32, the narrowest
  * that fits), and the leaf values (f32 or f64).
  *
- * Right-child links are not stored: a pre-order sequence with leaf markers determines the tree, and
- * loading rebuilds them in one pass with a stack. A fast-engine forest of 100 trees fitted on 7,500 × 12
- * rows is 1.37 MB and loads in under 10 ms (bench/RESULTS.md).
+ * Right-child links are not stored: a pre-order sequence with leaf markers determines the tree. Loading
+ * decodes straight into the serving layout (`layout.ts`: the threshold table as is, each node's split as
+ * its table index) and rebuilds the right-child links in the same pass with a stack; the `FlatForest`
+ * node arrays are rebuilt from the layout only when something other than prediction reads them.
+ * A fast-engine forest of 100 trees is 1.37 MB at 7,500 × 12 training rows and 13.4 MB at 75,000 × 20;
+ * `bench/forest-load.ts` times fetch + sha256 + load (bench/RESULTS.md).
  */
 import { crc32 } from 'node:zlib';
 import type { EngineName, LearningTask } from '../types.ts';
+import {
+  nodeArrays,
+  rememberLayout,
+  type ServingLayout,
+  thresholdFeatures,
+  thresholdTable,
+} from './layout.ts';
 import { type Aggregation, type FlatForest, ForestFormatError, type ResolvedForestParams } from './types.ts';
 
 const MAGIC = 0x4646_4c44; // 'DLFF' read as a little-endian u32
@@ -85,7 +95,8 @@ class Reader {
   private at = 0;
 
   constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+    // A plain Uint8Array view even of a Buffer, whose `slice` would share memory instead of copying.
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   private take(count: number): number {
@@ -135,34 +146,6 @@ function indexArray(width: number, length: number): Uint8Array | Uint16Array | U
     : width === 2
       ? new Uint16Array(length)
       : new Uint32Array(length);
-}
-
-/** Per-feature sorted distinct thresholds and each internal node's index into its feature's list. */
-function thresholdTable(forest: FlatForest): {
-  counts: Uint32Array;
-  values: Float64Array;
-  indexes: number[];
-} {
-  const { nodeFeature, nodeThreshold, featureCount } = forest;
-  const perFeature: Set<number>[] = Array.from({ length: featureCount }, () => new Set<number>());
-  for (let node = 0; node < nodeFeature.length; node++) {
-    if (nodeFeature[node] >= 0) perFeature[nodeFeature[node]].add(nodeThreshold[node]);
-  }
-  const sorted = perFeature.map((set) => Float64Array.from(set).sort());
-  const positions = sorted.map((values) => new Map(Array.from(values, (value, index) => [value, index])));
-  const indexes: number[] = [];
-  for (let node = 0; node < nodeFeature.length; node++) {
-    const feature = nodeFeature[node];
-    if (feature >= 0) indexes.push(positions[feature].get(nodeThreshold[node])!);
-  }
-  const counts = Uint32Array.from(sorted, (values) => values.length);
-  const values = new Float64Array(counts.reduce((sum, count) => sum + count, 0));
-  let at = 0;
-  for (const featureValues of sorted) {
-    values.set(featureValues, at);
-    at += featureValues.length;
-  }
-  return { counts, values, indexes };
 }
 
 function writeParams(writer: Writer, params: ResolvedForestParams): void {
@@ -218,9 +201,13 @@ export function serializeForest(forest: FlatForest): Uint8Array {
   const leafCount =
     leafValues.length / Math.max(1, forest.task === 'classification' ? forest.classes.length : 1);
   const table = thresholdTable(forest);
+  const counts = Uint32Array.from(
+    { length: featureCount },
+    (_, feature) => table.featureStart[feature + 1] - table.featureStart[feature],
+  );
   const featureWidth = featureCount < 0xff ? 1 : 2;
   const leafMarker = featureWidth === 1 ? 0xff : 0xffff;
-  const widestTable = table.counts.reduce((widest, count) => Math.max(widest, count), 0);
+  const widestTable = counts.reduce((widest, count) => Math.max(widest, count), 0);
   const indexWidth = widestTable <= 0x100 ? 1 : widestTable <= 0x10000 ? 2 : 4;
   const features = featureWidth === 1 ? new Uint8Array(nodeCount) : new Uint16Array(nodeCount);
   for (let node = 0; node < nodeCount; node++)
@@ -252,18 +239,23 @@ export function serializeForest(forest: FlatForest): Uint8Array {
   writer.u32(forest.seed);
   writer.u32(nodeCount);
   writer.u32(leafCount);
-  writer.u32(table.indexes.length);
+  writer.u32(table.nodeSplit.length);
   writer.f64(forest.oobScore ?? 0);
   writeParams(writer, forest.params);
   writer.array(Float64Array.from(forest.classes));
   writer.array(forest.featureImportances);
   writer.array(forest.treeImportances);
   writer.array(treeSizes);
-  writer.array(table.counts);
-  writer.array(table.values);
+  writer.array(counts);
+  writer.array(table.thresholds);
   writer.array(features);
-  const indexes = indexArray(indexWidth, table.indexes.length);
-  indexes.set(table.indexes);
+  const indexes = indexArray(indexWidth, table.nodeSplit.length);
+  // The file stores each split's index within its feature's thresholds (narrower than the table index).
+  let internal = 0;
+  for (let node = 0; node < nodeCount; node++) {
+    const feature = nodeFeature[node];
+    if (feature >= 0) indexes[internal] = table.nodeSplit[internal++] - table.featureStart[feature];
+  }
   writer.array(indexes);
   writer.array(leafValues);
   const bytes = writer.finish();
@@ -348,22 +340,23 @@ export function deserializeForest(bytes: Uint8Array): FlatForest {
   const leafValues = leafBytes === 4 ? reader.f32s(leafCount * perLeaf) : reader.f64s(leafCount * perLeaf);
   reader.end();
 
-  const tableStart = new Uint32Array(featureCount);
-  for (let feature = 1; feature < featureCount; feature++) {
-    tableStart[feature] = tableStart[feature - 1] + tableCounts[feature - 1];
+  const featureStart = new Int32Array(featureCount + 1);
+  for (let feature = 0; feature < featureCount; feature++) {
+    featureStart[feature + 1] = featureStart[feature] + tableCounts[feature];
   }
-  const structure = rebuildTrees(features, featureWidth === 1 ? 0xff : 0xffff, treeSizes, featureCount);
-  const nodeThreshold = new Float64Array(nodeCount);
-  let internal = 0;
-  for (let node = 0; node < nodeCount; node++) {
-    const feature = structure.nodeFeature[node];
-    if (feature < 0) continue;
-    const index = indexes[internal++];
-    if (index >= tableCounts[feature])
-      throw new ForestFormatError('serialized forest has a bad threshold index');
-    nodeThreshold[node] = tableValues[tableStart[feature] + index];
-  }
-  return {
+  checkThresholdTable(tableValues, featureStart);
+  const layout: ServingLayout = {
+    nodes: rebuildTrees(features, featureWidth === 1 ? 0xff : 0xffff, indexes, featureStart, treeSizes),
+    thresholds: tableValues,
+    thresholdFeature: thresholdFeatures(featureStart),
+    featureStart,
+  };
+  const treeRoots = new Uint32Array(nTrees);
+  for (let tree = 1; tree < nTrees; tree++) treeRoots[tree] = treeRoots[tree - 1] + treeSizes[tree - 1];
+  // The node arrays are rebuilt only if something other than prediction asks for them (merging,
+  // out-of-bag scoring): serving needs the layout alone, half their memory, decoded in one pass.
+  let arrays: Pick<FlatForest, 'nodeFeature' | 'nodeThreshold' | 'nodeNext'> | undefined;
+  const forest: FlatForest = {
     engine,
     task,
     featureCount,
@@ -376,33 +369,56 @@ export function deserializeForest(bytes: Uint8Array): FlatForest {
     featureImportances,
     treeImportances,
     ...(hasOob ? { oobScore } : {}),
-    treeRoots: structure.treeRoots,
-    nodeFeature: structure.nodeFeature,
-    nodeThreshold,
-    nodeNext: structure.nodeNext,
+    treeRoots,
+    get nodeFeature() {
+      arrays ??= nodeArrays(layout);
+      return arrays.nodeFeature;
+    },
+    get nodeThreshold() {
+      arrays ??= nodeArrays(layout);
+      return arrays.nodeThreshold;
+    },
+    get nodeNext() {
+      arrays ??= nodeArrays(layout);
+      return arrays.nodeNext;
+    },
     leafValues,
   };
+  rememberLayout(forest, layout);
+  return forest;
+}
+
+/** Each feature's thresholds must ascend strictly (the layout's integer comparison relies on it). */
+function checkThresholdTable(thresholds: Float64Array, featureStart: Int32Array): void {
+  for (let feature = 0; feature + 1 < featureStart.length; feature++) {
+    for (let at = featureStart[feature]; at < featureStart[feature + 1]; at++) {
+      const ordered =
+        at === featureStart[feature] ? !Number.isNaN(thresholds[at]) : thresholds[at - 1] < thresholds[at];
+      if (!ordered) throw new ForestFormatError('serialized forest has an unsorted threshold table');
+    }
+  }
 }
 
 /**
- * Rebuilds right-child links and leaf indexes from pre-order features: after a leaf, the next node is
- * the right child of the most recent internal node still waiting for one.
+ * Decodes pre-order features and threshold indexes into the serving layout's nodes, rebuilding
+ * right-child links: after a leaf, the next node is the right child of the most recent internal node
+ * still waiting for one.
  */
 function rebuildTrees(
   features: Uint8Array | Uint16Array,
   leafMarker: number,
+  indexes: Uint8Array | Uint16Array | Uint32Array,
+  featureStart: Int32Array,
   treeSizes: Uint32Array,
-  featureCount: number,
-): { treeRoots: Uint32Array; nodeFeature: Int32Array; nodeNext: Uint32Array } {
+): Int32Array {
   const nodeCount = features.length;
-  const nodeFeature = new Int32Array(nodeCount);
-  const nodeNext = new Uint32Array(nodeCount);
-  const treeRoots = new Uint32Array(treeSizes.length);
-  const waiting = new Uint32Array(nodeCount);
+  const featureCount = featureStart.length - 1;
+  const nodes = new Int32Array(2 * nodeCount);
+  const waiting = new Int32Array(nodeCount);
   let node = 0;
   let leaf = 0;
+  let internal = 0;
   for (let tree = 0; tree < treeSizes.length; tree++) {
-    treeRoots[tree] = node;
     const end = node + treeSizes[tree];
     if (end > nodeCount || treeSizes[tree] === 0)
       throw new ForestFormatError('serialized forest has bad tree sizes');
@@ -411,16 +427,19 @@ function rebuildTrees(
     for (; node < end; node++) {
       if (afterLeaf) {
         if (depth === 0) throw new ForestFormatError('serialized forest has a malformed tree');
-        nodeNext[waiting[--depth]] = node;
+        nodes[2 * waiting[--depth] + 1] = node;
       }
       const feature = features[node];
       if (feature === leafMarker) {
-        nodeFeature[node] = -1;
-        nodeNext[node] = leaf++;
+        nodes[2 * node] = -1;
+        nodes[2 * node + 1] = leaf++;
         afterLeaf = true;
       } else {
         if (feature >= featureCount) throw new ForestFormatError('serialized forest has a bad feature index');
-        nodeFeature[node] = feature;
+        const split = featureStart[feature] + indexes[internal++];
+        if (split >= featureStart[feature + 1])
+          throw new ForestFormatError('serialized forest has a bad threshold index');
+        nodes[2 * node] = split;
         waiting[depth++] = node;
         afterLeaf = false;
       }
@@ -428,5 +447,5 @@ function rebuildTrees(
     if (depth !== 0 || !afterLeaf) throw new ForestFormatError('serialized forest has a malformed tree');
   }
   if (node !== nodeCount) throw new ForestFormatError('serialized forest has bad tree sizes');
-  return { treeRoots, nodeFeature, nodeNext };
+  return nodes;
 }

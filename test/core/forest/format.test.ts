@@ -54,6 +54,15 @@ describe('serialized forests', () => {
     expect(predictBatch(loaded, test.x, test.rowCount)).toEqual(predictBatch(forest, test.x, test.rowCount));
   });
 
+  it('load from a Node Buffer as from a Uint8Array', () => {
+    // Prepare: fs.readFile and many SDK streams hand out Buffers, whose slice() shares memory
+    const buffer = Buffer.from(bytes);
+    // Act
+    const loaded = deserializeForest(buffer);
+    // Assess
+    expect(predictBatch(loaded, test.x, test.rowCount)).toEqual(predictBatch(forest, test.x, test.rowCount));
+  });
+
   it('round-trip a classifier with its classes', async () => {
     // Prepare
     const { train: cancer, test: cancerTest } = breastCancer();

@@ -1,0 +1,147 @@
+/**
+ * Prediction over the serving layout (integer cuts, two words per node) against a plain walk of the node
+ * arrays (`row[feature] <= threshold` goes left, NaN right), the representation it replaced, on seeded
+ * forests of every engine and aggregation, with rows that sit exactly on thresholds, between them, past
+ * them, and on NaN, ±Infinity and −0.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  deserializeForest,
+  type FlatForest,
+  getLearner,
+  predictBatch,
+  predictRow,
+  serializeForest,
+  valuesPerLeaf,
+} from '#core/forest/index.ts';
+import { friedman1, sliceRows } from '#core/forest/synthetic.ts';
+import type { TrainingSet } from '#core/types.ts';
+import { breastCancer } from './fixtures.ts';
+
+/** The leaf a row reaches in one tree, by the node arrays alone. */
+function referenceLeaf(forest: FlatForest, tree: number, row: ArrayLike<number>): number {
+  const { nodeFeature, nodeThreshold, nodeNext } = forest;
+  let node = forest.treeRoots[tree];
+  while (nodeFeature[node] >= 0) {
+    node = row[nodeFeature[node]] <= nodeThreshold[node] ? node + 1 : nodeNext[node];
+  }
+  return nodeNext[node];
+}
+
+/** The mean of the trees' leaf values (regression value, or class probabilities), trees in order. */
+function referenceMean(forest: FlatForest, row: ArrayLike<number>): Float64Array {
+  const perLeaf = valuesPerLeaf(forest);
+  const sum = new Float64Array(perLeaf);
+  for (let tree = 0; tree < forest.nTrees; tree++) {
+    const base = referenceLeaf(forest, tree, row) * perLeaf;
+    for (let k = 0; k < perLeaf; k++) sum[k] += forest.leafValues[base + k];
+  }
+  return sum.map((value) => value / forest.nTrees);
+}
+
+/**
+ * Holdout rows, then rows built from the forest's own thresholds: each feature set exactly on a threshold
+ * the forest splits on, on the next double above it, and on NaN, ±Infinity and −0 in turn.
+ */
+function probeRows(forest: FlatForest, test: TrainingSet): Float64Array[] {
+  const { featureCount, nodeFeature, nodeThreshold } = forest;
+  const rows: Float64Array[] = [];
+  for (let row = 0; row < Math.min(test.rowCount, 60); row++) {
+    rows.push(test.x.slice(row * featureCount, (row + 1) * featureCount));
+  }
+  const onThreshold = new Float64Array(featureCount);
+  const above = new Float64Array(featureCount);
+  for (let node = 0; node < nodeFeature.length && rows.length < 200; node++) {
+    const feature = nodeFeature[node];
+    if (feature < 0) continue;
+    onThreshold[feature] = nodeThreshold[node];
+    above[feature] = nodeThreshold[node] + Math.abs(nodeThreshold[node]) * Number.EPSILON + Number.MIN_VALUE;
+    rows.push(onThreshold.slice(), above.slice());
+  }
+  for (const special of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0]) {
+    for (let feature = 0; feature < featureCount; feature++) {
+      const row = rows[feature % 60].slice();
+      row[feature] = special;
+      rows.push(row);
+    }
+    rows.push(new Float64Array(featureCount).fill(special));
+  }
+  return rows;
+}
+
+function expectSameAsNodeArrays(forest: FlatForest, test: TrainingSet): void {
+  const rows = probeRows(forest, test);
+  const perLeaf = valuesPerLeaf(forest);
+  const x = new Float64Array(rows.length * forest.featureCount);
+  rows.forEach((row, index) => {
+    x.set(row, index * forest.featureCount);
+  });
+  const batch = predictBatch(forest, x, rows.length);
+  rows.forEach((row, index) => {
+    const expected = referenceMean(forest, row);
+    const probabilities = new Float64Array(perLeaf);
+    const value = predictRow(forest, row, probabilities);
+    if (forest.task === 'regression') {
+      expect(value, `row ${index}`).toBe(expected[0]);
+    } else {
+      expect(probabilities, `row ${index}`).toEqual(expected);
+    }
+    expect(batch.subarray(index * perLeaf, (index + 1) * perLeaf), `row ${index}`).toEqual(expected);
+  });
+}
+
+const friedman = friedman1(1_500, 8, 1, 41);
+const friedmanTrain = sliceRows(friedman, 0, 1_200);
+const friedmanTest = sliceRows(friedman, 1_200, 1_500);
+const cancer = breastCancer();
+
+describe('prediction over the serving layout', () => {
+  it('equals the walk over node arrays for a fast-engine regression forest, and after a round trip', async () => {
+    // Prepare
+    const forest = await getLearner('fast').fit(friedmanTrain, { nTrees: 12 }, { seed: 5, workers: 1 });
+    // Act / Assess
+    expectSameAsNodeArrays(forest, friedmanTest);
+    expectSameAsNodeArrays(deserializeForest(serializeForest(forest)), friedmanTest);
+  });
+
+  it('equals the walk over node arrays for a fast-engine classifier (mean of distributions)', async () => {
+    // Prepare
+    const forest = await getLearner('fast').fit(cancer.train, { nTrees: 9 }, { seed: 2, workers: 1 });
+    // Act / Assess
+    expectSameAsNodeArrays(forest, cancer.test);
+    expectSameAsNodeArrays(deserializeForest(serializeForest(forest)), cancer.test);
+  });
+
+  it('equals the walk over node arrays for ml-random-forest’s midpoint thresholds', async () => {
+    // Prepare: 7 trees, so the last three are walked outside a block of four
+    const small = friedman1(120, 5, 0.5, 8);
+    const forest = await getLearner('ml-random-forest').fit(small, { nTrees: 7 }, { seed: 4 });
+    // Act / Assess
+    expectSameAsNodeArrays(forest, small);
+    expectSameAsNodeArrays(deserializeForest(serializeForest(forest)), small);
+  });
+
+  it('gives vote shares and the first-to-the-top class for a vote forest', async () => {
+    // Prepare
+    const forest = await getLearner('ml-random-forest').fit(
+      sliceRows(cancer.train, 0, 150),
+      { nTrees: 6 },
+      { seed: 3 },
+    );
+    const row = cancer.test.x.slice(0, cancer.test.featureCount);
+    const votes = [0, 0];
+    let top = 0;
+    for (let tree = 0; tree < forest.nTrees; tree++) {
+      const base = referenceLeaf(forest, tree, row) * 2;
+      const vote = forest.leafValues[base + 1] > forest.leafValues[base] ? 1 : 0;
+      votes[vote]++;
+      if (votes[vote] > votes[top]) top = vote;
+    }
+    const probabilities = new Float64Array(2);
+    // Act
+    const predicted = predictRow(forest, row, probabilities);
+    // Assess
+    expect(predicted).toBe(top);
+    expect(Array.from(probabilities)).toEqual(votes.map((count) => count / forest.nTrees));
+  });
+});
