@@ -4,17 +4,23 @@
  * on AWS), one invocation at a time. When all of a function's containers are busy another starts, up to a
  * limit; past it invocations queue. A timed-out invocation kills its container, as Lambda does.
  *
- * Everything a container writes to stdout/stderr is read line by line: EMF lines go to the metric store,
- * the rest to the console prefixed with the function's name.
+ * Everything a container writes to stdout/stderr arrives as messages ahead of its result and is split into
+ * lines: EMF lines go to the metric store, the rest to the console prefixed with the function's name.
  */
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { formatFunctionLine, type LogSink } from './log.ts';
 import type { MetricStore } from './metrics.ts';
 import type { LocalFunction } from './template.ts';
-import type { ContainerData, InitDoneMessage, InvokeMessage, ResultMessage } from './worker.ts';
+import type {
+  ContainerData,
+  InitDoneMessage,
+  InvocationOutcome,
+  InvokeMessage,
+  LogMessage,
+  ResultMessage,
+} from './worker.ts';
 
 /** The error payload Lambda's Node.js runtime returns for a failed invocation. */
 export interface LambdaErrorPayload {
@@ -99,14 +105,11 @@ export interface FunctionHostOptions {
 interface Pending {
   requestId: string;
   logs: string[];
-  /** Result message, stdout marker and stderr marker still to come. */
-  awaiting: number;
-  result?: ResultMessage;
   timeoutMs: number;
   timer?: NodeJS.Timeout;
   /** (Re)starts the deadline: the init limit plus the timeout while cold, then the timeout alone. */
   startTimer(ms: number): void;
-  done: (outcome: { result: ResultMessage; logs: string[] }) => void;
+  done: (outcome: { result: InvocationOutcome; logs: string[] }) => void;
 }
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
@@ -154,7 +157,9 @@ class Container {
   /** The peak of the memory samples of the invocation in flight, in bytes. */
   peakBytes = 0;
   private pending?: Pending;
-  private readonly endMarker: string;
+  /** Text written after the last complete line (a line is logged once its newline arrives). */
+  private partial = '';
+  private readonly onLine: (line: string) => void;
   private readonly fn: LocalFunction;
   private memoryTimer?: NodeJS.Timeout;
   private sampling = false;
@@ -162,12 +167,11 @@ class Container {
   constructor(
     fn: LocalFunction,
     env: Record<string, string>,
-    endMarker: string,
     onLine: (line: string) => void,
     compileCacheDir?: string,
   ) {
-    this.endMarker = endMarker;
     this.fn = fn;
+    this.onLine = onLine;
     const data: ContainerData = {
       entry: fn.code ?? fn.entry,
       handler: fn.handler,
@@ -177,8 +181,9 @@ class Container {
       memoryMb: fn.memoryMb,
       logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
       logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
-      endMarker,
     };
+    // The container's stdout and stderr come as LogMessages (see local/worker.ts); the streams are piped
+    // here only so nothing written around that path reaches the terminal unattributed.
     this.worker = new Worker(WORKER_URL, {
       workerData: data,
       env,
@@ -187,30 +192,24 @@ class Container {
       resourceLimits: { maxOldGenerationSizeMb: fn.memoryMb },
     });
     for (const stream of [this.worker.stdout, this.worker.stderr]) {
-      createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-        const at = line.indexOf(this.endMarker);
-        const text = at >= 0 ? line.slice(0, at) : line;
-        if (at < 0 || text !== '') {
-          this.pending?.logs.push(text);
-          onLine(text);
-        }
-        if (at >= 0 && this.pending?.requestId === line.slice(at + this.endMarker.length)) this.progress();
-      });
+      stream.setEncoding('utf8').on('data', (text: string) => this.write(text));
     }
-    this.worker.on('message', (message: ResultMessage | InitDoneMessage) => {
-      if (this.pending?.requestId !== message.requestId) return;
-      if ('initDone' in message) {
-        this.initialized = true;
-        this.pending.startTimer(this.pending.timeoutMs);
+    this.worker.on('message', (message: ResultMessage | InitDoneMessage | LogMessage) => {
+      if ('log' in message) {
+        this.write(message.log);
         return;
       }
       const pending = this.pending;
-      // The last sample: memory the invocation left allocated counts even if no periodic sample saw it.
-      void this.sampleMemory().then((withinLimit) => {
-        if (!withinLimit || this.pending !== pending) return;
-        pending.result = message;
-        this.progress();
-      });
+      if (pending?.requestId !== message.requestId) return;
+      if ('initDone' in message) {
+        this.initialized = true;
+        pending.startTimer(pending.timeoutMs);
+        return;
+      }
+      // Memory the invocation left allocated counts even if no periodic sample saw it.
+      if (!this.withinMemory(message.memoryBytes)) return;
+      const { memoryBytes: _, ...result } = message;
+      this.settle(result);
     });
     this.worker.on('error', (error) => void this.die(crashPayload(error, fn, this.pending?.requestId)));
     this.worker.on('exit', (code) => {
@@ -228,13 +227,12 @@ class Container {
     requestId: string,
     payload: string,
     timeoutMs: number,
-  ): Promise<{ result: ResultMessage; logs: string[] }> {
+  ): Promise<{ result: InvocationOutcome; logs: string[] }> {
     this.invocations += 1;
     return new Promise((resolve) => {
       const pending: Pending = {
         requestId,
         logs: [],
-        awaiting: 3,
         timeoutMs,
         startTimer: (ms) => {
           clearTimeout(pending.timer);
@@ -270,23 +268,37 @@ class Container {
     const bytes = await containerBytes(this.worker);
     this.sampling = false;
     if (bytes === undefined || this.dead) return !this.dead;
+    return this.withinMemory(bytes);
+  }
+
+  /** Records a memory sample; kills the container with `Runtime.OutOfMemory` when it is over its MemorySize. */
+  private withinMemory(bytes: number): boolean {
     this.peakBytes = Math.max(this.peakBytes, bytes);
     if (bytes <= this.fn.memoryMb * MB) return true;
-    await this.die(outOfMemory(this.pending?.requestId ?? '', this.fn, Math.ceil(bytes / MB)));
+    void this.die(outOfMemory(this.pending?.requestId ?? '', this.fn, Math.ceil(bytes / MB)));
     return false;
   }
 
-  private progress(): void {
-    const pending = this.pending;
-    if (!pending) return;
-    pending.awaiting -= 1;
-    if (pending.awaiting > 0 || !pending.result) return;
-    this.settle(pending.result);
+  /** Splits what the container wrote into lines: each is the invocation's (if one runs) and the function's. */
+  private write(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) this.line(line);
   }
 
-  private settle(result: ResultMessage): void {
+  private line(text: string): void {
+    this.pending?.logs.push(text);
+    this.onLine(text);
+  }
+
+  private settle(result: InvocationOutcome): void {
     const pending = this.pending;
     if (!pending) return;
+    // A last line without its newline still belongs to the invocation that wrote it.
+    if (this.partial !== '') {
+      this.line(this.partial);
+      this.partial = '';
+    }
     clearTimeout(pending.timer);
     clearInterval(this.memoryTimer);
     this.pending = undefined;
@@ -339,7 +351,6 @@ export class FunctionHost {
   private readonly options: FunctionHostOptions;
   private readonly maxContainers: number;
   private readonly idleTimeoutMs: number;
-  private readonly endMarker = `\u0000driftline-end-${randomUUID()}:`;
   private readonly background = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -531,7 +542,6 @@ export class FunctionHost {
     const container = new Container(
       fn,
       env,
-      this.endMarker,
       (line) => this.onLine(pool, line),
       this.options.compileCacheDir,
     );

@@ -3,12 +3,14 @@
  * (its module scope lives as long as the container, like a warm Lambda sandbox) and runs one invocation
  * at a time on request from the function host.
  *
- * After each invocation it writes an end marker to stdout and stderr, so the host knows every log line the
- * invocation wrote has been read before it reports the result.
+ * What the container writes to stdout and stderr goes to the host as messages on the same port as the
+ * results, so every line an invocation wrote arrives before its result (in order, with no end markers and
+ * no stdio-stream round trip per chunk), and a line written before a hang or a crash arrives at once.
  */
 
 import { enableCompileCache } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** What the host passes when it starts the container. */
@@ -23,7 +25,6 @@ export interface ContainerData {
   memoryMb: number;
   logGroupName: string;
   logStreamName: string;
-  endMarker: string;
 }
 
 /** One invocation request. */
@@ -41,11 +42,16 @@ export interface InitDoneMessage {
   initDone: true;
 }
 
+/** Text the container wrote to stdout or stderr (any part of a line, or several lines). */
+export interface LogMessage {
+  log: string;
+}
+
 /**
- * The container's answer: the result as JSON text, or a Lambda error payload; `fatal` when the init failed
+ * How an invocation ended: the result as JSON text, or a Lambda error payload; `fatal` when the init failed
  * (Lambda starts a fresh sandbox for the next invocation).
  */
-export type ResultMessage =
+export type InvocationOutcome =
   | { requestId: string; ok: true; payload: string }
   | {
       requestId: string;
@@ -53,6 +59,41 @@ export type ResultMessage =
       error: { errorType: string; errorMessage: string; trace: string[] };
       fatal?: boolean;
     };
+
+/**
+ * The container's answer: the outcome, and what the container held when the invocation ended (measured
+ * here, so the host needs no second round trip to check it against the MemorySize).
+ */
+export type ResultMessage = InvocationOutcome & { memoryBytes: number };
+
+const port = parentPort;
+if (!port) throw new Error('local/worker.ts runs only as a worker thread of the function host');
+
+// Before anything can log: Powertools' logger, console and the runtime's own lines all write through these.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.write = ((
+    chunk: string | Uint8Array,
+    encoding?: BufferEncoding | ((error?: Error | null) => void),
+    callback?: (error?: Error | null) => void,
+  ) => {
+    const text =
+      typeof chunk !== 'string'
+        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString()
+        : typeof encoding === 'string' && !/^utf-?8$/i.test(encoding)
+          ? Buffer.from(chunk, encoding).toString()
+          : chunk;
+    port.postMessage({ log: text } satisfies LogMessage);
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (done) process.nextTick(done, null);
+    return true;
+  }) as typeof stream.write;
+}
+
+/** What the container holds, as the host measures it: V8's heap (resident), its mallocs and off-heap memory. */
+function memoryBytes(): number {
+  const heap = getHeapStatistics();
+  return heap.total_physical_size + heap.malloced_memory + heap.external_memory;
+}
 
 type Handler = (
   event: unknown,
@@ -134,7 +175,7 @@ async function run(handler: Handler, event: unknown, context: unknown): Promise<
 
 let initialized = false;
 
-async function invoke(message: InvokeMessage): Promise<ResultMessage> {
+async function invoke(message: InvokeMessage): Promise<InvocationOutcome> {
   let handler: Handler;
   try {
     handler = await handlerPromise;
@@ -166,12 +207,7 @@ async function invoke(message: InvokeMessage): Promise<ResultMessage> {
   }
 }
 
-const port = parentPort;
-if (!port) throw new Error('local/worker.ts runs only as a worker thread of the function host');
 port.on('message', async (message: InvokeMessage) => {
-  const result = await invoke(message);
-  const marker = `${data.endMarker}${message.requestId}\n`;
-  process.stdout.write(marker);
-  process.stderr.write(marker);
-  port.postMessage(result);
+  const outcome = await invoke(message);
+  port.postMessage({ ...outcome, memoryBytes: memoryBytes() } satisfies ResultMessage);
 });

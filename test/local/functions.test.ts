@@ -42,6 +42,7 @@ describe('FunctionHost', () => {
         fixture('fail', 'fail'),
         fixture('slow', 'slow', 1),
         fixture('emf', 'emf'),
+        fixture('chatty', 'chatty'),
         fixture('missing', 'noSuchExport'),
         fixture('slowInit', 'handler', 1, `${repoRoot}test/local/fixtures/slow-init.ts`),
         { ...fixture('hog', 'hog'), memoryMb: 64 },
@@ -152,6 +153,19 @@ describe('FunctionHost', () => {
     expect(results.every((r) => r.ok)).toBe(true);
     expect(host.containerCount('slow')).toBe(2);
     expect(took).toBeGreaterThanOrEqual(600);
+  });
+
+  it("returns an invocation's lines whole and in order, however they were written, before its result", async () => {
+    // Act: one line in two writes, two lines in one, bytes on stderr, a last line without its newline.
+    const first = await host.invoke('chatty', {});
+    const second = await host.invoke('chatty', {});
+
+    // Assess: each invocation has exactly its own lines.
+    const expected = ['first half, second half', 'next line', 'from stderr', 'no newline at the end'];
+    expect(payloadOf(first)).toEqual({ wrote: 4 });
+    expect(first.logs).toEqual(expected);
+    expect(second.logs).toEqual(expected);
+    expect(lines).toContain('[chatty] first half, second half');
   });
 
   it('hands EMF lines to the metric store and keeps them off the console', async () => {
