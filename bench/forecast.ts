@@ -16,65 +16,35 @@
  *   npm run bench:forecast -- --seeds 5 --series air-passengers,us-acc-deaths
  */
 
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numericValues } from '#core/features.ts';
 import { mape } from '#core/metrics.ts';
 import { parseSpec } from '#core/spec.ts';
 import { backtest } from '#core/training.ts';
 import { readTable } from '../bin/commands/files.ts';
+import {
+  ANCHORS,
+  type Anchor,
+  anchorForecasts,
+  benchSeries,
+  geometricMean,
+  meanSd,
+} from './forecast-anchors.ts';
 
 const HOLDOUT = 24;
-const DATA = 'data/bench';
-/** AirPassengers is the shipped example's data set; the other series live in {@link DATA}. */
-const AIR_PASSENGERS = 'data/air-passengers.csv';
-const ANCHORS = ['sarima-airline-log', 'auto.arima', 'ets'] as const;
-type Anchor = (typeof ANCHORS)[number];
 
 const { values: options } = parseArgs({
   options: { seeds: { type: 'string', default: '3' }, series: { type: 'string' } },
 });
 const seeds = Array.from({ length: Number(options.seeds) }, (_, i) => i + 1);
 const wanted = options.series?.split(',');
-const everySeries = [
-  AIR_PASSENGERS,
-  ...readdirSync(DATA)
-    .filter((file) => file.endsWith('.csv'))
-    .sort()
-    .map((file) => join(DATA, file)),
-];
+const everySeries = benchSeries();
 const paths = everySeries.filter((path) => wanted === undefined || wanted.includes(basename(path, '.csv')));
 if (paths.length === 0) throw new Error(`no series matches --series ${options.series}`);
 const files = paths.map((path) => basename(path, '.csv'));
 
-/** One-step forecasts of the last HOLDOUT months per file and anchor. */
-function anchorForecasts(): Map<string, Map<Anchor, number[]>> {
-  const out = new Map<string, Map<Anchor, number[]>>(paths.map((path) => [path, new Map()]));
-  const sarima = execFileSync('/usr/bin/python3', ['bench/forecast_sarima.py', String(HOLDOUT), ...paths], {
-    encoding: 'utf8',
-  });
-  for (const line of sarima.trim().split('\n')) {
-    const { file, forecasts } = JSON.parse(line) as { file: string; forecasts: number[] };
-    out.get(file)!.set('sarima-airline-log', forecasts);
-  }
-  const r = execFileSync('Rscript', ['bench/forecast_r.R', String(HOLDOUT), ...paths], { encoding: 'utf8' });
-  for (const line of r.trim().split('\n')) {
-    const [file, method, ...values] = line.split('\t');
-    out.get(file)!.set(method as Anchor, values.map(Number));
-  }
-  return out;
-}
-
-function meanSd(values: number[]): { mean: number; sd: number } {
-  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
-  const variance =
-    values.length > 1 ? values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, sd: Math.sqrt(variance) };
-}
-
-const anchors = anchorForecasts();
+const anchors = anchorForecasts(paths, HOLDOUT);
 const rows: string[] = [];
 const ratios: { name: string; ratio: number }[] = [];
 let totalSeconds = 0;
@@ -114,7 +84,7 @@ for (const [index, name] of files.entries()) {
   );
 }
 
-const geometricMean = Math.exp(ratios.reduce((sum, { ratio }) => sum + Math.log(ratio), 0) / ratios.length);
+const geometric = geometricMean(ratios.map(({ ratio }) => ratio));
 const worst = ratios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
 console.log(
   `One-step MAPE (%) on the last ${HOLDOUT} months; driftline: minimal spec, mean ± sd over seeds ${seeds.join(', ')}\n`,
@@ -125,6 +95,6 @@ console.log(
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const row of rows) console.log(row);
 console.log(
-  `\ngeometric-mean ratio ${geometricMean.toFixed(3)}; worst ${worst.name} ${worst.ratio.toFixed(2)}×; ` +
+  `\ngeometric-mean ratio ${geometric.toFixed(3)}; worst ${worst.name} ${worst.ratio.toFixed(2)}×; ` +
     `backtest ${(totalSeconds / runs).toFixed(1)} s per run on average`,
 );

@@ -17,6 +17,7 @@ import {
   numericValues,
 } from '#core/features.ts';
 import { loadModel, packModel, predictInstances } from '#core/model.ts';
+import { seededRandom } from '#core/random.ts';
 import { parseSpec } from '#core/spec.ts';
 import { FIT, HOLDOUT, rowsWithRole } from '#core/splits.ts';
 import { buildFeatureSets, fitFinal, predictPositions } from '#core/training.ts';
@@ -98,6 +99,35 @@ describe('holtWintersForecast', () => {
     }
   });
 
+  it('without a trend, forecasts as statsmodels’ ETS(A,N,A) with γ·(1 − α) as its seasonal weight', () => {
+    // Our seasonal update γ(y − level) + (1 − γ)s is ETS's s + γ*·e with γ* = γ(1 − α). Reference:
+    // ETSModel(log y[12:120], error='add', trend=None, seasonal='add', seasonal_periods=12,
+    // initialization_method='known', initial_level=L, initial_seasonal=S) with smoothing_level 0.3 and
+    // smoothing_seasonal 0.14 fixed, L and S our start from the first two seasons (L = ȳ₁ + 5.5·(ȳ₂ − ȳ₁)/12,
+    // S[i] = y[i] − (ȳ₁ + (i − 5.5)·(ȳ₂ − ȳ₁)/12)); fittedvalues[-3:] and forecast(1) (statsmodels 0.13.5,
+    // Debian /usr/bin/python3).
+    const expected = [5.86896373635905, 5.734426057804698, 5.853441785480503, 5.863574054126795];
+    const weights = { alpha: 0.3, beta: 0, gamma: 0.2, trend: false };
+    // Act
+    const forecasts = [117, 118, 119, 120].map((t) => holtWintersForecast(logs.slice(0, t), 12, weights));
+    // Assess
+    forecasts.forEach((value, i) => {
+      expect(value).toBeCloseTo(expected[i], 12);
+    });
+  });
+
+  it('keeps a trend the training part carries and drops one it does not, by AIC', () => {
+    // Prepare: AirPassengers' logs grow; a fixed season with seeded noise around a constant level does not
+    const random = seededRandom(3);
+    const flat = Array.from(
+      { length: 120 },
+      (_, t) => 50 + 10 * Math.sin((2 * Math.PI * t) / 12) + 2 * (random() - 0.5),
+    );
+    // Act / Assess
+    expect(fitHoltWinters(logs.slice(0, 120), 12).trend).not.toBe(false);
+    expect(fitHoltWinters(flat, 12).trend).toBe(false);
+  });
+
   it('fits weights whose one-step errors on the training part beat other points of its grid', () => {
     // Prepare
     const training = logs.slice(0, 120);
@@ -135,7 +165,7 @@ describe('the default forecaster', () => {
     expect(new Set(lastTrainingRow).size).toBe(1);
   });
 
-  it('adds half of the forest’s correction to a classical base, and all of it to a ratio', async () => {
+  it('adds a quarter of the forest’s correction to a classical base, and all of it to a ratio', async () => {
     // Prepare
     const spec = minimal();
     const sets = buildFeatureSets(spec, await tableOf(csv, spec));
@@ -143,7 +173,7 @@ describe('the default forecaster', () => {
     const ratio = sets.find((set) => set.variant === 'seasonal-log-ratio')!.featurizer as ForecastFeaturizer;
     // Act / Assess: base ln 400, forest prediction 0.1 (a 10% log correction)
     expect(classical.correction).toBe(CLASSICAL_CORRECTION);
-    expect(invertForecast(classical, 0.1, Math.log(400))).toBeCloseTo(400 * Math.exp(0.05), 9);
+    expect(invertForecast(classical, 0.1, Math.log(400))).toBeCloseTo(400 * Math.exp(0.025), 9);
     expect(invertForecast(ratio, 0.1, Math.log(400))).toBeCloseTo(400 * Math.exp(0.1), 9);
   });
 
