@@ -539,12 +539,7 @@ export class FunctionHost {
       LAMBDA_TASK_ROOT: dirname(fn.code ?? fn.entry),
       _HANDLER: `index.${fn.handler}`,
     };
-    const container = new Container(
-      fn,
-      env,
-      (line) => this.onLine(pool, line),
-      this.options.compileCacheDir,
-    );
+    const container = new Container(fn, env, (line) => this.onLine(pool, line), this.options.compileCacheDir);
     pool.containers.push(container);
     return container;
   }
