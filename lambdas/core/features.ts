@@ -77,12 +77,13 @@ export const LOG_TRANSFORMS: readonly ForecastTransform[] = [
 /**
  * The share of the forest's correction added to a classical base, as gradient boosting shrinks each
  * stage by a learning rate. The forest fits the base's residuals on few rows, so in full it adds about
- * as much noise as signal. Chosen by leave-one-series-out over the eight `npm run bench:forecast` series
- * (seeds 1-3; each series scored with the share that is best on the other seven): 0 won every fold once
- * Holt-Winters could drop its trend, 0.25 is within 0.006 of it in geometric-mean ratio (1.025 vs
- * 1.019), 0.5 and above are worse (1.045, 1.070, 1.098). A quarter keeps the forest's correction where a
- * base misses a pattern at little cost where it does not. Choosing the share per series by rolling
- * origin was worse than any of these fixed values (1.037): 48 validation months cannot tell shares apart.
+ * as much noise as signal. Judged by leave-one-series-out over the eight `npm run bench:forecast`
+ * series (`bench/forecast-shrinkage.ts`, seeds 1-3; each series scored with the share best on the other
+ * seven): 0 won every fold once Holt-Winters could drop its trend, 0.25 is within 0.006 of it in
+ * geometric-mean ratio (1.025 vs 1.019), 0.5 and above are worse (1.045, 1.070, 1.098). A quarter keeps
+ * the forest's correction where a base misses a pattern, at little cost where it does not. Choosing the
+ * share per series by rolling origin scored 1.037, worse than 0 or 0.25: 48 validation months cannot
+ * tell shares apart.
  */
 export const CLASSICAL_CORRECTION = 0.25;
 

@@ -1,0 +1,169 @@
+/**
+ * How much of the forest's correction to add to a classical base (`CLASSICAL_CORRECTION` in
+ * `lambdas/core/features.ts`), judged the way an unseen series would be: by leave-one-series-out.
+ *
+ * For every `npm run bench:forecast` series and seed it runs the default forecaster's candidates (the
+ * minimal spec's variants and forest parameters, as `backtest` plans them) once, keeping each
+ * candidate's raw forest outputs on the rolling-origin months of the training part and on the holdout.
+ * Then, for each share `c` of a grid, it does what `backtest` does with that share (pick the candidate
+ * with the best rolling-origin MAPE, score it on the holdout; ratio variants keep all of their
+ * correction) and prints each series' ratio to its best classical anchor (`forecast-anchors.ts`), mean
+ * over seeds, and the geometric mean. Leave-one-series-out: each series is scored with the share whose
+ * geometric mean is best on the other series. Also printed: the share chosen per series and candidate by
+ * its own rolling-origin months.
+ *
+ *   npx node bench/forecast-shrinkage.ts              # seeds 1..3
+ *   npx node bench/forecast-shrinkage.ts --seeds 5
+ */
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CLASSICAL_CORRECTION, type ForecastFeaturizer, sliceMatrix } from '#core/features.ts';
+import { getLearner, predictBatch } from '#core/forest/index.ts';
+import { mape } from '#core/metrics.ts';
+import { rollingOriginFolds } from '#core/selection.ts';
+import { parseSpec } from '#core/spec.ts';
+import { FIT, HOLDOUT, rowsWithRole } from '#core/splits.ts';
+import { buildFeatureSets, planCandidates, trainingSetAt } from '#core/training.ts';
+import { readTable } from '../bin/commands/files.ts';
+import { ANCHORS, anchorForecasts, benchSeries, geometricMean } from './forecast-anchors.ts';
+
+const HOLDOUT_MONTHS = 24;
+const SHARES = [0, 0.25, 0.5, 0.75, 1];
+
+const { values: options } = parseArgs({ options: { seeds: { type: 'string', default: '3' } } });
+const seeds = Array.from({ length: Number(options.seeds) }, (_, i) => i + 1);
+const paths = benchSeries();
+const names = paths.map((path) => basename(path, '.csv'));
+
+/** Actual values, bases and raw forest outputs of some matrix rows. */
+interface Part {
+  actual: Float64Array;
+  base: Float64Array;
+  raw: Float64Array;
+}
+/** One candidate's rolling-origin and holdout outputs; `scaled`: whether its variant has a classical base. */
+interface Outputs {
+  scaled: boolean;
+  validation: Part;
+  holdout: Part;
+}
+
+function forecasts(part: Part, share: number): Float64Array {
+  return Float64Array.from(part.raw, (raw, i) => Math.exp(part.base[i] + share * raw));
+}
+const shareOf = (candidate: Outputs, share: number) => (candidate.scaled ? share : 1);
+const validationMape = (candidate: Outputs, share: number) =>
+  mape(candidate.validation.actual, forecasts(candidate.validation, shareOf(candidate, share)));
+const holdoutMape = (candidate: Outputs, share: number) =>
+  mape(candidate.holdout.actual, forecasts(candidate.holdout, shareOf(candidate, share)));
+
+async function candidateOutputs(path: string, seed: number): Promise<Outputs[]> {
+  const spec = parseSpec({
+    name: 'bench',
+    task: 'forecast',
+    target: 'value',
+    time: 'month',
+    lags: 12,
+    holdout: HOLDOUT_MONTHS,
+    metric: 'mape',
+    seed,
+  });
+  const table = await readTable(path, spec);
+  const sets = buildFeatureSets(spec, table);
+  const learner = getLearner('fast');
+  const out: Outputs[] = [];
+  for (const candidate of planCandidates(
+    spec,
+    sets.map((set) => set.variant),
+  )) {
+    const set = sets.find((each) => each.variant === candidate.variant)!;
+    const featurizer = set.featurizer as ForecastFeaturizer;
+    const train = rowsWithRole(set.roles, FIT);
+    const parts: Part[] = [];
+    for (const fold of rollingOriginFolds(train.length, {
+      season: featurizer.season,
+      horizon: set.horizon,
+    })) {
+      const forest = await learner.fit(
+        trainingSetAt(
+          set,
+          Int32Array.from(fold.fit, (i) => train[i]),
+        ),
+        candidate.params,
+        { seed },
+      );
+      const matrix = sliceMatrix(
+        set.matrix,
+        Int32Array.from(fold.score, (i) => train[i]),
+      );
+      parts.push({
+        actual: matrix.actual,
+        base: matrix.base,
+        raw: predictBatch(forest, matrix.x, matrix.rowCount),
+      });
+    }
+    const join = (key: keyof Part) => Float64Array.from(parts.flatMap((part) => Array.from(part[key])));
+    const forest = await learner.fit(trainingSetAt(set, train), candidate.params, { seed });
+    const held = sliceMatrix(set.matrix, rowsWithRole(set.roles, HOLDOUT));
+    out.push({
+      scaled: featurizer.correction !== undefined,
+      validation: { actual: join('actual'), base: join('base'), raw: join('raw') },
+      holdout: { actual: held.actual, base: held.base, raw: predictBatch(forest, held.x, held.rowCount) },
+    });
+  }
+  return out;
+}
+
+const anchors = anchorForecasts(paths, HOLDOUT_MONTHS);
+/** ratio[strategy][series]: mean holdout MAPE over seeds ÷ the best anchor's. */
+const ratio = new Map<string, number[]>();
+const record = (strategy: string, index: number, value: number) => {
+  if (!ratio.has(strategy)) ratio.set(strategy, []);
+  ratio.get(strategy)![index] = value;
+};
+for (const [index, path] of paths.entries()) {
+  const perSeed = await Promise.all(seeds.map((seed) => candidateOutputs(path, seed)));
+  const actual = perSeed[0][0].holdout.actual;
+  const best = Math.min(...ANCHORS.map((anchor) => mape(actual, anchors.get(path)!.get(anchor)!)));
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  for (const share of SHARES) {
+    const scores = perSeed.map((candidates) => {
+      const chosen = candidates.reduce((a, b) =>
+        validationMape(b, share) < validationMape(a, share) ? b : a,
+      );
+      return holdoutMape(chosen, share);
+    });
+    record(String(share), index, mean(scores) / best);
+  }
+  const ownShare = (candidate: Outputs) =>
+    SHARES.reduce((a, b) => (validationMape(candidate, b) < validationMape(candidate, a) ? b : a));
+  const own = perSeed.map((candidates) => {
+    const chosen = candidates.reduce((a, b) =>
+      validationMape(b, ownShare(b)) < validationMape(a, ownShare(a)) ? b : a,
+    );
+    return holdoutMape(chosen, ownShare(chosen));
+  });
+  record('rolling origin', index, mean(own) / best);
+  console.error(`${names[index]} done`);
+}
+
+console.log(
+  `Ratio of our holdout MAPE (mean over seeds ${seeds.join(', ')}) to the best classical anchor, by the share of the forest's correction added to a classical base (shipped: ${CLASSICAL_CORRECTION})\n`,
+);
+console.log(`| share | ${names.join(' | ')} | geometric mean | worst |`);
+console.log(`| --- | ${names.map(() => '---').join(' | ')} | --- | --- |`);
+for (const [strategy, values] of ratio) {
+  console.log(
+    `| ${strategy} | ${values.map((value) => value.toFixed(2)).join(' | ')} | ${geometricMean(values).toFixed(3)} | ${Math.max(...values).toFixed(2)} |`,
+  );
+}
+const held = names.map((_, index) => {
+  const others = (values: number[]) => values.filter((_, other) => other !== index);
+  const share = SHARES.reduce((a, b) =>
+    geometricMean(others(ratio.get(String(b))!)) < geometricMean(others(ratio.get(String(a))!)) ? b : a,
+  );
+  return { share, value: ratio.get(String(share))![index] };
+});
+console.log(
+  `\nleave-one-series-out: shares chosen ${held.map(({ share }) => share).join(', ')}; geometric mean ${geometricMean(held.map(({ value }) => value)).toFixed(3)}, worst ${Math.max(...held.map(({ value }) => value)).toFixed(2)}`,
+);
