@@ -8,7 +8,7 @@
  * no stdio-stream round trip per chunk), and a line written before a hang or a crash arrives at once.
  */
 
-import { enableCompileCache } from 'node:module';
+import { enableCompileCache, flushCompileCache } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -133,6 +133,8 @@ async function loadHandler(): Promise<Handler> {
     }
     throw error;
   }
+  // Written now rather than at thread exit, which a terminated container never reaches.
+  if (data.compileCacheDir !== undefined) flushCompileCache();
   const handler = module[data.handler];
   if (typeof handler !== 'function') {
     throw new RuntimeError(
