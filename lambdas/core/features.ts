@@ -619,14 +619,18 @@ export function fitTabularFeaturizer(
   for (const name of features) {
     const column = columnOf(table, name);
     if (column.kind === 'numeric' && !forcedCategorical.has(name)) {
+      // min and max in the loop: Math.min(...values) overflows the call stack at a few hundred thousand rows.
       const seen: number[] = [];
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < rows.length; i++) {
         const value = column.values[rows[i]];
-        if (Number.isFinite(value)) seen.push(value);
+        if (!Number.isFinite(value)) continue;
+        seen.push(value);
+        if (value < min) min = value;
+        if (value > max) max = value;
       }
-      const min = seen.length ? Math.min(...seen) : 0;
-      const max = seen.length ? Math.max(...seen) : 0;
-      numeric.push({ name, fill: median(seen), min, max });
+      numeric.push({ name, fill: median(seen), min: seen.length ? min : 0, max: seen.length ? max : 0 });
     } else {
       const categories = new Set<string>();
       for (let i = 0; i < rows.length; i++) {

@@ -82,6 +82,21 @@ describe('tabular featurizer', () => {
     ],
   };
 
+  it('fits 600,000 rows (a 540k-row drop merged), its range found without spreading the column into a call', () => {
+    // Math.min(...values) threw "Maximum call stack size exceeded" here on a 540k × 20 drop.
+    const rowCount = 600_000;
+    const x = Float64Array.from({ length: rowCount }, (_, i) => (i * 7919) % rowCount);
+    const big: Table = {
+      rowCount,
+      columns: [
+        { name: 'x', kind: 'numeric', values: x },
+        { name: 'y', kind: 'numeric', values: x },
+      ],
+    };
+    const featurizer = fitTabularFeaturizer(big, { task: 'regression', target: 'y', features: ['x'] });
+    expect(featurizer.numeric[0]).toMatchObject({ min: 0, max: rowCount - 1 });
+  });
+
   it('fills a missing number with the training median and one-hot encodes the categories seen, as scikit-learn', () => {
     // /usr/bin/python3 -c "from sklearn.impute import SimpleImputer; import numpy as np;
     //   print(SimpleImputer(strategy='median').fit([[1.0],[np.nan],[7.0],[3.0]]).statistics_)"  → [3.]

@@ -84,9 +84,15 @@ export function regressionChart(
   score: number | undefined,
 ): SafeHtml {
   requireRegressionShape(holdout);
-  const all = [...holdout.actual, ...holdout.predicted];
-  const low = Math.min(...all);
-  const high = Math.max(...all);
+  // A loop, not Math.min(...values): a large holdout would overflow the call stack.
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (const values of [holdout.actual, holdout.predicted]) {
+    for (const value of values) {
+      if (value < low) low = value;
+      if (value > high) high = value;
+    }
+  }
   const scoreText = score === undefined ? '' : `; ${metricLabel(metric)} ${formatMetric(metric, score)}`;
   return xyChart({
     id: 'holdout-chart',

@@ -117,10 +117,22 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return Array.from({ length: last - first + 1 }, (_, i) => Number(((first + i) * step).toPrecision(12)));
 }
 
+/** The smallest and largest of `values` (a loop: spreading a large array overflows the call stack). */
+function extent(values: readonly number[]): [number, number] {
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (const value of values) {
+    if (value < low) low = value;
+    if (value > high) high = value;
+  }
+  return [low, high];
+}
+
 function axisTicks(axis: AxisOptions, values: number[], count: number) {
   if (axis.ticks) {
     const positions = axis.ticks.map((tick) => tick.value);
-    const domain = axis.domain ?? [Math.min(...positions, ...values), Math.max(...positions, ...values)];
+    const [low, high] = extent([...positions, ...values]);
+    const domain = axis.domain ?? [low, high];
     return { domain, ticks: axis.ticks };
   }
   const format = axis.format ?? ((value: number) => formatNumber(value));
@@ -130,7 +142,7 @@ function axisTicks(axis: AxisOptions, values: number[], count: number) {
     );
     return { domain: axis.domain, ticks: ticks.map((value) => ({ value, label: format(value) })) };
   }
-  const ticks = niceTicks(Math.min(...values), Math.max(...values), count);
+  const ticks = niceTicks(...extent(values), count);
   return {
     domain: [ticks[0], ticks.at(-1)!] as [number, number],
     ticks: ticks.map((value) => ({ value, label: format(value) })),
