@@ -38,11 +38,15 @@ export interface MergeOptions {
 }
 
 /**
- * SHA-256 of bytes or UTF-8 text, as lowercase hex (what `sha256sum` prints).
+ * SHA-256 of bytes, UTF-8 text, or byte ranges one after another, as lowercase hex (what `sha256sum`
+ * prints).
  * @example sha256('abc') // 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
  */
-export function sha256(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
+export function sha256(bytes: Uint8Array | string | readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  if (typeof bytes === 'string' || bytes instanceof Uint8Array) hash.update(bytes);
+  else for (const part of bytes) hash.update(part);
+  return hash.digest('hex');
 }
 
 /** A merged row: which input it comes from (0 baseline, 1 drop) and its row there. */

@@ -57,10 +57,12 @@ function dictionaryOf(values: readonly string[]): { words: string[]; codes: Uint
 }
 
 /**
- * A table (and its row hashes) as bytes that {@link decodeTable} reads back into an equal table.
+ * A table (and its row hashes) as the byte ranges of its file, in order: the header, then views of the
+ * columns' own memory (and zero padding), so a writer can send the file without a second copy of the
+ * data. Their concatenation is {@link encodeTable}.
  * @throws {RangeError} when a column or the row hashes are not `rowCount` long.
  */
-export function encodeTable(stored: StoredTable): Uint8Array {
+export function encodeTableParts(stored: StoredTable): { parts: Uint8Array[]; byteLength: number } {
   const { table, rowHashes } = stored;
   const { rowCount } = table;
   const sections: Uint8Array[] = [];
@@ -91,17 +93,32 @@ export function encodeTable(stored: StoredTable): Uint8Array {
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const headerSpace = Math.ceil((PREFIX + headerBytes.length) / 8) * 8 - PREFIX;
-  const total =
-    PREFIX + headerSpace + sections.reduce((sum, part) => sum + Math.ceil(part.length / 8) * 8, 0);
-  const out = new Uint8Array(total);
-  out.set(Buffer.from(MAGIC, 'ascii'), 0);
-  new DataView(out.buffer).setUint32(MAGIC.length, headerSpace, true);
-  out.set(headerBytes, PREFIX);
-  out.fill(0x20, PREFIX + headerBytes.length, PREFIX + headerSpace);
-  let offset = PREFIX + headerSpace;
-  for (const part of sections) {
+  const head = new Uint8Array(PREFIX + headerSpace);
+  head.set(Buffer.from(MAGIC, 'ascii'), 0);
+  new DataView(head.buffer).setUint32(MAGIC.length, headerSpace, true);
+  head.set(headerBytes, PREFIX);
+  head.fill(0x20, PREFIX + headerBytes.length);
+  const parts: Uint8Array[] = [head];
+  for (const section of sections) {
+    parts.push(section);
+    const padding = Math.ceil(section.length / 8) * 8 - section.length;
+    if (padding > 0) parts.push(new Uint8Array(padding));
+  }
+  return { parts, byteLength: parts.reduce((sum, part) => sum + part.length, 0) };
+}
+
+/**
+ * A table (and its row hashes) as bytes that {@link decodeTable} reads back into an equal table.
+ * @throws {RangeError} when a column or the row hashes are not `rowCount` long.
+ */
+export function encodeTable(stored: StoredTable): Uint8Array {
+  const { parts, byteLength } = encodeTableParts(stored);
+  // A fresh buffer, not Buffer.concat's pool: the sections' views need the file 8-byte aligned.
+  const out = new Uint8Array(byteLength);
+  let offset = 0;
+  for (const part of parts) {
     out.set(part, offset);
-    offset += Math.ceil(part.length / 8) * 8;
+    offset += part.length;
   }
   return out;
 }

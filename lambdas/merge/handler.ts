@@ -7,7 +7,7 @@
  */
 import { mergeForecast, mergeInOrder, mergeTabular, type PairwiseMerge, sha256 } from '#core/merge.ts';
 import { rowHashes } from '#core/splits.ts';
-import { encodeTable } from '#core/table-file.ts';
+import { encodeTableParts } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { type MergeResult, type RunInput, runInputSchema } from '../shared/contract.ts';
@@ -16,7 +16,7 @@ import { logger } from '../shared/observability.ts';
 import { loadDropTable, loadHeldBackDrops, loadTable } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
-import { keys, putBytes, putJson } from '../shared/storage.ts';
+import { keys, putJson, putParts } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 /** Drops read from S3 at once: thousands of held-back drops load in parallel, not one by one. */
@@ -68,7 +68,8 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
       `the merged series misses ${gaps.length} month(s) (${gaps.slice(0, 3).join(', ')}${gaps.length > 3 ? ', …' : ''}); upload a drop with those months`,
     );
   }
-  const stored = encodeTable({ table: merged, rowHashes: rowHashes(spec, merged) });
+  // Sent from the columns' own memory: the dataset is never copied into one file-sized buffer.
+  const stored = encodeTableParts({ table: merged, rowHashes: rowHashes(spec, merged) });
   const datasetKey = keys.dataset(run.model, run.runId);
   const heldThrough = held.at(-1)?.seq ?? baseline?.heldThrough ?? 0;
   const manifest: DropsManifest = {
@@ -79,10 +80,10 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
   };
   const manifestKey = keys.datasetDrops(run.model, run.runId);
   await putJson(run.bucket, manifestKey, manifest);
-  await putBytes(run.bucket, datasetKey, stored, 'application/octet-stream');
+  await putParts(run.bucket, datasetKey, stored, 'application/octet-stream');
   const result: MergeResult = {
     datasetKey,
-    sha256: sha256(stored),
+    sha256: sha256(stored.parts),
     rows: merged.rowCount,
     drops: { key: manifestKey, count: drops.length },
     baselineRunId: baseline?.runId,

@@ -2,6 +2,7 @@
  * Objects in the data bucket. Data moves between pipeline steps as S3 keys, never inline
  * (Step Functions caps a state at 256 KB), so every step reads and writes through these helpers.
  */
+import { Readable } from 'node:stream';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -83,6 +84,27 @@ export async function putBytes(
 ): Promise<void> {
   await s3Client().send(
     new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+  );
+}
+
+/**
+ * Writes an object from byte ranges sent one after another (e.g. `encodeTableParts`), so a large file is
+ * never copied into one buffer first.
+ */
+export async function putParts(
+  bucket: string,
+  key: string,
+  file: { parts: readonly Uint8Array[]; byteLength: number },
+  contentType: string,
+): Promise<void> {
+  await s3Client().send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: Readable.from(file.parts),
+      ContentLength: file.byteLength,
+      ContentType: contentType,
+    }),
   );
 }
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { dropSpec } from '#core/spec.ts';
 import { rowHashes } from '#core/splits.ts';
-import { encodeTable } from '#core/table-file.ts';
+import { encodeTableParts } from '#core/table-file.ts';
 import { dropSizeProblem, specLimits, validateDrop } from '#core/validate.ts';
 import { requiredEnv } from '../shared/config.ts';
 import {
@@ -21,7 +21,7 @@ import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { dropOfEvent, modelOfEvent, pinSpec, retrainTrigger, summarizeProblems } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
-import { getStream, headObject, keys, putBytes, putJson } from '../shared/storage.ts';
+import { getStream, headObject, keys, putJson, putParts } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 const dataBucket = requiredEnv('DATA_BUCKET');
@@ -97,8 +97,9 @@ export async function validate(input: ValidateInput): Promise<Validation> {
     throw new InvalidDataError(`${key} failed validation: ${summarizeProblems(report.problems)}`);
   }
   const tableKey = keys.dropTable(model, runId);
-  const stored = encodeTable({ table: report.table, rowHashes: rowHashes(spec, report.table) });
-  await putBytes(dataBucket, tableKey, stored, 'application/octet-stream');
+  // Sent from the columns' own memory: the table is never copied into one file-sized buffer.
+  const stored = encodeTableParts({ table: report.table, rowHashes: rowHashes(spec, report.table) });
+  await putParts(dataBucket, tableKey, stored, 'application/octet-stream');
   const validated: DropRef = {
     ...drop,
     sha256: digest.digest('hex'),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '#core/spec.ts';
 import { keyFraction, rowHashes, rowKeys } from '#core/splits.ts';
-import { decodeTable, encodeTable } from '#core/table-file.ts';
+import { decodeTable, encodeTable, encodeTableParts } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
 
@@ -25,6 +25,16 @@ describe('encodeTable / decodeTable', () => {
     expect(back).toEqual(table);
     expect(Object.is((back.columns[0].values as Float64Array)[2], -0)).toBe(true);
     expect(hashes).toBeUndefined();
+  });
+
+  it('gives the file as parts that view the columns without copying them, concatenating to encodeTable', () => {
+    // Act
+    const { parts, byteLength } = encodeTableParts({ table });
+    // Assess: the numeric sections are the columns' own memory; the parts are the file.
+    const x = table.columns[0].values as Float64Array;
+    expect(parts.some((part) => part.buffer === x.buffer && part.byteLength === x.byteLength)).toBe(true);
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(encodeTable({ table })));
+    expect(byteLength).toBe(encodeTable({ table }).byteLength);
   });
 
   it('reads bytes at any offset of a larger buffer', () => {
