@@ -6,6 +6,8 @@
  * Given credentials, an emulator answers only requests signed with them (SigV4, checked here: s3rver
  * checks V4 signatures only partly, dynalite not at all, and both answer unsigned requests), from this
  * machine's loopback names, without a foreign `Origin`; errors are AWS-shaped and say nothing else.
+ * Given an {@link AccessControl}, it also accepts the functions' own keys, and answers their requests only
+ * when the function's IAM policy allows them (`AccessDenied` as AWS's otherwise).
  */
 import type { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -16,6 +18,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import {
+  type AccessControl,
+  type ActionRequest,
+  dynamodbActions,
+  s3Actions,
+  UnmappedRequestError,
+} from './iam.ts';
 import { foreignRequestReason } from './loopback.ts';
 import { SignatureError, type SigningCredentials, verifySignature } from './sigv4.ts';
 
@@ -39,17 +48,29 @@ const s3rverAccounts = createRequire(import.meta.url)('s3rver/lib/models/account
 
 type Refusal = { status: number; code: string; message: string };
 
-/** Refuses `request` unless it is a signed loopback request; resolves with its body when it was read. */
+interface GuardOptions {
+  credentials: SigningCredentials;
+  /** Who else may call, and what each may do. */
+  access?: AccessControl;
+  service: 's3' | 'dynamodb';
+}
+
+/**
+ * Refuses `request` unless it is a signed loopback request its signer may make; resolves with its body
+ * when it was read.
+ */
 async function admit(
   request: IncomingMessage,
   port: number,
-  options: { credentials: SigningCredentials; service: 's3' | 'dynamodb' },
+  options: GuardOptions,
 ): Promise<{ body?: Buffer } | Refusal> {
   const foreign = foreignRequestReason(request, port);
   if (foreign) return { status: 403, code: 'AccessDenied', message: `Refused: ${foreign}` };
   const url = new URL(request.url ?? '/', 'http://loopback');
   let body: Buffer | undefined;
-  if (options.service === 'dynamodb') {
+  // A multi-object delete names its keys in the body, which a restricted caller's authorization needs.
+  const bulkDelete = options.service === 's3' && request.method === 'POST' && url.searchParams.has('delete');
+  if (options.service === 'dynamodb' || (bulkDelete && options.access)) {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of request) {
@@ -63,8 +84,9 @@ async function admit(
     // S3 signs the payload hash it sends in this header; without it the body would have to be read twice.
     return { status: 400, code: 'InvalidRequest', message: 'Missing required header x-amz-content-sha256' };
   }
+  let accessKeyId: string;
   try {
-    await verifySignature(
+    accessKeyId = await verifySignature(
       {
         method: request.method ?? 'GET',
         path: url.pathname,
@@ -72,7 +94,7 @@ async function admit(
         headers: request.headers,
         ...(body === undefined ? {} : { body }),
       },
-      { credentials: options.credentials, service: options.service },
+      { credentials: options.access?.credentialsOf ?? options.credentials, service: options.service },
     );
   } catch (error) {
     if (!(error instanceof SignatureError)) throw error;
@@ -82,7 +104,42 @@ async function admit(
       message: error.message,
     };
   }
-  return { body };
+  const denied = options.access?.isRestricted(accessKeyId)
+    ? authorize(options.access, accessKeyId, request, url, options.service, body)
+    : undefined;
+  return denied ?? { body };
+}
+
+/** AWS's refusal of a call the signer's policy does not allow (S3: 403, DynamoDB: 400). */
+function authorize(
+  access: AccessControl,
+  accessKeyId: string,
+  request: IncomingMessage,
+  url: URL,
+  service: 's3' | 'dynamodb',
+  body: Buffer | undefined,
+): Refusal | undefined {
+  const [status, code] = service === 's3' ? [403, 'AccessDenied'] : [400, 'AccessDeniedException'];
+  let actions: ActionRequest[];
+  try {
+    actions =
+      service === 's3'
+        ? s3Actions(request.method ?? 'GET', url.pathname, url.searchParams, request.headers, body)
+        : dynamodbActions(
+            request.headers['x-amz-target'] as string | undefined,
+            body ?? Buffer.alloc(0),
+            access.scope,
+          );
+  } catch (error) {
+    if (!(error instanceof UnmappedRequestError)) throw error;
+    return {
+      status,
+      code,
+      message: `The local runtime refuses ${error.message}: it cannot tell which IAM actions it needs`,
+    };
+  }
+  const denial = access.check(accessKeyId, actions);
+  return denial ? { status, code, message: denial.message } : undefined;
 }
 
 /** The request again, for a listener that reads the body this guard already consumed. */
@@ -100,10 +157,7 @@ function replay(request: IncomingMessage, body: Buffer): IncomingMessage {
 }
 
 /** Puts {@link admit} in front of every request `server` handles. */
-function guard(
-  server: Server,
-  options: { credentials: SigningCredentials; service: 's3' | 'dynamodb' },
-): void {
+function guard(server: Server, options: GuardOptions): void {
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   const { port } = server.address() as AddressInfo;
@@ -140,11 +194,13 @@ function guard(
 /**
  * Starts s3rver on 127.0.0.1 (`port` 0 = any free port) storing objects under `directory`.
  * @param options.credentials when given, the only key pair accepted (and every request must be signed).
+ * @param options.access with `credentials`: the functions' keys also accepted, each within its policy.
  */
 export async function startS3(options: {
   directory: string;
   port?: number;
   credentials?: SigningCredentials;
+  access?: AccessControl;
 }): Promise<S3Emulator> {
   mkdirSync(options.directory, { recursive: true });
   const server = new S3rver({
@@ -159,12 +215,11 @@ export async function startS3(options: {
   });
   const address = (await server.run()) as AddressInfo;
   if (options.credentials) {
-    s3rverAccounts.DUMMY_ACCOUNT.createKeyPair(
-      options.credentials.accessKeyId,
-      options.credentials.secretAccessKey,
-    );
+    for (const pair of [options.credentials, ...(options.access?.keyPairs ?? [])])
+      s3rverAccounts.DUMMY_ACCOUNT.createKeyPair(pair.accessKeyId, pair.secretAccessKey);
     guard((server as unknown as { httpServer: Server }).httpServer, {
       credentials: options.credentials,
+      ...(options.access ? { access: options.access } : {}),
       service: 's3',
     });
   }
@@ -178,6 +233,7 @@ export async function startS3(options: {
 /**
  * Starts dynalite on 127.0.0.1 with a LevelDB store under `directory` (in memory when omitted).
  * @param options.credentials when given, the only key pair accepted (and every request must be signed).
+ * @param options.access with `credentials`: the functions' keys also accepted, each within its policy.
  * @param options.onOperation called with the operation of every request (`Query`, `Scan`, …), e.g. by a
  *   test that proves a path never scans.
  */
@@ -185,6 +241,7 @@ export async function startDynamo(options: {
   directory?: string;
   port?: number;
   credentials?: SigningCredentials;
+  access?: AccessControl;
   onOperation?: (operation: string) => void;
 }): Promise<Emulator> {
   if (options.directory) mkdirSync(options.directory, { recursive: true });
@@ -196,7 +253,12 @@ export async function startDynamo(options: {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  if (options.credentials) guard(server, { credentials: options.credentials, service: 'dynamodb' });
+  if (options.credentials)
+    guard(server, {
+      credentials: options.credentials,
+      ...(options.access ? { access: options.access } : {}),
+      service: 'dynamodb',
+    });
   const { onOperation } = options;
   if (onOperation) {
     // `X-Amz-Target: DynamoDB_20120810.Scan` names the operation of every DynamoDB JSON request.

@@ -15,6 +15,7 @@ import {
   type InvokeResult,
   RequestTooLargeError,
 } from './functions.ts';
+import { type AccessControl, localApiActions, UnmappedRequestError } from './iam.ts';
 import { validateJsonSchema } from './jsonschema.ts';
 import type { LogSink } from './log.ts';
 import { foreignRequestReason } from './loopback.ts';
@@ -43,6 +44,8 @@ export interface HttpApp {
   region: string;
   /** The install's key pair: the AWS APIs and `AWS_IAM` routes require requests signed with it. */
   credentials: SigningCredentials;
+  /** The functions' keys, also accepted on the AWS APIs, each within its role's policy. */
+  access?: AccessControl;
   log: LogSink;
 }
 
@@ -372,6 +375,44 @@ function awsError(status: number, type: string, message: string): Reply {
   );
 }
 
+/**
+ * A function's call to the local AWS APIs refused as AWS refuses it when its role lacks the grant: Step
+ * Functions answers 400, Lambda 403 (both `AccessDeniedException`), SNS 403 `AuthorizationError`.
+ */
+function authorizeAwsCall(
+  access: AccessControl,
+  accessKeyId: string,
+  service: string,
+  path: string,
+  request: IncomingMessage,
+  body: Buffer,
+): Reply | undefined {
+  let message: string | undefined;
+  try {
+    message = access.check(
+      accessKeyId,
+      localApiActions(service, path, request.headers, body, access.scope),
+    )?.message;
+  } catch (error) {
+    if (!(error instanceof UnmappedRequestError)) throw error;
+    message = `The local runtime refuses ${error.message}: it cannot tell which IAM actions it needs`;
+  }
+  if (message === undefined) return undefined;
+  if (service !== 'sns') return awsError(service === 'states' ? 400 : 403, 'AccessDeniedException', message);
+  const target = String(request.headers['x-amz-target'] ?? '');
+  if (target.startsWith('AmazonSimpleNotificationService.'))
+    return json(
+      403,
+      { __type: 'AuthorizationError', message },
+      { 'x-amzn-query-error': 'AuthorizationError;Sender' },
+    );
+  return {
+    status: 403,
+    headers: { 'content-type': 'text/xml' },
+    body: `<ErrorResponse xmlns="${SNS_XMLNS}"><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+  };
+}
+
 // --- SNS Publish --------------------------------------------------------------------------------------
 
 const SNS_XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
@@ -637,8 +678,9 @@ export class HttpFrontDoor {
   private async aws(app: HttpApp, request: IncomingMessage, url: URL): Promise<Reply> {
     const [, , service, ...rest] = url.pathname.split('/');
     const body = await readBody(request, API_BODY_LIMIT_BYTES);
+    let accessKeyId: string;
     try {
-      await verifySignature(
+      accessKeyId = await verifySignature(
         {
           method: request.method ?? 'GET',
           path: url.pathname,
@@ -646,7 +688,7 @@ export class HttpFrontDoor {
           headers: request.headers,
           body,
         },
-        { credentials: app.credentials },
+        { credentials: app.access?.credentialsOf ?? app.credentials },
       );
     } catch (error) {
       if (!(error instanceof SignatureError)) throw error;
@@ -655,6 +697,10 @@ export class HttpFrontDoor {
         error.missing ? 'MissingAuthenticationTokenException' : 'InvalidSignatureException',
         error.message,
       );
+    }
+    if (app.access?.isRestricted(accessKeyId)) {
+      const denied = authorizeAwsCall(app.access, accessKeyId, service, `/${rest.join('/')}`, request, body);
+      if (denied) return denied;
     }
     if (service === 'lambda') return this.lambdaApi(app, request, `/${rest.join('/')}`, body);
     if (service === 'sns') return this.snsApi(app, request, body);

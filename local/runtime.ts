@@ -21,6 +21,7 @@ import {
 } from './eventbridge.ts';
 import { FunctionHost, type InvokeResult, payloadOf } from './functions.ts';
 import { AWS_PREFIX, HttpFrontDoor } from './http.ts';
+import { AccessControl, functionCredentials } from './iam.ts';
 import { LOCAL_ACCOUNT } from './intrinsics.ts';
 import { consoleSink, formatDuration, type LogSink } from './log.ts';
 import { MetricStore } from './metrics.ts';
@@ -323,27 +324,28 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
     });
     log.line('runtime', `${synthesized.reused ? 'reused' : 'synthesized'} stack ${synthesized.stackName}`);
 
-    const s3: S3Emulator = await startS3({
-      directory: join(home, 's3'),
-      port: options.s3Port ?? (anyPort ? 0 : DEFAULT_PORTS.s3),
-      credentials,
-    });
-    cleanup.push(() => s3.close());
-    const dynamo: Emulator = await startDynamo({
-      directory: join(home, 'dynamodb'),
-      port: options.dynamodbPort ?? (anyPort ? 0 : DEFAULT_PORTS.dynamodb),
-      credentials,
-    });
-    cleanup.push(() => dynamo.close());
     const door = new HttpFrontDoor();
     const apiUrl = await door.listen({ port });
     cleanup.push(() => door.close());
-
     const stack = readLocalStack(
       synthesized,
       { region, apiUrl },
       { root: options.root, apiKeyValue: secrets.apiKey },
     );
+    // Each function signs with a key pair of its own, which carries its execution role's policy.
+    const keysOf = new Map(
+      stack.functions.map((fn) => [fn.logicalId, functionCredentials(secrets.secretAccessKey, fn.logicalId)]),
+    );
+    const access = new AccessControl({
+      install: credentials,
+      scope: { region, account: stack.account },
+      principals: stack.functions.map((fn) => ({
+        credentials: keysOf.get(fn.logicalId)!,
+        arn: `arn:aws:sts::${stack.account}:assumed-role/${fn.role.name}/${fn.name}`,
+        statements: fn.role.statements,
+      })),
+      onDeny: (denial) => log.line('iam', denial.message),
+    });
     const bundleCacheDir = options.bundleCacheDir ?? join(repoRoot, 'node_modules/.cache/driftline');
     const bundleStarted = Date.now();
     const bundling = bundleFunctions(stack.functions, {
@@ -352,6 +354,21 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
     });
     // Awaited below; a failure is reported there (this keeps it from counting as unhandled meanwhile).
     bundling.catch(() => undefined);
+
+    const s3: S3Emulator = await startS3({
+      directory: join(home, 's3'),
+      port: options.s3Port ?? (anyPort ? 0 : DEFAULT_PORTS.s3),
+      credentials,
+      access,
+    });
+    cleanup.push(() => s3.close());
+    const dynamo: Emulator = await startDynamo({
+      directory: join(home, 'dynamodb'),
+      port: options.dynamodbPort ?? (anyPort ? 0 : DEFAULT_PORTS.dynamodb),
+      credentials,
+      access,
+    });
+    cleanup.push(() => dynamo.close());
     await ensureBuckets(
       s3.endpoint,
       region,
@@ -376,7 +393,17 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
     );
     const metrics = new MetricStore();
     const functions = new FunctionHost({
-      functions: bundled.functions,
+      functions: bundled.functions.map((fn) => {
+        const keys = keysOf.get(fn.logicalId)!;
+        return {
+          ...fn,
+          environment: {
+            ...fn.environment,
+            AWS_ACCESS_KEY_ID: keys.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+          },
+        };
+      }),
       compileCacheDir: join(bundleCacheDir, 'v8'),
       log,
       metrics,
@@ -384,8 +411,6 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       baseEnvironment: {
         AWS_REGION: region,
         AWS_DEFAULT_REGION: region,
-        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_EC2_METADATA_DISABLED: 'true',
         // Any service without its own emulator answers "not emulated" instead of reaching real AWS.
         AWS_ENDPOINT_URL: `${door.origin}${AWS_PREFIX}/unsupported`,
@@ -489,6 +514,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       account: LOCAL_ACCOUNT,
       region,
       credentials,
+      access,
       log,
     });
     if (options.schedules ?? true) bus.startSchedules();

@@ -132,10 +132,15 @@ function amzDate(text: string): Date | undefined {
   return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
 }
 
+/** The key pair of an access key id, or undefined for a key that is not accepted. */
+export type KeyRing = (accessKeyId: string) => SigningCredentials | undefined;
+
 /**
- * Checks a received request's SigV4 signature against `credentials`: the key id, the service (when
- * given), the clock, the payload hash and the signature over exactly the headers the client signed.
+ * Checks a received request's SigV4 signature against `credentials` (one key pair, or a {@link KeyRing}):
+ * the key id, the service (when given), the clock, the payload hash and the signature over exactly the
+ * headers the client signed.
  * @param request.path the path as received (still percent-encoded), without the query.
+ * @returns the access key id that signed the request.
  * @throws {SignatureError} naming what is wrong; `missing` when there is no signature.
  */
 export async function verifySignature(
@@ -147,14 +152,20 @@ export async function verifySignature(
     /** Undefined when the body is left unread: the signed `x-amz-content-sha256` header stands for it. */
     body?: Buffer;
   },
-  options: { credentials: SigningCredentials; service?: string; now?: Date },
-): Promise<void> {
+  options: { credentials: SigningCredentials | KeyRing; service?: string; now?: Date },
+): Promise<string> {
   const authorization = request.headers.authorization;
   if (authorization === undefined) throw new SignatureError('Missing Authentication Token', true);
   const parts = AUTHORIZATION.exec(authorization);
   if (!parts) throw new SignatureError('Authorization header is not an AWS Signature Version 4');
   const [, accessKeyId, day, region, service, signedList, signature] = parts;
-  if (accessKeyId !== options.credentials.accessKeyId)
+  const credentials =
+    typeof options.credentials === 'function'
+      ? options.credentials(accessKeyId)
+      : options.credentials.accessKeyId === accessKeyId
+        ? options.credentials
+        : undefined;
+  if (credentials === undefined)
     throw new SignatureError('The security token included in the request is invalid.');
   if (options.service !== undefined && service !== options.service)
     throw new SignatureError(`Credential should be scoped to correct service: '${options.service}'.`);
@@ -183,7 +194,7 @@ export async function verifySignature(
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const host = headers.host ?? '';
-  const expected = (await signer(options.credentials, region, service, false).sign(
+  const expected = (await signer(credentials, region, service, false).sign(
     {
       method: request.method,
       protocol: 'http:',
@@ -200,4 +211,5 @@ export async function verifySignature(
     throw new SignatureError(
       'The request signature we calculated does not match the signature you provided.',
     );
+  return accessKeyId;
 }

@@ -19,6 +19,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from 'aws-cdk-lib';
 import type { EventPattern, EventRule, RuleTarget } from './eventbridge.ts';
+import { type ExecutionRole, readExecutionRole } from './iam.ts';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -125,13 +126,17 @@ export async function synthesize(options: LoadStackOptions): Promise<Synthesized
   const { App } = await import('aws-cdk-lib');
   const staging = `${options.outdir}.synth-${process.pid}-${randomUUID().slice(0, 8)}`;
   mkdirSync(staging, { recursive: true });
+  const began = Date.now();
   try {
     const context = { ...cdkJsonContext(), ...options.context, 'aws:cdk:bundling-stacks': [] };
     const app = new App({ outdir: staging, context, analyticsReporting: false });
     await (options.build ?? buildDriftlineApp)(app);
     app.synth();
     writeFileSync(join(staging, STAMP_FILE), JSON.stringify(stampOf(options)));
-    if (!sameStamp(options.outdir, options)) {
+    // Only an assembly stamped after this synthesis began is as fresh as ours; an older one is stale.
+    const fresher =
+      sameStamp(options.outdir, options) && statSync(join(options.outdir, STAMP_FILE)).mtimeMs >= began;
+    if (!fresher) {
       rmSync(options.outdir, { recursive: true, force: true });
       renameSync(staging, options.outdir);
     }
@@ -269,6 +274,8 @@ export interface LocalFunction {
   memoryMb: number;
   /** The event to invoke it with once the runtime has started (`driftline:invokeOnStart`), if any. */
   invokeOnStart?: unknown;
+  /** Its execution role: what its calls to AWS may do. */
+  role: ExecutionRole;
 }
 
 export interface LocalBucket {
@@ -469,6 +476,7 @@ function readFunctions(resolver: TemplateResolver, root: string, warnings: strin
       timeoutSeconds: Number(p.Timeout ?? 3),
       memoryMb: Number(p.MemorySize ?? 128),
       invokeOnStart: resource.Metadata?.['driftline:invokeOnStart'],
+      role: readExecutionRole(resolver, logicalId),
     });
   }
   return { functions, skipped };
@@ -807,6 +815,7 @@ function readOutputs(resolver: TemplateResolver, warnings: string[]): Record<str
 /**
  * The stack as the local runtime runs it: every reference resolved for `deployment`.
  * @throws {TemplateError} for a function whose entry file is missing, or a definition that cannot be read.
+ * @throws {PolicyError} for an execution role whose policy the local runtime cannot evaluate.
  * @throws {IntrinsicError} for a reference the local runtime cannot resolve in a part it runs.
  */
 export function readLocalStack(
@@ -820,6 +829,7 @@ export function readLocalStack(
   });
   const warnings: string[] = [];
   const { functions, skipped } = readFunctions(resolver, options.root ?? repoRoot, warnings);
+  for (const fn of functions) warnings.push(...fn.role.notes);
   const tables = readTables(resolver);
   for (const table of tables) {
     if (table.ttlAttribute)

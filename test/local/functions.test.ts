@@ -25,6 +25,7 @@ function fixture(name: string, handler: string, timeoutSeconds = 10, file = entr
     environment: { TABLE_NAME: `table-of-${name}` },
     timeoutSeconds,
     memoryMb: 256,
+    role: { logicalId: `${name}Role`, arn: '', name: `${name}Role`, statements: [], notes: [] },
   };
 }
 

@@ -25,6 +25,65 @@ afterAll(() => fixture?.close());
 const put = (key: string, body: string, bucket = fixture.runtime.outputs.BucketName) =>
   s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
 
+describe("each function's own key pair, held to its role's policy", () => {
+  it("lets a function make the calls its grants allow and fails the others with AWS's AccessDenied", async () => {
+    // Prepare: what the function may read, written with the install's key pair (full access)
+    const { info, outputs } = fixture.runtime;
+    const table = outputs.TableName;
+    const dynamo = new DynamoDBClient({
+      region: info.region,
+      credentials: info.credentials,
+      endpoint: info.endpoints.dynamodb,
+    });
+    await dynamo.send(
+      new PutItemCommand({ TableName: table, Item: { PK: { S: 'seen' }, SK: { S: 'item' } } }),
+    );
+    await put('public/hello.txt', 'hello');
+
+    // Act
+    const get = await fixture.runtime.invokeRaw('guarded', { call: 'get', key: 'seen' });
+    const read = await fixture.runtime.invokeRaw('guarded', { call: 'read', key: 'public/hello.txt' });
+    const write = await fixture.runtime.invokeRaw('guarded', { call: 'put', key: 'forbidden' });
+    const upload = await fixture.runtime.invokeRaw('guarded', { call: 'write', key: 'public/forbidden.txt' });
+    const publish = await fixture.runtime.invokeRaw('guarded', { call: 'publish', key: 'hello' });
+
+    // Assess: reads allowed; each write refused in the words AWS uses, and nothing written
+    expect(get).toMatchObject({ ok: true, payload: '"done"' });
+    expect(read).toMatchObject({ ok: true, payload: '"hello"' });
+    const guarded = fixture.runtime.stack.functions.find((f) => f.shortName === 'guarded')!;
+    expect(write).toMatchObject({
+      ok: false,
+      error: {
+        errorType: 'AccessDeniedException',
+        errorMessage:
+          `User: arn:aws:sts::000000000000:assumed-role/${guarded.role.name}/${guarded.name} is not authorized ` +
+          `to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/${table} ` +
+          'because no identity-based policy allows the dynamodb:PutItem action',
+      },
+    });
+    expect(upload).toMatchObject({
+      ok: false,
+      error: { errorType: 'AccessDenied', errorMessage: expect.stringContaining('s3:PutObject on resource') },
+    });
+    expect(publish).toMatchObject({
+      ok: false,
+      error: {
+        errorType: 'AuthorizationErrorException',
+        errorMessage: expect.stringContaining('sns:Publish on resource'),
+      },
+    });
+    expect(fixture.runtime.notifications.filter((n) => n.message === 'hello')).toEqual([]);
+    const item = await dynamo.send(
+      new GetItemCommand({ TableName: table, Key: { PK: { S: 'forbidden' }, SK: { S: 'item' } } }),
+    );
+    expect(item.Item).toBeUndefined();
+    await expect(
+      s3.send(new GetObjectCommand({ Bucket: outputs.BucketName, Key: 'public/forbidden.txt' })),
+    ).rejects.toMatchObject({ name: 'NoSuchKey' });
+    dynamo.destroy();
+  });
+});
+
 describe('S3 drop → EventBridge → state machine', () => {
   it('starts an execution with the Object Created event and runs it to success through Retry and a Map', async () => {
     // Act

@@ -44,7 +44,7 @@ describe('verifySignature', () => {
     // Act, Assess
     await expect(
       verifySignature(request, { credentials, service: 'execute-api', now: signedAt }),
-    ).resolves.toBeUndefined();
+    ).resolves.toBe(credentials.accessKeyId);
   });
 
   it.each([

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import {
   apiGatewayId,
@@ -6,7 +11,14 @@ import {
   IntrinsicError,
   TemplateResolver,
 } from '../../local/intrinsics.ts';
-import { readLocalStack, repoRoot, type SynthesizedStack, TemplateError } from '../../local/template.ts';
+import {
+  type AppBuilder,
+  loadStack,
+  readLocalStack,
+  repoRoot,
+  type SynthesizedStack,
+  TemplateError,
+} from '../../local/template.ts';
 
 const lambdaUri = (fn: string) => ({
   'Fn::Join': [
@@ -86,6 +98,50 @@ function fixtureTemplate(): CfnTemplate {
           BillingMode: 'PAY_PER_REQUEST',
         },
       },
+      PredictFnRoleAAAA1111: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {},
+          ManagedPolicyArns: [
+            {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+                ],
+              ],
+            },
+          ],
+        },
+      },
+      PredictFnRoleDefaultPolicy: {
+        Type: 'AWS::IAM::Policy',
+        Properties: {
+          PolicyName: 'PredictFnRoleDefaultPolicy',
+          Roles: [{ Ref: 'PredictFnRoleAAAA1111' }],
+          PolicyDocument: {
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+                Resource: [
+                  { 'Fn::GetAtt': ['RegistryTable1111AAAA', 'Arn'] },
+                  { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['RegistryTable1111AAAA', 'Arn'] }, '/index/*']] },
+                ],
+              },
+              {
+                Effect: 'Allow',
+                Action: 's3:GetObject',
+                Resource: {
+                  'Fn::Join': ['', [{ 'Fn::GetAtt': ['DataBucketE6B0FAA8', 'Arn'] }, '/models/*']],
+                },
+              },
+            ],
+          },
+        },
+      },
       PredictFn12345678: {
         Type: 'AWS::Lambda::Function',
         Metadata: {
@@ -94,6 +150,7 @@ function fixtureTemplate(): CfnTemplate {
           'driftline:localPaths': { WORKER_SCRIPT: 'lambdas/core/forest/worker.ts' },
         },
         Properties: {
+          Role: { 'Fn::GetAtt': ['PredictFnRoleAAAA1111', 'Arn'] },
           Handler: 'index.echo',
           Runtime: 'nodejs22.x',
           Timeout: 20,
@@ -418,6 +475,27 @@ describe('readLocalStack', () => {
       MACHINE: 'arn:aws:states:eu-west-1:000000000000:stateMachine:Fixture-MachineAAAA0000',
       WORKER_SCRIPT: `${repoRoot}lambdas/core/forest/worker.ts`,
     });
+    expect(predict.role).toEqual({
+      logicalId: 'PredictFnRoleAAAA1111',
+      arn: 'arn:aws:iam::000000000000:role/Fixture-PredictFnRoleAAAA1111',
+      name: 'Fixture-PredictFnRoleAAAA1111',
+      statements: [
+        {
+          effect: 'Allow',
+          actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+          resources: [
+            'arn:aws:dynamodb:eu-west-1:000000000000:table/Fixture-RegistryTable1111AAAA',
+            'arn:aws:dynamodb:eu-west-1:000000000000:table/Fixture-RegistryTable1111AAAA/index/*',
+          ],
+        },
+        {
+          effect: 'Allow',
+          actions: ['s3:GetObject'],
+          resources: ['arn:aws:s3:::fixture-databuckete6b0faa8/models/*'],
+        },
+      ],
+      notes: [expect.stringContaining('AWSLambdaBasicExecutionRole is not known locally')],
+    });
     expect(stack.skippedFunctions).toEqual([
       { logicalId: 'NotificationsHandler', reason: expect.stringContaining('driftline:entry') },
     ]);
@@ -569,5 +647,35 @@ describe('readLocalStack', () => {
     expect(() =>
       readLocalStack({ ...synthesized, template }, { region: 'eu-west-1', apiUrl: 'http://x/' }),
     ).toThrow(TemplateError);
+  });
+});
+
+describe('loadStack', () => {
+  it('replaces a stale cloud assembly with the fresh synthesis once a source changed', async () => {
+    // Prepare: an assembly of a one-bucket app, then its source edited
+    const folder = mkdtempSync(join(tmpdir(), 'driftline-loadstack-'));
+    const source = join(folder, 'stack.ts');
+    writeFileSync(source, 'v1');
+    const app =
+      (bucket: string): AppBuilder =>
+      (cdkApp) => {
+        new Bucket(new Stack(cdkApp, 'Tiny'), bucket);
+      };
+    const options = { outdir: join(folder, 'cdk.out'), buildId: 'tiny', sources: [source] };
+    const first = await loadStack({ ...options, build: app('First') });
+    utimesSync(source, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+
+    // Act
+    const second = await loadStack({ ...options, build: app('Second') });
+    const third = await loadStack({ ...options, build: app('Second') });
+
+    // Assess: the edit is synthesized and kept, not the stale assembly read back
+    const buckets = (stack: SynthesizedStack) =>
+      Object.keys(stack.template.Resources).map((id) => id.replace(/[0-9A-F]{8}$/, ''));
+    expect(buckets(first)).toEqual(['First']);
+    expect(second.reused).toBe(false);
+    expect(buckets(second)).toEqual(['Second']);
+    expect(buckets(third)).toEqual(['Second']);
+    rmSync(folder, { recursive: true, force: true });
   });
 });
