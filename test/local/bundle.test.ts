@@ -19,6 +19,7 @@ function fn(root: string, shortName: string, scripts?: Record<string, string>): 
     environment: { ...scripts },
     timeoutSeconds: 10,
     memoryMb: 256,
+    role: { logicalId: `${shortName}Role`, arn: '', name: `${shortName}Role`, statements: [], notes: [] },
   };
 }
 
