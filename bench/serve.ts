@@ -25,7 +25,7 @@
  * Usage: npm run bench:serve [-- --seconds 15 --rounds 2 --connections 8,1 --soak 50000 --no-peer]
  *        npm run bench:serve -- --quick   (5-s loads, one round, a 10,000-request soak)
  */
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -67,8 +67,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'driftline-bench-serve-'));
 
 /**
  * A wrk script POSTing `body`. Its `done` prints one JSON line: requests, seconds, p50/p99 (µs) and
- * errors. With `limit` > 0 a single thread stops after `limit` responses and also reports when the
- * first and the last `SEGMENT` responses started and ended (LuaJIT's FFI reads the clock).
+ * errors. With `limit` > 0 the (single) thread writes that line itself after `limit` responses, with how
+ * long the first and the last `SEGMENT` responses took (LuaJIT's FFI reads the clock), and exits.
  */
 function wrkScript(body: string, limit: number): string {
   const path = join(scratch, `load-${limit}-${body.length}.lua`);
@@ -84,30 +84,28 @@ ${
 ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } bench_timeval; int gettimeofday(bench_timeval *tv, void *tz); ]]
 local tv = ffi.new("bench_timeval")
 local function now() ffi.C.gettimeofday(tv, nil); return tonumber(tv.tv_sec) + tonumber(tv.tv_usec) / 1e6 end
-count, bad, t0, tFirst, tLast, tEnd = 0, 0, 0, 0, 0, 0
+count, bad, t0, tFirst, tLast = 0, 0, 0, 0, 0
 function init(args) t0 = now() end
 function response(status, headers, body)
   count = count + 1
   if status ~= 200 then bad = bad + 1 end
   if count == segment then tFirst = now() end
   if count == limit - segment then tLast = now() end
-  if count == limit then tEnd = now(); wrk.thread:stop() end
+  if count == limit then
+    -- wrk's own stop would wait out -d: the soak writes its line here and ends the process.
+    io.write(string.format('\\n{"requests":%d,"seconds":%.6f,"p50":0,"p99":0,"non2xx":%d,"socketErrors":0,"soak":{"count":%d,"non200":%d,"first":%.6f,"last":%.6f}}\\n',
+      count, now() - t0, bad, count, bad, tFirst - t0, now() - tLast))
+    io.flush()
+    os.exit(0)
+  end
 end`
     : ''
 }
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
 function done(summary, latency, requests)
   local e = summary.errors
-  local extra = ""
-  if limit > 0 then
-    local t = threads[1]
-    extra = string.format(',"soak":{"count":%d,"non200":%d,"first":%.6f,"last":%.6f}',
-      t:get("count"), t:get("bad"), t:get("tFirst") - t:get("t0"), t:get("tEnd") - t:get("tLast"))
-  end
-  io.write(string.format('\\n{"requests":%d,"seconds":%.6f,"p50":%d,"p99":%d,"non2xx":%d,"socketErrors":%d%s}\\n',
+  io.write(string.format('\\n{"requests":%d,"seconds":%.6f,"p50":%d,"p99":%d,"non2xx":%d,"socketErrors":%d}\\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), e.status,
-    e.connect + e.read + e.write + e.timeout, extra))
+    e.connect + e.read + e.write + e.timeout))
 end
 `,
   );
@@ -166,7 +164,16 @@ async function startPeer(): Promise<{ url: string; stop: () => void }> {
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}/models/air-passengers/predict`;
-  const deadline = Date.now() + 120_000;
+  try {
+    await untilAnswering(url, Date.now() + 120_000, child);
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
+  return { url, stop: () => child.kill() };
+}
+
+async function untilAnswering(url: string, deadline: number, child: ChildProcess): Promise<void> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the peer exited with ${child.exitCode}`);
     try {
@@ -182,7 +189,6 @@ async function startPeer(): Promise<{ url: string; stop: () => void }> {
     if (Date.now() > deadline) throw new Error('the peer did not answer within 120 s');
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return { url, stop: () => child.kill() };
 }
 
 const median = (values: number[]) => {
