@@ -195,6 +195,15 @@ export const runRecordSchema = z
     decision: z.string().optional(),
     version: z.number().int().optional(),
     finishedAt: z.string().optional(),
+    durations: z
+      .record(
+        z.string(),
+        z.object({ start: z.string(), end: z.string().optional(), seconds: z.number().optional() }),
+      )
+      .optional()
+      .describe(
+        "Each step's first start and last end (retries and Map items included) and the seconds between, by step name in the order the steps started.",
+      ),
   })
   .describe('One pipeline run.');
 

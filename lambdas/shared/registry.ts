@@ -146,7 +146,8 @@ export interface RunRecord {
   holdout?: HoldoutRecord;
   /** The paired bootstrap of candidate − champion that decided (runs that compared with a champion). */
   comparison?: PairedComparison;
-  durations?: Record<string, number>;
+  /** When each step of the run started and ended (see {@link Registry.recordStepTime}), by step name. */
+  durations?: Record<string, StepDuration>;
   failure?: { error: string; reason: string };
   finishedAt?: string;
   /** The number the run's drop was held back under (no-drift runs). */
@@ -157,6 +158,33 @@ export interface RunRecord {
    */
   dropSettled?: 'merged' | 'held' | 'resumed';
   resumedBy?: string;
+}
+
+/**
+ * One step of a run in time: its first attempt's start and its last attempt's end (retries and Map items
+ * included), and the seconds between them once it has ended.
+ */
+export interface StepDuration {
+  start: string;
+  end?: string;
+  seconds?: number;
+}
+
+/** A run item as stored: the step times are two flat maps (`stepStarts`, `stepEnds`), read as `durations`. */
+function runOfItem(item: Record<string, unknown>): RunRecord {
+  const { stepStarts, stepEnds, ...rest } = strip<Record<string, unknown>>(item)!;
+  const starts = (stepStarts ?? {}) as Record<string, string>;
+  const ends = (stepEnds ?? {}) as Record<string, string>;
+  const durations = Object.fromEntries(
+    Object.entries(starts)
+      .sort(([, a], [, b]) => a.localeCompare(b))
+      .map(([step, start]): [string, StepDuration] => {
+        const end = ends[step];
+        if (end === undefined) return [step, { start }];
+        return [step, { start, end, seconds: (Date.parse(end) - Date.parse(start)) / 1000 }];
+      }),
+  );
+  return { ...(rest as unknown as RunRecord), durations };
 }
 
 /** Which run owns an S3 object under `incoming/` (see {@link Registry.claimDrop}). */
@@ -936,13 +964,12 @@ export class Registry {
   // --- runs ------------------------------------------------------------------------------------
 
   /** Opens (or reopens, on a retried step) a run record. */
-  async startRun(run: RunRecord): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.runs,
-        Item: { PK: pk(run.model), SK: runSk(run.startedAt, run.runId), ...run },
-      }),
-    );
+  /**
+   * Opens a run's record with its fields: an update, never a replacement, so what `admit` and the step
+   * times wrote before stays.
+   */
+  async startRun(run: Omit<RunRecord, 'durations'>): Promise<void> {
+    await this.updateRun(run.model, run.startedAt, run.runId, run);
   }
 
   /** Sets fields of a run (creating the item if a failure is recorded before the run was opened). */
@@ -950,7 +977,7 @@ export class Registry {
     model: string,
     startedAt: string,
     runId: string,
-    fields: Partial<RunRecord>,
+    fields: Partial<Omit<RunRecord, 'durations'>>,
   ): Promise<void> {
     const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
@@ -965,22 +992,68 @@ export class Registry {
     );
   }
 
+  /**
+   * Records that a step of a run started or ended at `at` (ISO time), safe to repeat: a step's start is
+   * its first attempt's (a retry or another Map item keeps it), its end the latest any attempt reported.
+   * The maps are created with the first time written, so no other write of the run may replace the item.
+   */
+  async recordStepTime(
+    run: Pick<RunRecord, 'model' | 'startedAt' | 'runId'>,
+    step: string,
+    edge: 'start' | 'end',
+    at: string,
+  ): Promise<void> {
+    const map = edge === 'start' ? 'stepStarts' : 'stepEnds';
+    const key = { PK: pk(run.model), SK: runSk(run.startedAt, run.runId) };
+    const write = () =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.runs,
+          Key: key,
+          UpdateExpression:
+            edge === 'start' ? 'SET #map.#step = if_not_exists(#map.#step, :at)' : 'SET #map.#step = :at',
+          ConditionExpression:
+            edge === 'end' ? 'attribute_not_exists(#map.#step) OR #map.#step < :at' : undefined,
+          ExpressionAttributeNames: { '#map': map, '#step': step },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    try {
+      await write();
+    } catch (error) {
+      if (isConditionFailure(error)) return; // a later end is already recorded
+      if ((error as Error).name !== 'ValidationException') throw error;
+      // The map does not exist yet (the run's first time): create it, unless a concurrent step just did.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.runs,
+          Key: key,
+          UpdateExpression: 'SET #map = if_not_exists(#map, :empty)',
+          ExpressionAttributeNames: { '#map': map },
+          ExpressionAttributeValues: { ':empty': {} },
+        }),
+      );
+      await write().catch((again: unknown) => {
+        if (!isConditionFailure(again)) throw again;
+      });
+    }
+  }
+
   /** One run by its key, or undefined. */
   async getRun(model: string, startedAt: string, runId: string): Promise<RunRecord | undefined> {
-    return strip<RunRecord>(await this.get(this.runs, model, runSk(startedAt, runId), true));
+    const item = await this.get(this.runs, model, runSk(startedAt, runId), true);
+    return item ? runOfItem(item) : undefined;
   }
 
   /** The latest runs of a model, newest first. */
   async listRuns(model: string, limit = 20): Promise<RunRecord[]> {
-    return (await this.queryPrefix(this.runs, model, 'RUN#', true, limit))
-      .slice(0, limit)
-      .map((item) => strip<RunRecord>(item)!);
+    return (await this.queryPrefix(this.runs, model, 'RUN#', true, limit)).slice(0, limit).map(runOfItem);
   }
 
   /** One page of a model's runs, newest first. */
   async runsPage(model: string, page: PageRequest): Promise<Page<RunRecord>> {
     const { items, next } = await this.queryPage(this.runs, model, 'runs', 'RUN#', page);
-    return { items: items.map((item) => strip<RunRecord>(item)!), next };
+    return { items: items.map(runOfItem), next };
   }
 
   // --- admission: one run per drop, one run per model at a time ---------------------------------

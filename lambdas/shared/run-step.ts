@@ -1,8 +1,8 @@
 /**
- * The opening every step of a run after `validate` shares, in one place: parse the input against the
- * contract, tag the logs with the run, mark the run's step (the progress `driftline upload` and the report
- * show), and load the spec the run started with — the snapshot `validate` pinned, never the registry's
- * current spec — onto the handler's context.
+ * The opening and closing every step of a run after `validate` shares, in one place: parse the input
+ * against the contract, tag the logs with the run, mark the run's step (the progress `driftline upload`
+ * and the report show) and its start, and load the spec the run started with — the snapshot `validate`
+ * pinned, never the registry's current spec — onto the handler's context; once the step succeeded, its end.
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -23,19 +23,33 @@ type StepName<TInput> = string | ((input: TInput) => string);
 
 /**
  * Middy middleware opening a step of a run: logs tagged with the run and the step, the run record marked
- * with the step, and `context.spec` set to the run's spec.
+ * with the step and its start, and `context.spec` set to the run's spec; after a success, the step's end
+ * (both safe to repeat: a retried or duplicated invocation keeps the first start and the latest end).
  */
 export function openRunStep<TInput extends { run: RunContext }>(
   registry: Registry,
   step: StepName<TInput>,
 ): MiddlewareObj<TInput, unknown, Error, RunStepContext> {
+  const nameOf = (input: TInput) => (typeof step === 'function' ? step(input) : step);
   return {
     before: async (request) => {
       const { run } = request.event;
-      const name = typeof step === 'function' ? step(request.event) : step;
+      const name = nameOf(request.event);
       logger.appendKeys({ model: run.model, runId: run.runId, step: name });
-      const [spec] = await Promise.all([loadRunSpec(run), markStep(registry, run, name)]);
+      const [spec] = await Promise.all([
+        loadRunSpec(run),
+        markStep(registry, run, name),
+        registry.recordStepTime(run, name, 'start', new Date().toISOString()),
+      ]);
       request.context.spec = spec;
+    },
+    after: async (request) => {
+      await registry.recordStepTime(
+        request.event.run,
+        nameOf(request.event),
+        'end',
+        new Date().toISOString(),
+      );
     },
   };
 }

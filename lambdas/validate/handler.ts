@@ -30,6 +30,15 @@ export async function validate(input: ValidateInput): Promise<Validation> {
   const { event, runId, startedAt } = input;
   const model = modelOfEvent(event);
   logger.appendKeys({ model, runId });
+  await registry.recordStepTime({ model, startedAt, runId }, 'validate', 'start', new Date().toISOString());
+  const validation = await validateRun(input, model);
+  await registry.recordStepTime({ model, startedAt, runId }, 'validate', 'end', new Date().toISOString());
+  return validation;
+}
+
+/** Opens the run record and checks the drop (a retrain checks nothing: it trains on what is held). */
+async function validateRun(input: ValidateInput, model: string): Promise<Validation> {
+  const { event, runId, startedAt } = input;
   // The spec this run uses from here to its end, whatever happens to the registered one meanwhile.
   const { spec, ref } = await pinSpec(registry, dataBucket, model, runId);
   const baseline = await registry.getBaseline(model);
@@ -48,7 +57,6 @@ export async function validate(input: ValidateInput): Promise<Validation> {
       trigger: retrain,
       status: 'running',
       step: 'validate',
-      durations: {},
     });
     return { run, validation: { rows: baseline.rows, warnings: [] } };
   }
@@ -64,7 +72,6 @@ export async function validate(input: ValidateInput): Promise<Validation> {
     status: 'running',
     step: 'validate',
     drop,
-    durations: {},
   });
 
   // The size comes with the S3 event; a drop over the limit fails before a byte of it is read, so it

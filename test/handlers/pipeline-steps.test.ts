@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineFunctionKey } from '../../infra/retrain-definition.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
@@ -17,6 +17,7 @@ import {
   loadSteps,
   prepareHandlerEnvironment,
   retrainEvent,
+  type StepHandler,
   type Steps,
 } from '../support/pipeline-steps.ts';
 
@@ -96,6 +97,28 @@ describe('the retraining steps on emulators', () => {
     expect(execution.state.run?.trigger).toBe('first_model');
     expect(execution.state.drift).toBeUndefined();
     expect(execution.state.registration).toMatchObject({ outcome: 'promoted', version: 1 });
+    // Where the time went: every step that ran, in order, each ended, within the run's own span
+    const record = await registry.getRun('air-passengers', execution.state.run!.startedAt, execution.name);
+    const durations = record?.durations ?? {};
+    expect(Object.keys(durations)).toEqual([
+      'validate',
+      'merge',
+      'featurize',
+      'search',
+      'select',
+      'fit',
+      'evaluate',
+      'register',
+    ]);
+    const span = Date.parse(record!.finishedAt!) - Date.parse(record!.startedAt);
+    for (const [step, { start, end, seconds }] of Object.entries(durations)) {
+      expect(seconds, step).toBeGreaterThanOrEqual(0);
+      expect(Date.parse(end!) - Date.parse(start), step).toBe(seconds! * 1000);
+      expect(Date.parse(start)).toBeGreaterThanOrEqual(Date.parse(record!.startedAt));
+    }
+    expect(Object.values(durations).reduce((sum, { seconds }) => sum + seconds!, 0) * 1000).toBeLessThan(
+      span + 1000,
+    );
     expect((await registry.getPointer('air-passengers', 'production'))?.version).toBe(1);
     expect(response.statusCode).toBe(200);
     const body = JSON.parse(response.body);
@@ -155,6 +178,38 @@ describe('the retraining steps on emulators', () => {
     const held = await loadHeldBackDrops(registry, 'air-passengers');
     expect(held.map((entry) => entry.drop.key)).toEqual([event.detail.object.key]);
     expect(await registry.getLease('air-passengers')).toBeUndefined();
+  });
+
+  it("times a retried step from its first attempt's start to its last attempt's end", async () => {
+    // Prepare: the drift gate's first attempt runs to its end, then its answer is lost (a timeout, say)
+    const { TransientError } = await import('../../lambdas/shared/errors.ts');
+    const drift = (await import('../../lambdas/drift/handler.ts')).handler as unknown as StepHandler;
+    const event = await drop(
+      'incoming/air-passengers/repeat-again.csv',
+      `${[airPassengers[0], ...airPassengers.slice(25, 121)].join('\n')}\n`,
+    );
+    let lostAttemptEnded: number | undefined;
+    beforeInvoke = async (key, input) => {
+      if (key !== 'drift' || lostAttemptEnded !== undefined) return;
+      await drift(input, { awsRequestId: 'lost-attempt' } as Context);
+      lostAttemptEnded = Date.now();
+      throw new TransientError('the answer of the first attempt was lost');
+    };
+    // Act
+    const execution = await run(event);
+    beforeInvoke = undefined;
+    // Assess: retried by the ASL, and the step's time spans both attempts
+    expect(execution.status, execution.cause).toBe('SUCCEEDED');
+    const retried = execution.history.filter((event) => event.type === 'StateRetried');
+    expect(retried.map((entry) => 'state' in entry && entry.state.name)).toEqual(['DetectDrift']);
+    expect(execution.state.registration?.outcome).toBe('no_drift');
+    const { run: started } = execution.state;
+    const record = await registry.getRun('air-passengers', started!.startedAt, execution.name);
+    expect(Object.keys(record!.durations!)).toEqual(['validate', 'drift', 'register']);
+    const drifted = record!.durations!.drift;
+    expect(Date.parse(drifted.start)).toBeLessThanOrEqual(lostAttemptEnded!);
+    expect(Date.parse(drifted.end!)).toBeGreaterThanOrEqual(lostAttemptEnded!);
+    expect(drifted.seconds).toBe((Date.parse(drifted.end!) - Date.parse(drifted.start)) / 1000);
   });
 
   it('keeps the spec a run started with though the registered spec changes during the run', async () => {

@@ -266,6 +266,44 @@ describe('Registry', () => {
     expect(runs[1]).toMatchObject({ status: 'failed', failure: { reason: 'bad' } });
   });
 
+  it("keeps each step's first start and latest end under retries, and opening the run keeps them", async () => {
+    // Prepare: admit created the item; a step's times arrive before validate opens the run
+    const run = { model: 'timed', runId: 't', startedAt: '2026-01-03T00:00:00.000Z' };
+    await registry.updateRun(run.model, run.startedAt, run.runId, {
+      ...run,
+      trigger: 'drop',
+      status: 'running',
+      step: 'validate',
+    });
+    // Act: validate starts, opens the run, ends; search's three Map items and a retried attempt overlap
+    await registry.recordStepTime(run, 'validate', 'start', '2026-01-03T00:00:01.000Z');
+    await registry.startRun({ ...run, trigger: 'drop', status: 'running', step: 'validate' });
+    await registry.recordStepTime(run, 'validate', 'end', '2026-01-03T00:00:02.500Z');
+    await Promise.all(
+      ['03', '04', '05'].map((second) =>
+        registry.recordStepTime(run, 'search', 'start', `2026-01-03T00:00:${second}.000Z`),
+      ),
+    );
+    await registry.recordStepTime(run, 'search', 'start', '2026-01-03T00:00:03.000Z');
+    await registry.recordStepTime(run, 'search', 'end', '2026-01-03T00:00:09.000Z');
+    await registry.recordStepTime(run, 'search', 'end', '2026-01-03T00:00:07.000Z'); // a late duplicate
+    await registry.recordStepTime(run, 'fit', 'start', '2026-01-03T00:00:10.000Z');
+    // Assess: the first start written stays (concurrent items race; one of theirs), the latest end wins
+    const record = await registry.getRun(run.model, run.startedAt, run.runId);
+    expect(record?.durations?.validate).toEqual({
+      start: '2026-01-03T00:00:01.000Z',
+      end: '2026-01-03T00:00:02.500Z',
+      seconds: 1.5,
+    });
+    expect(['03', '04', '05'].map((s) => `2026-01-03T00:00:${s}.000Z`)).toContain(
+      record?.durations?.search.start,
+    );
+    expect(record?.durations?.search.end).toBe('2026-01-03T00:00:09.000Z');
+    expect(record?.durations?.fit).toEqual({ start: '2026-01-03T00:00:10.000Z' });
+    expect(Object.keys(record?.durations ?? {})).toEqual(['validate', 'search', 'fit']);
+    expect(record).not.toHaveProperty('stepStarts');
+  });
+
   it('moves the baseline only from the baseline a run merged from, and repeats its own write', async () => {
     // Prepare
     const base = (runId: string, heldThrough = 0) => ({

@@ -87,6 +87,20 @@ export function formatDuration(ms: number): string {
   return hours > 0 ? `${hours} h ${minutes} min` : `${minutes} min ${seconds} s`;
 }
 
+/**
+ * Each step of a run with how long it took, in the order the steps started; a step still under way
+ * shows `…`. An em dash for a run without step times (runs recorded before they were kept).
+ * @example formatStepTimes({ validate: { seconds: 0.4 }, merge: { seconds: 1.25 }, search: {} })
+ * // 'validate 400 ms · merge 1.25 s · search …'
+ */
+export function formatStepTimes(durations: Record<string, { seconds?: number }> | undefined): string {
+  const steps = Object.entries(durations ?? {});
+  if (steps.length === 0) return '—';
+  return steps
+    .map(([step, { seconds }]) => `${step} ${seconds === undefined ? '…' : formatDuration(seconds * 1000)}`)
+    .join(' · ');
+}
+
 /** The time between two ISO timestamps, or an em dash when either is missing. */
 export function formatElapsed(startIso: string, endIso: string | undefined): string {
   if (endIso === undefined) return '—';

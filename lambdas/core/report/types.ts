@@ -66,6 +66,8 @@ export interface ReportRun {
   version?: number;
   failure?: { error: string; reason: string };
   finishedAt?: string;
+  /** How long each step took, by step name in the order they started. */
+  durations?: Record<string, { seconds?: number }>;
 }
 
 /** One change of what serves. */

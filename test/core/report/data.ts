@@ -88,6 +88,7 @@ const runs: ReportRun[] = [
     version: 2,
     decision: 'MAPE 3% beats 4%',
     finishedAt: '2026-01-02T10:01:15.000Z',
+    durations: { validate: { seconds: 0.4 }, search: { seconds: 61 }, fit: { seconds: 12.5 } },
   },
 ];
 

@@ -6,6 +6,7 @@ import {
   formatNumber,
   formatParams,
   formatPValue,
+  formatStepTimes,
   formatTime,
   higherIsBetter,
   metricLabel,
@@ -74,6 +75,14 @@ describe('times', () => {
     [-1, '—'],
   ])('shows %d ms as %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+
+  it('lists the steps of a run with their durations in the order they started, one under way as …', () => {
+    expect(formatStepTimes({ validate: { seconds: 0.4 }, merge: { seconds: 1.25 }, search: {} })).toBe(
+      'validate 400 ms · merge 1.25 s · search …',
+    );
+    expect(formatStepTimes({})).toBe('—');
+    expect(formatStepTimes(undefined)).toBe('—');
   });
 
   it('measures a run from its start to its end, if it ended', () => {

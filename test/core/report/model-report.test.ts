@@ -78,7 +78,7 @@ describe('renderModelReport', () => {
     expect(drift).toContain('the largest change is -25 points in 100 to 200');
   });
 
-  it('shows the runs with duration and the failure or decision', () => {
+  it('shows the runs with duration, the time of each step and the failure or decision', () => {
     // Act
     const runs = bodyRows(element(renderModelReport(forecastReport()), 'table', 'runs-table'));
     // Assess
@@ -87,6 +87,8 @@ describe('renderModelReport', () => {
     expect(runs[0]).toContain('<strong>InvalidDataError</strong>: line 2:');
     expect(runs[1]).toContain('1 min 15 s');
     expect(runs[1]).toContain('MAPE 3% beats 4%');
+    expect(runs[1]).toContain('<td class="steps">validate 400 ms · search 1 min 1 s · fit 12.5 s</td>');
+    expect(runs[0]).toContain('<td class="steps">—</td>');
   });
 
   it('shows a classifier with its ROC curve, confusion matrix and the candidate baking', () => {
