@@ -3,6 +3,7 @@
  * serving instance becomes one feature row. A featurizer is fitted on training data, is plain JSON,
  * and is stored inside the model artifact so that serving applies exactly the transform training used.
  */
+import { type EtsModel, etsForecast, fitEts } from './ets.ts';
 import type { Column, LearningTask, Table } from './types.ts';
 
 /**
@@ -28,6 +29,9 @@ import type { Column, LearningTask, Table } from './types.ts';
  *   ({@link fitHoltWinters}).
  * - `classical-log`: the mean of the airline and the Holt-Winters forecasts (in logs) as the base: a
  *   combination is more robust than either model (the M-competitions' finding).
+ * - `ets`: the same with an ETS model as the base, fitted as R's `forecast::ets` fits one (weights and
+ *   initial states by maximum likelihood, the form by AICc; see `ets.ts`) on the values themselves; the
+ *   filter starts from the stored initial states at the first value of the history it is given.
  * - `airline`, `holt-winters`, `classical`: the same on the values themselves, for series with zero or
  *   negative values.
  */
@@ -44,6 +48,7 @@ export type ForecastTransform =
   | 'holt-winters-log'
   | 'holt-winters'
   | 'classical-log'
+  | 'ets'
   | 'classical';
 
 /** Every transform a spec may name. */
@@ -52,6 +57,7 @@ export const FORECAST_TRANSFORMS: readonly ForecastTransform[] = [
   'classical-log',
   'airline-log',
   'holt-winters-log',
+  'ets',
   'seasonal-log-growth',
   'log-ratio-last',
   'seasonal-difference',
@@ -72,6 +78,7 @@ export const LOG_TRANSFORMS: readonly ForecastTransform[] = [
   'airline-log',
   'holt-winters-log',
   'classical-log',
+  'ets',
 ];
 
 /**
@@ -89,7 +96,7 @@ export const CLASSICAL_CORRECTION = 0.25;
 
 /** Transforms whose base is a classical model's one-step forecast: which models, on logs or not. */
 const CLASSICAL_BASES: Partial<
-  Record<ForecastTransform, { log: boolean; airline: boolean; holtWinters: boolean }>
+  Record<ForecastTransform, { log: boolean; airline: boolean; holtWinters: boolean; ets?: boolean }>
 > = {
   'airline-log': { log: true, airline: true, holtWinters: false },
   airline: { log: false, airline: true, holtWinters: false },
@@ -97,6 +104,8 @@ const CLASSICAL_BASES: Partial<
   'holt-winters': { log: false, airline: false, holtWinters: true },
   'classical-log': { log: true, airline: true, holtWinters: true },
   classical: { log: false, airline: true, holtWinters: true },
+  // ETS models multiplicative growth itself, so it runs on the values; its forecast is then logged.
+  ets: { log: true, airline: false, holtWinters: false, ets: true },
 };
 
 /** A fitted forecast featurizer: `lags` past values (oldest first) predict the next value. */
@@ -115,6 +124,8 @@ export interface ForecastFeaturizer {
   airline?: AirlineCoefficients;
   /** The Holt-Winters transforms' smoothing weights, fitted on the training part. */
   holtWinters?: HoltWintersWeights;
+  /** The `ets` transform's model: form, weights and initial states, fitted on the training part. */
+  ets?: EtsModel;
   /**
    * How much of the forest's prediction is added to the base (1 when absent): {@link CLASSICAL_CORRECTION}
    * for a classical base.
@@ -409,6 +420,14 @@ function classicalBase(featurizer: ForecastFeaturizer, history: ArrayLike<number
     if (!featurizer.holtWinters) throw new FeaturizeError('this featurizer has no Holt-Winters weights');
     forecasts.push(holtWintersForecast(series, featurizer.season, featurizer.holtWinters));
   }
+  if (bases.ets) {
+    if (!featurizer.ets) throw new FeaturizeError('this featurizer has no ETS model');
+    const forecast = etsForecast(history, featurizer.ets);
+    // A multiplicative model's level or forecast turned non-positive on this history.
+    if (!(forecast > 0))
+      throw new FeaturizeError('the ETS model cannot forecast this history (a non-positive level)');
+    forecasts.push(Math.log(forecast));
+  }
   return forecasts.reduce((sum, value) => sum + value, 0) / forecasts.length;
 }
 
@@ -468,6 +487,11 @@ export function fitForecastFeaturizer(
     const training = bases.log ? raw.map(Math.log) : raw;
     if (bases.airline) featurizer.airline = fitAirline(training, season);
     if (bases.holtWinters) featurizer.holtWinters = fitHoltWinters(training, season);
+    if (bases.ets) {
+      if (raw.length < 2 * season + 2)
+        throw new FeaturizeError(`ETS needs at least ${2 * season + 2} training values, got ${raw.length}`);
+      featurizer.ets = fitEts(raw, season).model;
+    }
     featurizer.correction = CLASSICAL_CORRECTION;
   }
   return featurizer;

@@ -14,7 +14,7 @@ export const forecastInstanceSchema = z
       .min(1)
       .max(10_000)
       .describe(
-        'Values of the series, oldest first; at least the model’s history length: its `lags` (at least one season for the seasonal ratio transforms), and 2·season + 1 (25 for monthly data) for a model with a classical base (`airline-log`, `holt-winters-log`, `classical-log` and their additive versions), which filters all the history it is given, so send the whole series. A shorter history is a 400 naming the length needed.',
+        'Values of the series, oldest first; at least the model’s history length: its `lags` (at least one season for the seasonal ratio transforms), and 2·season + 1 (25 for monthly data) for a model with a classical base (`airline-log`, `holt-winters-log`, `classical-log`, `ets` and their additive versions), which filters all the history it is given, so send the whole series. A shorter history is a 400 naming the length needed.',
       ),
     lastMonth: z
       .string()
