@@ -121,7 +121,7 @@ export class DriftlineStack extends Stack {
       validate: fn('validate', 512, minutes(2))
         .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*', 'tables/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
-        .bindTable(runs, ['GetItem', 'PutItem', 'UpdateItem'], ENV.runs),
+        .bindTable(runs, ['GetItem', 'UpdateItem'], ENV.runs),
       // Every step after validate reads its run's spec snapshot, runs/<model>/<runId>/spec.json.
       drift: fn('drift', 1024, minutes(2))
         .bindBucket(bucket, { read: ['tables/*', 'datasets/*', 'runs/*'], write: ['runs/*'] })

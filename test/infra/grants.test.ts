@@ -65,7 +65,7 @@ const NEEDS: Record<FunctionName, Needs> = {
     read: ['incoming'],
     write: ['runs', 'tables'],
     registry: ['GetItem'],
-    runs: ['GetItem', 'PutItem', 'UpdateItem'],
+    runs: ['GetItem', 'UpdateItem'],
     predictionLog: [],
   },
   drift: {
