@@ -117,8 +117,11 @@ export class DriftlineStack extends Stack {
       // Admit claims the drop and takes the model's run lease before anything reads the baseline.
       admit,
       // Validate also writes its report to runs/<model>/<runId>/validation.json, and the drop's
-      // validated table to tables/ for drift and merge.
-      validate: fn('validate', 512, minutes(2))
+      // validated table to tables/ for drift and merge. Memory of validate, merge and featurize from
+      // bench/pipeline-scale.ts (README, "Function memory"): validate peaked at 453 MB for 540k rows × 20,
+      // merge at 546 MB and featurize at 574 MB for 560k merged rows; each grows about linearly with rows,
+      // so a 1M-row drop needs these settings. 15 minutes: a 1M-row step takes minutes on a small vCPU share.
+      validate: fn('validate', 1024, minutes(15))
         .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*', 'tables/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'UpdateItem'], ENV.runs),
@@ -127,11 +130,11 @@ export class DriftlineStack extends Stack {
         .bindBucket(bucket, { read: ['tables/*', 'datasets/*', 'runs/*'], write: ['runs/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
-      merge: fn('merge', 1024, minutes(5))
+      merge: fn('merge', 2048, minutes(15))
         .bindBucket(bucket, { read: ['tables/*', 'datasets/*', 'runs/*'], write: ['datasets/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
-      featurize: fn('featurize', 1024, minutes(5))
+      featurize: fn('featurize', 2048, minutes(15))
         .bindBucket(bucket, { read: ['datasets/*', 'runs/*'], write: ['runs/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['UpdateItem'], ENV.runs),
