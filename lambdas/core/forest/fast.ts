@@ -124,7 +124,7 @@ export async function trainShard(
 ): Promise<FlatForest> {
   validateTrainingSet(data);
   validateSeed(seed);
-  const resolved = resolveParams('fast', data.task, params);
+  const resolved = resolveParams('fast', data.task, params, data.rowCount);
   if (!Number.isInteger(treeStart) || treeStart < 0)
     throw new RangeError(`treeStart must be ≥ 0, got ${treeStart}`);
   if (!Number.isInteger(treeCount) || treeCount < 1 || treeStart + treeCount > resolved.nTrees) {
@@ -153,6 +153,13 @@ export const fastLearner: Learner = {
   engine: 'fast',
   async fit(data, params, options) {
     const { seed, ...rest } = options;
-    return trainShard(data, params, seed, 0, resolveParams('fast', data.task, params).nTrees, rest);
+    return trainShard(
+      data,
+      params,
+      seed,
+      0,
+      resolveParams('fast', data.task, params, data.rowCount).nTrees,
+      rest,
+    );
   },
 };

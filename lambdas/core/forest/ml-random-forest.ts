@@ -263,7 +263,7 @@ async function fitMlRandomForest(
   options: FitOptions,
 ): Promise<FlatForest> {
   validateTrainingSet(data);
-  const resolved = { ...resolveParams('ml-random-forest', data.task, params), maxBins: 0 };
+  const resolved = { ...resolveParams('ml-random-forest', data.task, params, data.rowCount), maxBins: 0 };
   const { seed } = options;
   validateSeed(seed);
   const libraryParams = { ...libraryOptions(resolved, data, seed), noOOB: options.oobScore !== true };

@@ -11,6 +11,17 @@ export const MAX_FEATURES = 0xfffe;
 export const MAX_CLASSES = 255;
 
 /**
+ * The most leaves a fast-engine regression tree grows by default once its training set could reach that
+ * many (more than `minSamplesLeaf × DEFAULT_MAX_LEAVES` draws): without a cap, a tree's leaf count grows
+ * with the rows (about rows / 3.75 at leaves of 3), and with it the model's size and load time — 13.4 MB
+ * at 75,000 × 20 training rows, some 130 MB at 750,000. Measured on Friedman #1 × 20 at 100k rows
+ * (`bench/forest-size.ts`, bench/RESULTS.md, seeds 1-3): 16,384 leaves moves holdout R² by 0.0000 ±
+ * 0.0001 (8,192: −0.0002 ± 0.0001, beyond the seed-to-seed spread). Below the threshold the cap could
+ * not bind, so it is left off and smaller fits (every forecast series) grow exactly as before.
+ */
+export const DEFAULT_MAX_LEAVES = 16_384;
+
+/**
  * The fast engine's defaults. Regression trees stop at leaves of 3 bootstrap draws instead of growing to
  * single rows (scikit-learn's default): measured on Friedman #1 with noise at 10k × 12
  * (`npm run bench:forest`, bench/RESULTS.md), holdout R² stays within 0.001 of scikit-learn's fully grown
@@ -19,8 +30,9 @@ export const MAX_CLASSES = 255;
  * defaults: fully grown trees on √F features per split.
  *
  * @default nTrees 100, maxDepth 0 (unlimited), minSamplesLeaf 3 (regression) / 1 (classification),
- *   minSamplesSplit 2, maxLeaves 0 (unlimited), maxFeatures 1 (regression) / 'sqrt' (classification),
- *   sampleFraction 1, bootstrap true, maxBins 255
+ *   minSamplesSplit 2, maxLeaves 0 (unlimited; `resolveParams` caps large regression fits at
+ *   `DEFAULT_MAX_LEAVES`), maxFeatures 1 (regression) / 'sqrt' (classification), sampleFraction 1,
+ *   bootstrap true, maxBins 255
  */
 export function fastDefaults(task: LearningTask): ResolvedForestParams {
   return {
@@ -62,7 +74,9 @@ function requireInteger(name: string, value: number, min: number, max = Number.M
 }
 
 /**
- * Fills the engine's defaults into `params` and checks every value.
+ * Fills the engine's defaults into `params` for a training set of `rowCount` rows and checks every value.
+ * A fast-engine regression fit that leaves `maxLeaves` unset is capped at `DEFAULT_MAX_LEAVES` when its
+ * draws (`rowCount × sampleFraction`) could grow more leaves than that at its `minSamplesLeaf`.
  *
  * @throws RangeError naming the first invalid hyperparameter.
  */
@@ -70,10 +84,19 @@ export function resolveParams(
   engine: EngineName,
   task: LearningTask,
   params: ForestParams,
+  rowCount: number,
 ): ResolvedForestParams {
   const defaults = engine === 'fast' ? fastDefaults(task) : mlRandomForestDefaults();
   const defined = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
   const resolved: ResolvedForestParams = { ...defaults, ...defined };
+  if (
+    engine === 'fast' &&
+    task === 'regression' &&
+    params.maxLeaves === undefined &&
+    rowCount * resolved.sampleFraction > resolved.minSamplesLeaf * DEFAULT_MAX_LEAVES
+  ) {
+    resolved.maxLeaves = DEFAULT_MAX_LEAVES;
+  }
   requireInteger('nTrees', resolved.nTrees, 1, 100_000);
   requireInteger('maxDepth', resolved.maxDepth, 0);
   requireInteger('minSamplesLeaf', resolved.minSamplesLeaf, 1);

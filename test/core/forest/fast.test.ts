@@ -7,6 +7,7 @@ import {
   predictRow,
   serializeForest,
 } from '#core/forest/index.ts';
+import { DEFAULT_MAX_LEAVES, resolveParams } from '#core/forest/params.ts';
 import { friedman1, sliceRows, twoClassClusters } from '#core/forest/synthetic.ts';
 import type { TrainingSet } from '#core/types.ts';
 import { rocAuc, r2 as rSquared } from '../../../lambdas/core/metrics.ts';
@@ -168,6 +169,32 @@ describe('fast engine: what a forest holds', () => {
     expect(leaves(byLeaves)).toBe(16);
     expect(leaves(byDepth)).toBeLessThanOrEqual(8);
     expect(leaves(byLeafSize)).toBeLessThanOrEqual(1500 / 200);
+  });
+
+  it('caps regression trees at DEFAULT_MAX_LEAVES by default only once the draws could reach it', () => {
+    // Assess: leaves hold ≥ minSamplesLeaf draws, so below minSamplesLeaf × cap draws the cap cannot bind
+    const cap = (rowCount: number, params = {}, task: 'regression' | 'classification' = 'regression') =>
+      resolveParams('fast', task, params, rowCount).maxLeaves;
+    expect(DEFAULT_MAX_LEAVES).toBe(16_384);
+    expect(cap(3 * 16_384)).toBe(0);
+    expect(cap(3 * 16_384 + 1)).toBe(16_384);
+    expect(cap(16_384, { minSamplesLeaf: 1 })).toBe(0);
+    expect(cap(16_385, { minSamplesLeaf: 1 })).toBe(16_384);
+    expect(cap(2 * 3 * 16_384, { sampleFraction: 0.5 })).toBe(0);
+    expect(cap(1_000_000, { maxLeaves: 0 })).toBe(0);
+    expect(cap(1_000_000, { maxLeaves: 64 })).toBe(64);
+    expect(cap(1_000_000, {}, 'classification')).toBe(0);
+    expect(resolveParams('ml-random-forest', 'regression', {}, 1_000_000).maxLeaves).toBe(0);
+  });
+
+  it('records the default leaf cap and holds a large fit to it', async () => {
+    // Prepare: leaves of one draw on 40k rows could grow ~25k leaves (distinct rows in the bootstrap)
+    const large = friedman1(40_000, 5, 1, 12);
+    // Act
+    const forest = await fast.fit(large, { nTrees: 1, minSamplesLeaf: 1 }, { seed: 1, workers: 1 });
+    // Assess
+    expect(forest.params.maxLeaves).toBe(DEFAULT_MAX_LEAVES);
+    expect((forest.nodeFeature.length + 1) / 2).toBe(DEFAULT_MAX_LEAVES);
   });
 
   it('grows a single leaf on a constant target', async () => {

@@ -1,0 +1,197 @@
+/**
+ * What the predict function pays when a new version is promoted: the model artifact fetched from the S3
+ * emulator (`getBytes`, the predict path's own read), then `loadModel` (sha256 checked against the
+ * registry's, artifact header parsed, forest decoded) and the first prediction. The S3 emulator runs in a
+ * child process, as S3 is elsewhere on AWS. Artifacts are 100-tree fast-engine regression forests fitted
+ * on Friedman #1 as in `bench/forest.ts`, with unbounded trees (`maxLeaves: 0`, the issue's 13 MB model):
+ * 10k × 12 (1.4 MB) and 100k × 20 (13.4 MB) rows, forest seeds 1-5; a fitted forest's bytes are cached
+ * in the temporary folder (the fit is deterministic, and costs minutes at 100k rows). Per model,
+ * the first load in the process (code not yet optimised, as in a fresh container) is reported apart from
+ * the median of 10 loads after it.
+ *
+ *   npx node bench/forest-load.ts                # both sizes, seeds 1-5
+ *   npx node bench/forest-load.ts --skip-large   # 10k × 12 only
+ *   npx node bench/forest-load.ts --seeds 1      # fewer seeds (fewer fits)
+ */
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { TabularFeaturizer } from '#core/features.ts';
+import { deserializeForest, getLearner, serializeForest } from '#core/forest/index.ts';
+import { friedman1, sliceRows } from '#core/forest/synthetic.ts';
+import { loadModel, type ModelMeta, packModel, predictInstances, sha256Hex } from '#core/model.ts';
+import { startS3 } from '../local/emulators.ts';
+import { pointSdkAt } from '../test/support/emulators.ts';
+
+const BUCKET = 'forest-load';
+const LOADS = 10;
+
+if (process.argv[2] === '--serve-s3') {
+  // The child: S3 on loopback until the parent disconnects.
+  const s3 = await startS3({ directory: process.argv[3] });
+  process.send?.(s3.endpoint);
+  process.on('disconnect', () => {
+    void s3.close().then(() => process.exit(0));
+  });
+} else {
+  await main();
+}
+
+interface Timing {
+  fetch: number;
+  load: number;
+  firstPredict: number;
+}
+
+/** The forest's bytes, fitted once per (rows, features, seed) and cached in the temporary folder. */
+async function forestBytes(
+  rows: number,
+  features: number,
+  dataSeed: number,
+  seed: number,
+): Promise<Uint8Array> {
+  const cache = join(tmpdir(), 'driftline-forest-load');
+  const path = join(cache, `friedman1-${rows}x${features}-${dataSeed}-seed${seed}.dlff`);
+  if (existsSync(path)) return new Uint8Array(readFileSync(path));
+  process.stderr.write(`fitting ${rows} × ${features}, seed ${seed}\n`);
+  const data = friedman1(rows, features, 1, dataSeed);
+  const train = sliceRows(data, 0, Math.floor(rows * 0.75));
+  const forest = await getLearner('fast').fit(train, { maxLeaves: 0 }, { seed });
+  const bytes = serializeForest(forest);
+  mkdirSync(cache, { recursive: true });
+  writeFileSync(path, bytes);
+  return bytes;
+}
+
+function artifact(forestBytes: Uint8Array, rows: number, features: number, seed: number): Uint8Array {
+  const forest = deserializeForest(forestBytes);
+  const featureNames = Array.from({ length: features }, (_, index) => `x${index}`);
+  const featurizer: TabularFeaturizer = {
+    kind: 'tabular',
+    task: 'regression',
+    target: 'y',
+    numeric: featureNames.map((name) => ({ name, fill: 0.5, min: 0, max: 1 })),
+    categorical: [],
+    featureNames,
+  };
+  const meta: ModelMeta = {
+    model: 'friedman',
+    task: 'regression',
+    engine: 'fast',
+    params: forest.params,
+    seed,
+    signature: { target: 'y', features: featureNames },
+    data: { rows, trainRows: Math.floor(rows * 0.75), holdoutRows: rows - Math.floor(rows * 0.75) },
+    metrics: {},
+    codeVersion: 'bench',
+    createdAt: '2026-12-04T00:00:00.000Z',
+  };
+  return packModel({ meta, featurizer, forest });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+function meanSd(values: number[], digits = 1): string {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  if (values.length < 2) return mean.toFixed(digits);
+  const sd = Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1));
+  return `${mean.toFixed(digits)} ± ${sd.toFixed(digits)}`;
+}
+
+async function main(): Promise<void> {
+  const sizes: [number, number, number][] = [[10_000, 12, 102]];
+  if (!process.argv.includes('--skip-large')) sizes.push([100_000, 20, 103]);
+  const seedsAt = process.argv.indexOf('--seeds');
+  const seeds = Array.from({ length: seedsAt < 0 ? 5 : Number(process.argv[seedsAt + 1]) }, (_, i) => i + 1);
+  const directory = mkdtempSync(join(tmpdir(), 'forest-load-'));
+  const child = fork(new URL(import.meta.url).pathname, ['--serve-s3', directory], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const endpoint = await new Promise<string>((resolve) =>
+    child.once('message', (url) => resolve(String(url))),
+  );
+  pointSdkAt(endpoint, 'http://127.0.0.1:1');
+  // Imported after the endpoint is set: the storage module's client reads it once.
+  const { getBytes, putBytes } = await import('../lambdas/shared/storage.ts');
+  await new S3Client({ forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const startLoad = loadavg()[0];
+  const lines = [
+    '| model | artifact MB | first load in process: fetch + sha256 + load ms | fetch ms | sha256 + load ms | first predict µs | of which sha256 ms | of which forest decode ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  try {
+    for (const [rows, features, dataSeed] of sizes) {
+      const first: number[] = [];
+      const warm: Timing[] = [];
+      const shaTimes: number[] = [];
+      const decodeTimes: number[] = [];
+      let megabytes = 0;
+      for (const seed of seeds) {
+        const forest = await forestBytes(rows, features, dataSeed, seed);
+        const bytes = artifact(forest, rows, features, seed);
+        megabytes = bytes.length / 2 ** 20;
+        const key = `models/${rows}x${features}-${seed}.bin`;
+        const sha256 = sha256Hex(bytes);
+        await putBytes(BUCKET, key, bytes, 'application/octet-stream');
+        const rounds: Timing[] = [];
+        for (let round = 0; round <= LOADS; round++) {
+          const started = performance.now();
+          const fetched = await getBytes(BUCKET, key);
+          const fetchedAt = performance.now();
+          const model = loadModel(fetched, sha256);
+          const loadedAt = performance.now();
+          const [prediction] = predictInstances(model, [
+            Object.fromEntries(model.featurizer.featureNames.map((name) => [name, 0.5])),
+          ]);
+          const predictedAt = performance.now();
+          if (!Number.isFinite(prediction.value)) throw new Error('prediction is not a number');
+          rounds.push({
+            fetch: fetchedAt - started,
+            load: loadedAt - fetchedAt,
+            firstPredict: (predictedAt - loadedAt) * 1000,
+          });
+        }
+        first.push(rounds[0].fetch + rounds[0].load);
+        const later = rounds.slice(1);
+        warm.push({
+          fetch: median(later.map((timing) => timing.fetch)),
+          load: median(later.map((timing) => timing.load)),
+          firstPredict: median(later.map((timing) => timing.firstPredict)),
+        });
+        const shas: number[] = [];
+        const decodes: number[] = [];
+        for (let round = 0; round < LOADS; round++) {
+          let started = performance.now();
+          sha256Hex(bytes);
+          shas.push(performance.now() - started);
+          started = performance.now();
+          deserializeForest(forest);
+          decodes.push(performance.now() - started);
+        }
+        shaTimes.push(median(shas));
+        decodeTimes.push(median(decodes));
+        process.stderr.write(
+          `${rows} × ${features} seed ${seed}: fetch + load ${(warm.at(-1)!.fetch + warm.at(-1)!.load).toFixed(1)} ms\n`,
+        );
+      }
+      lines.push(
+        `| ${rows.toLocaleString('en')} × ${features} | ${megabytes.toFixed(2)} | ${meanSd(first)} | ${meanSd(warm.map((timing) => timing.fetch))} | ${meanSd(warm.map((timing) => timing.load))} | ${meanSd(warm.map((timing) => timing.firstPredict))} | ${meanSd(shaTimes)} | ${meanSd(decodeTimes)} |`,
+      );
+      lines.push(
+        `| ${rows.toLocaleString('en')} × ${features}: fetch + sha256 + load, median of ${LOADS} | ${megabytes.toFixed(2)} | **${meanSd(warm.map((timing) => timing.fetch + timing.load))} ms** | | | | | |`,
+      );
+    }
+  } finally {
+    child.disconnect();
+    rmSync(directory, { recursive: true, force: true });
+  }
+  console.log(lines.join('\n'));
+  console.log(
+    `\nMean ± sd over forest seeds ${seeds.join(', ')} of each seed's median of ${LOADS} loads (after the first, reported apart). ${availableParallelism()} cores, Node ${process.versions.node}, load average ${startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end.`,
+  );
+}
