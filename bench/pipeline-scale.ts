@@ -93,7 +93,8 @@ function recorder(echo: boolean): LogSink & { steps: Map<string, StepFigures>; r
       }
       const exited = /^✓ (\w+) /.exec(text);
       if (source.startsWith('pipeline') && exited && STEPS[exited[1]]) open = undefined;
-      if (echo && (source.startsWith('pipeline') || /OutOfMemory|ERROR/.test(text)))
+      // REPORT lines too, so a run stopped before its table still shows each step's peak memory.
+      if (echo && (source.startsWith('pipeline') || /^REPORT|OutOfMemory|ERROR/.test(text)))
         console.log(`[${source}] ${text}`);
     },
   };
