@@ -1,0 +1,82 @@
+/**
+ * `npm run bench:cold`: what a local cold container pays to load its function, by how the code is loaded:
+ * a fresh worker thread importing the handler's TypeScript sources (the runtime before bundling), its
+ * esbuild bundle (`local/bundle.ts`), and the bundle with V8's code cache warm (what a container of the
+ * runtime does from its second start of a build on); a worker importing nothing is the floor. Each is the
+ * time from `new Worker` to the import having finished, `--repeat` times (min and median).
+ *
+ * Usage: npm run bench:cold [-- --functions predict,train --repeat 7]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { bundleFunctions } from '../local/bundle.ts';
+import { loadStack, readLocalStack, repoRoot } from '../local/template.ts';
+
+const option = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : fallback;
+};
+const names = option('functions', 'predict,train,featurize').split(',');
+const repeat = Number(option('repeat', '7'));
+
+const scratch = mkdtempSync(join(tmpdir(), 'driftline-bench-cold-'));
+const stack = readLocalStack(await loadStack({ outdir: join(scratch, 'cdk.out') }), {
+  region: 'us-east-1',
+  apiUrl: 'http://127.0.0.1:1/',
+});
+const { functions } = await bundleFunctions(stack.functions, {
+  cacheDir: join(repoRoot, 'node_modules/.cache/driftline/bundles'),
+  root: repoRoot,
+});
+
+/** ms from `new Worker` to the module imported, in a thread with the function's environment. */
+async function coldLoad(module: string | undefined, env: Record<string, string>, cache?: string) {
+  const source = `import { parentPort } from 'node:worker_threads';
+import { enableCompileCache, flushCompileCache } from 'node:module';
+${cache ? `enableCompileCache(${JSON.stringify(cache)});` : ''}
+${module ? `await import(${JSON.stringify(pathToFileURL(module).href)});` : ''}
+${cache ? 'flushCompileCache();' : ''}
+parentPort.postMessage('loaded');`;
+  const started = performance.now();
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), {
+    env: { ...process.env, AWS_REGION: 'us-east-1', ...env },
+  });
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const elapsed = performance.now() - started;
+  await worker.terminate();
+  return elapsed;
+}
+
+async function series(load: () => Promise<number>) {
+  const times: number[] = [];
+  for (let i = 0; i < repeat; i++) times.push(await load());
+  times.sort((a, b) => a - b);
+  return `${times[0].toFixed(0)} / ${times[Math.floor(times.length / 2)].toFixed(0)}`;
+}
+
+console.log(
+  `bench:cold, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}, ${repeat} loads each`,
+);
+console.log('| function | sources ms (min / median) | bundle | bundle, code cache warm |');
+console.log('| --- | --- | --- | --- |');
+console.log(`| (empty worker) | ${await series(() => coldLoad(undefined, {}))} | | |`);
+const v8 = join(scratch, 'v8');
+for (const name of names) {
+  const fn = functions.find((f) => f.shortName === name);
+  if (!fn?.code) throw new Error(`no function ${name}`);
+  const code = fn.code;
+  const sources = await series(() => coldLoad(fn.entry, fn.environment));
+  const bundle = await series(() => coldLoad(code, fn.environment));
+  await coldLoad(code, fn.environment, v8);
+  const cached = await series(() => coldLoad(code, fn.environment, v8));
+  console.log(`| ${name} | ${sources} | ${bundle} | ${cached} |`);
+}
+rmSync(scratch, { recursive: true, force: true });
