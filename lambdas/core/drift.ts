@@ -521,6 +521,37 @@ function requireShared(option: string, names: Iterable<string>, shared: Set<stri
   }
 }
 
+/** Drifted columns a summary names; the rest are counted (a wide drop must not make the reason huge). */
+const SUMMARY_NAMES = 10;
+/** Columns a run record keeps the evidence of (drifted first); the full report is in the run's drift.json. */
+export const RECORDED_COLUMNS = 100;
+
+/**
+ * The first `limit` items joined, and how many were left out.
+ * @example firstItems(['a', 'b', 'c'], 2) // 'a, b and 1 more'
+ */
+export function firstItems(items: readonly string[], limit: number): string {
+  const shown = items.slice(0, limit).join(', ');
+  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+}
+
+/**
+ * What a run record and the state machine keep of a drift report, bounded whatever the number of columns:
+ * the evidence of at most {@link RECORDED_COLUMNS} columns, the drifted ones first, and the names of at
+ * most that many drifted columns, with how many of each were left out.
+ */
+export function recordedDrift(report: DatasetDrift, limit = RECORDED_COLUMNS) {
+  const ordered = [
+    ...report.columns.filter((column) => column.drifted),
+    ...report.columns.filter((column) => !column.drifted),
+  ];
+  return {
+    driftedColumns: report.driftedColumns.slice(0, limit),
+    columns: ordered.slice(0, limit),
+    omittedColumns: Math.max(0, ordered.length - limit),
+  };
+}
+
 function summarize(
   columns: ColumnDrift[],
   driftedColumns: string[],
@@ -538,7 +569,7 @@ function summarize(
   const limit = `${Math.round(settings.share * 100)}%`;
   const counted = `${driftedColumns.length} of ${evaluated} column${evaluated === 1 ? '' : 's'} drifted`;
   const drifted = share >= settings.share;
-  const names = driftedColumns.length > 0 ? `: ${driftedColumns.join(', ')}` : '';
+  const names = driftedColumns.length > 0 ? `: ${firstItems(driftedColumns, SUMMARY_NAMES)}` : '';
   return drifted
     ? `Dataset drift: ${counted} (${percent} >= ${limit})${names}.${skippedNote}`
     : `No dataset drift: ${counted} (${percent} < ${limit})${names}.${skippedNote}`;

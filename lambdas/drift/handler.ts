@@ -7,7 +7,7 @@
  * for the next retrain).
  */
 
-import { detectDrift } from '#core/drift.ts';
+import { detectDrift, recordedDrift } from '#core/drift.ts';
 import { driftFrames } from '#core/drift-frames.ts';
 import { mergeForecast, mergeTabular } from '#core/merge.ts';
 import type { ModelSpec } from '#core/spec.ts';
@@ -62,14 +62,16 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
     current: run.drop.key,
     pooled,
   });
+  // Bounded for a run record and a state, whatever the number of columns; drift.json has every column.
+  const recorded = recordedDrift(report);
   const summary: DriftResult = {
     status: report.status,
     share: report.share,
     threshold: report.threshold,
-    driftedColumns: report.driftedColumns,
+    driftedColumns: recorded.driftedColumns,
     summary: report.summary,
     // Each test's verdict and evidence, so the run record alone says why (the report adds histograms).
-    columns: report.columns.map(
+    columns: recorded.columns.map(
       ({ column, test, statistic, pValue, verdict, psi, psiNote, referenceRows, currentRows }) => ({
         column,
         test,
@@ -82,6 +84,7 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
         currentRows,
       }),
     ),
+    omittedColumns: recorded.omittedColumns,
     // The drops judged together: the held-back ones since the last test, then this run's.
     pooled,
     reportKey,

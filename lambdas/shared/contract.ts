@@ -172,6 +172,8 @@ export const driftResultSchema = z.object({
       currentRows: count,
     }),
   ),
+  /** Columns left out of `columns` (and drifted ones out of `driftedColumns`): the report at `reportKey` has them. */
+  omittedColumns: count.optional(),
   /** The drops judged together: the held-back ones since the last test, then this run's. */
   pooled: z.object({ drops: z.array(z.string()), rows: count }),
   reportKey: text,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type DatasetDrift, detectDrift } from '#core/drift.ts';
+import { type DatasetDrift, detectDrift, RECORDED_COLUMNS, recordedDrift } from '#core/drift.ts';
 import {
   binShares,
   populationStabilityIndex,
@@ -126,6 +126,38 @@ describe('detectDrift on AirPassengers', () => {
       currentRows: 5,
     });
     expect(report.summary).toMatch(/^Insufficient data/);
+  });
+
+  it('names at most 10 drifted columns in its summary and keeps at most 100 in a run record, drifted first', () => {
+    // Prepare: 2,000 columns with long names; the first 1,500 shift by 40 (drift), the rest do not
+    const name = (i: number) => `column_${i}_${'x'.repeat(60)}`;
+    const base = Array.from({ length: 50 }, (_, i) => i);
+    const columns = (shift: number) =>
+      Array.from({ length: 2000 }, (_, i) =>
+        numeric(
+          name(i),
+          base.map((v) => v + (i < 1500 ? shift : 0)),
+        ),
+      );
+    // Act
+    const report = detectDrift(table(...columns(0)), table(...columns(40)));
+    const recorded = recordedDrift(report);
+    // Assess
+    expect(report.driftedColumns).toHaveLength(1500);
+    expect(report.summary).toBe(
+      `Dataset drift: 1500 of 2000 columns drifted (75% >= 50%): ${Array.from({ length: 10 }, (_, i) => name(i)).join(', ')} and 1490 more.`,
+    );
+    expect(recorded.columns).toHaveLength(RECORDED_COLUMNS);
+    expect(recorded.columns.every((column) => column.drifted)).toBe(true);
+    expect(recorded.driftedColumns).toEqual(report.driftedColumns.slice(0, RECORDED_COLUMNS));
+    expect(recorded.omittedColumns).toBe(1900);
+    expect(JSON.stringify({ summary: report.summary, ...recorded }).length).toBeLessThan(100 * 1024);
+  });
+
+  it('records every column of a narrow report, the drifted ones first', () => {
+    const report = detectDrift(airPassengers('1949', '1955'), airPassengers('1955', '1961'));
+    expect(recordedDrift(report, 1)).toMatchObject({ driftedColumns: ['month'], omittedColumns: 1 });
+    expect(recordedDrift(report).omittedColumns).toBe(0);
   });
 
   it('compares every shared column by default: month values never repeat, so month drifts as a category', () => {
