@@ -149,11 +149,12 @@ export class DriftlineStack extends Stack {
         .bindBucket(bucket, { read: ['runs/*', 'datasets/*', 'models/*'], write: ['models/*', 'runs/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['UpdateItem'], ENV.runs),
-      // Register also renders the model's report page to reports/<model>/index.html after each run.
+      // Register also renders the model's report page to reports/<model>/index.html after each run (which
+      // lists the model's runs: Query on the runs table).
       register: fn('register', 512, minutes(2))
         .bindBucket(bucket, { read: ['runs/*', 'datasets/*'], write: ['reports/*'] })
         .bindTable(registry, ['GetItem', 'Query', 'PutItem', 'UpdateItem'], ENV.registry)
-        .bindTable(runs, ['GetItem', 'PutItem', 'UpdateItem'], ENV.runs)
+        .bindTable(runs, ['GetItem', 'PutItem', 'Query', 'UpdateItem'], ENV.runs)
         .bindTable(predictionLog, ['GetItem'], ENV.predictionLog),
       recordFailure: fn('recordFailure', 256, minutes(2)).bindTable(
         runs,

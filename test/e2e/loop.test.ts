@@ -19,6 +19,7 @@ import {
 } from '../../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../../bin/target.ts';
 import type { RunRecord } from '../../lambdas/shared/registry.ts';
+import { keys } from '../../lambdas/shared/storage.ts';
 import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
 
 // These tests train real models: on a busy machine a run takes minutes. No deadline here is the behaviour
@@ -89,6 +90,17 @@ describe('the retrain-and-serve loop on the local runtime', () => {
     });
     expect(answer.status).toBe(200);
     expect(answer.body.version).toBe(1);
+    // Register renders the report page after recording the run, with its own role's grants (it lists the
+    // model's runs): a missing grant leaves no page.
+    await vi.waitFor(
+      async () => {
+        const page = await target.s3.send(
+          new HeadObjectCommand({ Bucket: target.outputs.BucketName, Key: keys.report('air-passengers') }),
+        );
+        expect(page.ContentType).toMatch(/^text\/html/);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
   });
 
   it('judges the 1959-1960 drop on the transformed target and holds it back; `driftline retrain` trains version 2 on it, served without a restart', async () => {

@@ -102,7 +102,8 @@ const NEEDS: Record<FunctionName, Needs> = {
     read: ['runs', 'datasets'],
     write: ['reports'],
     registry: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
-    runs: ['GetItem', 'PutItem', 'UpdateItem'],
+    // Query: the report page it renders lists the model's runs.
+    runs: ['GetItem', 'PutItem', 'Query', 'UpdateItem'],
     predictionLog: ['GetItem'],
   },
   recordFailure: { read: [], write: [], registry: [], runs: ['GetItem', 'UpdateItem'], predictionLog: [] },
