@@ -457,6 +457,15 @@ export class FunctionHost {
     return requestId;
   }
 
+  /**
+   * Resolves once every asynchronous invocation has finished, those started meanwhile included (an alarm's
+   * rollback that publishes to a topic whose subscriber is a function): what a schedule, a rule or a
+   * topic set off has then run, so a caller awaits it instead of polling against a deadline.
+   */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
   /** Stops every container; invocations in flight or waiting for a container fail. */
   async close(): Promise<void> {
     this.closed = true;

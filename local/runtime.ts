@@ -184,6 +184,11 @@ export interface DriftlineRuntime {
   invoke(functionName: string, event: unknown): Promise<unknown>;
   /** Like {@link invoke}, returning the whole outcome (error payload, logs, duration, cold start). */
   invokeRaw(functionName: string, event: unknown): Promise<InvokeResult>;
+  /**
+   * Resolves once every asynchronous invocation (schedule and rule targets, topic subscribers, `Event`
+   * invokes) has finished, those started meanwhile included.
+   */
+  invocationsSettled(): Promise<void>;
   readonly metrics: MetricStore;
   readonly alarms: LocalAlarms;
   /** Every SNS notification published since start. */
@@ -602,6 +607,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       fireSchedule: (ruleName) => bus.fireSchedule(ruleName),
       invoke: async (functionName, event) => payloadOf(await functions.invoke(functionName, event)),
       invokeRaw: (functionName, event) => functions.invoke(functionName, event),
+      invocationsSettled: () => functions.settled(),
       metrics,
       alarms: {
         periodScale: alarms.periodScale,

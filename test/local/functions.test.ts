@@ -181,6 +181,20 @@ describe('FunctionHost', () => {
     expect(lines.some((line) => line.includes('_aws'))).toBe(false);
   });
 
+  it('settles once every asynchronous invocation has run to its end', async () => {
+    // Act: two Event invocations, one of them sleeping 300 ms; nothing is polled for
+    host.invokeAsync('emf', { model: 'settled', latency: [7] });
+    const slow = host.invokeAsync('slow', { ms: 300 });
+    await host.settled();
+    // Assess: both finished: the EMF datapoint is stored, the sleeper's REPORT line written
+    expect(
+      metrics
+        .query({ namespace: 'Driftline', metricName: 'PredictLatency', dimensions: { model: 'settled' } })
+        .map((d) => d.value),
+    ).toEqual([7]);
+    expect(lines.some((line) => line.startsWith(`[slow] REPORT RequestId: ${slow} `))).toBe(true);
+  });
+
   it('bounds a container by its MemorySize over off-heap memory too, and reports the peak as Max Memory Used', async () => {
     // Act: 16 MB of typed arrays fits in 64 MB; 64 MB more (held, as a module-scope cache) does not, though
     // the V8 heap stays small: typed-array memory lives outside it.
