@@ -12,18 +12,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { ESM_REQUIRE_BANNER } from './esm-banner.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { codeVersion, fromProjectRoot, projectRoot } from './project.ts';
 
 /** Where the Lambda runtime unpacks the bundle. */
 const TASK_ROOT = '/var/task';
-
-/**
- * Lets CommonJS dependencies bundled into an ESM file call `require` (esbuild's shim looks for a global one).
- * @see https://docs.powertools.aws.dev/lambda/typescript/latest/getting-started/usage-patterns/#esm
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 /** A second entry point bundled next to `index.mjs`, e.g. a worker-thread script. */
 export interface WorkerScript {

@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { type BuildOptions, build, version as esbuildVersion } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from '../infra/esm-banner.ts';
 import type { LocalFunction } from './template.ts';
 
 /**
@@ -38,10 +39,7 @@ const BUILD_OPTIONS = {
   mainFields: ['module', 'main'],
   keepNames: true,
   outExtension: { '.js': '.mjs' },
-  // CommonJS dependencies bundled into ESM call `require` (esbuild's shim looks for a global one).
-  banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  },
+  banner: { js: ESM_REQUIRE_BANNER },
   logLevel: 'silent',
 } as const satisfies BuildOptions;
 

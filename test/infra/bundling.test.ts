@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,9 +39,26 @@ describe.skipIf(!existsSync(fromProjectRoot(WORKER_ENTRY)))('DriftlineFunction b
     ]);
     for (const file of ['index.mjs', 'forest-worker.mjs']) {
       expect(readFileSync(join(assetDir, file), 'utf8')).toMatch(
-        /^import \{ createRequire \} from 'node:module'; const require = createRequire\(import\.meta\.url\);/,
+        /^import \{ createRequire as __driftlineCreateRequire \} from 'node:module'; const require = __driftlineCreateRequire\(import\.meta\.url\);/,
       );
     }
     expect(readFileSync(join(assetDir, 'index.mjs'), 'utf8')).toMatch(/export\s*\{[^}]*as handler/);
+  });
+
+  it('bundles the pages function, which imports createRequire itself, into a module Node parses', () => {
+    // Prepare
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'PagesBundling');
+    new DriftlineFunction(stack, 'pages', { name: 'pages', memorySize: 256, timeout: Duration.seconds(10) });
+    const code = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0].Properties
+      .Code;
+    // Act: `--check` parses the module, which reports an identifier declared twice (banner and bundle).
+    const checked = spawnSync(process.execPath, [
+      '--check',
+      join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
+    ]);
+    // Assess
+    expect(checked.stderr.toString()).toBe('');
+    expect(checked.status).toBe(0);
   });
 });

@@ -53,6 +53,14 @@ describe('bundleFunctions', () => {
       ].join('\n'),
     );
     write('src/alone.ts', "export const handler = async (): Promise<string> => 'alone';\n");
+    write(
+      'src/requires.ts',
+      [
+        "import { createRequire } from 'node:module';",
+        "export const handler = async () => createRequire(import.meta.url)('node:path').sep;",
+        '',
+      ].join('\n'),
+    );
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -74,6 +82,21 @@ describe('bundleFunctions', () => {
         taskRoot: dirname(bundled[0].code ?? ''),
         module: `file://${bundled[0].code}`,
       });
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('runs a module that imports createRequire itself (as the pages function does) beside the banner', async () => {
+    // Act
+    const { functions: bundled } = await bundleFunctions([fn(root, 'requires')], {
+      cacheDir: join(root, 'cache-requires'),
+      root,
+    });
+    const host = new FunctionHost({ functions: bundled, baseEnvironment: {}, log: { line: () => {} } });
+    try {
+      // Assess: it loads (no "Identifier 'createRequire' has already been declared") and answers.
+      expect(payloadOf(await host.invoke('requires', {}))).toBe('/');
     } finally {
       await host.close();
     }
