@@ -93,6 +93,21 @@ export function etsForecast(
 }
 
 /**
+ * The one-step forecast after `history` with the model's fitted weights and form, its states started
+ * from `history` itself ({@link initialStates}, R's heuristic), never from the fitted initial states.
+ *
+ * Why: the fitted states belong to the first month of the training series, and the seasonal states are
+ * indexed from the first value the filter sees. A prediction request carries some recent stretch of the
+ * series, starting in any month: started from the fitted states, its seasons would be out of phase and
+ * its level years old. Starting from the history's own first two seasons puts every history, the
+ * training rows' and a request's alike, on the same footing (the Holt-Winters and airline bases do the
+ * same), so serving equals the backtest for any history length.
+ */
+export function etsHistoryForecast(history: ArrayLike<number>, model: EtsModel): number {
+  return etsForecast(history, { ...model, ...initialStates(history, model.seasonal.length, model) });
+}
+
+/**
  * R's `-2·loglik` without its constant: `n·ln(SSE) + 2·Σ ln|ŷ|` (the second term for a
  * multiplicative error only), as `forecast::ets` reports `loglik = −lik/2`.
  */
@@ -126,7 +141,11 @@ function admissible(model: EtsModel): boolean {
  * deviations from a centred moving average, then level and slope from a line through the first
  * `max(10, 2·season)` seasonally adjusted values (the level their mean without a trend).
  */
-function initialStates(values: ArrayLike<number>, season: number, form: EtsForm) {
+export function initialStates(
+  values: ArrayLike<number>,
+  season: number,
+  form: EtsForm,
+): Pick<EtsModel, 'level' | 'slope' | 'seasonal'> {
   const m = season;
   const n = Math.min(values.length, 2 * m);
   const multiplicative = form.season === 'M';

@@ -3,7 +3,7 @@
  * serving instance becomes one feature row. A featurizer is fitted on training data, is plain JSON,
  * and is stored inside the model artifact so that serving applies exactly the transform training used.
  */
-import { type EtsModel, etsForecast, fitEts } from './ets.ts';
+import { type EtsModel, etsHistoryForecast, fitEts } from './ets.ts';
 import type { Column, LearningTask, Table } from './types.ts';
 
 /**
@@ -196,8 +196,9 @@ export function usesLog(transform: ForecastTransform): boolean {
 
 /**
  * What `auto` chooses among for a positive series, in order: the seasonal log ratio, the three
- * classical bases on logs, the ETS base (geometric-mean ratio on `npm run bench:forecast` 1.025 → 1.007,
- * bench/RESULTS.md) and the log ratio to the last value. The growth transforms, plain logs and
+ * classical bases on logs and the log ratio to the last value. The ETS base is not among them: served
+ * as a request can use it (states from the request's own history), it made the benchmark worse
+ * (geometric-mean ratio 1.065 against 1.026 without it, bench/RESULTS.md). The growth transforms, plain logs and
  * raw levels are left out: on the benchmark series (`npm run bench:forecast`) none of them was best
  * where these were not close, and every extra candidate makes the validation's choice noisier.
  */
@@ -206,7 +207,6 @@ const AUTO_POSITIVE: readonly ForecastTransform[] = [
   'classical-log',
   'airline-log',
   'holt-winters-log',
-  'ets',
   'log-ratio-last',
 ];
 /** The additive counterparts, for a series with a zero or negative value. */
@@ -424,7 +424,7 @@ function classicalBase(featurizer: ForecastFeaturizer, history: ArrayLike<number
   }
   if (bases.ets) {
     if (!featurizer.ets) throw new FeaturizeError('this featurizer has no ETS model');
-    const forecast = etsForecast(history, featurizer.ets);
+    const forecast = etsHistoryForecast(history, featurizer.ets);
     // A multiplicative model's level or forecast turned non-positive on this history.
     if (!(forecast > 0))
       throw new FeaturizeError('the ETS model cannot forecast this history (a non-positive level)');

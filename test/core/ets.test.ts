@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type EtsModel, etsForecast, etsLik, fitEtsForm } from '#core/ets.ts';
+import { type EtsModel, etsForecast, etsHistoryForecast, etsLik, fitEts, fitEtsForm } from '#core/ets.ts';
 import { buildMatrix, fitForecastFeaturizer } from '#core/features.ts';
 import type { Table } from '#core/types.ts';
 
@@ -109,7 +109,26 @@ describe('ETS', () => {
     const matrix = buildMatrix(featurizer, air);
     const last = matrix.rowCount - 1;
     const t = matrix.rows[last];
-    expect(matrix.base[last]).toBeCloseTo(Math.log(etsForecast(values.subarray(0, t), featurizer.ets!)), 12);
+    expect(matrix.base[last]).toBeCloseTo(
+      Math.log(etsHistoryForecast(values.subarray(0, t), featurizer.ets!)),
+      12,
+    );
     expect(matrix.y[last]).toBeCloseTo(Math.log(values[t]) - matrix.base[last], 12);
+  });
+
+  it('forecasts a history that starts in any month: states from the history, seasons in phase', () => {
+    // Prepare: a multiplicative season on 1%-a-month growth, and a model fitted on its first 120 months.
+    const series = Float64Array.from(
+      { length: 160 },
+      (_, t) => 100 * 1.01 ** t * (1 + 0.3 * Math.sin((2 * Math.PI * t) / 12)),
+    );
+    const { model } = fitEts(series.subarray(0, 120), 12);
+    const t = 150;
+    // Act: the forecast of month 150 from the whole series and from requests starting 5, 17 and 100 months in
+    const forecasts = [0, 5, 17, 100].map((start) => etsHistoryForecast(series.subarray(start, t), model));
+    // Assess: every start forecasts the month within 1%; the fitted states, run from a start that is not
+    // the training series' first month, are out of phase (what a request of recent months used to get).
+    for (const forecast of forecasts) expect(Math.abs(forecast / series[t] - 1)).toBeLessThan(0.01);
+    expect(Math.abs(etsForecast(series.subarray(5, t), model) / series[t] - 1)).toBeGreaterThan(0.05);
   });
 });
