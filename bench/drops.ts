@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { seededRandom } from '#core/random.ts';
 
 /** Columns of a drop: 19 features and the target. */
 export const COLUMNS = 20;
@@ -11,21 +12,9 @@ export const COLUMNS = 20;
 /** The header: `x0..x18, y`. */
 export const COLUMN_NAMES = [...Array.from({ length: COLUMNS - 1 }, (_, i) => `x${i}`), 'y'];
 
-/** mulberry32: a small seeded generator. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** Writes `rows` rows of {@link COLUMN_NAMES} to `path`, 5 decimals, from `seed`. */
 export async function writeDrop(path: string, rows: number, seed: number, shift = 0): Promise<void> {
-  const uniform = generator(seed);
+  const uniform = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   const out = createWriteStream(path);
   const write = async (text: string) => {
