@@ -7,6 +7,27 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type ModelSpec, parseSpec } from '#core/spec.ts';
+
+/** Months each series is scored on, one step ahead. */
+export const HOLDOUT_MONTHS = 24;
+
+/**
+ * The minimal spec a user would write for a monthly series (#11): no transform, no search space.
+ * @param seed the spec's seed; the spec's default when omitted
+ */
+export function minimalForecastSpec(seed?: number): ModelSpec {
+  return parseSpec({
+    name: 'bench',
+    task: 'forecast',
+    target: 'value',
+    time: 'month',
+    lags: 12,
+    holdout: HOLDOUT_MONTHS,
+    metric: 'mape',
+    ...(seed === undefined ? {} : { seed }),
+  });
+}
 
 export const ANCHORS = ['sarima-airline-log', 'auto.arima', 'ets'] as const;
 export type Anchor = (typeof ANCHORS)[number];

@@ -21,13 +21,18 @@ import { CLASSICAL_CORRECTION, type ForecastFeaturizer, sliceMatrix } from '#cor
 import { getLearner, predictBatch } from '#core/forest/index.ts';
 import { mape } from '#core/metrics.ts';
 import { rollingOriginFolds } from '#core/selection.ts';
-import { parseSpec } from '#core/spec.ts';
 import { FIT, HOLDOUT, rowsWithRole } from '#core/splits.ts';
 import { buildFeatureSets, planCandidates, trainingSetAt } from '#core/training.ts';
 import { readTable } from '../bin/commands/files.ts';
-import { ANCHORS, anchorForecasts, benchSeries, geometricMean } from './forecast-anchors.ts';
+import {
+  ANCHORS,
+  anchorForecasts,
+  benchSeries,
+  geometricMean,
+  HOLDOUT_MONTHS,
+  minimalForecastSpec,
+} from './forecast-anchors.ts';
 
-const HOLDOUT_MONTHS = 24;
 const SHARES = [0, 0.25, 0.5, 0.75, 1];
 
 const { values: options } = parseArgs({ options: { seeds: { type: 'string', default: '3' } } });
@@ -58,16 +63,7 @@ const holdoutMape = (candidate: Outputs, share: number) =>
   mape(candidate.holdout.actual, forecasts(candidate.holdout, shareOf(candidate, share)));
 
 async function candidateOutputs(path: string, seed: number): Promise<Outputs[]> {
-  const spec = parseSpec({
-    name: 'bench',
-    task: 'forecast',
-    target: 'value',
-    time: 'month',
-    lags: 12,
-    holdout: HOLDOUT_MONTHS,
-    metric: 'mape',
-    seed,
-  });
+  const spec = minimalForecastSpec(seed);
   const table = await readTable(path, spec);
   const sets = buildFeatureSets(spec, table);
   const learner = getLearner('fast');

@@ -20,7 +20,6 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numericValues } from '#core/features.ts';
 import { mape } from '#core/metrics.ts';
-import { parseSpec } from '#core/spec.ts';
 import { backtest } from '#core/training.ts';
 import { readTable } from '../bin/commands/files.ts';
 import {
@@ -29,10 +28,10 @@ import {
   anchorForecasts,
   benchSeries,
   geometricMean,
+  HOLDOUT_MONTHS as HOLDOUT,
   meanSd,
+  minimalForecastSpec,
 } from './forecast-anchors.ts';
-
-const HOLDOUT = 24;
 
 const { values: options } = parseArgs({
   options: { seeds: { type: 'string', default: '3' }, series: { type: 'string' } },
@@ -51,15 +50,7 @@ let totalSeconds = 0;
 let runs = 0;
 for (const [index, name] of files.entries()) {
   const path = paths[index];
-  const spec = parseSpec({
-    name: 'bench',
-    task: 'forecast',
-    target: 'value',
-    time: 'month',
-    lags: 12,
-    holdout: HOLDOUT,
-    metric: 'mape',
-  });
+  const spec = minimalForecastSpec();
   const table = await readTable(path, spec);
   const actual = Array.from(numericValues(table, 'value').subarray(-HOLDOUT));
   const ours: number[] = [];
