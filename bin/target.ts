@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../lambdas/shared/document-client.ts';
 import { Registry } from '../lambdas/shared/registry.ts';
 import { type SigningCredentials, signedHeaders } from '../local/sigv4.ts';
 import { pathStyleApiUrl } from '../localstack/endpoint.ts';
@@ -131,12 +131,7 @@ function makeTarget(description: string, outputs: StackOutputs, settings: Client
         }
       : {}),
   });
-  const dynamo = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb }),
-    {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
-    },
-  );
+  const dynamo = documentClient(new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb }));
   const lambda = new LambdaClient({ region, credentials, endpoint: endpoints.lambda });
   const stepFunctions = new SFNClient({ region, credentials, endpoint: endpoints.states });
   const apiUrl = outputs.ApiUrl.endsWith('/') ? outputs.ApiUrl : `${outputs.ApiUrl}/`;

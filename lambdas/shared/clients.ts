@@ -6,7 +6,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from './document-client.ts';
 
 let s3: S3Client | undefined;
 let dynamo: DynamoDBDocumentClient | undefined;
@@ -29,13 +30,9 @@ export function s3Client(): S3Client {
   return s3;
 }
 
-/** The DynamoDB document client (plain JS values in and out; empty strings and undefined handled). */
+/** The DynamoDB document client (plain JS values in and out; see `document-client.ts` for numbers). */
 export function dynamoClient(): DynamoDBDocumentClient {
-  if (!dynamo) {
-    dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
-    });
-  }
+  dynamo ??= documentClient(new DynamoDBClient({}));
   return dynamo;
 }
 

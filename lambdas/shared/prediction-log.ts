@@ -6,6 +6,7 @@
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient } from './clients.ts';
+import { storableNumber } from './document-client.ts';
 
 export const RETENTION_DAYS = 30;
 /**
@@ -95,11 +96,13 @@ export function storedBody(entry: PredictionEntry): string {
   }}`;
 }
 
-/** A number as DynamoDB and the SDK accept it: within ±2^53, and 0 below DynamoDB's smallest magnitude. */
-export function storableNumber(value: number): number {
+/**
+ * One observation's term of a live sum, capped at ±2^53: a label near 0 makes a relative error
+ * astronomically large, and sums of terms at DynamoDB's own limit (about 1e126) would overflow it.
+ */
+function liveSumTerm(value: number): number {
   if (Number.isNaN(value)) throw new RangeError('NaN cannot be stored');
-  if (Math.abs(value) < 1e-130) return 0;
-  return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, value));
+  return storableNumber(Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, value)));
 }
 
 export class PredictionLog {
@@ -214,9 +217,8 @@ export async function addLiveObservation(
         'ADD labels :one, errorSum :error, ratioSum :ratio SET measure = :measure, model = :model, version = :version',
       ExpressionAttributeValues: {
         ':one': 1,
-        // A label near 0 can make a relative error astronomically large: the sums stay storable.
-        ':error': storableNumber(observation.error),
-        ':ratio': storableNumber(observation.ratio),
+        ':error': liveSumTerm(observation.error),
+        ':ratio': liveSumTerm(observation.ratio),
         ':measure': observation.measure,
         ':model': model,
         ':version': version,
@@ -227,10 +229,8 @@ export async function addLiveObservation(
 
 /**
  * The live aggregate of a version, or undefined before its first label. The sums are read as DynamoDB's
- * decimal text, not through the document client: each observation is stored capped at 2^53 − 1 (see
- * {@link storableNumber}), so two labels of 0 take a sum past 2^53, which the document client would hand
- * back as a BigInt (or refuse, with a fraction) and the division would throw. A mean needs no more than
- * a double's precision.
+ * decimal text: each observation is stored capped at 2^53 − 1 (see `liveSumTerm`), so two labels of 0
+ * take a sum past 2^53. A mean needs no more than a double's precision.
  */
 export async function liveSummary(
   log: PredictionLog,

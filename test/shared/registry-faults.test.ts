@@ -17,8 +17,8 @@
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient as documentClientOver } from '../../lambdas/shared/document-client.ts';
 import { type ModelVersion, Registry, type WriteBoundary } from '../../lambdas/shared/registry.ts';
 import {
   createRegistryTable,
@@ -40,8 +40,7 @@ afterAll(async () => emulators.close());
 
 class Crash extends Error {}
 
-const documentClient = () =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const documentClient = () => documentClientOver(new DynamoDBClient({}));
 
 /** A registry that records its write boundaries and crashes before the `crashAt`-th one (0-based). */
 function faultyRegistry(crashAt: number | undefined, seen: WriteBoundary[]): Registry {
