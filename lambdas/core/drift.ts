@@ -18,6 +18,7 @@ import {
   populationStabilityIndex,
   quantileBinEdges,
 } from './stats/population-stability-index.ts';
+import { sortFloat64 } from './stats/sort-float64.ts';
 import { totalVariationDistance } from './stats/total-variation-distance.ts';
 import { normedWassersteinDistanceSorted } from './stats/wasserstein-distance.ts';
 import type { Column, Table } from './types.ts';
@@ -293,8 +294,8 @@ function severityOf(statistic: number): DriftSeverity {
  * the quantile edges, both samples' bin shares, KS and the Wasserstein distance all read the sorted arrays.
  */
 function measureNumeric(reference: Float64Array, current: Float64Array, test: DriftTest): Measurement {
-  const sortedReference = reference.sort();
-  const sortedCurrent = current.sort();
+  const sortedReference = sortFloat64(reference);
+  const sortedCurrent = sortFloat64(current);
   const edges = quantileBinEdges(sortedReference);
   const referenceShares = binSharesSorted(sortedReference, edges);
   const currentShares = binSharesSorted(sortedCurrent, edges);

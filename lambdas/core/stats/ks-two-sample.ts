@@ -1,5 +1,6 @@
 import { kolmogorovTwoSidedSurvival } from './kolmogorov-two-sided.ts';
 import { probabilityOutsideBand, probabilityOutsideSquare } from './ks-exact.ts';
+import { sortFloat64 } from './sort-float64.ts';
 
 /** Result of the two-sample Kolmogorov–Smirnov test. */
 export interface KsTestResult {
@@ -24,11 +25,56 @@ function sortedCopy(values: ArrayLike<number>, label: string): Float64Array {
       throw new RangeError(`the ${label} sample contains NaN: drop missing values before testing`);
     }
   }
-  return sorted.sort();
+  return sortFloat64(sorted);
 }
 
-/** D for two sorted samples: both empirical CDFs evaluated after each distinct value (right-continuous). */
+/**
+ * D for two sorted samples: both empirical CDFs evaluated after each distinct value (right-continuous).
+ *
+ * SciPy takes the largest of the floating-point differences i/n₁ − j/n₂ in both signs. Their exact
+ * values are the integers i·n₂ − j·n₁ over n₁n₂, which this tracks instead (exact while n₁n₂ < 2⁵³);
+ * exact values that differ do so by at least 1/(n₁n₂), far beyond the rounding of the divisions, so
+ * SciPy's maximum lies among the points of the exact extremes, and only those points are divided.
+ */
 function statisticOfSorted(a: Float64Array, b: Float64Array): number {
+  const n1 = a.length;
+  const n2 = b.length;
+  if (n1 * n2 >= 2 ** 53) return statisticByDivision(a, b);
+  let i = 0;
+  let j = 0;
+  // The extremes of i·n₂ − j·n₁ so far and SciPy's difference at them; the last point (n₁, n₂) gives 0.
+  let highest = 0;
+  let highestDifference = 0;
+  let lowest = 0;
+  let lowestDifference = 0;
+  // Once a sample is used up, the difference only moves back towards 0 at (n₁, n₂).
+  while (i < n1 && j < n2) {
+    const x = a[i];
+    const y = b[j];
+    if (x <= y) {
+      i++;
+      while (i < n1 && a[i] === x) i++;
+    }
+    if (y <= x) {
+      j++;
+      while (j < n2 && b[j] === y) j++;
+    }
+    const exact = i * n2 - j * n1;
+    if (exact >= highest) {
+      const difference = i / n1 - j / n2;
+      highestDifference = exact > highest ? difference : Math.max(highestDifference, difference);
+      highest = exact;
+    } else if (exact <= lowest) {
+      const difference = i / n1 - j / n2;
+      lowestDifference = exact < lowest ? difference : Math.min(lowestDifference, difference);
+      lowest = exact;
+    }
+  }
+  return Math.max(highestDifference, -lowestDifference);
+}
+
+/** {@link statisticOfSorted} for samples too large for exact products: every point divided, as SciPy. */
+function statisticByDivision(a: Float64Array, b: Float64Array): number {
   let i = 0;
   let j = 0;
   let largest = 0;
@@ -36,7 +82,6 @@ function statisticOfSorted(a: Float64Array, b: Float64Array): number {
     const next = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i] : b[j];
     while (i < a.length && a[i] === next) i++;
     while (j < b.length && b[j] === next) j++;
-    // The same floating-point difference SciPy takes: i/n₁ − j/n₂ in both signs.
     largest = Math.max(largest, Math.abs(i / a.length - j / b.length));
   }
   return largest;

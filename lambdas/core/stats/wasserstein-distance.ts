@@ -1,4 +1,5 @@
 import { standardDeviation } from 'simple-statistics';
+import { sortFloat64 } from './sort-float64.ts';
 
 /** Evidently's floor on the normalizing standard deviation, so that a constant reference does not divide by 0. */
 const MIN_NORM = 0.001;
@@ -13,7 +14,7 @@ function sortedFiniteCopy(values: ArrayLike<number>, label: string): Float64Arra
       throw new RangeError(`the ${label} sample contains ${value}: drop missing values before measuring`);
     }
   }
-  return sorted.sort();
+  return sortFloat64(sorted);
 }
 
 /**

@@ -30,4 +30,45 @@ describe('statistics of pre-sorted samples', () => {
       12,
     );
   });
+
+  /** SciPy's D spelled out: i/n₁ − j/n₂ divided at every pooled value, the largest in either sign. */
+  function dividedAtEveryValue(a: Float64Array, b: Float64Array): number {
+    // How many values are ≤ x: an upper-bound binary search (np.searchsorted(side='right')).
+    const upTo = (sorted: Float64Array, x: number) => {
+      let low = 0;
+      let high = sorted.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (sorted[middle] <= x) low = middle + 1;
+        else high = middle;
+      }
+      return low;
+    };
+    let largest = 0;
+    for (const x of new Set([...a, ...b])) {
+      largest = Math.max(largest, Math.abs(upTo(a, x) / a.length - upTo(b, x) / b.length));
+    }
+    return largest;
+  }
+
+  const statisticCases = [
+    ['unequal sizes', uniform(7, 1_500, 3), uniform(8, 1_100, 3, 0.2)],
+    ['coprime sizes, ties', integers(9, 997, 40), integers(10, 1_013, 40, 2)],
+    ['the second sample all above', uniform(11, 300, 1), uniform(12, 200, 1, 5)],
+    ['the second sample all below', uniform(13, 300, 1, 5), uniform(14, 700, 1)],
+    [
+      'one sample the other repeated',
+      integers(15, 500, 9),
+      [...integers(15, 500, 9), ...integers(15, 500, 9)],
+    ],
+  ] as const;
+
+  it.each(statisticCases)('take D as SciPy does, bit for bit, on %s', (_case, a, b) => {
+    // Prepare
+    const sortedA = Float64Array.from(a).sort();
+    const sortedB = Float64Array.from(b).sort();
+    // Act / Assess
+    expect(ksStatisticSorted(sortedA, sortedB)).toBe(dividedAtEveryValue(sortedA, sortedB));
+    expect(ksStatisticSorted(sortedB, sortedA)).toBe(dividedAtEveryValue(sortedB, sortedA));
+  });
 });
