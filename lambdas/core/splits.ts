@@ -8,7 +8,7 @@
  * `holdout` share of the hash space. Rows a champion trained on (`seen`) never enter the holdout, so
  * champion and candidate are both scored on rows neither has learned from.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { holdoutRows, type ModelSpec, resolveColumns } from './spec.ts';
 import type { RowHashes } from './table-file.ts';
 import type { Table } from './types.ts';
@@ -46,7 +46,7 @@ export function keyFraction(key: string): number {
 
 /** The first 48 bits of the sha256 of `key` (UTF-8) as an integer: {@link keyFraction} × 2⁴⁸. */
 export function keyHash(key: string): number {
-  return createHash('sha256').update(key, 'utf8').digest().readUIntBE(0, 6);
+  return hash('sha256', key, 'buffer').readUIntBE(0, 6);
 }
 
 /**
@@ -55,21 +55,35 @@ export function keyHash(key: string): number {
  * row keeps its key when drops are merged in another order or a duplicate arrives again.
  */
 export function rowKeys(spec: ModelSpec, table: Table): string[] {
+  const keys = new Array<string>(table.rowCount);
+  forEachRowKey(spec, table, (key, row) => {
+    keys[row] = key;
+  });
+  return keys;
+}
+
+/**
+ * Builds each row's {@link rowKeys} key in turn and hands it to `use`, keeping none of them: a million
+ * rows' keys held at once are hundreds of megabytes of strings. Returns the key's columns.
+ */
+function forEachRowKey(spec: ModelSpec, table: Table, use: (key: string, row: number) => void): string[] {
   const names = rowKeyColumns(spec, table);
   const columns = names.map((name) => {
     const column = table.columns.find((candidate) => candidate.name === name);
     if (!column) throw new RangeError(`column "${name}" is not in the data`);
     return column;
   });
-  return Array.from({ length: table.rowCount }, (_, row) =>
-    columns
-      .map((column) => {
-        const value = column.values[row];
-        const text = typeof value === 'number' ? (Number.isNaN(value) ? '' : String(value)) : value;
-        return spec.task === 'forecast' ? text : `${column.name}=${text}`;
-      })
-      .join('\u001f'),
-  );
+  const labels = columns.map((column) => (spec.task === 'forecast' ? '' : `${column.name}=`));
+  for (let row = 0; row < table.rowCount; row++) {
+    let key = '';
+    for (let at = 0; at < columns.length; at++) {
+      const value = columns[at].values[row];
+      const text = typeof value === 'number' ? (Number.isNaN(value) ? '' : String(value)) : value;
+      key += at === 0 ? labels[at] + text : `\u001f${labels[at]}${text}`;
+    }
+    use(key, row);
+  }
+  return names;
 }
 
 /** The columns a row's {@link rowKeys} key is built from, in key order. */
@@ -81,10 +95,15 @@ export function rowKeyColumns(spec: ModelSpec, table: Table): string[] {
 
 /**
  * Each row's {@link keyHash} of its {@link rowKeys} key, with the columns the keys were built from: what
- * a stored table keeps so the holdout rule needs no rehashing, the same hash for the same row.
+ * a stored table keeps so the holdout rule needs no rehashing, the same hash for the same row. The keys
+ * are hashed as they are built, never all held at once.
  */
 export function rowHashes(spec: ModelSpec, table: Table): RowHashes {
-  return { columns: rowKeyColumns(spec, table), values: Float64Array.from(rowKeys(spec, table), keyHash) };
+  const values = new Float64Array(table.rowCount);
+  const columns = forEachRowKey(spec, table, (key, row) => {
+    values[row] = keyHash(key);
+  });
+  return { columns, values };
 }
 
 /** A short fingerprint of a set of row keys (order-free), for the run record: same holdout, same digest. */

@@ -8,6 +8,7 @@ import {
   holdoutSize,
   keyFraction,
   keysDigest,
+  rowHashes,
   rowKeys,
   rowsWithRole,
   timeSplit,
@@ -35,6 +36,37 @@ describe('keyFraction', () => {
     // → 0.791374270522379; for b'1949-01' → 0.5467598581954434
     expect(keyFraction('a')).toBeCloseTo(0.791374270522379, 15);
     expect(keyFraction('1949-01')).toBeCloseTo(0.5467598581954434, 15);
+  });
+});
+
+describe('rowKeys / rowHashes', () => {
+  const table: Table = {
+    rowCount: 2,
+    columns: [
+      { name: 'x', kind: 'numeric', values: Float64Array.of(1.5, Number.NaN) },
+      { name: 'city', kind: 'text', values: ['Oslo', ''] },
+      { name: 'y', kind: 'numeric', values: Float64Array.of(-2, 1e21) },
+    ],
+  };
+
+  it('keys a tabular row by its target and features, in name order, and hashes each key', () => {
+    // Prepare
+    const spec = parseSpec({ name: 't', task: 'regression', target: 'y' });
+    // Act
+    const keys = rowKeys(spec, table);
+    const hashes = rowHashes(spec, table);
+    // Assess
+    expect(keys).toEqual(['city=Oslo\u001fx=1.5\u001fy=-2', 'city=\u001fx=\u001fy=1e+21']);
+    expect(hashes.columns).toEqual(['city', 'x', 'y']);
+    expect(Array.from(hashes.values, (value) => value / 2 ** 48)).toEqual(keys.map(keyFraction));
+  });
+
+  it('keys a forecast row by its period alone', () => {
+    // Prepare
+    const spec = parseSpec({ name: 'f', task: 'forecast', target: 'y', time: 'city', lags: 1 });
+    // Act / Assess
+    expect(rowKeys(spec, table)).toEqual(['Oslo', '']);
+    expect(rowHashes(spec, table).columns).toEqual(['city']);
   });
 });
 
