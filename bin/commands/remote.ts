@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { formatStepTimes } from '#core/report/format.ts';
+import { formatDataset, formatStepTimes } from '#core/report/format.ts';
 import { parseSpec } from '#core/spec.ts';
 import { DEFAULT_PAGE_SIZE, pageQuerySchema } from '../../lambdas/shared/api-schemas.ts';
 import { BadRequestError } from '../../lambdas/shared/errors.ts';
@@ -334,6 +334,7 @@ export async function runsCommand(name: string, options: Common & Paging) {
         ? formatNumber((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000, 3)
         : '',
       steps: formatStepTimes(run.durations),
+      dataset: formatDataset(run.dataset),
       detail: run.failure?.reason ?? run.decision ?? '',
     })),
     [
@@ -346,6 +347,7 @@ export async function runsCommand(name: string, options: Common & Paging) {
       'difference [interval]',
       'seconds',
       'steps',
+      'dataset',
       'detail',
     ],
   );

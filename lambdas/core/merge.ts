@@ -1,11 +1,20 @@
 /**
  * Merging a new drop into the baseline once drift says the model should learn from it, with its
  * lineage: which inputs went in, how many rows came out, what was replaced or dropped, and which months
- * are still missing. (The dataset's content hash is the sha256 of its stored bytes, taken once by the
- * merge step, not of each intermediate table.)
+ * are still missing; then cutting it to the newest rows or months the spec's `history` window keeps, so
+ * a dataset (and the memory of every step that reads one) stops growing with the model's age. (The
+ * dataset's content hash is the sha256 of its stored bytes, taken once by the merge step, not of each
+ * intermediate table.)
  */
 import { createHash } from 'node:crypto';
-import { MONTH_PATTERN, monthIndex, monthLabel } from './spec.ts';
+import {
+  type HistoryWindow,
+  historyWindow,
+  MONTH_PATTERN,
+  type ModelSpec,
+  monthIndex,
+  monthLabel,
+} from './spec.ts';
 import type { Column, Table } from './types.ts';
 
 /** Tables that cannot be merged: different columns, or a time column that is not a clean key. */
@@ -20,7 +29,7 @@ export interface MergeLineage {
   rowsOut: number;
   /** Forecasts: baseline months the drop replaced. Always 0 for tabular merges. */
   overlapping: number;
-  /** Tabular: rows dropped because an identical row came earlier. Always 0 for forecast merges. */
+  /** Tabular: rows dropped because an identical row comes again later. Always 0 for forecast merges. */
   duplicatesRemoved: number;
   /** Forecasts: `YYYY-MM` months missing between the first and last month of the merged series. */
   gaps: string[];
@@ -145,6 +154,16 @@ function monthsOf(table: Table, timeColumn: string, name: string): number[] {
   });
 }
 
+/** The `YYYY-MM` months missing between the first and the last of ascending month indexes. */
+function missingMonths(months: readonly number[]): string[] {
+  const gaps: string[] = [];
+  for (let position = 1; position < months.length; position++) {
+    for (let month = months[position - 1] + 1; month < months[position]; month++)
+      gaps.push(monthLabel(month));
+  }
+  return gaps;
+}
+
 /**
  * Merges a monthly series: the union of both tables' months, the drop's row winning where both have
  * a month (a restated figure replaces the old one), sorted by month, with the months still missing
@@ -171,11 +190,7 @@ export function mergeForecast(
     byMonth.set(month, { input: 1, row });
   });
   const months = [...byMonth.keys()].sort((a, b) => a - b);
-  const gaps: string[] = [];
-  for (let position = 1; position < months.length; position++) {
-    for (let month = months[position - 1] + 1; month < months[position]; month++)
-      gaps.push(monthLabel(month));
-  }
+  const gaps = missingMonths(months);
   const sources = months.map((month) => byMonth.get(month)!);
   return assemble(baseline, drop, sources, { overlapping, duplicatesRemoved: 0, gaps }, options);
 }
@@ -225,29 +240,33 @@ function rowHashesOf(columns: Column[], rowCount: number): Float64Array {
 }
 
 /**
- * Appends the drop to the baseline, keeping the first of any exactly equal rows (the same value in
- * every column, missing equal to missing), so a drop that repeats old rows does not weigh them twice.
+ * Appends the drop to the baseline, keeping one of any exactly equal rows (the same value in every
+ * column, missing equal to missing), so a drop that repeats old rows does not weigh them twice. The
+ * copy kept is the last: a row sent again counts as new data and takes its latest place, so the newest
+ * rows of the result (what a history window keeps) are the newest drops' rows, repeats included.
  * Rows are found by a hash of their values and compared value by value when hashes meet, so a hash
  * collision never drops a distinct row.
  * @throws {MergeError} when the column sets or kinds differ.
  */
 export function mergeTabular(baseline: Table, drop: Table, options: MergeOptions = {}): MergeResult {
   const dropColumns = alignColumns(baseline, drop);
+  // Newest first: the first copy met is the one kept; the kept rows are put back in order at the end.
   const inputs: [Column[], 0 | 1, number][] = [
-    [baseline.columns, 0, baseline.rowCount],
     [dropColumns, 1, drop.rowCount],
+    [baseline.columns, 0, baseline.rowCount],
   ];
+  const columnsOf: Record<0 | 1, Column[]> = { 0: baseline.columns, 1: dropColumns };
   /** The kept rows by hash: one source, or several when distinct rows share a hash. */
   const kept = new Map<number, RowSource | RowSource[]>();
   const sources: RowSource[] = [];
   let duplicatesRemoved = 0;
   const equal = (columns: Column[], row: number, other: RowSource) =>
-    inputs[other.input][0].every((column, index) =>
+    columnsOf[other.input].every((column, index) =>
       sameValue(columns[index].values[row], column.values[other.row]),
     );
   for (const [columns, input, rowCount] of inputs) {
     const hashes = rowHashesOf(columns, rowCount);
-    for (let row = 0; row < rowCount; row++) {
+    for (let row = rowCount - 1; row >= 0; row--) {
       const source: RowSource = { input, row };
       const earlier = kept.get(hashes[row]);
       if (earlier === undefined) kept.set(hashes[row], source);
@@ -262,6 +281,7 @@ export function mergeTabular(baseline: Table, drop: Table, options: MergeOptions
       sources.push(source);
     }
   }
+  sources.reverse();
   return assemble(baseline, drop, sources, { overlapping: 0, duplicatesRemoved, gaps: [] }, options);
 }
 
@@ -270,7 +290,7 @@ export type PairwiseMerge = (left: Table, right: Table, options: MergeOptions) =
 
 /**
  * Merges `inputs` left to right, with the result `merge(merge(merge(t0, t1), t2), …)` would give (both
- * merges are associative: later forecast months win, the first of equal tabular rows is kept), but
+ * merges are associative: later forecast months win, the last of equal tabular rows is kept), but
  * neighbours are paired level by level, so each row is re-hashed and copied log₂(n) times rather than
  * n times: 2,000 held-back drops merge in seconds, not minutes.
  * @returns the merged table and the lineage of every pairwise merge, the last one covering everything.
@@ -302,4 +322,98 @@ export function mergeInOrder(
     level = next;
   }
   return { table: level[0].table, lineage };
+}
+
+/** What a dataset's lineage records of its history window. */
+export interface DatasetHistory {
+  window: HistoryWindow;
+  /** Rows the merge produced before the window cut them. */
+  rowsMerged: number;
+  /** Of those, the rows older than the window, left out of the dataset. */
+  outOfWindow: number;
+  /**
+   * Drops merged into the model's datasets in all, this run's included: a drop whose rows have all left
+   * the window is still counted here and listed in its run's manifest.
+   */
+  totalDrops: number;
+}
+
+/** A table cut to a model's history window (see {@link keepHistory}). */
+export interface KeptHistory {
+  table: Table;
+  window: HistoryWindow;
+  /** Rows older than the window, left out. */
+  outOfWindow: number;
+}
+
+/** Rows `from` to the end of a table; numeric columns are views of the same memory, not copies. */
+function rowsFrom(table: Table, from: number): Table {
+  if (from === 0) return table;
+  return {
+    columns: table.columns.map((column) =>
+      column.kind === 'numeric'
+        ? { ...column, values: column.values.subarray(from) }
+        : { ...column, values: column.values.slice(from) },
+    ),
+    rowCount: table.rowCount - from,
+  };
+}
+
+/**
+ * Keeps the newest part of a merged table, as the spec's history window says ({@link historyWindow}):
+ * a tabular table's last `rows` rows (merges put the newest drops' rows last), a forecast's months from
+ * `months − 1` before its last month on (the table sorted by month, as {@link mergeForecast} and
+ * validation leave it). A table within its window is returned as is.
+ * @throws {MergeError} when a forecast's time column is missing, or not distinct `YYYY-MM` months in order.
+ * @example keepHistory(spec, merged) // { table, window: { rows: 1000000 }, outOfWindow: 0 }
+ */
+export function keepHistory(spec: ModelSpec, table: Table): KeptHistory {
+  if (spec.task === 'forecast') {
+    const window = historyWindow(spec, table.columns.length);
+    const months = monthsOf(table, spec.time, 'dataset');
+    const first = months.length === 0 ? 0 : months[months.length - 1] - window.months + 1;
+    let from = months.length;
+    while (from > 0 && months[from - 1] >= first) from--;
+    if (months.slice(0, from).some((month) => month >= first))
+      throw new MergeError(`the dataset's time column "${spec.time}" is not sorted by month`);
+    return { table: rowsFrom(table, from), window, outOfWindow: from };
+  }
+  const window = historyWindow(spec, table.columns.length);
+  const from = Math.max(0, table.rowCount - window.rows);
+  return { table: rowsFrom(table, from), window, outOfWindow: from };
+}
+
+/** The merged dataset of a retrain, cut to its history window, with what went into it. */
+export interface MergedHistory extends KeptHistory {
+  /** Rows the merged inputs hold before the window cuts them (what the dataset would be without one). */
+  rowsMerged: number;
+  /** Forecasts: baseline months the later inputs restated. */
+  overlapping: number;
+  /** Tabular: rows left out because an identical row comes again later. */
+  duplicatesRemoved: number;
+  /** Forecasts: `YYYY-MM` months missing inside the window (older gaps have left the dataset). */
+  gaps: string[];
+}
+
+/**
+ * Merges a retrain's inputs, oldest first (the baseline, then the drops in the order they came), as
+ * {@link mergeInOrder} does for the spec's task, and keeps the newest part the spec's history window
+ * allows ({@link keepHistory}). Deterministic: the same inputs give the same rows in the same order.
+ * @throws {RangeError} for no input; {@link MergeError} for inputs that cannot be merged.
+ */
+export function mergeHistory(spec: ModelSpec, inputs: { name: string; table: Table }[]): MergedHistory {
+  const pairwise: PairwiseMerge =
+    spec.task === 'forecast'
+      ? (left, right, options) => mergeForecast(left, right, spec.time, options)
+      : mergeTabular;
+  const { table: merged, lineage } = mergeInOrder(inputs, pairwise);
+  const kept = keepHistory(spec, merged);
+  const gaps = spec.task === 'forecast' ? missingMonths(monthsOf(kept.table, spec.time, 'dataset')) : [];
+  return {
+    ...kept,
+    rowsMerged: merged.rowCount,
+    overlapping: lineage.reduce((sum, entry) => sum + entry.overlapping, 0),
+    duplicatesRemoved: lineage.reduce((sum, entry) => sum + entry.duplicatesRemoved, 0),
+    gaps,
+  };
 }

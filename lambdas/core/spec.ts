@@ -46,6 +46,21 @@ export const DEFAULT_TABULAR_MIN_ROWS = 20;
 export const DEFAULT_MAX_DROP_BYTES = 256 * 1024 * 1024;
 /** The most data rows a drop may hold by default (1M rows × 20 columns are 160 MB of typed columns). */
 export const DEFAULT_MAX_DROP_ROWS = 1_500_000;
+/**
+ * The most rows (× columns) of history a tabular dataset keeps when the spec does not say: 1M rows of 20
+ * columns, 160 MB of typed columns. Merge and featurize peaked at ~0.85 MB per 1,000 merged rows × 20
+ * columns (bench/RESULTS.md, "Large drops"), so this window merged with a drop of up to 1M rows stays
+ * within merge's 2048 MB; wider tables keep proportionally fewer rows (see {@link historyWindow}).
+ */
+export const DEFAULT_HISTORY_CELLS = 20_000_000;
+/** The most rows a tabular dataset keeps by default, however narrow its table. */
+export const DEFAULT_HISTORY_ROWS = 1_000_000;
+/**
+ * Months of a forecast's series kept by default: 100 years, so every real monthly series is kept whole
+ * (a forecast needs its seasons) and only an unbounded one is cut. A few thousand months are kilobytes,
+ * so memory never sets this limit.
+ */
+export const DEFAULT_HISTORY_MONTHS = 1200;
 /** Holdout months assumed for the forecast `minRows` default when the holdout is a fraction. */
 const FORECAST_HOLDOUT_FALLBACK_ROWS = 24;
 
@@ -413,6 +428,58 @@ function checkMissingPolicy(
   }
 }
 
+/**
+ * How much history drift and training use: the newest rows (tabular, default {@link historyWindow}) or
+ * months (forecasts, default {@link DEFAULT_HISTORY_MONTHS}) of the merged dataset; older rows leave the
+ * dataset, their drops stay in its lineage.
+ */
+const tabularHistory = z
+  .strictObject({
+    rows: integer(1, Number.MAX_SAFE_INTEGER, 'must be a whole number of rows ≥ 1').optional(),
+  })
+  .prefault({});
+const forecastHistory = z
+  .strictObject({
+    months: integer(1, Number.MAX_SAFE_INTEGER, 'must be a whole number of months ≥ 1').optional(),
+  })
+  .prefault({});
+
+/** A window too small for the data a retrain needs would fail every retrain: refused when the spec is read. */
+function checkHistory(
+  spec: {
+    task: Task;
+    lags?: number;
+    holdout: number;
+    validation: { minRows?: number };
+    history: { rows?: number; months?: number };
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const field = spec.task === 'forecast' ? 'months' : 'rows';
+  const size = spec.history[field];
+  if (size === undefined) return;
+  const minRows = spec.validation.minRows ?? defaultMinRows(spec);
+  const where =
+    spec.validation.minRows === undefined
+      ? spec.task === 'forecast'
+        ? ' (lags + 2 × holdout, the default validation.minRows)'
+        : ' (the default validation.minRows)'
+      : ' (validation.minRows)';
+  if (size < minRows) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['history', field],
+      message: `must keep at least ${minRows} ${field}${where}, the data every retrain needs; raise history.${field} or lower validation.minRows, got ${size}`,
+    });
+  } else if (Number.isInteger(spec.holdout) && size <= spec.holdout) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['history', field],
+      message: `must be more than the holdout (${spec.holdout} ${field}) to leave ${field} to train on; raise history.${field} or lower holdout, got ${size}`,
+    });
+  }
+}
+
 const TIME_RULE = "must name the YYYY-MM month column (task 'forecast' needs one)";
 const NAME_RULE =
   'must be 1-63 lowercase letters, digits or dashes starting with a letter or digit (it is used in S3 keys and URLs)';
@@ -498,10 +565,12 @@ const forecastSchema = z
       })
       .prefault({}),
     validation: z.strictObject(validationShape()).prefault({}),
+    history: forecastHistory,
     promotion: promotionSchema('forecast', REGRESSION_METRICS),
     search: searchSchema(),
   })
   .superRefine(checkColumns)
+  .superRefine(checkHistory)
   .superRefine(checkEngine);
 
 const regressionSchema = z
@@ -511,11 +580,13 @@ const regressionSchema = z
     holdout: holdout.default(0.25),
     metric: metricEnum('regression', REGRESSION_METRICS).default('rmse'),
     validation: z.strictObject(validationShape()).prefault({}),
+    history: tabularHistory,
     promotion: promotionSchema('regression', REGRESSION_METRICS),
     search: searchSchema(),
     serving,
   })
   .superRefine(checkColumns)
+  .superRefine(checkHistory)
   .superRefine(checkMissingPolicy)
   .superRefine(checkEngine);
 
@@ -536,11 +607,13 @@ const classificationSchema = z
           .optional(),
       })
       .prefault({}),
+    history: tabularHistory,
     promotion: promotionSchema('classification', CLASSIFICATION_METRICS),
     search: searchSchema(),
     serving,
   })
   .superRefine(checkColumns)
+  .superRefine(checkHistory)
   .superRefine(checkMissingPolicy)
   .superRefine(checkEngine);
 
@@ -561,7 +634,8 @@ type WithMinRows<S extends { validation: object; search: object }> = Omit<S, 'va
   validation: S['validation'] & { minRows: number };
   search: S['search'] & { space: SearchSpace };
 };
-export type ForecastSpec = WithMinRows<z.output<typeof forecastSchema>>;
+/** A forecast's `history.months` always has a value once read (see {@link parseSpec}). */
+export type ForecastSpec = WithMinRows<z.output<typeof forecastSchema>> & { history: { months: number } };
 export type RegressionSpec = WithMinRows<z.output<typeof regressionSchema>>;
 export type ClassificationSpec = WithMinRows<z.output<typeof classificationSchema>>;
 /** A checked spec with every default applied; narrow on `task` for the task-specific fields. */
@@ -577,6 +651,38 @@ const TASK_ONLY_FIELDS: Record<string, Task> = {
   featurize: 'forecast',
   'validation.classes': 'classification',
 };
+
+/** A spec's `history` field in JSON: its unit is rows for a tabular model, months for a forecast. */
+const HISTORY_UNIT_HINTS: Record<string, string> = {
+  'history.months': "a tabular model's history is counted in rows: use history.rows",
+  'history.rows': "a forecast's history is counted in months: use history.months",
+};
+
+/** How much of the merged history a dataset keeps: its newest `rows` rows, or its newest `months` months. */
+export type HistoryWindow = { rows: number } | { months: number };
+
+/**
+ * The least a window may keep: `validation.minRows`, and one row or month more than an integer holdout.
+ */
+function smallestWindow(spec: { holdout: number; validation: { minRows: number } }): number {
+  return Math.max(spec.validation.minRows, Number.isInteger(spec.holdout) ? spec.holdout + 1 : 1);
+}
+
+/**
+ * The history window of a model's datasets: `history.months` for a forecast; `history.rows` for a
+ * tabular model, or by default as many rows as {@link DEFAULT_HISTORY_CELLS} allows for `columnCount`
+ * columns, at most {@link DEFAULT_HISTORY_ROWS} (and never fewer than the data a retrain needs).
+ * @example historyWindow(parseSpec({ name: 'm', task: 'regression', target: 'y' }), 40) // { rows: 500000 }
+ */
+export function historyWindow(spec: ForecastSpec, columnCount: number): { months: number };
+export function historyWindow(spec: TabularSpec, columnCount: number): { rows: number };
+export function historyWindow(spec: ModelSpec, columnCount: number): HistoryWindow;
+export function historyWindow(spec: ModelSpec, columnCount: number): HistoryWindow {
+  if (spec.task === 'forecast') return { months: spec.history.months };
+  if (spec.history.rows !== undefined) return { rows: spec.history.rows };
+  const fitting = Math.floor(DEFAULT_HISTORY_CELLS / Math.max(1, columnCount));
+  return { rows: Math.max(smallestWindow(spec), Math.min(DEFAULT_HISTORY_ROWS, fitting)) };
+}
 
 /**
  * Default `validation.minRows`. Forecast: `lags + 2 × holdout` (holdout in rows, 24 when it is a
@@ -662,6 +768,7 @@ function unknownKeyMessage(
   key: string,
 ): string {
   const dotted = [...objectPath, key].join('.');
+  if (HISTORY_UNIT_HINTS[dotted] !== undefined) return HISTORY_UNIT_HINTS[dotted];
   const owner = TASK_ONLY_FIELDS[dotted];
   if (owner !== undefined && owner !== task)
     return `only allowed for task '${owner}', this spec is '${task}'`;
@@ -731,11 +838,17 @@ export function parseSpec(json: unknown): ModelSpec {
     structuredClone(
       DEFAULT_SEARCH_SPACES[spec.engine][spec.task === 'classification' ? 'classification' : 'regression'],
     );
-  return {
-    ...spec,
-    validation: { ...spec.validation, minRows },
-    search: { ...spec.search, space },
-  } as ModelSpec;
+  const validation = { ...spec.validation, minRows };
+  // A forecast's default window is fixed; a tabular one depends on the table's width (historyWindow).
+  const history =
+    spec.task === 'forecast'
+      ? {
+          months:
+            spec.history.months ??
+            Math.max(DEFAULT_HISTORY_MONTHS, smallestWindow({ holdout: spec.holdout, validation })),
+        }
+      : spec.history;
+  return { ...spec, validation, history, search: { ...spec.search, space } } as ModelSpec;
 }
 
 /**

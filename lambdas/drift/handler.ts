@@ -1,6 +1,7 @@
 /**
  * Drift gate: compares the drop, pooled with the drops held back since the last drift test, with the
- * baseline the production model learned from, on what the model learns from (tabular: its columns;
+ * baseline the production model learned from (cut to the spec's history window, so a window lowered
+ * since the baseline was merged applies at once), on what the model learns from (tabular: its columns;
  * forecasts: the transformed target), column by column (KS / Wasserstein / chi-square / Jensen–Shannon
  * and PSI), writes the full report to the bucket, records each test's verdict and p-value in the run, and
  * returns the verdict the state machine branches on (`drift` → retrain, otherwise the drop is held back
@@ -9,7 +10,7 @@
 
 import { detectDrift, recordedDrift } from '#core/drift.ts';
 import { driftFrames } from '#core/drift-frames.ts';
-import { mergeForecast, mergeTabular } from '#core/merge.ts';
+import { keepHistory, mergeForecast, mergeTabular } from '#core/merge.ts';
 import type { ModelSpec } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
@@ -48,10 +49,11 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
   if (!baseline || !run.drop)
     throw new InvalidDataError(`model "${run.model}" has no baseline to compare the drop with`);
   const pool = [...(await loadDriftPool(registry, run.model, baseline)).map(({ drop }) => drop), run.drop];
-  const [reference, current] = await Promise.all([
+  const [stored, current] = await Promise.all([
     loadTable(run.bucket, baseline.datasetKey),
     loadPooled(spec, run.bucket, pool),
   ]);
+  const { table: reference, window } = keepHistory(spec, stored);
   const frames = driftFrames(spec, reference, current, await servedTransform(run.model));
   const report = detectDrift(frames.reference, frames.current, frames.options);
   const reportKey = keys.run(run.model, run.runId, 'drift.json');
@@ -59,6 +61,9 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
   await putJson(run.bucket, reportKey, {
     ...report,
     reference: baseline.datasetKey,
+    // The baseline's newest rows (or months) the spec's history window keeps: what was compared.
+    referenceWindow: window,
+    referenceRows: reference.rowCount,
     current: run.drop.key,
     pooled,
   });

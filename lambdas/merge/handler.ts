@@ -1,11 +1,13 @@
 /**
  * Merges the baseline, the drops held back without drift, and the new drop into the dataset this run
  * trains on (forecasts by month, new values winning; tabular rows appended without exact duplicates),
- * and records its lineage. The list of merged drops goes to a manifest next to the dataset: what this
+ * keeps the newest rows or months the spec's `history` window allows, and records its lineage. The
+ * list of merged drops goes to a manifest next to the dataset, linked to the baseline's: the chain of
+ * manifests lists every drop ever merged, whether its rows are still in the window or not. What this
  * step hands on is a key and a count, the same size however many drops were held back. A forecast with
- * missing months can't be featurized, so it fails here, by name.
+ * missing months inside the window can't be featurized, so it fails here, by name.
  */
-import { mergeForecast, mergeInOrder, mergeTabular, type PairwiseMerge, sha256 } from '#core/merge.ts';
+import { type DatasetHistory, mergeHistory, sha256 } from '#core/merge.ts';
 import { rowHashes } from '#core/splits.ts';
 import { encodeTableParts } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
@@ -16,7 +18,7 @@ import { logger } from '../shared/observability.ts';
 import { loadDropTable, loadHeldBackDrops, loadTable } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
-import { keys, putJson, putParts } from '../shared/storage.ts';
+import { getJson, keys, putJson, putParts } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 /** Drops read from S3 at once: thousands of held-back drops load in parallel, not one by one. */
@@ -44,6 +46,23 @@ export interface DropsManifest {
   /** Every drop merged, held-back ones first, then the run's own. */
   drops: DropRef[];
   heldThrough: number;
+  /** The window the dataset was cut to, what it left out, and how many drops its lineage holds in all. */
+  history: DatasetHistory;
+}
+
+/**
+ * Drops merged into a model's datasets up to `baseline`: the count its manifest keeps. A manifest
+ * written before the count was kept is followed back to the first dataset, counting.
+ */
+async function dropsMergedUpTo(bucket: string, model: string, baseline?: { runId: string }) {
+  let counted = 0;
+  for (let runId = baseline?.runId; runId !== undefined; ) {
+    const manifest = await getJson<Partial<DropsManifest>>(bucket, keys.datasetDrops(model, runId));
+    if (manifest.history) return counted + manifest.history.totalDrops;
+    counted += manifest.drops?.length ?? 0;
+    runId = manifest.baseline?.runId;
+  }
+  return counted;
 }
 
 export async function merge({ run }: RunInput, { spec }: RunStepContext): Promise<MergeResult> {
@@ -57,26 +76,30 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
   inputs.push(...drops.map((drop, i) => ({ name: drop.key, table: tables[i] })));
   if (inputs.length === 0) throw new InvalidDataError(`model "${run.model}" has no data to train on`);
 
-  const pairwise: PairwiseMerge =
-    spec.task === 'forecast'
-      ? (left, right, options) => mergeForecast(left, right, spec.time, options)
-      : mergeTabular;
-  const { table: merged, lineage } = mergeInOrder(inputs, pairwise);
-  const gaps = lineage.at(-1)?.gaps ?? [];
+  const merged = mergeHistory(spec, inputs);
+  const { gaps } = merged;
   if (gaps.length > 0) {
     throw new InvalidDataError(
       `the merged series misses ${gaps.length} month(s) (${gaps.slice(0, 3).join(', ')}${gaps.length > 3 ? ', …' : ''}); upload a drop with those months`,
     );
   }
   // Sent from the columns' own memory: the dataset is never copied into one file-sized buffer.
-  const stored = encodeTableParts({ table: merged, rowHashes: rowHashes(spec, merged) });
+  const { table } = merged;
+  const stored = encodeTableParts({ table, rowHashes: rowHashes(spec, table) });
   const datasetKey = keys.dataset(run.model, run.runId);
   const heldThrough = held.at(-1)?.seq ?? baseline?.heldThrough ?? 0;
+  const history: DatasetHistory = {
+    window: merged.window,
+    rowsMerged: merged.rowsMerged,
+    outOfWindow: merged.outOfWindow,
+    totalDrops: (await dropsMergedUpTo(run.bucket, run.model, baseline)) + drops.length,
+  };
   const manifest: DropsManifest = {
     runId: run.runId,
     baseline: baseline && { runId: baseline.runId, datasetKey: baseline.datasetKey },
     drops,
     heldThrough,
+    history,
   };
   const manifestKey = keys.datasetDrops(run.model, run.runId);
   await putJson(run.bucket, manifestKey, manifest);
@@ -84,15 +107,25 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
   const result: MergeResult = {
     datasetKey,
     sha256: sha256(stored.parts),
-    rows: merged.rowCount,
+    rows: table.rowCount,
     drops: { key: manifestKey, count: drops.length },
     baselineRunId: baseline?.runId,
     heldThrough,
     inputs: inputs.length,
-    overlapping: lineage.reduce((sum, entry) => sum + entry.overlapping, 0),
-    duplicatesRemoved: lineage.reduce((sum, entry) => sum + entry.duplicatesRemoved, 0),
+    overlapping: merged.overlapping,
+    duplicatesRemoved: merged.duplicatesRemoved,
+    history,
   };
-  logger.info('datasets merged', { rows: result.rows, inputs: inputs.length, drops: drops.length });
+  // The run record says what the run trained on (`driftline runs`), the same on every attempt.
+  await registry.updateRun(run.model, run.startedAt, run.runId, {
+    dataset: { key: datasetKey, rows: result.rows, drops: result.drops, history },
+  });
+  logger.info('datasets merged', {
+    rows: result.rows,
+    inputs: inputs.length,
+    drops: drops.length,
+    outOfWindow: history.outOfWindow,
+  });
   return result;
 }
 

@@ -153,6 +153,7 @@ export async function register(input: RegisterInput, { spec }: RunStepContext): 
       drops: merge.drops,
       drop: run.drop,
       dataset: { key: merge.datasetKey, sha256: merge.sha256, rows: merge.rows },
+      history: merge.history,
       trainRows: evaluation.rows.train,
       holdoutRows: evaluation.rows.holdout,
       holdout: evaluation.holdout,

@@ -8,6 +8,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import { z } from 'zod';
+import type { DatasetHistory } from '#core/merge.ts';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '#core/metrics.ts';
 import type { PairedComparison } from '#core/paired-bootstrap.ts';
 import { forestParamsSchema } from '#core/spec.ts';
@@ -183,6 +184,14 @@ export type DriftResult = z.output<typeof driftResultSchema>;
 // --- merge ---------------------------------------------------------------------------------------
 
 /** What merge hands on: bounded, whatever the number of drops. */
+/** A dataset's history window and what the window left out (see `DatasetHistory` in `#core/merge.ts`). */
+export const datasetHistorySchema = z.object({
+  window: z.union([z.object({ rows: count }), z.object({ months: count })]),
+  rowsMerged: count,
+  outOfWindow: count,
+  totalDrops: count,
+}) satisfies z.ZodType<DatasetHistory>;
+
 export const mergeResultSchema = z.object({
   datasetKey: text,
   sha256: z.string(),
@@ -196,6 +205,7 @@ export const mergeResultSchema = z.object({
   inputs: count,
   overlapping: count,
   duplicatesRemoved: count,
+  history: datasetHistorySchema,
 });
 export type MergeResult = z.output<typeof mergeResultSchema>;
 

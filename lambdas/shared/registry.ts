@@ -56,6 +56,7 @@ import {
   type StageUpdate,
   type Transition,
 } from '../core/lifecycle.ts';
+import type { DatasetHistory } from '../core/merge.ts';
 import type { PairedComparison } from '../core/paired-bootstrap.ts';
 import { MAX_PAGE_SIZE } from './api-schemas.ts';
 import { dynamoClient } from './clients.ts';
@@ -104,6 +105,8 @@ export interface ModelVersion {
     /** The drop that started the run (absent for a scheduled retrain). */
     drop?: DropRef;
     dataset: { key: string; sha256: string; rows: number };
+    /** The dataset's history window and what it left out (absent on versions registered before windows). */
+    history?: DatasetHistory;
     trainRows: number;
     holdoutRows: number;
     /** Which rows candidate and champion were scored on (absent on versions registered before it was recorded). */
@@ -146,6 +149,8 @@ export interface RunRecord {
   holdout?: HoldoutRecord;
   /** The paired bootstrap of candidate − champion that decided (runs that compared with a champion). */
   comparison?: PairedComparison;
+  /** The dataset the run merged and trains on: its size, the drops it merged, its history window. */
+  dataset?: RunDataset;
   /** When each step of the run started and ended (see {@link Registry.recordStepTime}), by step name. */
   durations?: Record<string, StepDuration>;
   failure?: { error: string; reason: string };
@@ -158,6 +163,15 @@ export interface RunRecord {
    */
   dropSettled?: 'merged' | 'held' | 'resumed';
   resumedBy?: string;
+}
+
+/** What a run's record says of the dataset it merged. */
+export interface RunDataset {
+  key: string;
+  rows: number;
+  /** The lineage manifest listing the drops this run merged, and how many. */
+  drops: { key: string; count: number };
+  history: DatasetHistory;
 }
 
 /**

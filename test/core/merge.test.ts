@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, toCsv, toTable } from '#core/csv.ts';
-import { MergeError, mergeForecast, mergeInOrder, mergeTabular, sha256 } from '#core/merge.ts';
+import {
+  keepHistory,
+  MergeError,
+  mergeForecast,
+  mergeHistory,
+  mergeInOrder,
+  mergeTabular,
+  sha256,
+} from '#core/merge.ts';
+import { monthLabel, parseSpec } from '#core/spec.ts';
 import type { Column, Table } from '#core/types.ts';
 
 const numeric = (name: string, values: number[]): Column => ({
@@ -139,11 +148,12 @@ describe('mergeTabular', () => {
               data.map(([, c]) => c),
             ),
           );
+        // Each distinct row once, at the place of its last copy.
         const expected: [number, string][] = [];
-        for (const row of [...left, ...right]) {
+        for (const row of [...left, ...right].reverse()) {
           const same = (other: [number, string]) =>
             (other[0] === row[0] || (Number.isNaN(other[0]) && Number.isNaN(row[0]))) && other[1] === row[1];
-          if (!expected.some(same)) expected.push(row);
+          if (!expected.some(same)) expected.unshift(row);
         }
         const { table: merged, lineage } = mergeTabular(toTableOf(left), toTableOf(right));
         expect(merged).toEqual(toTableOf(expected));
@@ -151,6 +161,17 @@ describe('mergeTabular', () => {
       }),
       { seed: 14, numRuns: 300 },
     );
+  });
+
+  it("moves a row sent again to its latest place, so the newest rows are the newest drops'", () => {
+    // Prepare
+    const baseline = table(numeric('x', [1, 2, 3]));
+    const drop = table(numeric('x', [1, 4]));
+    // Act
+    const { table: merged, lineage } = mergeTabular(baseline, drop);
+    // Assess
+    expect(valuesOf(merged, 'x')).toEqual([2, 3, 1, 4]);
+    expect(lineage).toMatchObject({ rowsOut: 4, duplicatesRemoved: 1 });
   });
 
   it('keeps rows that differ in a single column', () => {
@@ -275,5 +296,143 @@ describe('mergeInOrder', () => {
       'incoming/m/drop-0.csv … incoming/m/drop-511.csv',
       'incoming/m/drop-512.csv … incoming/m/drop-999.csv',
     ]);
+  });
+});
+
+/** `count` consecutive months from `start` (a month index), as a forecast table with value = index. */
+function monthsFrom(start: number, count: number, skip: number[] = []): Table {
+  const months = Array.from({ length: count }, (_, i) => start + i).filter((m) => !skip.includes(m));
+  return series(months.map(monthLabel), months);
+}
+
+describe('keepHistory', () => {
+  const regression = (rows?: number) =>
+    parseSpec({ name: 'm', task: 'regression', target: 'y', ...(rows ? { history: { rows } } : {}) });
+
+  it("keeps a tabular table's last rows, numeric columns as views of the same memory", () => {
+    // Prepare
+    const merged = table(
+      numeric(
+        'y',
+        Array.from({ length: 500 }, (_, i) => i),
+      ),
+      text(
+        'c',
+        Array.from({ length: 500 }, (_, i) => `r${i}`),
+      ),
+    );
+    // Act
+    const kept = keepHistory(regression(300), merged);
+    // Assess
+    expect(kept.window).toEqual({ rows: 300 });
+    expect(kept.outOfWindow).toBe(200);
+    expect(kept.table.rowCount).toBe(300);
+    expect(valuesOf(kept.table, 'y')[0]).toBe(200);
+    expect(valuesOf(kept.table, 'c').at(-1)).toBe('r499');
+    expect((kept.table.columns[0].values as Float64Array).buffer).toBe(
+      (merged.columns[0].values as Float64Array).buffer,
+    );
+  });
+
+  it('returns a table within its window as it is, with the default window', () => {
+    // Prepare
+    const merged = table(numeric('y', [1, 2, 3]));
+    // Act
+    const kept = keepHistory(regression(), merged);
+    // Assess
+    expect(kept).toEqual({ table: merged, window: { rows: 1_000_000 }, outOfWindow: 0 });
+    expect(kept.table).toBe(merged);
+  });
+
+  it("keeps a forecast's newest months, counted back from its last month", () => {
+    // Prepare: 2000-01 … 2009-12
+    const spec = parseSpec({
+      name: 'f',
+      task: 'forecast',
+      target: 'value',
+      time: 'month',
+      history: { months: 60 },
+    });
+    const merged = monthsFrom(2000 * 12, 120);
+    // Act
+    const kept = keepHistory(spec, merged);
+    // Assess
+    expect(kept.window).toEqual({ months: 60 });
+    expect(kept.outOfWindow).toBe(60);
+    expect(valuesOf(kept.table, 'month')[0]).toBe('2005-01');
+    expect(valuesOf(kept.table, 'month').at(-1)).toBe('2009-12');
+  });
+
+  it('throws a MergeError for a forecast dataset not sorted by month', () => {
+    // Prepare
+    const spec = parseSpec({
+      name: 'f',
+      task: 'forecast',
+      target: 'value',
+      time: 'month',
+      lags: 1,
+      holdout: 1,
+      history: { months: 3 },
+    });
+    const unsorted = series(['2020-05', '2020-01', '2020-02', '2020-03', '2020-04'], [5, 1, 2, 3, 4]);
+    // Act
+    const error = mergeErrorOf(() => keepHistory(spec, unsorted));
+    // Assess
+    expect(error.message).toBe('the dataset\'s time column "month" is not sorted by month');
+  });
+});
+
+describe('mergeHistory', () => {
+  it('keeps the newest rows of baseline and drops, a repeated old row kept with the newest drop', () => {
+    // Prepare: a window of 4 rows; the newest drop repeats the baseline's oldest row (x = 0)
+    const spec = parseSpec({
+      name: 'm',
+      task: 'regression',
+      target: 'x',
+      validation: { minRows: 2 },
+      history: { rows: 4 },
+    });
+    const inputs = [
+      { name: 'baseline', table: table(numeric('x', [0, 1, 2])) },
+      { name: 'a', table: table(numeric('x', [3, 4])) },
+      { name: 'b', table: table(numeric('x', [5, 0])) },
+    ];
+    // Act
+    const merged = mergeHistory(spec, inputs);
+    const again = mergeHistory(spec, inputs);
+    // Assess: 6 distinct rows merged, the 2 oldest left out; the same result every time
+    expect(valuesOf(merged.table, 'x')).toEqual([3, 4, 5, 0]);
+    expect(merged).toMatchObject({ rowsMerged: 6, outOfWindow: 2, duplicatesRemoved: 1, gaps: [] });
+    expect(again.table).toEqual(merged.table);
+  });
+
+  it('reports only the gaps inside the window: a missing month that left the window no longer fails', () => {
+    // Prepare: 2000-01 … 2004-12 without 2000-06, then a drop of 2005; a 48-month window
+    const spec = parseSpec({
+      name: 'f',
+      task: 'forecast',
+      target: 'value',
+      time: 'month',
+      history: { months: 48 },
+      validation: { minRows: 24 },
+      holdout: 6,
+    });
+    const baseline = monthsFrom(2000 * 12, 60, [2000 * 12 + 5]);
+    const drop = monthsFrom(2005 * 12, 12);
+    const withRecentGap = monthsFrom(2000 * 12, 60, [2003 * 12 + 1]);
+    // Act
+    const merged = mergeHistory(spec, [
+      { name: 'baseline', table: baseline },
+      { name: 'drop', table: drop },
+    ]);
+    const gapped = mergeHistory(spec, [
+      { name: 'baseline', table: withRecentGap },
+      { name: 'drop', table: drop },
+    ]);
+    // Assess
+    expect(merged).toMatchObject({ rowsMerged: 71, outOfWindow: 23, gaps: [] });
+    expect(valuesOf(merged.table, 'month')[0]).toBe('2002-01');
+    expect(merged.table.rowCount).toBe(48);
+    expect(gapped.gaps).toEqual(['2003-02']);
   });
 });

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_HISTORY_MONTHS,
+  DEFAULT_HISTORY_ROWS,
   DEFAULT_MAX_DROP_BYTES,
   DEFAULT_MAX_DROP_ROWS,
   defaultMinRows,
+  historyWindow,
   holdoutRows,
   monthIndex,
   monthLabel,
@@ -55,6 +58,7 @@ describe('parseSpec defaults', () => {
         maxBytes: DEFAULT_MAX_DROP_BYTES,
         maxRows: DEFAULT_MAX_DROP_ROWS,
       },
+      history: { months: DEFAULT_HISTORY_MONTHS },
       drift: {
         alpha: 0.05,
         share: 0.5,
@@ -112,6 +116,34 @@ describe('parseSpec defaults', () => {
     expect(rowHoldout.validation.minRows).toBe(6 + 2 * 10);
     expect(fractionHoldout.validation.minRows).toBe(6 + 2 * 24);
     expect(defaultMinRows({ task: 'regression', holdout: 0.25 })).toBe(20);
+  });
+
+  it("windows a forecast's history at 100 years, or at the data a retrain needs when that is more", () => {
+    // Act
+    const usual = parseSpec(forecast);
+    const longHoldout = parseSpec({ ...forecast, lags: 12, holdout: 600 });
+    const given = parseSpec({ ...forecast, history: { months: 240 } });
+    // Assess
+    expect(usual.history).toEqual({ months: 1200 });
+    expect(longHoldout.history).toEqual({ months: 12 + 2 * 600 });
+    expect(historyWindow(given, 2)).toEqual({ months: 240 });
+  });
+
+  it('windows a tabular history at 20M cells by default: 1M rows of up to 20 columns, fewer rows when wider', () => {
+    // Act
+    const spec = parseSpec(regression);
+    const given = parseSpec({ ...regression, history: { rows: 5000 } });
+    const rowHoldout = parseSpec({ ...classification, holdout: 400 });
+    // Assess
+    expect(spec.history).toEqual({});
+    expect(historyWindow(spec, 5)).toEqual({ rows: DEFAULT_HISTORY_ROWS });
+    expect(historyWindow(spec, 20)).toEqual({ rows: 1_000_000 });
+    expect(historyWindow(spec, 31)).toEqual({ rows: 645_161 });
+    expect(historyWindow(spec, 200)).toEqual({ rows: 100_000 });
+    // Never below the data a retrain needs, however wide: minRows, and one more row than an integer holdout
+    expect(historyWindow(spec, 10_000_000)).toEqual({ rows: 20 });
+    expect(historyWindow(rowHoldout, 10_000_000)).toEqual({ rows: 401 });
+    expect(historyWindow(given, 20)).toEqual({ rows: 5000 });
   });
 
   it('keeps an explicit minRows and an explicit search space as given', () => {
@@ -441,6 +473,31 @@ describe('parseSpec errors', () => {
     [{ ...forecast, schedule: 'rate(1 days)' }, 'spec.schedule: must be an EventBridge schedule expression'],
     [{ ...forecast, schedule: 'cron(0 3 * *)' }, 'spec.schedule: must be an EventBridge schedule expression'],
     [{ ...forecast, time: 'value' }, 'spec.time: must differ from the target, got "value"'],
+    [{ ...regression, history: { rows: 0 } }, 'spec.history.rows: must be a whole number of rows ≥ 1, got 0'],
+    [
+      { ...forecast, history: { months: 12.5 } },
+      'spec.history.months: must be a whole number of months ≥ 1, got 12.5',
+    ],
+    [
+      { ...regression, history: { months: 24 } },
+      "spec.history.months: a tabular model's history is counted in rows: use history.rows",
+    ],
+    [
+      { ...forecast, history: { rows: 240 } },
+      "spec.history.rows: a forecast's history is counted in months: use history.months",
+    ],
+    [
+      { ...forecast, history: { months: 48 } },
+      'spec.history.months: must keep at least 60 months (lags + 2 × holdout, the default validation.minRows), the data every retrain needs; raise history.months or lower validation.minRows, got 48',
+    ],
+    [
+      { ...classification, validation: { minRows: 100 }, history: { rows: 50 } },
+      'spec.history.rows: must keep at least 100 rows (validation.minRows), the data every retrain needs; raise history.rows or lower validation.minRows, got 50',
+    ],
+    [
+      { ...regression, holdout: 500, history: { rows: 500 } },
+      'spec.history.rows: must be more than the holdout (500 rows) to leave rows to train on; raise history.rows or lower holdout, got 500',
+    ],
     [
       { ...regression, features: ['a', 'price'] },
       'spec.features[1]: must not list the target column, got "price"',

@@ -85,6 +85,7 @@ function promoteInput(champion: number | undefined): RegisterInput {
     inputs: 1,
     overlapping: 0,
     duplicatesRemoved: 0,
+    history: { window: { months: 1200 }, rowsMerged: 120, outOfWindow: 0, totalDrops: 2 },
   };
   baselineRunId = runId;
   return {

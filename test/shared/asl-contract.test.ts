@@ -140,6 +140,7 @@ function stubs(): Record<PipelineFunctionKey, StepHandler> {
       inputs: 2,
       overlapping: 0,
       duplicatesRemoved: 0,
+      history: { window: { months: 1200 }, rowsMerged: 124, outOfWindow: 0, totalDrops: 2 },
     })),
     featurize: step('featurize', featurizeInputSchema, featuresSchema, () => ({
       ref: features,

@@ -95,6 +95,7 @@ describe('the pipeline contract', () => {
         inputs: 2,
         overlapping: 0,
         duplicatesRemoved: 0,
+        history: { window: { months: 1200 }, rowsMerged: 124, outOfWindow: 0, totalDrops: 2 },
       },
       features,
       selection: {

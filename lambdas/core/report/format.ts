@@ -120,3 +120,32 @@ export function formatParams(params: Record<string, unknown>): string {
     .map(([key, value]) => `${key} ${typeof value === 'number' ? formatNumber(value) : String(value)}`)
     .join(' · ');
 }
+
+/** What a run's record says of its dataset (the registry's `RunDataset` is assignable to it). */
+export interface DatasetSummary {
+  rows: number;
+  drops: { count: number };
+  history: {
+    window: { rows: number } | { months: number };
+    outOfWindow: number;
+    totalDrops: number;
+  };
+}
+
+/**
+ * A run's dataset as one line: its size, what the history window left out, and the drops merged (by
+ * this run, and into the model's datasets in all). An em dash for a run that merged nothing.
+ * @example formatDataset({ rows: 300, drops: { count: 1 }, history: { window: { rows: 300 }, outOfWindow: 200, totalDrops: 3 } })
+ * // '300 rows, 200 older left out by the 300-row window · 1 drop merged, 3 in all'
+ */
+export function formatDataset(dataset: DatasetSummary | undefined): string {
+  if (dataset === undefined) return '—';
+  const { window, outOfWindow, totalDrops } = dataset.history;
+  const [unit, size] = 'rows' in window ? ['row', window.rows] : ['month', window.months];
+  const count = (n: number, noun: string) => `${formatNumber(n)} ${noun}${n === 1 ? '' : 's'}`;
+  const cut =
+    outOfWindow > 0
+      ? `, ${formatNumber(outOfWindow)} older left out by the ${formatNumber(size)}-${unit} window`
+      : '';
+  return `${count(dataset.rows, unit)}${cut} · ${count(dataset.drops.count, 'drop')} merged, ${formatNumber(totalDrops)} in all`;
+}

@@ -8,6 +8,7 @@ import type { ColumnDrift } from '../drift.ts';
 import { metricsForTask } from '../metrics.ts';
 import { candidateBadge, runPill, stageBadge, verdictPill } from './badges.ts';
 import {
+  formatDataset,
   formatElapsed,
   formatMetric,
   formatNumber,
@@ -327,6 +328,7 @@ function runsSection(runs: ReportRun[]): SafeHtml {
 <td class="nowrap">${runPill(run)}</td>
 <td class="num">${formatElapsed(run.startedAt, run.finishedAt)}</td>
 <td class="steps">${formatStepTimes(run.durations)}</td>
+<td>${formatDataset(run.dataset)}</td>
 <td class="nowrap">${run.version === undefined ? '—' : `v${run.version}`}</td>
 <td class="reason">${run.failure ? html`<strong>${run.failure.error}</strong>: ${run.failure.reason}` : (run.decision ?? '—')}</td>
 <td class="nowrap mono">${run.runId}</td>
@@ -335,8 +337,8 @@ function runsSection(runs: ReportRun[]): SafeHtml {
   return html`<section class="card" id="runs" aria-labelledby="runs-title">
 <header><h2 id="runs-title">Runs</h2><p class="meta">Pipeline executions, newest first.</p></header>
 <div class="scroll"><table id="runs-table">
-<caption>The ${runs.length} latest run${runs.length === 1 ? '' : 's'}: what started each, how it ended, how long it took and where the time went (each step, from its first attempt's start to its last attempt's end), and why.</caption>
-<thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Outcome</th><th scope="col" class="num">Duration</th><th scope="col">Steps</th><th scope="col">Version</th><th scope="col">Decision or failure</th><th scope="col">Run</th></tr></thead>
+<caption>The ${runs.length} latest run${runs.length === 1 ? '' : 's'}: what started each, how it ended, how long it took and where the time went (each step, from its first attempt's start to its last attempt's end), the data it trained on (what the history window left out, and the drops merged by the run and in all), and why.</caption>
+<thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Outcome</th><th scope="col" class="num">Duration</th><th scope="col">Steps</th><th scope="col">Data</th><th scope="col">Version</th><th scope="col">Decision or failure</th><th scope="col">Run</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 </section>`;
 }

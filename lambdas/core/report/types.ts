@@ -6,6 +6,7 @@
 import type { DatasetDrift } from '../drift.ts';
 import type { MetricName } from '../metrics.ts';
 import type { Task } from '../types.ts';
+import type { DatasetSummary } from './format.ts';
 
 /** A version's stage, as the registry records it. */
 export type VersionStage =
@@ -68,6 +69,8 @@ export interface ReportRun {
   finishedAt?: string;
   /** How long each step took, by step name in the order they started. */
   durations?: Record<string, { seconds?: number }>;
+  /** The dataset the run merged (runs that merged). */
+  dataset?: DatasetSummary;
 }
 
 /** One change of what serves. */

@@ -89,6 +89,11 @@ const runs: ReportRun[] = [
     decision: 'MAPE 3% beats 4%',
     finishedAt: '2026-01-02T10:01:15.000Z',
     durations: { validate: { seconds: 0.4 }, search: { seconds: 61 }, fit: { seconds: 12.5 } },
+    dataset: {
+      rows: 120,
+      drops: { count: 1 },
+      history: { window: { months: 120 }, outOfWindow: 24, totalDrops: 3 },
+    },
   },
 ];
 

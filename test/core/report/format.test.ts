@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  formatDataset,
   formatDuration,
   formatElapsed,
   formatMetric,
@@ -88,6 +89,23 @@ describe('times', () => {
   it('measures a run from its start to its end, if it ended', () => {
     expect(formatElapsed('2026-01-01T10:00:00Z', '2026-01-01T10:01:15Z')).toBe('1 min 15 s');
     expect(formatElapsed('2026-01-01T10:00:00Z', undefined)).toBe('—');
+  });
+});
+
+describe('formatDataset', () => {
+  it('says what the history window left out and how many drops the lineage holds', () => {
+    const history = { window: { rows: 1_000_000 }, outOfWindow: 250_000, totalDrops: 37 };
+    expect(formatDataset({ rows: 1_000_000, drops: { count: 5 }, history })).toBe(
+      '1,000,000 rows, 250,000 older left out by the 1,000,000-row window · 5 drops merged, 37 in all',
+    );
+    expect(
+      formatDataset({
+        rows: 144,
+        drops: { count: 1 },
+        history: { window: { months: 1200 }, outOfWindow: 0, totalDrops: 2 },
+      }),
+    ).toBe('144 months · 1 drop merged, 2 in all');
+    expect(formatDataset(undefined)).toBe('—');
   });
 });
 

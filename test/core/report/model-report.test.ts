@@ -78,7 +78,7 @@ describe('renderModelReport', () => {
     expect(drift).toContain('the largest change is -25 points in 100 to 200');
   });
 
-  it('shows the runs with duration, the time of each step and the failure or decision', () => {
+  it('shows the runs with duration, the time of each step, the data and the failure or decision', () => {
     // Act
     const runs = bodyRows(element(renderModelReport(forecastReport()), 'table', 'runs-table'));
     // Assess
@@ -89,6 +89,10 @@ describe('renderModelReport', () => {
     expect(runs[1]).toContain('MAPE 3% beats 4%');
     expect(runs[1]).toContain('<td class="steps">validate 400 ms · search 1 min 1 s · fit 12.5 s</td>');
     expect(runs[0]).toContain('<td class="steps">—</td>');
+    expect(runs[1]).toContain(
+      '<td>120 months, 24 older left out by the 120-month window · 1 drop merged, 3 in all</td>',
+    );
+    expect(runs[0]).toContain('<td>—</td>');
   });
 
   it('shows a classifier with its ROC curve, confusion matrix and the candidate baking', () => {
