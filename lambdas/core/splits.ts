@@ -11,7 +11,7 @@
 import { createHash, hash } from 'node:crypto';
 import { holdoutRows, type ModelSpec, resolveColumns } from './spec.ts';
 import type { RowHashes } from './table-file.ts';
-import type { Table } from './types.ts';
+import type { Column, Table } from './types.ts';
 
 /** Role of a matrix row: trains candidates (and is where they are compared), or judges the chosen one. */
 export const FIT = 0;
@@ -52,38 +52,21 @@ export function keyHash(key: string): number {
 /**
  * The identity of each table row for the holdout rule. Forecasts: the period (the time column's
  * value). Tabular: the row's content — the target and feature values, columns in name order — so a
- * row keeps its key when drops are merged in another order or a duplicate arrives again.
+ * row keeps its key when drops are merged in another order or a duplicate arrives again. Each value is
+ * its text, a number as `String(value)` and NaN as nothing; values are joined by U+001F, each tabular
+ * one preceded by `name=`.
  */
 export function rowKeys(spec: ModelSpec, table: Table): string[] {
-  const keys = new Array<string>(table.rowCount);
-  forEachRowKey(spec, table, (key, row) => {
-    keys[row] = key;
-  });
-  return keys;
-}
-
-/**
- * Builds each row's {@link rowKeys} key in turn and hands it to `use`, keeping none of them: a million
- * rows' keys held at once are hundreds of megabytes of strings. Returns the key's columns.
- */
-function forEachRowKey(spec: ModelSpec, table: Table, use: (key: string, row: number) => void): string[] {
-  const names = rowKeyColumns(spec, table);
-  const columns = names.map((name) => {
-    const column = table.columns.find((candidate) => candidate.name === name);
-    if (!column) throw new RangeError(`column "${name}" is not in the data`);
-    return column;
-  });
-  const labels = columns.map((column) => (spec.task === 'forecast' ? '' : `${column.name}=`));
-  for (let row = 0; row < table.rowCount; row++) {
+  const { columns, labels } = keyParts(spec, table);
+  return Array.from({ length: table.rowCount }, (_, row) => {
     let key = '';
     for (let at = 0; at < columns.length; at++) {
       const value = columns[at].values[row];
       const text = typeof value === 'number' ? (Number.isNaN(value) ? '' : String(value)) : value;
       key += at === 0 ? labels[at] + text : `\u001f${labels[at]}${text}`;
     }
-    use(key, row);
-  }
-  return names;
+    return key;
+  });
 }
 
 /** The columns a row's {@link rowKeys} key is built from, in key order. */
@@ -93,17 +76,111 @@ export function rowKeyColumns(spec: ModelSpec, table: Table): string[] {
     : [spec.target, ...resolveColumns(spec, table).features].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** The key's columns, in key order, and the label written before each one's value. */
+function keyParts(spec: ModelSpec, table: Table): { names: string[]; columns: Column[]; labels: string[] } {
+  const names = rowKeyColumns(spec, table);
+  const columns = names.map((name) => {
+    const column = table.columns.find((candidate) => candidate.name === name);
+    if (!column) throw new RangeError(`column "${name}" is not in the data`);
+    return column;
+  });
+  const labels = columns.map((column) => (spec.task === 'forecast' ? '' : `${column.name}=`));
+  return { names, columns, labels };
+}
+
 /**
  * Each row's {@link keyHash} of its {@link rowKeys} key, with the columns the keys were built from: what
- * a stored table keeps so the holdout rule needs no rehashing, the same hash for the same row. The keys
- * are hashed as they are built, never all held at once.
+ * a stored table keeps so the holdout rule needs no rehashing, the same hash for the same row.
+ *
+ * The keys' UTF-8 bytes are written row by row into one reused buffer and hashed from there, numbers
+ * formatted by {@link writeShortestDecimal}: building a million rows' keys as strings (20 number-to-string
+ * conversions and concatenations a row) took longer than reading the drop, and holding them all took
+ * hundreds of megabytes. A test holds the bytes to {@link rowKeys}.
  */
 export function rowHashes(spec: ModelSpec, table: Table): RowHashes {
+  const { names, columns, labels } = keyParts(spec, table);
+  const labelBytes = labels.map((label, at) => Buffer.from(at === 0 ? label : `\u001f${label}`, 'utf8'));
   const values = new Float64Array(table.rowCount);
-  const columns = forEachRowKey(spec, table, (key, row) => {
-    values[row] = keyHash(key);
-  });
-  return { columns, values };
+  let buffer = Buffer.allocUnsafe(1024);
+  const reserve = (length: number, more: number) => {
+    if (length + more <= buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * buffer.length, length + more));
+    buffer.copy(grown, 0, 0, length);
+    buffer = grown;
+  };
+  for (let row = 0; row < table.rowCount; row++) {
+    let length = 0;
+    for (let at = 0; at < columns.length; at++) {
+      const label = labelBytes[at];
+      // A number's text is at most 25 bytes (-1.2345678901234567e-123); UTF-8 at most 3 per UTF-16 unit.
+      const value = columns[at].values[row];
+      reserve(length, label.length + (typeof value === 'number' ? 25 : 3 * value.length));
+      buffer.set(label, length);
+      length += label.length;
+      if (typeof value !== 'number') length += buffer.write(value, length, 'utf8');
+      else if (!Number.isNaN(value)) length = writeNumber(buffer, length, value);
+    }
+    // The first 48 bits of the digest, read from its hex (a Buffer digest allocates one object a row).
+    values[row] = Number.parseInt(hash('sha256', buffer.subarray(0, length), 'hex').slice(0, 12), 16);
+  }
+  return { columns: names, values };
+}
+
+/** 10⁰ … 10¹⁵, exact doubles. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, d) => 10 ** d);
+/** Below 10¹⁵ a decimal of the integer's digits is one double's shortest text (15 digits round-trip). */
+const MAX_DECIMAL_DIGITS = 1e15;
+
+/** Writes `String(value)` (ASCII) at `at`; returns the end. */
+function writeNumber(out: Buffer, at: number, value: number): number {
+  const end = writeShortestDecimal(out, at, value);
+  return end >= 0 ? end : at + out.write(String(value), at, 'latin1');
+}
+
+/**
+ * Writes `String(value)` for a value JavaScript prints in plain notation with at most 15 significant
+ * digits (what a CSV of decimals holds), without building the string; returns the end, or −1 for any
+ * other value (the caller falls back to `String`).
+ *
+ * The text is the decimal k / 10ᵈ with the fewest fraction digits d that reads back as the value: the
+ * shortest round-trip text ECMAScript's Number::toString prints has its fraction digits, and below 10¹⁵
+ * that decimal is the only one with d digits (decimals of ≤ 15 significant digits are distinct doubles).
+ * k = round(|value| · 10ᵈ) is off the exact product by < 0.25, and k / 10ᵈ is correctly rounded, as
+ * parsing the text would be, so the test `k / 10ᵈ === |value|` is exact.
+ */
+function writeShortestDecimal(out: Buffer, at: number, value: number): number {
+  if (value === 0) {
+    out[at] = 0x30; // String(-0) is "0" too
+    return at + 1;
+  }
+  const magnitude = Math.abs(value);
+  // ECMAScript prints below 10⁻⁶ in exponent notation.
+  if (!(magnitude >= 1e-6 && magnitude < MAX_DECIMAL_DIGITS)) return -1;
+  let fractionDigits = 0;
+  let digits = 0;
+  for (; fractionDigits < POWERS_OF_TEN.length; fractionDigits++) {
+    const scale = POWERS_OF_TEN[fractionDigits];
+    digits = Math.round(magnitude * scale);
+    if (digits >= MAX_DECIMAL_DIGITS) return -1;
+    if (digits / scale === magnitude) break;
+  }
+  if (fractionDigits === POWERS_OF_TEN.length) return -1;
+  let end = at;
+  if (value < 0) out[end++] = 0x2d;
+  // At least one digit before the point: 0.00123 is 123 with five fraction digits, written as 000123.
+  let width = 1;
+  while (width < 16 && POWERS_OF_TEN[width] <= digits) width++;
+  width = Math.max(width, fractionDigits + 1);
+  const pointAt = width - fractionDigits;
+  const textEnd = end + width + (fractionDigits > 0 ? 1 : 0);
+  let remaining = digits;
+  for (let position = width - 1, write = textEnd - 1; position >= 0; position--) {
+    const digit = remaining % 10;
+    remaining = (remaining - digit) / 10;
+    out[write--] = 0x30 + digit;
+    if (position === pointAt && fractionDigits > 0) out[write--] = 0x2e;
+  }
+  return textEnd;
 }
 
 /** A short fingerprint of a set of row keys (order-free), for the run record: same holdout, same digest. */

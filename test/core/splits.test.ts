@@ -16,6 +16,7 @@ import {
 import { buildFeatureSets, holdoutOverlap } from '#core/training.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
+import { lcg } from './stats/lcg.ts';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const breastCancer = readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').trim().split('\n');
@@ -59,6 +60,73 @@ describe('rowKeys / rowHashes', () => {
     expect(keys).toEqual(['city=Oslo\u001fx=1.5\u001fy=-2', 'city=\u001fx=\u001fy=1e+21']);
     expect(hashes.columns).toEqual(['city', 'x', 'y']);
     expect(Array.from(hashes.values, (value) => value / 2 ** 48)).toEqual(keys.map(keyFraction));
+  });
+
+  it('hashes the same bytes rowKeys spells, whatever the numbers look like', () => {
+    // Prepare: values JavaScript prints as plain decimals, in exponent notation, and in between.
+    const next = lcg(42);
+    const odd = [
+      0,
+      -0,
+      1,
+      -1,
+      0.1 + 0.2,
+      1e-6,
+      9.99e-7,
+      1.234567890123e-6,
+      0.000123,
+      123456789012345.6,
+      1e15 - 1,
+      1e15,
+      2 ** 53,
+      1e21,
+      1e22,
+      5e-324,
+      Number.MAX_VALUE,
+      -Number.MIN_VALUE,
+      Number.POSITIVE_INFINITY,
+      Number.NaN,
+      100,
+      1.5e300,
+      0.5,
+      12.30001,
+    ];
+    const rowCount = 3000;
+    const number = (row: number) => {
+      const pick = row % 4;
+      if (pick === 0) return odd[row % odd.length];
+      if (pick === 1) return Number(((next() - 0.5) * 60).toFixed(5));
+      if (pick === 2) return (next() - 0.5) * 10 ** Math.floor(next() * 40 - 20);
+      return Math.floor(next() * 1e6) - 5e5;
+    };
+    const words = ['Oslo', 'Zürich', '東京', '😀 ok', '', 'a\u001fb'];
+    const mixed: Table = {
+      rowCount,
+      columns: [
+        {
+          name: 'y',
+          kind: 'numeric',
+          values: Float64Array.from({ length: rowCount }, (_, row) => number(row)),
+        },
+        {
+          name: 'b',
+          kind: 'numeric',
+          values: Float64Array.from({ length: rowCount }, (_, row) => number(row + 1)),
+        },
+        {
+          name: 'städte',
+          kind: 'text',
+          values: Array.from({ length: rowCount }, (_, row) => words[row % words.length]),
+        },
+      ],
+    };
+    const spec = parseSpec({ name: 't', task: 'regression', target: 'y' });
+    // Act
+    const hashes = rowHashes(spec, mixed);
+    // Assess
+    expect(Array.from(hashes.values, (value) => value / 2 ** 48)).toEqual(
+      rowKeys(spec, mixed).map(keyFraction),
+    );
   });
 
   it('keys a forecast row by its period alone', () => {
