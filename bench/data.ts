@@ -1,10 +1,12 @@
 /**
  * The data path benchmark, against pandas and SciPy in the same run:
  *
- * 1. Drop → validated table: a regression drop of N rows × 20 numeric columns read by `validateDrop` (the
- *    streaming column reader and the gate) and stored with `encodeTable`, in a fresh process per file, vs
- *    pandas `read_csv` of the same file in a fresh Python. Rows per second and peak RSS above the process's
- *    RSS before reading, next to the size of the typed data (N × 20 × 8 bytes).
+ * 1. Drop → validated table: what the validate step does with a drop of N rows × 20 numeric columns, S3
+ *    aside — stream the file through sha256 and `validateDrop` (the streaming column reader and the gate),
+ *    hash each row's holdout key (`rowHashes`) and write the table file from the columns' memory
+ *    (`encodeTableParts`, as `putParts` sends it) — in a fresh process per file, vs pandas `read_csv` of
+ *    the same file in a fresh Python. Rows per second (and the seconds of each phase) and peak RSS above
+ *    the process's RSS before reading, next to the size of the typed data (N × 20 × 8 bytes).
  * 2. Drift 1M vs 1M rows × 20 columns, KS + PSI per column: `detectDrift` (every column's test forced to
  *    KS, PSI always computed) vs `scipy.stats.ks_2samp` plus a numpy PSI over the same 10 reference-quantile
  *    bins. The statistics' time alone (data already in memory), and reading both files plus the statistics.
@@ -18,12 +20,16 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { detectDrift } from '#core/drift.ts';
 import { parseSpec } from '#core/spec.ts';
-import { encodeTable } from '#core/table-file.ts';
+import { rowHashes } from '#core/splits.ts';
+import { encodeTableParts } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
 import { COLUMNS, COLUMN_NAMES as names, writeDrop } from './drops.ts';
@@ -33,8 +39,8 @@ const spec = parseSpec({ name: 'bench', task: 'regression', target: 'y' });
 
 const MB = 2 ** 20;
 
-async function readTable(path: string): Promise<Table> {
-  const report = await validateDrop(createReadStream(path, { highWaterMark: MB }), spec, {
+async function readTable(path: string, chunks: AsyncIterable<Uint8Array> = readChunks(path)): Promise<Table> {
+  const report = await validateDrop(chunks, spec, {
     maxBytes: Number.POSITIVE_INFINITY,
     maxRows: Number.POSITIVE_INFINITY,
     expectedBytes: statSync(path).size,
@@ -44,16 +50,43 @@ async function readTable(path: string): Promise<Table> {
   return report.table;
 }
 
-/** Child: validate one file and store its table; prints seconds and memory as JSON. */
-async function childValidate(path: string): Promise<void> {
+function readChunks(path: string): AsyncIterable<Uint8Array> {
+  return createReadStream(path, { highWaterMark: MB });
+}
+
+/**
+ * Child: the validate step on one file (lambdas/validate/handler.ts, with a file for S3): the drop
+ * streamed through sha256 and the reader, the row hashes, the table file written part by part. Prints
+ * the seconds of each phase and the peak memory as JSON.
+ */
+async function childValidate(path: string, tablePath: string): Promise<void> {
   const baseRss = process.memoryUsage().rss;
   const started = performance.now();
-  const table = await readTable(path);
-  const bytes = encodeTable({ table });
-  const seconds = (performance.now() - started) / 1000;
+  const digest = createHash('sha256');
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of readChunks(path)) {
+      digest.update(chunk);
+      yield chunk;
+    }
+  }
+  const table = await readTable(path, hashed());
+  digest.digest('hex');
+  const read = performance.now();
+  const stored = encodeTableParts({ table, rowHashes: rowHashes(spec, table) });
+  const keyed = performance.now();
+  await pipeline(Readable.from(stored.parts), createWriteStream(tablePath));
+  const written = performance.now();
   const peakRss = process.resourceUsage().maxRSS * 1024;
   console.log(
-    JSON.stringify({ seconds, rows: table.rowCount, bytes: bytes.length, peakAbove: peakRss - baseRss }),
+    JSON.stringify({
+      seconds: (written - started) / 1000,
+      read: (read - started) / 1000,
+      rowHashes: (keyed - read) / 1000,
+      write: (written - keyed) / 1000,
+      rows: table.rowCount,
+      bytes: statSync(tablePath).size,
+      peakAbove: peakRss - baseRss,
+    }),
   );
 }
 
@@ -139,9 +172,9 @@ async function main(): Promise<void> {
   const folder = mkdtempSync(join(tmpdir(), 'driftline-bench-data-'));
   try {
     console.log(
-      `| rows × 20 | file MB | typed MB | driftline rows/s | pandas rows/s | driftline ÷ pandas throughput | driftline peak MB | pandas peak MB | driftline peak ÷ typed |`,
+      `| rows × 20 | file MB | typed MB | driftline rows/s | pandas rows/s | driftline ÷ pandas throughput | of it: read + gate s | row hashes s | write s | read + gate alone ÷ pandas | driftline peak MB | pandas peak MB | driftline peak ÷ typed |`,
     );
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const rows of sizes) {
       const ours: Record<string, number>[] = [];
       const theirs: Record<string, number>[] = [];
@@ -150,16 +183,21 @@ async function main(): Promise<void> {
         const path = join(folder, `drop-${rows}-${seed}.csv`);
         await writeDrop(path, rows, seed);
         fileBytes = statSync(path).size;
-        ours.push(node(['validate', path]));
+        const tablePath = `${path}.table`;
+        ours.push(node(['validate', path, tablePath]));
         theirs.push(python(PANDAS_READ, [path]));
+        console.error(
+          `${rows} rows, seed ${seed}: driftline ${JSON.stringify(ours.at(-1))}, pandas ${JSON.stringify(theirs.at(-1))}`,
+        );
         rmSync(path);
+        rmSync(tablePath);
       }
       const typed = (rows * COLUMNS * 8) / MB;
       const ourRate = ours.map((m) => rows / m.seconds);
       const theirRate = theirs.map((m) => rows / m.seconds);
       const ratio = ours.map((m, i) => theirs[i].seconds / m.seconds);
       console.log(
-        `| ${rows.toLocaleString('en')} | ${(fileBytes / MB).toFixed(0)} | ${typed.toFixed(0)} | ${show(ourRate, 0)} | ${show(theirRate, 0)} | ${show(ratio)}× | ${show(
+        `| ${rows.toLocaleString('en')} | ${(fileBytes / MB).toFixed(0)} | ${typed.toFixed(0)} | ${show(ourRate, 0)} | ${show(theirRate, 0)} | ${show(ratio)}× | ${show(ours.map((m) => m.read))} | ${show(ours.map((m) => m.rowHashes))} | ${show(ours.map((m) => m.write))} | ${show(ours.map((m, i) => theirs[i].seconds / m.read))}× | ${show(
           ours.map((m) => m.peakAbove / MB),
           0,
         )} | ${show(
@@ -207,7 +245,7 @@ async function main(): Promise<void> {
 const childAt = process.argv.indexOf('--child');
 if (childAt >= 0) {
   const [mode, ...paths] = process.argv.slice(childAt + 1);
-  if (mode === 'validate') await childValidate(paths[0]);
+  if (mode === 'validate') await childValidate(paths[0], paths[1]);
   else await childDrift(paths[0], paths[1]);
 } else {
   await main();
