@@ -311,21 +311,155 @@ export function fitAirline(values: ArrayLike<number>, season: number): AirlineCo
 /**
  * Smoothing weights of additive Holt-Winters: level α, trend β, season γ; `trend: false` for the model
  * without a trend (level and season only, ETS(A,N,A)); absent means a trend, as models stored before the
- * choice existed were fitted.
+ * choice existed were fitted. `states` says where a forecast starts the filter ({@link holtWintersForecast}):
+ * `least-squares` on the whole history, or (absent, as models stored before it were fitted) from the
+ * first two seasons.
  */
 export interface HoltWintersWeights {
   alpha: number;
   beta: number;
   gamma: number;
   trend?: boolean;
+  states?: 'first-seasons' | 'least-squares';
+}
+
+/** Holt-Winters' state before a value: level, trend and the next `season` seasonal terms in order. */
+interface HoltWintersState {
+  level: number;
+  trend: number;
+  seasonal: ArrayLike<number>;
+}
+
+/**
+ * Runs additive Holt-Winters over `values[from…]` from `state` (the state before `values[from]`) and
+ * returns the one-step forecast of the step after them; `errors[t]`, when given, receives the one-step
+ * error of every value it runs over. `zeroData` runs it over zeros instead (the response to the start
+ * alone, see {@link leastSquaresStart}). The filter is linear in the start and the values together.
+ */
+function holtWintersFilter(
+  values: ArrayLike<number>,
+  from: number,
+  season: number,
+  weights: HoltWintersWeights,
+  state: HoltWintersState,
+  errors?: Float64Array,
+  zeroData = false,
+): number {
+  const { alpha, beta, gamma } = weights;
+  // The trend's weight in the forecast and the level: 0 drops it (the model without a trend).
+  const carried = weights.trend === false ? 0 : 1;
+  const n = values.length;
+  let level = state.level;
+  let trend = carried * state.trend;
+  // seasonal[k] is the term of value `from + k - season`: the start's terms, then every update.
+  const seasonal = new Float64Array(n - from + season);
+  for (let i = 0; i < season; i++) seasonal[i] = state.seasonal[i];
+  for (let t = from; t < n; t++) {
+    const k = t - from;
+    const value = zeroData ? 0 : values[t];
+    const forecast = level + carried * trend + seasonal[k];
+    if (errors) errors[t] = value - forecast;
+    const previousLevel = level;
+    level = alpha * (value - seasonal[k]) + (1 - alpha) * (level + carried * trend);
+    trend = carried * (beta * (level - previousLevel) + (1 - beta) * trend);
+    seasonal[k + season] = gamma * (value - level) + (1 - gamma) * seasonal[k];
+  }
+  return level + carried * trend + seasonal[n - from];
+}
+
+/**
+ * The start from the first two seasons (Hyndman & Athanasopoulos, FPP3 §8.3): level and trend from their
+ * means, the seasonal terms from the first season's deviations from its mean, as the state before the
+ * second season. Without a trend the start is the same (so a slope in the first year does not leak into
+ * the seasonal terms) but no trend is carried after it.
+ */
+function firstSeasonsStart(values: ArrayLike<number>, season: number): HoltWintersState {
+  let first = 0;
+  let second = 0;
+  for (let i = 0; i < season; i++) {
+    first += values[i] / season;
+    second += values[season + i] / season;
+  }
+  const trend = (second - first) / season;
+  // The first season's mean sits at its middle; carry the level to its last step.
+  const level = first + (trend * (season - 1)) / 2;
+  const seasonal = Array.from(
+    { length: season },
+    (_, i) => values[i] - (first + trend * (i - (season - 1) / 2)),
+  );
+  return { level, trend, seasonal };
+}
+
+/**
+ * The state before `values[0]` whose one-step errors over all of `values` have the least sum of squares
+ * for these weights: the initial states ETS estimates by likelihood (for additive errors, least squares),
+ * here exactly, since the errors are linear in the start. The seasonal terms sum to 0 (a constant moved
+ * from the level to every seasonal term changes no forecast). Errors are the sum of the response to the
+ * values from a zero start and the responses to each unit start over zeros; the normal equations are
+ * solved by Gaussian elimination with partial pivoting.
+ */
+function leastSquaresStart(
+  values: ArrayLike<number>,
+  season: number,
+  weights: HoltWintersWeights,
+): HoltWintersState {
+  const n = values.length;
+  const trended = weights.trend !== false;
+  const unknowns = (trended ? 2 : 1) + season - 1;
+  const zero = { level: 0, trend: 0, seasonal: new Float64Array(season) };
+  const fromData = new Float64Array(n);
+  holtWintersFilter(values, 0, season, weights, zero, fromData);
+  const stateOf = (x: ArrayLike<number>): HoltWintersState => {
+    const seasonal = new Float64Array(season);
+    let sum = 0;
+    for (let j = 0; j < season - 1; j++) {
+      seasonal[j] = x[(trended ? 2 : 1) + j];
+      sum += seasonal[j];
+    }
+    seasonal[season - 1] = -sum;
+    return { level: x[0], trend: trended ? x[1] : 0, seasonal };
+  };
+  const responses = Array.from({ length: unknowns }, (_, j) => {
+    const unit = new Float64Array(unknowns);
+    unit[j] = 1;
+    const response = new Float64Array(n);
+    holtWintersFilter(values, 0, season, weights, stateOf(unit), response, true);
+    return response;
+  });
+  // Normal equations R'R x = −R'e for errors e + R x; a tiny ridge keeps a short history solvable.
+  const system = responses.map((row, i) => {
+    const equation = new Float64Array(unknowns + 1);
+    for (let j = 0; j < unknowns; j++) {
+      let dot = 0;
+      for (let t = 0; t < n; t++) dot += row[t] * responses[j][t];
+      equation[j] = dot;
+    }
+    equation[i] += 1e-10 * (equation[i] + 1);
+    let rhs = 0;
+    for (let t = 0; t < n; t++) rhs -= row[t] * fromData[t];
+    equation[unknowns] = rhs;
+    return equation;
+  });
+  for (let column = 0; column < unknowns; column++) {
+    let pivot = column;
+    for (let row = column + 1; row < unknowns; row++)
+      if (Math.abs(system[row][column]) > Math.abs(system[pivot][column])) pivot = row;
+    [system[column], system[pivot]] = [system[pivot], system[column]];
+    for (let row = 0; row < unknowns; row++) {
+      if (row === column) continue;
+      const factor = system[row][column] / system[column][column];
+      for (let j = column; j <= unknowns; j++) system[row][j] -= factor * system[column][j];
+    }
+  }
+  return stateOf(system.map((equation, i) => equation[unknowns] / equation[i]));
 }
 
 /**
  * Additive Holt-Winters' one-step forecast of the step after `values` (Hyndman & Athanasopoulos, FPP3
- * §8.3): level and trend start from the means of the first two seasons, the seasonal terms from the
- * first season's deviations from its mean, then every value updates them. Without a trend the start is
- * the same (so a slope in the first year does not leak into the seasonal terms) but no trend is carried
- * after it. `errors`, when given, receives the one-step errors (0 for the first season).
+ * §8.3). With `states: 'least-squares'` the filter starts before the first value from the state that
+ * fits all of `values` best ({@link leastSquaresStart}); otherwise from the first two seasons, the first
+ * season only seeding the state. `errors`, when given, receives the one-step errors (0 for the values
+ * that only seed the state).
  */
 export function holtWintersForecast(
   values: ArrayLike<number>,
@@ -333,32 +467,12 @@ export function holtWintersForecast(
   weights: HoltWintersWeights,
   errors?: Float64Array,
 ): number {
-  const { alpha, beta, gamma } = weights;
-  // The trend's weight in the forecast and the level: 0 drops it (the model without a trend).
-  const carried = weights.trend === false ? 0 : 1;
   const n = values.length;
   if (n < 2 * season) throw new FeaturizeError(`Holt-Winters needs at least ${2 * season} values, got ${n}`);
-  let first = 0;
-  let second = 0;
-  for (let i = 0; i < season; i++) {
-    first += values[i] / season;
-    second += values[season + i] / season;
-  }
-  let trend = (second - first) / season;
-  // The first season's mean sits at its middle; carry the level to its last step.
-  let level = first + (trend * (season - 1)) / 2;
-  const seasonal = new Float64Array(n + season);
-  for (let i = 0; i < season; i++) seasonal[i] = values[i] - (first + trend * (i - (season - 1) / 2));
+  if (weights.states === 'least-squares')
+    return holtWintersFilter(values, 0, season, weights, leastSquaresStart(values, season, weights), errors);
   errors?.fill(0);
-  for (let t = season; t < n; t++) {
-    const forecast = level + carried * trend + seasonal[t - season];
-    if (errors) errors[t] = values[t] - forecast;
-    const previousLevel = level;
-    level = alpha * (values[t] - seasonal[t - season]) + (1 - alpha) * (level + carried * trend);
-    trend = carried * (beta * (level - previousLevel) + (1 - beta) * trend);
-    seasonal[t] = gamma * (values[t] - level) + (1 - gamma) * seasonal[t - season];
-  }
-  return level + carried * trend + seasonal[n - season];
+  return holtWintersFilter(values, season, season, weights, firstSeasonsStart(values, season), errors);
 }
 
 const HW_LEVEL_GRID = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -374,6 +488,12 @@ const HW_SEASON_GRID = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7];
  * on `npm run bench:forecast`'s series the choice took the Holt-Winters forecast of the Nottingham
  * temperatures from 4.22% to 3.52% MAPE and of the UK lung deaths from 7.39% to 6.73%, for 7.55% → 8.04%
  * on the UK driver deaths (bench/RESULTS.md).
+ *
+ * The weights it returns forecast from least-squares states (`states: 'least-squares'`): the weights are
+ * judged on honest one-step errors (a start from the first two seasons sees none of the months it is
+ * scored on), while a forecast may use every value before the month it forecasts to place its start.
+ * Weights and states fitted jointly by least squares overfit instead: the states then see the whole
+ * training part, the season's weight falls to the grid's floor, and the forecasts got worse (bench/RESULTS.md).
  *
  * @param values - the training part of the series (logged for `holt-winters-log`).
  * @throws FeaturizeError when fewer than `2·season + 2` values are given.
@@ -392,7 +512,7 @@ export function fitHoltWinters(values: ArrayLike<number>, season: number): HoltW
     for (const alpha of HW_LEVEL_GRID) {
       for (const beta of trend ? HW_TREND_GRID : [0]) {
         for (const gamma of HW_SEASON_GRID) {
-          const weights = trend ? { alpha, beta, gamma } : { alpha, beta, gamma, trend };
+          const weights: HoltWintersWeights = trend ? { alpha, beta, gamma } : { alpha, beta, gamma, trend };
           holtWintersForecast(values, season, weights, errors);
           let sum = 0;
           for (let t = first; t < values.length; t++) sum += errors[t] * errors[t];
@@ -406,7 +526,7 @@ export function fitHoltWinters(values: ArrayLike<number>, season: number): HoltW
       }
     }
   }
-  return best;
+  return { ...best, states: 'least-squares' };
 }
 
 /** The base of a classical-base transform: its model's (or models' mean) one-step forecast. */
