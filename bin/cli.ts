@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { backtestCommand, driftCommand, validateCommand } from './commands/offline.ts';
 import {
   feedbackCommand,
+  lineageCommand,
   modelsCommand,
   predictCommand,
   promoteCommand,
@@ -126,6 +127,17 @@ remote(
     .option('--next <cursor>', 'the next page (printed under the last page)')
     .option('--json', 'print as JSON'),
 ).action(runsCommand);
+
+remote(
+  program
+    .command('lineage')
+    .description(
+      "every drop merged into a model's datasets, newest first, and what the history window left out",
+    )
+    .argument('<name>', 'the model')
+    .option('--version <n>', "the lineage of a version's dataset (default: the latest dataset)")
+    .option('--json', 'print the lineage manifests as JSON'),
+).action(lineageCommand);
 
 remote(
   program

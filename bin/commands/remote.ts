@@ -13,6 +13,7 @@ import { formatDataset, formatStepTimes } from '#core/report/format.ts';
 import { parseSpec } from '#core/spec.ts';
 import { DEFAULT_PAGE_SIZE, pageQuerySchema } from '../../lambdas/shared/api-schemas.ts';
 import { BadRequestError } from '../../lambdas/shared/errors.ts';
+import { type DropsManifest, lineageFrom } from '../../lambdas/shared/lineage.ts';
 import { loadHeldBackDrops } from '../../lambdas/shared/pipeline.ts';
 import type { Page, PageRequest, RunRecord } from '../../lambdas/shared/registry.ts';
 import { CliError, formatComparison, formatNumber, printJson, printTable } from '../output.ts';
@@ -352,6 +353,71 @@ export async function runsCommand(name: string, options: Common & Paging) {
     ],
   );
   if (next) console.log(`older runs: driftline runs ${name} --next ${next}`);
+}
+
+/** A model's lineage as the `lineage` command prints it: one row per drop, newest first, and a summary. */
+export function describeLineage(manifests: DropsManifest[]): {
+  rows: { run: string; drop: string; rows: string; bytes: string }[];
+  summary: string;
+} {
+  const rows = manifests.flatMap((manifest) =>
+    [...manifest.drops].reverse().map((drop) => ({
+      run: manifest.runId,
+      drop: drop.key,
+      rows: drop.rows === undefined ? '' : String(drop.rows),
+      bytes: String(drop.size),
+    })),
+  );
+  const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const summary = `${plural(rows.length, 'drop')} merged by ${plural(manifests.length, 'run')}`;
+  const latest = manifests[0];
+  if (latest?.history === undefined) return { rows, summary };
+  const { window, rowsMerged, outOfWindow } = latest.history;
+  const [unit, size] = 'rows' in window ? ['row', window.rows] : ['month', window.months];
+  const kept = `the latest dataset (run ${latest.runId}) keeps ${plural(rowsMerged - outOfWindow, unit)}`;
+  const cut =
+    outOfWindow > 0
+      ? `, its ${size}-${unit} window leaving out the ${outOfWindow} older of ${rowsMerged}`
+      : '';
+  return { rows, summary: `${summary}; ${kept}${cut}` };
+}
+
+/**
+ * Every drop merged into a model's datasets, newest first: the lineage manifests walked back from the
+ * baseline's dataset (or a version's) to the first, drops whose rows the history window left out included.
+ */
+export async function lineageCommand(name: string, options: Common & { version?: string }) {
+  const target = await resolveTarget(options);
+  if ((await target.registry.getSpec(name)) === undefined) throw new CliError(`no model named "${name}"`);
+  let runId: string | undefined;
+  if (options.version === undefined) runId = (await target.registry.getBaseline(name))?.runId;
+  else {
+    const number = Number(options.version);
+    if (!Number.isInteger(number) || number < 1)
+      throw new CliError(`--version must be a positive integer, got "${options.version}"`);
+    const version = await target.registry.getVersion(name, number);
+    if (!version) throw new CliError(`model "${name}" has no version ${number}`);
+    runId = version.runId;
+  }
+  const read = async (key: string) => {
+    const object = await target.s3.send(
+      new GetObjectCommand({ Bucket: target.outputs.BucketName, Key: key }),
+    );
+    return JSON.parse(await object.Body!.transformToString()) as DropsManifest;
+  };
+  const manifests: DropsManifest[] = [];
+  for await (const manifest of lineageFrom(name, runId, read)) manifests.push(manifest);
+  if (options.json) {
+    printJson({ model: name, manifests });
+    return;
+  }
+  if (manifests.length === 0) {
+    console.log(`${name}: no dataset merged yet`);
+    return;
+  }
+  const { rows, summary } = describeLineage(manifests);
+  printTable(rows, ['run', 'drop', 'rows', 'bytes']);
+  console.log(summary);
 }
 
 export async function promoteCommand(name: string, version: string, options: Common & { reason?: string }) {

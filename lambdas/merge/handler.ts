@@ -14,9 +14,10 @@ import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { type MergeResult, type RunInput, runInputSchema } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
+import { type DropsManifest, lineageFrom } from '../shared/lineage.ts';
 import { logger } from '../shared/observability.ts';
 import { loadDropTable, loadHeldBackDrops, loadTable } from '../shared/pipeline.ts';
-import { type DropRef, Registry } from '../shared/registry.ts';
+import { Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { getJson, keys, putJson, putParts } from '../shared/storage.ts';
 
@@ -38,29 +39,15 @@ async function mapInOrder<T, R>(items: T[], limit: number, load: (item: T) => Pr
   return results;
 }
 
-/** The lineage manifest a merge writes to {@link keys.datasetDrops}. */
-export interface DropsManifest {
-  runId: string;
-  /** The baseline dataset merged into (absent for a model's first dataset). */
-  baseline?: { runId: string; datasetKey: string };
-  /** Every drop merged, held-back ones first, then the run's own. */
-  drops: DropRef[];
-  heldThrough: number;
-  /** The window the dataset was cut to, what it left out, and how many drops its lineage holds in all. */
-  history: DatasetHistory;
-}
-
 /**
  * Drops merged into a model's datasets up to `baseline`: the count its manifest keeps. A manifest
  * written before the count was kept is followed back to the first dataset, counting.
  */
 async function dropsMergedUpTo(bucket: string, model: string, baseline?: { runId: string }) {
   let counted = 0;
-  for (let runId = baseline?.runId; runId !== undefined; ) {
-    const manifest = await getJson<Partial<DropsManifest>>(bucket, keys.datasetDrops(model, runId));
+  for await (const manifest of lineageFrom(model, baseline?.runId, (key) => getJson(bucket, key))) {
     if (manifest.history) return counted + manifest.history.totalDrops;
-    counted += manifest.drops?.length ?? 0;
-    runId = manifest.baseline?.runId;
+    counted += manifest.drops.length;
   }
   return counted;
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTarget, type Target } from '../../bin/target.ts';
-import type { DropsManifest } from '../../lambdas/merge/handler.ts';
+import type { DropsManifest } from '../../lambdas/shared/lineage.ts';
 import { loadHeldBackDrops } from '../../lambdas/shared/pipeline.ts';
 import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
 import type { ExecutionRecord } from '../../local/stepfunctions.ts';

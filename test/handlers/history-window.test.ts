@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DropsManifest } from '../../lambdas/merge/handler.ts';
 import type { DriftResult, MergeResult, RunInput } from '../../lambdas/shared/contract.ts';
+import type { DropsManifest } from '../../lambdas/shared/lineage.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import {
@@ -138,6 +138,22 @@ describe('a history window of 300 rows', () => {
     const previous = await manifestOf(first.state.merge!.drops.key);
     expect(manifest.baseline?.runId).toBe(previous.runId);
     expect(previous.drops.map((drop) => drop.key)).toEqual([`incoming/${MODEL}/first.csv`]);
+    // Assess: `driftline lineage` walks that chain back from the baseline and lists both drops
+    const { lineageFrom } = await import('../../lambdas/shared/lineage.ts');
+    const { getJson } = await import('../../lambdas/shared/storage.ts');
+    const walked: DropsManifest[] = [];
+    for await (const entry of lineageFrom(MODEL, baseline?.runId, (key) => getJson(BUCKET, key)))
+      walked.push(entry);
+    expect(walked).toEqual([manifest, previous]);
+    const { describeLineage } = await import('../../bin/commands/remote.ts');
+    const described = describeLineage(walked);
+    expect(described.rows.map((row) => [row.run, row.drop, row.rows])).toEqual([
+      [retrain.name, `incoming/${MODEL}/second.csv`, '250'],
+      [first.name, `incoming/${MODEL}/first.csv`, '250'],
+    ]);
+    expect(described.summary).toBe(
+      `2 drops merged by 2 runs; the latest dataset (run ${retrain.name}) keeps 300 rows, its 300-row window leaving out the 200 older of 500`,
+    );
     // Assess: the version and the run record carry the same history
     const version = await registry.getVersion(MODEL, retrain.state.registration!.version!);
     expect(version?.lineage.history).toEqual(merged.history);
