@@ -9,6 +9,7 @@ import {
   deserializeForest,
   type FlatForest,
   getLearner,
+  mergeForests,
   predictBatch,
   predictRow,
   serializeForest,
@@ -119,6 +120,19 @@ describe('prediction over the serving layout', () => {
     // Act / Assess
     expectSameAsNodeArrays(forest, small);
     expectSameAsNodeArrays(deserializeForest(serializeForest(forest)), small);
+  });
+
+  it('finds the leaf of trees that are a single leaf, beside trees that split', async () => {
+    // Prepare: a constant target grows trees of one leaf (the root); merged after five trees that split,
+    // one block of four walks a grown tree beside three single leaves
+    const constant = { ...friedmanTrain, y: new Float64Array(friedmanTrain.rowCount).fill(2.5) };
+    const stumps = await getLearner('fast').fit(constant, { nTrees: 5 }, { seed: 1, workers: 1 });
+    const grown = await getLearner('fast').fit(friedmanTrain, { nTrees: 5 }, { seed: 1, workers: 1 });
+    const mixed = mergeForests([grown, { ...stumps, firstTree: grown.nTrees }]);
+    // Act / Assess
+    expect(stumps.nodeFeature.every((feature) => feature < 0)).toBe(true);
+    expect(predictRow(stumps, friedmanTest.x.subarray(0, 8))).toBe(2.5);
+    expectSameAsNodeArrays(mixed, friedmanTest);
   });
 
   it('gives vote shares and the first-to-the-top class for a vote forest', async () => {
