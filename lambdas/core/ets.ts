@@ -2,8 +2,9 @@
  * Exponential smoothing state space models (ETS, Hyndman, Koehler, Ord & Snyder 2008) fitted the way
  * R's `forecast::ets` fits them: smoothing weights and initial states estimated jointly by maximum
  * likelihood with Nelder–Mead, the model (additive or multiplicative error and season, no trend, a
- * trend or a damped trend) chosen by AICc. Only seasonal models are offered: this is a base for
- * monthly (seasonal) forecasts.
+ * trend or a damped trend) chosen by AICc; or, for the filter a forecaster serves, the weights alone
+ * with the states fixed where that filter starts them (`fitEts(values, season, 'history')`). Only
+ * seasonal models are offered: this is a base for monthly (seasonal) forecasts.
  */
 
 /** An ETS model's form: error, trend (`Ad` damped) and season components. */
@@ -276,12 +277,13 @@ export interface EtsFit {
 }
 
 /**
- * Fits one ETS form to `values` by maximum likelihood over the smoothing weights and the initial
- * states jointly (the last seasonal term fixed so the terms sum to 0, or to `season` for a
- * multiplicative season, as R does). Starts where R starts (its `initparam` and `initstate`) and
- * restarts Nelder–Mead from its optimum until it gains nothing, since one run stops short in 15–18
- * dimensions.
+ * How a fit treats the initial states: `estimated` jointly with the weights by likelihood, as R does;
+ * `history` fixed where {@link etsHistoryForecast} starts them when it serves (R's `initstate` heuristic
+ * on the first two seasons of the values), so the weights are the likelihood's best for the filter that
+ * is served.
  */
+export type EtsStates = 'estimated' | 'history';
+
 /**
  * Likelihood evaluations per Nelder–Mead run and restarts after the first. On AirPassengers' first 120
  * months, 1000 and 1 reach within 0.02 (MAM) and 3 (A,Ad,A) of the log-likelihood 4000 and 8 reach
@@ -290,12 +292,25 @@ export interface EtsFit {
 const EVALUATIONS = 1000;
 const RESTARTS = 1;
 
-export function fitEtsForm(values: ArrayLike<number>, season: number, form: EtsForm): EtsFit {
+/**
+ * Fits one ETS form to `values` by maximum likelihood over the smoothing weights, and with `states:
+ * 'estimated'` (the default) over the initial states jointly (the last seasonal term fixed so the terms
+ * sum to 0, or to `season` for a multiplicative season, as R does). Starts where R starts (its
+ * `initparam` and `initstate`) and restarts Nelder–Mead from its optimum until it gains nothing, since
+ * one run stops short in 15–18 dimensions. The AICc counts the states only when they are estimated.
+ */
+export function fitEtsForm(
+  values: ArrayLike<number>,
+  season: number,
+  form: EtsForm,
+  states: EtsStates = 'estimated',
+): EtsFit {
   if (values.length < 2 * season + 2)
     throw new RangeError(`ETS needs at least ${2 * season + 2} values, got ${values.length}`);
   const trended = form.trend !== 'N';
   const damped = form.trend === 'Ad';
-  const states = initialStates(values, season, form);
+  const estimated = states === 'estimated';
+  const initial = initialStates(values, season, form);
   const alpha0 = 1e-4 + (0.2 * (0.9999 - 1e-4)) / season;
   const start: number[] = [alpha0];
   const steps: number[] = [0.05];
@@ -309,17 +324,19 @@ export function fitEtsForm(values: ArrayLike<number>, season: number, form: EtsF
     start.push(0.8 + 0.99 * 0.18);
     steps.push(-0.02);
   }
-  let scale = 0;
-  for (let t = 0; t < season; t++) scale += Math.abs(values[t]) / season;
-  start.push(states.level);
-  steps.push(0.05 * (Math.abs(states.level) || scale || 1));
-  if (trended) {
-    start.push(states.slope);
-    steps.push(0.01 * (scale || 1));
-  }
-  for (let j = 0; j < season - 1; j++) {
-    start.push(states.seasonal[j]);
-    steps.push(form.season === 'M' ? 0.02 : 0.02 * (scale || 1));
+  if (estimated) {
+    let scale = 0;
+    for (let t = 0; t < season; t++) scale += Math.abs(values[t]) / season;
+    start.push(initial.level);
+    steps.push(0.05 * (Math.abs(initial.level) || scale || 1));
+    if (trended) {
+      start.push(initial.slope);
+      steps.push(0.01 * (scale || 1));
+    }
+    for (let j = 0; j < season - 1; j++) {
+      start.push(initial.seasonal[j]);
+      steps.push(form.season === 'M' ? 0.02 : 0.02 * (scale || 1));
+    }
   }
   const unpack = (x: ArrayLike<number>): EtsModel => {
     let i = 0;
@@ -327,6 +344,7 @@ export function fitEtsForm(values: ArrayLike<number>, season: number, form: EtsF
     const beta = trended ? x[i++] : 0;
     const gamma = x[i++];
     const phi = damped ? x[i++] : 1;
+    if (!estimated) return { ...form, alpha, beta, gamma, phi, ...initial };
     const level = x[i++];
     const slope = trended ? x[i++] : 0;
     const seasonal: number[] = [];
@@ -353,7 +371,7 @@ export function fitEtsForm(values: ArrayLike<number>, season: number, form: EtsF
     if (!(gained > 1e-6)) break;
   }
   const model = unpack(best.x);
-  const k = parameterCount(form, season);
+  const k = estimated ? parameterCount(form, season) : start.length + 1;
   const n = values.length;
   const aicc = best.value + 2 * k + (2 * k * (k + 1)) / (n - k - 1);
   return { model, lik: best.value, aicc };
@@ -363,13 +381,13 @@ export function fitEtsForm(values: ArrayLike<number>, season: number, form: EtsF
  * Fits every form in {@link ETS_FORMS} (additive ones only when a value is not positive) and keeps the
  * one with the lowest AICc, as `forecast::ets` chooses.
  */
-export function fitEts(values: ArrayLike<number>, season: number): EtsFit {
+export function fitEts(values: ArrayLike<number>, season: number, states: EtsStates = 'estimated'): EtsFit {
   let positive = true;
   for (let t = 0; t < values.length; t++) if (!(values[t] > 0)) positive = false;
   let best: EtsFit | undefined;
   for (const form of ETS_FORMS) {
     if (!positive && (form.error === 'M' || form.season === 'M')) continue;
-    const fit = fitEtsForm(values, season, form);
+    const fit = fitEtsForm(values, season, form, states);
     if (!best || fit.aicc < best.aicc) best = fit;
   }
   return best!;

@@ -29,9 +29,10 @@ import type { Column, LearningTask, Table } from './types.ts';
  *   ({@link fitHoltWinters}).
  * - `classical-log`: the mean of the airline and the Holt-Winters forecasts (in logs) as the base: a
  *   combination is more robust than either model (the M-competitions' finding).
- * - `ets`: the same with an ETS model as the base, fitted as R's `forecast::ets` fits one (weights and
- *   initial states by maximum likelihood, the form by AICc; see `ets.ts`) on the values themselves; the
- *   filter starts from the stored initial states at the first value of the history it is given.
+ * - `ets`: the same with an ETS model as the base, on the values themselves, its form chosen by AICc among
+ *   the ones R's `forecast::ets` considers (see `ets.ts`); its filter starts from states estimated on the
+ *   first two seasons of the history it is given (the training part's when fitting, a request's when
+ *   serving), and its weights are the likelihood's best for that filter.
  * - `airline`, `holt-winters`, `classical`: the same on the values themselves, for series with zero or
  *   negative values.
  */
@@ -124,7 +125,10 @@ export interface ForecastFeaturizer {
   airline?: AirlineCoefficients;
   /** The Holt-Winters transforms' smoothing weights, fitted on the training part. */
   holtWinters?: HoltWintersWeights;
-  /** The `ets` transform's model: form, weights and initial states, fitted on the training part. */
+  /**
+   * The `ets` transform's model: form and weights fitted on the training part, and the states its
+   * filter started from there (a forecast estimates them again on the history it is given).
+   */
   ets?: EtsModel;
   /**
    * How much of the forest's prediction is added to the base (1 when absent): {@link CLASSICAL_CORRECTION}
@@ -612,7 +616,7 @@ export function fitForecastFeaturizer(
     if (bases.ets) {
       if (raw.length < 2 * season + 2)
         throw new FeaturizeError(`ETS needs at least ${2 * season + 2} training values, got ${raw.length}`);
-      featurizer.ets = fitEts(raw, season).model;
+      featurizer.ets = fitEts(raw, season, 'history').model;
     }
     featurizer.correction = CLASSICAL_CORRECTION;
   }

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type EtsModel, etsForecast, etsHistoryForecast, etsLik, fitEts, fitEtsForm } from '#core/ets.ts';
+import {
+  type EtsModel,
+  etsForecast,
+  etsHistoryForecast,
+  etsLik,
+  fitEts,
+  fitEtsForm,
+  initialStates,
+} from '#core/ets.ts';
 import { buildMatrix, fitForecastFeaturizer } from '#core/features.ts';
 import type { Table } from '#core/types.ts';
 
@@ -85,6 +93,31 @@ describe('ETS', () => {
       for (const [k, forecast] of forecastsOf(fit.model).entries())
         expect(Math.abs(forecast / forecasts[k] - 1)).toBeLessThan(0.06);
     }
+  });
+
+  it('fits the weights of the served filter, states fixed from the history, as statsmodels does', () => {
+    // Reference (statsmodels 0.13.5, Debian /usr/bin/python3): on log AirPassengers[:120], with the states
+    // fixed at ours (initialStates below),
+    //   ETSModel(y, error="add", trend="add", seasonal="add", seasonal_periods=12,
+    //            initialization_method="known", initial_level=L, initial_trend=B, initial_seasonal=S).fit()
+    // gives smoothing_level 0.3670422974730539, smoothing_trend 0.0010185538009398235, smoothing_seasonal
+    // 0.5573053464917522, llf 218.90507954584615; with the weights fixed at 0.3, 0.01, 0.2
+    // (fit_constrained) llf 205.32482747390705. llf = −lik/2 − n/2·(ln 2π + 1 − ln n) for lik = n·ln SSE.
+    const logs = training.map(Math.log);
+    const form = { error: 'A', trend: 'A', season: 'A' } as const;
+    const n = logs.length;
+    const llf = (lik: number) => -0.5 * lik - (n / 2) * (Math.log(2 * Math.PI) + 1 - Math.log(n));
+    const states = initialStates(logs, 12, form);
+    // Act
+    const fit = fitEtsForm(logs, 12, form, 'history');
+    // Assess: the same filter (its likelihood at fixed weights), the same optimum, the states untouched
+    const fixed = { ...form, alpha: 0.3, beta: 0.01, gamma: 0.2, phi: 1, ...states };
+    expect(llf(etsLik(logs, fixed))).toBeCloseTo(205.32482747390705, 8);
+    expect(fit.model.alpha).toBeCloseTo(0.3670422974730539, 4);
+    expect(fit.model.beta).toBeCloseTo(0.0010185538009398235, 5);
+    expect(fit.model.gamma).toBeCloseTo(0.5573053464917522, 4);
+    expect(llf(fit.lik)).toBeGreaterThan(218.90507954584615 - 1e-6);
+    expect(fit.model).toMatchObject(states);
   });
 
   it('is a featurizer base fitted on the training part only, its forecast the base of every row', () => {
