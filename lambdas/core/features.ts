@@ -736,11 +736,48 @@ function emptyMatrix(rowCount: number, featureCount: number): FeatureMatrix {
   };
 }
 
-function median(values: number[]): number {
+/**
+ * Reorders `values` so that `values[k]` is the value a sort would put there, with no larger value before
+ * it and no smaller one after (Hoare's selection, median-of-three pivots): O(n) where a sort is
+ * O(n log n), which at a million training rows per column is most of a featurizer's fit.
+ */
+function selectInPlace(values: Float64Array, k: number): number {
+  let low = 0;
+  let high = values.length - 1;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    const [a, b, c] = [values[low], values[middle], values[high]];
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const swap = values[i];
+        values[i] = values[j];
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) high = j;
+    else if (k >= i) low = i;
+    else break;
+  }
+  return values[k];
+}
+
+/** The median of `values` (0 for none); reorders them. */
+function medianInPlace(values: Float64Array): number {
   if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  const middle = values.length >> 1;
+  const upper = selectInPlace(values, middle);
+  if (values.length % 2) return upper;
+  // Everything before `middle` is ≤ upper: the lower middle value is the largest of them.
+  let lower = values[0];
+  for (let i = 1; i < middle; i++) if (values[i] > lower) lower = values[i];
+  return (lower + upper) / 2;
 }
 
 /**
@@ -770,17 +807,19 @@ export function fitTabularFeaturizer(
     const column = columnOf(table, name);
     if (column.kind === 'numeric' && !forcedCategorical.has(name)) {
       // min and max in the loop: Math.min(...values) overflows the call stack at a few hundred thousand rows.
-      const seen: number[] = [];
+      const finite = new Float64Array(rows.length);
+      let count = 0;
       let min = Number.POSITIVE_INFINITY;
       let max = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < rows.length; i++) {
         const value = column.values[rows[i]];
         if (!Number.isFinite(value)) continue;
-        seen.push(value);
+        finite[count++] = value;
         if (value < min) min = value;
         if (value > max) max = value;
       }
-      numeric.push({ name, fill: median(seen), min: seen.length ? min : 0, max: seen.length ? max : 0 });
+      const fill = medianInPlace(finite.subarray(0, count));
+      numeric.push({ name, fill, min: count ? min : 0, max: count ? max : 0 });
     } else {
       const categories = new Set<string>();
       for (let i = 0; i < rows.length; i++) {

@@ -30,6 +30,35 @@ export const ROLLING_ORIGINS = 4;
 export const K_FOLDS = 5;
 
 /**
+ * Most training rows a tabular candidate is scored on. A search fits one forest per candidate, each in a
+ * Lambda with a 15-minute limit; past this many rows the candidates are compared on a seeded sample of
+ * the training rows (the same sample for every candidate), and only the chosen one's final fit uses
+ * them all. 100,000 rows × 20 features is the largest size whose fit was measured (about 4 minutes for
+ * 100 trees of up to 16,384 leaves on 2 workers at load average 14-28, bench/RESULTS.md); a million-row
+ * search on every row would take hours on that share of a machine.
+ */
+export const SEARCH_ROWS = 100_000;
+
+/**
+ * `count` of `positions` drawn without replacement by a seeded generator, in their original order (all
+ * of them when there are no more): the same seed and rows give the same sample.
+ * @example sampleRows(Int32Array.of(3, 5, 8, 9), 2, 1) // two of them, ascending
+ */
+export function sampleRows(positions: Int32Array, count: number, seed: number): Int32Array {
+  if (positions.length <= count) return positions;
+  const pool = Int32Array.from(positions);
+  const random = seededRandom(seed);
+  // A partial Fisher–Yates shuffle: the first `count` slots end up a uniform sample.
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    const swap = pool[i];
+    pool[i] = pool[j];
+    pool[j] = swap;
+  }
+  return pool.subarray(0, count).sort();
+}
+
+/**
  * Rolling-origin folds over `count` time-ordered rows: origin `i` (of `origins`) fits on the rows
  * before `count − (origins − i) · horizon` and scores the `horizon` rows after it. The last origin
  * ends at the last training row, so the scored rows are the most recent `origins · horizon`.

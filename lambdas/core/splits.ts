@@ -10,7 +10,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { holdoutRows, type ModelSpec, resolveColumns } from './spec.ts';
-import type { RowHashes } from './table-file.ts';
+import type { RowHashes, StoredTable } from './table-file.ts';
 import type { Column, Table } from './types.ts';
 
 /** Role of a matrix row: trains candidates (and is where they are compared), or judges the chosen one. */
@@ -183,20 +183,38 @@ function writeShortestDecimal(out: Buffer, at: number, value: number): number {
   return textEnd;
 }
 
-/** A short fingerprint of a set of row keys (order-free), for the run record: same holdout, same digest. */
-export function keysDigest(keys: readonly string[]): string {
-  return createHash('sha256')
-    .update([...keys].sort().join('\n'), 'utf8')
-    .digest('hex')
-    .slice(0, 16);
+/**
+ * The {@link rowHashes} of a stored table for this spec: the hashes its writer stored when they were
+ * keyed by the columns this spec keys rows by (validate and merge store them), computed only otherwise
+ * (the spec now names other features, or the table was stored without hashes).
+ */
+export function storedRowHashes(spec: ModelSpec, stored: StoredTable): Float64Array {
+  const columns = rowKeyColumns(spec, stored.table);
+  const kept = stored.rowHashes;
+  if (kept && kept.columns.length === columns.length && kept.columns.every((name, i) => name === columns[i]))
+    return kept.values;
+  return rowHashes(spec, stored.table).values;
 }
 
 /**
- * Roles for a time-ordered matrix, one key (period) per row: the last `holdout` rows are the holdout
- * unless the champion trained on them (`seen`).
+ * A short fingerprint of a set of rows by their {@link keyHash} hashes (order-free), for the run record:
+ * same holdout, same digest. The sha256 of the hashes sorted, as little-endian float64s.
+ */
+export function hashesDigest(hashes: ArrayLike<number>): string {
+  const sorted = Float64Array.from(hashes).sort();
+  const bytes = Buffer.alloc(sorted.length * 8);
+  sorted.forEach((hash, i) => {
+    bytes.writeDoubleLE(hash, i * 8);
+  });
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+/**
+ * Roles for a time-ordered matrix, one key (its period, or the period's hash) per row: the last
+ * `holdout` rows are the holdout unless the champion trained on them (`seen`).
  * @throws {RangeError} when too few rows are left to score or to train on.
  */
-export function timeSplit(keys: readonly string[], holdout: number, seen?: ReadonlySet<string>): Split {
+export function timeSplit<K>(keys: ArrayLike<K>, holdout: number, seen?: ReadonlySet<K>): Split {
   const rowCount = keys.length;
   const size = holdoutSize(holdout, rowCount);
   const roles = new Uint8Array(rowCount);
@@ -211,27 +229,30 @@ export function timeSplit(keys: readonly string[], holdout: number, seen?: Reado
 }
 
 /**
- * Roles for tabular rows, one key per row: holdout when the key's {@link keyFraction} is below the
- * holdout share and the champion did not train on it (`seen`).
+ * Roles for tabular rows, one {@link keyHash} per row: holdout when the hash's fraction of 2⁴⁸ (the key's
+ * {@link keyFraction}) is below the holdout share and the champion did not train on the row (`seen`
+ * holds the hashes of its rows).
  * @throws {RangeError} when too few rows are left to score or to train on.
  */
 export function hashedSplit(
-  keys: readonly string[],
-  options: { holdout: number; seen?: ReadonlySet<string> },
+  hashes: ArrayLike<number>,
+  options: { holdout: number; seen?: ReadonlySet<number> },
 ): Split {
   const { holdout, seen } = options;
-  const rowCount = keys.length;
+  const rowCount = hashes.length;
   // A fraction is the share of the hash space itself, so membership does not move as rows are added.
   const share = Number.isInteger(holdout) ? holdoutSize(holdout, rowCount) / rowCount : holdout;
+  const below = share * 2 ** 48;
   const roles = new Uint8Array(rowCount);
   let selected = 0;
   let excluded = 0;
-  keys.forEach((key, row) => {
-    if (keyFraction(key) >= share) return;
+  for (let row = 0; row < rowCount; row++) {
+    const hash = hashes[row];
+    if (hash >= below) continue;
     selected++;
-    if (seen?.has(key)) excluded++;
+    if (seen?.has(hash)) excluded++;
     else roles[row] = HOLDOUT;
-  });
+  }
   if (selected === 0) {
     throw new RangeError(
       `a holdout of ${holdout} selects none of ${rowCount} rows; add rows or raise spec.holdout`,
@@ -257,9 +278,13 @@ function requireTraining(roles: Uint8Array): void {
 
 /** Positions of the rows whose role is one of `wanted`. */
 export function rowsWithRole(roles: Uint8Array, ...wanted: number[]): Int32Array {
-  const positions: number[] = [];
-  roles.forEach((role, position) => {
-    if (wanted.includes(role)) positions.push(position);
-  });
-  return Int32Array.from(positions);
+  const match = new Uint8Array(256);
+  for (const role of wanted) match[role] = 1;
+  let count = 0;
+  for (let position = 0; position < roles.length; position++) count += match[roles[position]];
+  const positions = new Int32Array(count);
+  let next = 0;
+  for (let position = 0; position < roles.length; position++)
+    if (match[roles[position]] === 1) positions[next++] = position;
+  return positions;
 }

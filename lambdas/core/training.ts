@@ -29,15 +29,23 @@ import { type MetricName, metricDirection, scoreClassification, scoreRegression 
 import { type LoadedModel, packModel, predictInstances } from './model.ts';
 import type { HoldoutPredictions } from './paired-bootstrap.ts';
 import { candidates as searchCandidates } from './search.ts';
-import { defaultHorizon, K_FOLDS, kFolds, rollingOriginFolds, selectionMetric } from './selection.ts';
+import {
+  defaultHorizon,
+  K_FOLDS,
+  kFolds,
+  rollingOriginFolds,
+  SEARCH_ROWS,
+  sampleRows,
+  selectionMetric,
+} from './selection.ts';
 import { forestParamsSchema, type ModelSpec, resolveColumns } from './spec.ts';
 import {
   FIT,
   HOLDOUT,
   hashedSplit,
+  hashesDigest,
   holdoutSize,
-  keysDigest,
-  rowKeys,
+  rowHashes,
   rowsWithRole,
   type Split,
   timeSplit,
@@ -65,7 +73,7 @@ export interface HoldoutSummary {
   rows: number;
   /** Rows the rule selects that the champion trained on: moved to training, never scored. */
   excludedSeenByChampion: number;
-  /** sha256 (first 16 hex digits) of the holdout rows' keys, sorted. */
+  /** sha256 (first 16 hex digits) of the holdout rows' hashes, sorted (`hashesDigest`). */
   digest: string;
 }
 
@@ -86,16 +94,31 @@ export class TrainingDataError extends Error {
 }
 
 /**
+ * How the rows of a table are identified for the holdout rule: each row's hash (`rowHashes`; a stored
+ * table carries them, `storedRowHashes`) and the hashes of the rows the production model trained on.
+ */
+export interface RowIdentity {
+  /** One hash per table row; computed from the table when absent. */
+  hashes?: Float64Array;
+  /** Hashes of the rows the production model trained on: they never enter the holdout. */
+  seen?: ReadonlySet<number>;
+}
+
+/**
  * Featurizes a dataset every way the spec allows. Forecasts with `transform: 'auto'` get one set per
  * transform the series supports (the search picks by selection score); tabular data gets one set, its
- * featurizer fitted on the training rows only so the holdout stays unseen. `seen` holds the row keys
- * ({@link rowKeys}) the production model trained on: they never enter the holdout.
+ * featurizer fitted on the training rows only so the holdout stays unseen. Rows are placed in the
+ * holdout by their hashes ({@link RowIdentity}); rows the production model trained on never are.
  *
  * @throws TrainingDataError when the holdout leaves too little to train on, or holds only seen rows.
  */
-export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlySet<string>): FeatureSet[] {
+export function buildFeatureSets(spec: ModelSpec, table: Table, rows: RowIdentity = {}): FeatureSet[] {
   try {
-    const keys = rowKeys(spec, table);
+    const hashes = rows.hashes ?? rowHashes(spec, table).values;
+    if (hashes.length !== table.rowCount) {
+      throw new RangeError(`${hashes.length} row hashes for ${table.rowCount} rows`);
+    }
+    const { seen } = rows;
     if (spec.task === 'forecast') {
       const values = numericValues(table, spec.target);
       const transforms =
@@ -113,10 +136,10 @@ export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlyS
           trainingRows: table.rowCount - holdoutSize(spec.holdout, Math.max(1, matrixRows)),
         });
         const matrix = buildMatrix(featurizer, table);
-        const matrixKeys = Array.from(matrix.rows, (row) => keys[row]);
-        const split = timeSplit(matrixKeys, spec.holdout, seen);
+        const matrixHashes = Float64Array.from(matrix.rows, (row) => hashes[row]);
+        const split = timeSplit(matrixHashes, spec.holdout, seen);
         const rule = `the last ${spec.holdout} periods`;
-        return { variant: transform, featurizer, matrix, ...withSummary(split, matrixKeys, rule) };
+        return { variant: transform, featurizer, matrix, ...withSummary(split, matrixHashes, rule) };
       });
       const horizon = Math.min(
         ...sets.map((set) => defaultHorizon(roleCounts(set.roles).train, { season: spec.season })),
@@ -124,7 +147,7 @@ export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlyS
       return sets.map((set) => ({ ...set, horizon }));
     }
     const { features, categorical } = resolveColumns(spec, table);
-    const split = hashedSplit(keys, { holdout: spec.holdout, seen });
+    const split = hashedSplit(hashes, { holdout: spec.holdout, seen });
     const trainingRows = rowsWithRole(split.roles, FIT);
     const featurizer = fitTabularFeaturizer(table, {
       task: spec.task,
@@ -141,7 +164,7 @@ export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlyS
         variant: 'tabular',
         featurizer,
         matrix: buildMatrix(featurizer, table),
-        ...withSummary(split, keys, rule),
+        ...withSummary(split, hashes, rule),
       },
     ];
   } catch (error) {
@@ -150,13 +173,13 @@ export function buildFeatureSets(spec: ModelSpec, table: Table, seen?: ReadonlyS
   }
 }
 
-function withSummary(split: Split, keys: readonly string[], rule: string) {
-  const held = Array.from(rowsWithRole(split.roles, HOLDOUT), (position) => keys[position]);
+function withSummary(split: Split, hashes: Float64Array, rule: string) {
+  const held = Float64Array.from(rowsWithRole(split.roles, HOLDOUT), (position) => hashes[position]);
   const holdout: HoldoutSummary = {
     rule,
     rows: held.length,
     excludedSeenByChampion: split.excluded,
-    digest: keysDigest(held),
+    digest: hashesDigest(held),
   };
   return { roles: split.roles, holdout };
 }
@@ -181,20 +204,18 @@ export function refitFeatureSet(spec: ModelSpec, table: Table, featureSet: Featu
 }
 
 /**
- * How many holdout rows of a feature set built from `table` are rows of `championTable` (the dataset the
- * champion trained on): the check behind "the champion is never scored on rows it trained on".
+ * How many holdout rows of a feature set are rows the champion trained on: the check behind "the
+ * champion is never scored on rows it trained on". `hashes` are the row hashes of the table the set was
+ * built from, `seen` those of the champion's dataset.
  */
 export function holdoutOverlap(
-  spec: ModelSpec,
-  table: Table,
   featureSet: FeatureSet,
-  championTable: Table,
+  hashes: Float64Array,
+  seen: ReadonlySet<number>,
 ): number {
-  const keys = rowKeys(spec, table);
-  const seen = new Set(rowKeys(spec, championTable));
   let overlap = 0;
   for (const position of rowsWithRole(featureSet.roles, HOLDOUT)) {
-    if (seen.has(keys[featureSet.matrix.rows[position]])) overlap++;
+    if (seen.has(hashes[featureSet.matrix.rows[position]])) overlap++;
   }
   return overlap;
 }
@@ -220,7 +241,24 @@ export function planCandidates(
   >;
   if (variants.length > 1) space.variant = variants;
   const base: Record<string, unknown> = { ...spec.hyperparameters, variant: variants[0] };
-  const warm = warmStart ? { ...warmStart.params, variant: warmStart.variant ?? variants[0] } : undefined;
+  // The champion's recorded parameters are resolved for its own data: every default filled in, and the
+  // leaf cap decided by its row count (maxLeaves 0 below the cap's threshold). A warm start takes from
+  // them only what the search chose (the space's hyperparameters), on the spec's own, so the rest is
+  // resolved again for this run's rows: a champion trained on 20k rows must not uncap a 1M-row fit.
+  const searched = Object.entries(spec.search.space)
+    .filter(([, values]) => values !== undefined)
+    .map(([key]) => key);
+  const warm = warmStart
+    ? {
+        ...base,
+        ...Object.fromEntries(
+          searched
+            .filter((key) => warmStart.params[key] !== undefined)
+            .map((key) => [key, warmStart.params[key]]),
+        ),
+        variant: warmStart.variant ?? variants[0],
+      }
+    : undefined;
   let planned: { params: Record<string, unknown>; origin: string }[];
   if (spec.search.strategy === 'none') {
     planned = [{ params: warm ?? base, origin: warm ? 'warm-start' : 'spec' }];
@@ -323,16 +361,18 @@ export interface SelectionScores {
 
 /**
  * One out-of-sample prediction per scored training row: forecasts by rolling origin, tabular rows out of
- * bag (fast engine) or by stratified k-fold (an engine that cannot replay its bootstrap).
+ * bag (fast engine) or by stratified k-fold (an engine that cannot replay its bootstrap). Tabular
+ * candidates are scored on at most {@link SEARCH_ROWS} training rows, a sample seeded by the run's seed.
  */
 async function outOfSample(
   featureSet: FeatureSet,
   params: ForestParams,
   settings: FitSettings,
 ): Promise<{ positions: Int32Array; raw: Float64Array; scheme: SelectionScores['scheme'] }> {
-  const train = rowsWithRole(featureSet.roles, FIT);
-  const learner = getLearner(settings.engine);
   const { featurizer } = featureSet;
+  const fitRows = rowsWithRole(featureSet.roles, FIT);
+  const train = featurizer.kind === 'tabular' ? sampleRows(fitRows, SEARCH_ROWS, settings.seed) : fitRows;
+  const learner = getLearner(settings.engine);
   if (featurizer.kind === 'tabular' && settings.engine === 'fast') {
     const data = trainingSetAt(featureSet, train);
     const { values, votes, classCount } = outOfBagPredictions(

@@ -9,7 +9,7 @@ import { deserializeForest, mergeForests } from '#core/forest/index.ts';
 import { loadModel, packModel, sha256Hex } from '#core/model.ts';
 import { pairedBootstrap } from '#core/paired-bootstrap.ts';
 import { decidePromotion } from '#core/promotion.ts';
-import { HOLDOUT, rowsWithRole } from '#core/splits.ts';
+import { HOLDOUT, rowsWithRole, storedRowHashes } from '#core/splits.ts';
 import {
   decodeFeatureSet,
   holdoutOverlap,
@@ -21,7 +21,7 @@ import { codeVersion, requiredEnv } from '../shared/config.ts';
 import { type EvaluateInput, type Evaluation, evaluateInputSchema } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { featuresKey, loadTable } from '../shared/pipeline.ts';
+import { featuresKey, loadStoredTable } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { getBytes, keys, putBytes, putJson } from '../shared/storage.ts';
@@ -73,9 +73,13 @@ export async function evaluate(input: EvaluateInput, { spec }: RunStepContext): 
   if (features.championVersion !== undefined) {
     const record = await registry.getVersion(run.model, features.championVersion);
     if (record) {
-      const table = await loadTable(run.bucket, merge.datasetKey);
-      const championTable = await loadTable(run.bucket, record.lineage.dataset.key);
-      championOverlap = holdoutOverlap(spec, table, set, championTable);
+      // Rows are known by the hashes merge stored with each dataset, as featurize knew them.
+      const stored = await loadStoredTable(run.bucket, merge.datasetKey);
+      const table = stored.table;
+      const seen = new Set(
+        storedRowHashes(spec, await loadStoredTable(run.bucket, record.lineage.dataset.key)),
+      );
+      championOverlap = holdoutOverlap(set, storedRowHashes(spec, stored), seen);
       if (championOverlap > 0) {
         throw new InvalidDataError(
           `${championOverlap} holdout rows are rows version ${record.version} trained on; the comparison would flatter it`,

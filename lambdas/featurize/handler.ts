@@ -5,7 +5,7 @@
  * next Map state trains in parallel.
  */
 import { selectionDirection, selectionMetric } from '#core/selection.ts';
-import { rowKeys } from '#core/splits.ts';
+import { storedRowHashes } from '#core/splits.ts';
 import {
   buildFeatureSets,
   encodeFeatureSet,
@@ -22,7 +22,7 @@ import {
 } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger } from '../shared/observability.ts';
-import { featuresKey, loadTable } from '../shared/pipeline.ts';
+import { featuresKey, loadStoredTable } from '../shared/pipeline.ts';
 import { Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putBytes } from '../shared/storage.ts';
@@ -30,18 +30,19 @@ import { keys, putBytes } from '../shared/storage.ts';
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
 export async function featurize({ run, merge }: FeaturizeInput, { spec }: RunStepContext): Promise<Features> {
-  const table = await loadTable(run.bucket, merge.datasetKey);
+  const stored = await loadStoredTable(run.bucket, merge.datasetKey);
+  const { table } = stored;
   // The champion is judged on rows it never trained on: every row of the dataset it was fitted on is
   // kept out of this run's holdout (a superset of its training rows, so the guarantee holds for any
-  // model the registry serves).
+  // model the registry serves). Rows are known by the hashes merge stored with each dataset.
   const production = await registry.getPointer(run.model, 'production');
   const champion = production ? await registry.getVersion(run.model, production.version) : undefined;
   const seen = champion
-    ? new Set(rowKeys(spec, await loadTable(run.bucket, champion.lineage.dataset.key)))
+    ? new Set(storedRowHashes(spec, await loadStoredTable(run.bucket, champion.lineage.dataset.key)))
     : undefined;
   let featureSets: ReturnType<typeof buildFeatureSets>;
   try {
-    featureSets = buildFeatureSets(spec, table, seen);
+    featureSets = buildFeatureSets(spec, table, { hashes: storedRowHashes(spec, stored), seen });
   } catch (error) {
     throw new InvalidDataError(
       `the merged dataset (${table.rowCount} rows) can't be trained on: ${(error as Error).message}`,

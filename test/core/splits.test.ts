@@ -5,14 +5,17 @@ import {
   FIT,
   HOLDOUT,
   hashedSplit,
+  hashesDigest,
   holdoutSize,
   keyFraction,
-  keysDigest,
+  keyHash,
   rowHashes,
   rowKeys,
   rowsWithRole,
+  storedRowHashes,
   timeSplit,
 } from '#core/splits.ts';
+import { decodeTable, encodeTable } from '#core/table-file.ts';
 import { buildFeatureSets, holdoutOverlap } from '#core/training.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
@@ -175,10 +178,11 @@ describe('timeSplit', () => {
 
 describe('hashedSplit', () => {
   const keys = Array.from({ length: 1000 }, (_, i) => `row-${i}`);
+  const hashes = Float64Array.from(keys, keyHash);
 
   it('holds out exactly the rows whose key hashes below the share, whatever else is in the data', () => {
-    const all = hashedSplit(keys, { holdout: 0.25 });
-    const half = hashedSplit(keys.slice(0, 500), { holdout: 0.25 });
+    const all = hashedSplit(hashes, { holdout: 0.25 });
+    const half = hashedSplit(hashes.subarray(0, 500), { holdout: 0.25 });
     keys.forEach((key, row) => {
       expect(all.roles[row] === HOLDOUT).toBe(keyFraction(key) < 0.25);
       if (row < 500) expect(half.roles[row] === HOLDOUT).toBe(all.roles[row] === HOLDOUT);
@@ -189,8 +193,8 @@ describe('hashedSplit', () => {
   });
 
   it('moves rows the champion saw from the holdout to training', () => {
-    const seen = new Set(keys.slice(0, 400));
-    const { roles, excluded } = hashedSplit(keys, { holdout: 0.25, seen });
+    const seen = new Set(hashes.subarray(0, 400));
+    const { roles, excluded } = hashedSplit(hashes, { holdout: 0.25, seen });
     const held = Array.from(rowsWithRole(roles, HOLDOUT));
     expect(held.every((row) => row >= 400)).toBe(true);
     expect(excluded).toBe(keys.slice(0, 400).filter((key) => keyFraction(key) < 0.25).length);
@@ -198,7 +202,32 @@ describe('hashedSplit', () => {
   });
 
   it('refuses a holdout that selects no row', () => {
-    expect(() => hashedSplit(['row-2', 'row-3'], { holdout: 0.2 })).toThrow(/selects none of 2 rows/);
+    expect(() => hashedSplit(Float64Array.from(['row-2', 'row-3'], keyHash), { holdout: 0.2 })).toThrow(
+      /selects none of 2 rows/,
+    );
+  });
+});
+
+describe('storedRowHashes', () => {
+  it('reuses the hashes a table was stored with, and hashes again only for other key columns', async () => {
+    const table = await cancerRows(0, 100);
+    const stored = decodeTable(encodeTable({ table, rowHashes: rowHashes(cancerSpec, table) }));
+    // The stored array itself: nothing was rehashed (at a million rows that is minutes of sha256).
+    expect(storedRowHashes(cancerSpec, stored)).toBe(stored.rowHashes?.values);
+    const fewer = { ...cancerSpec, features: ['mean_radius', 'mean_texture', 'mean_area'] };
+    const rekeyed = storedRowHashes(fewer, stored);
+    expect(rekeyed).not.toBe(stored.rowHashes?.values);
+    expect(Array.from(rekeyed)).toEqual(Array.from(rowHashes(fewer, table).values));
+    expect(Array.from(storedRowHashes(cancerSpec, { table }))).toEqual(Array.from(stored.rowHashes!.values));
+  });
+
+  it('are the hashes buildFeatureSets places rows by', async () => {
+    const table = await cancerRows(0, 200);
+    // Hashes that put exactly the first 50 rows below a quarter of 2⁴⁸, whatever the rows hold.
+    const hashes = Float64Array.from({ length: 200 }, (_, row) => (row < 50 ? 0.1 : 0.9) * 2 ** 48 + row);
+    const [set] = buildFeatureSets(cancerSpec, table, { hashes });
+    expect(Array.from(rowsWithRole(set.roles, HOLDOUT))).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(set.holdout.digest).toBe(hashesDigest(hashes.subarray(0, 50)));
   });
 });
 
@@ -214,15 +243,16 @@ describe('the breast-cancer holdout across versions', () => {
   it('holds out none of the rows a champion trained on, and says how many it left out', async () => {
     const first = await cancerRows(0, 300);
     const all = await cancerRows(0, 569);
-    const seen = new Set(rowKeys(cancerSpec, first));
-    const [set] = buildFeatureSets(cancerSpec, all, seen);
+    const seen = new Set(rowHashes(cancerSpec, first).values);
+    const hashes = rowHashes(cancerSpec, all).values;
+    const [set] = buildFeatureSets(cancerSpec, all, { seen });
     const [unguarded] = buildFeatureSets(cancerSpec, all);
-    expect(holdoutOverlap(cancerSpec, all, set, first)).toBe(0);
-    const wouldOverlap = holdoutOverlap(cancerSpec, all, unguarded, first);
+    expect(holdoutOverlap(set, hashes, seen)).toBe(0);
+    const wouldOverlap = holdoutOverlap(unguarded, hashes, seen);
     expect(wouldOverlap).toBeGreaterThan(0);
     expect(set.holdout.excludedSeenByChampion).toBe(wouldOverlap);
     expect(set.holdout.rows + wouldOverlap).toBe(unguarded.holdout.rows);
-    const heldKeys = Array.from(rowsWithRole(set.roles, HOLDOUT), (p) => rowKeys(cancerSpec, all)[p]);
-    expect(set.holdout.digest).toBe(keysDigest(heldKeys));
+    const heldHashes = Array.from(rowsWithRole(set.roles, HOLDOUT), (p) => hashes[p]);
+    expect(set.holdout.digest).toBe(hashesDigest(heldHashes));
   });
 });
