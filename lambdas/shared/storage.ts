@@ -2,13 +2,16 @@
  * Objects in the data bucket. Data moves between pipeline steps as S3 keys, never inline
  * (Step Functions caps a state at 256 KB), so every step reads and writes through these helpers.
  */
-import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { s3Client } from './clients.ts';
 import { NotFoundError } from './errors.ts';
@@ -88,8 +91,41 @@ export async function putBytes(
 }
 
 /**
+ * The bytes of an upload's parts: `ranges` cut into `partBytes`-byte pieces (the last one shorter), each
+ * a view of one range where it lies inside it and a copy only where it spans several, made as they are
+ * taken, so at most the parts in flight are ever copied.
+ */
+export function* uploadParts(ranges: readonly Uint8Array[], partBytes: number): Generator<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  for (const range of ranges) {
+    let offset = 0;
+    while (offset < range.length) {
+      const take = Math.min(partBytes - pendingBytes, range.length - offset);
+      pending.push(range.subarray(offset, offset + take));
+      pendingBytes += take;
+      offset += take;
+      if (pendingBytes === partBytes) {
+        yield pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+  }
+  if (pendingBytes > 0) yield pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+}
+
+/** Bytes per part of {@link putParts}' uploads: S3 takes 5 MiB to 5 GiB for every part but the last. */
+export const PART_BYTES = 8 * 2 ** 20;
+/** Parts of one upload in flight at once. */
+const PART_CONCURRENCY = 4;
+
+/**
  * Writes an object from byte ranges sent one after another (e.g. `encodeTableParts`), so a large file is
- * never copied into one buffer first.
+ * never copied into one buffer first. Every request body is one byte array, not a stream, so the SDK can
+ * send it again when it retries a request (a stream is spent by the first attempt): a file of more than
+ * one {@link PART_BYTES} part is a multipart upload of {@link uploadParts}, at most a few parts copied at
+ * a time. A failed upload is aborted, so no parts are left behind; a retried call starts a new one.
  */
 export async function putParts(
   bucket: string,
@@ -97,15 +133,66 @@ export async function putParts(
   file: { parts: readonly Uint8Array[]; byteLength: number },
   contentType: string,
 ): Promise<void> {
-  await s3Client().send(
-    new PutObjectCommand({
+  if (file.byteLength <= PART_BYTES) {
+    await putBytes(bucket, key, Buffer.concat(file.parts, file.byteLength), contentType);
+    return;
+  }
+  const s3 = s3Client();
+  // One checksum algorithm named on the upload and on every part, and each part's checksum repeated on
+  // completion: what S3 requires once parts carry checksums (the SDK adds them by default on AWS).
+  const { UploadId } = await s3.send(
+    new CreateMultipartUploadCommand({
       Bucket: bucket,
       Key: key,
-      Body: Readable.from(file.parts),
-      ContentLength: file.byteLength,
       ContentType: contentType,
+      ChecksumAlgorithm: 'CRC32',
     }),
   );
+  try {
+    const parts = uploadParts(file.parts, PART_BYTES);
+    const uploaded: { PartNumber: number; ETag?: string; ChecksumCRC32?: string }[] = [];
+    let next = 1;
+    let failed = false;
+    const upload = async () => {
+      for (let part = parts.next(); !part.done && !failed; part = parts.next()) {
+        const PartNumber = next++;
+        const { ETag, ChecksumCRC32 } = await s3.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId,
+            PartNumber,
+            Body: part.value,
+            ChecksumAlgorithm: 'CRC32',
+          }),
+        );
+        uploaded.push({ PartNumber, ETag, ...(ChecksumCRC32 ? { ChecksumCRC32 } : {}) });
+      }
+    };
+    // The first failure stops the other uploaders from taking more parts.
+    await Promise.all(
+      Array.from({ length: PART_CONCURRENCY }, () =>
+        upload().catch((error: unknown) => {
+          failed = true;
+          throw error;
+        }),
+      ),
+    );
+    uploaded.sort((a, b) => a.PartNumber - b.PartNumber);
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: uploaded },
+      }),
+    );
+  } catch (error) {
+    await s3
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }))
+      .catch(() => undefined);
+    throw error;
+  }
 }
 
 export async function putJson(bucket: string, key: string, value: unknown): Promise<void> {
