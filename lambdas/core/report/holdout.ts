@@ -10,6 +10,14 @@ import type { ReportHoldout } from './types.ts';
 
 /** At most this many one-vs-rest curves on a multi-class ROC chart; more would be unreadable. */
 const MAX_ROC_CURVES = 6;
+/**
+ * At most this many holdout rows on the predicted-against-actual chart: a million-row dataset holds out
+ * 250,000, an SVG of tens of megabytes that no browser draws usefully. Every k-th row is drawn, so the
+ * same holdout always gives the same chart.
+ */
+export const MAX_PLOTTED_ROWS = 2_000;
+/** At most this many points per ROC curve (which has one per distinct score, up to one per row). */
+export const MAX_CURVE_POINTS = 1_000;
 const CURVE_COLORS = [COLORS.blue, COLORS.orange, COLORS.green, COLORS.purple, COLORS.red, COLORS.grey];
 
 function requireRegressionShape(holdout: ReportHoldout): void {
@@ -94,18 +102,23 @@ export function regressionChart(
     }
   }
   const scoreText = score === undefined ? '' : `; ${metricLabel(metric)} ${formatMetric(metric, score)}`;
-  return xyChart({
+  const rows = holdout.actual.length;
+  const plotted =
+    rows <= MAX_PLOTTED_ROWS ? spreadIndices(rows, rows) : spreadIndices(rows, MAX_PLOTTED_ROWS - 1);
+  const sampled = plotted.length < rows;
+  const drawn = sampled ? ` (${plotted.length} of them drawn, one row in ${plotted[1]})` : '';
+  const chart = xyChart({
     id: 'holdout-chart',
-    summary: `Predicted against actual values of version ${holdout.version} on ${holdout.actual.length} holdout rows${scoreText}.`,
+    summary: `Predicted against actual values of version ${holdout.version} on ${rows} holdout rows${drawn}${scoreText}.`,
     series: [
       {
         name: `holdout rows (v${holdout.version})`,
         color: COLORS.blue,
         kind: 'points',
-        points: holdout.actual.map((actual, i) => ({
-          x: actual,
+        points: plotted.map((i) => ({
+          x: holdout.actual[i],
           y: holdout.predicted[i],
-          title: `actual ${formatNumber(actual)}, predicted ${formatNumber(holdout.predicted[i])}`,
+          title: `actual ${formatNumber(holdout.actual[i])}, predicted ${formatNumber(holdout.predicted[i])}`,
         })),
       },
     ],
@@ -114,6 +127,8 @@ export function regressionChart(
     y: { label: `predicted ${target}` },
     height: 340,
   });
+  if (!sampled) return chart;
+  return html`${chart}<p class="meta" id="holdout-sampled">The chart draws ${plotted.length} of the ${rows} holdout rows (one row in ${plotted[1]}, the same rows every time); the metrics are computed on all of them.</p>`;
 }
 
 /** The holdout's class probabilities as rows. @throws {RangeError} when the shapes disagree. */
@@ -139,9 +154,11 @@ export function rocChart(holdout: ReportHoldout, target: string): SafeHtml {
   const rows = probabilityRows(holdout);
   const { classes, actual } = holdout;
   const plotted = classes.length === 2 ? [1] : classes.slice(0, MAX_ROC_CURVES).map((_, c) => c);
+  let thinned = false;
   const series: ChartSeries[] = plotted.map((c, i) => {
     const scores = rows.map((row) => row[c]);
     const curve = rocCurve(actual, scores, classes[c]);
+    if (curve.fpr.length > MAX_CURVE_POINTS) thinned = true;
     const auc = rocAuc(
       actual.map((label) => (label === classes[c] ? 1 : 0)),
       scores,
@@ -150,15 +167,19 @@ export function rocChart(holdout: ReportHoldout, target: string): SafeHtml {
       name: `${target} = ${classes[c]} (AUC ${formatNumber(auc, 3)})`,
       color: CURVE_COLORS[i],
       // Straight segments between the curve's points, as scikit-learn's RocCurveDisplay draws them: tied
-      // scores move both rates at once, which a step would misdraw.
-      points: curve.fpr.map((fpr, p) => ({ x: fpr, y: curve.tpr[p] })),
+      // scores move both rates at once, which a step would misdraw. A long curve is drawn through every
+      // k-th point (its ends kept): both rates only grow along it, so the line stays within a step.
+      points: spreadIndices(curve.fpr.length, Math.min(curve.fpr.length, MAX_CURVE_POINTS - 1)).map((p) => ({
+        x: curve.fpr[p],
+        y: curve.tpr[p],
+      })),
     };
   });
   const overall = rocAuc(actual, rows, classes);
   const which = classes.length === 2 ? `positive class ${target} = ${classes[1]}` : 'one-vs-rest per class';
   const shown =
     classes.length > MAX_ROC_CURVES ? ` (first ${MAX_ROC_CURVES} of ${classes.length} classes)` : '';
-  return xyChart({
+  const chart = xyChart({
     id: 'roc',
     summary: `ROC curve of version ${holdout.version} on ${actual.length} holdout rows, ${which}${shown}: AUC ${formatNumber(overall, 4)}.`,
     series,
@@ -168,6 +189,8 @@ export function rocChart(holdout: ReportHoldout, target: string): SafeHtml {
     width: 560,
     height: 440,
   });
+  if (!thinned) return chart;
+  return html`${chart}<p class="meta" id="roc-sampled">Curves are drawn through at most ${MAX_CURVE_POINTS} of their points (evenly spaced, ends kept); the AUC is computed on all of them.</p>`;
 }
 
 /**
