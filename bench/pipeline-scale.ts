@@ -1,7 +1,8 @@
 /**
  * `npm run bench:pipeline-scale`: regression drops of 20 columns through the whole local pipeline, as
  * `npm start` runs it (the synthesized stack's functions in their memory-bounded containers, the real ASL),
- * from upload to promoted or rejected ({@link SPEC} says how the model is trained). A first drop of 20k rows trains version 1; then a drop of N rows
+ * from upload to promoted or rejected ({@link SPEC} says how the model is trained). First, a drop for a model
+ * whose `validation.maxBytes` it exceeds must fail at once, naming the limit. A first drop of 20k rows trains version 1; then a drop of N rows
  * with 5 shifted columns goes through validate → drift → merge → featurize → search → fit → evaluate →
  * register. Per step: its wall time (from the execution's history) and its function's peak memory
  * (Lambda's `Max Memory Used`, from the runtime's `REPORT` lines) against the function's `MemorySize`,
@@ -32,6 +33,8 @@ const FIRST_ROWS = 20_000;
 /** The shift of the drop's first 5 columns: one standard deviation. */
 const SHIFT = 10;
 const MODEL = 'scale';
+/** A model whose drops may be at most 1 MiB: the first drop is refused by name, unread. */
+const LIMITED = 'scale-limited';
 /**
  * The model: the drop shifts 5 of its 20 columns, so drift is called at a share of 0.2 (the default is
  * half the columns). Trees are bounded to 255 leaves and the search to 4 trials, so a run measures the
@@ -125,17 +128,26 @@ const runtime = await startRuntime({ home, port: 0, schedules: false, log });
 try {
   const target = await resolveTarget({ home });
   await target.registry.putSpec(MODEL, SPEC);
-  const upload = async (key: string, path: string) => {
+  const upload = async (key: string, path: string, model = MODEL) => {
     await target.s3.send(
       new PutObjectCommand({ Bucket: target.outputs.BucketName, Key: key, Body: readFileSync(path) }),
     );
-    const run = await waitForRun(target, MODEL, key, { quiet: true, timeoutMs: 90 * 60_000 });
+    const run = await waitForRun(target, model, key, { quiet: true, timeoutMs: 90 * 60_000 });
     const execution = runtime.executions.list().find((e) => JSON.stringify(e.input).includes(key));
     return { run, execution };
   };
 
   const first = join(home, 'first.csv');
   await writeDrop(first, FIRST_ROWS, 1);
+  // A drop over its model's size limit must fail at once, naming the limit, without being read.
+  await target.registry.putSpec(LIMITED, { ...SPEC, name: LIMITED, validation: { maxBytes: 2 ** 20 } });
+  const refusedAt = performance.now();
+  const { run: refused } = await upload(`incoming/${LIMITED}/first.csv`, first, LIMITED);
+  const refusal = `a ${(statSync(first).size / MB).toFixed(1)} MB drop for a model with validation.maxBytes 1 MiB: ${refused.status} after ${formatDuration(performance.now() - refusedAt)} upload → outcome: ${refused.failure?.reason ?? ''}`;
+  console.log(refusal);
+  if (refused.status !== 'failed' || !refused.failure?.reason.includes('validation.maxBytes')) {
+    throw new Error(`the drop over the limit was not refused by name: ${refusal}`);
+  }
   const { run: firstRun } = await upload(`incoming/${MODEL}/first.csv`, first);
   console.log(`first drop (${FIRST_ROWS} rows): ${firstRun.status} ${firstRun.outcome ?? ''}`);
 
@@ -168,7 +180,7 @@ try {
     }
     console.log(results.slice(-(log.steps.size + 3)).join('\n'));
   }
-  console.log(`\n${results.join('\n')}`);
+  console.log(`\n${refusal}\n${results.join('\n')}`);
 } finally {
   await runtime.stop();
   rmSync(home, { recursive: true, force: true });
