@@ -26,7 +26,8 @@ import type { Column, LearningTask, Table } from './types.ts';
  *   filter runs over the whole history a prediction is given.
  * - `holt-winters-log`: the same with additive Holt-Winters exponential smoothing (level, trend, season)
  *   on logs as the base, its smoothing weights and whether it has a trend fitted on the training part
- *   ({@link fitHoltWinters}).
+ *   ({@link fitHoltWinters}), its filter started from the states that best fit the whole history it is
+ *   given ({@link holtWintersForecast}).
  * - `classical-log`: the mean of the airline and the Holt-Winters forecasts (in logs) as the base: a
  *   combination is more robust than either model (the M-competitions' finding).
  * - `ets`: the same with an ETS model as the base, on the values themselves, its form chosen by AICc among
