@@ -101,6 +101,7 @@ export function rowHashes(spec: ModelSpec, table: Table): RowHashes {
   const { names, columns, labels } = keyParts(spec, table);
   const labelBytes = labels.map((label, at) => Buffer.from(at === 0 ? label : `\u001f${label}`, 'utf8'));
   const values = new Float64Array(table.rowCount);
+  const hints = new Int8Array(columns.length);
   let buffer = Buffer.allocUnsafe(1024);
   const reserve = (length: number, more: number) => {
     if (length + more <= buffer.length) return;
@@ -118,7 +119,7 @@ export function rowHashes(spec: ModelSpec, table: Table): RowHashes {
       buffer.set(label, length);
       length += label.length;
       if (typeof value !== 'number') length += buffer.write(value, length, 'utf8');
-      else if (!Number.isNaN(value)) length = writeNumber(buffer, length, value);
+      else if (!Number.isNaN(value)) length = writeNumber(buffer, length, value, hints, at);
     }
     // The first 48 bits of the digest, read from its hex (a Buffer digest allocates one object a row).
     values[row] = Number.parseInt(hash('sha256', buffer.subarray(0, length), 'hex').slice(0, 12), 16);
@@ -131,10 +132,20 @@ const POWERS_OF_TEN = Array.from({ length: 16 }, (_, d) => 10 ** d);
 /** Below 10¹⁵ a decimal of the integer's digits is one double's shortest text (15 digits round-trip). */
 const MAX_DECIMAL_DIGITS = 1e15;
 
-/** Writes `String(value)` (ASCII) at `at`; returns the end. */
-function writeNumber(out: Buffer, at: number, value: number): number {
-  const end = writeShortestDecimal(out, at, value);
+/**
+ * Writes `String(value)` (ASCII) at `at`; returns the end. `hints[column]` holds the fraction digits of
+ * the column's previous plain decimal, where the search for this one's starts.
+ */
+function writeNumber(out: Buffer, at: number, value: number, hints: Int8Array, column: number): number {
+  const end = writeShortestDecimal(out, at, value, hints, column);
   return end >= 0 ? end : at + out.write(String(value), at, 'latin1');
+}
+
+/** Whether the decimal of |value| rounded to `fractionDigits` digits reads back as |value| (below 10¹⁵). */
+function roundTrips(magnitude: number, fractionDigits: number): boolean {
+  const scale = POWERS_OF_TEN[fractionDigits];
+  const digits = Math.round(magnitude * scale);
+  return digits < MAX_DECIMAL_DIGITS && digits / scale === magnitude;
 }
 
 /**
@@ -146,9 +157,17 @@ function writeNumber(out: Buffer, at: number, value: number): number {
  * shortest round-trip text ECMAScript's Number::toString prints has its fraction digits, and below 10¹⁵
  * that decimal is the only one with d digits (decimals of ≤ 15 significant digits are distinct doubles).
  * k = round(|value| · 10ᵈ) is off the exact product by < 0.25, and k / 10ᵈ is correctly rounded, as
- * parsing the text would be, so the test `k / 10ᵈ === |value|` is exact.
+ * parsing the text would be, so the test `k / 10ᵈ === |value|` is exact. Every d above the fewest
+ * reads back too (until k reaches 10¹⁵), so the search may start anywhere: at the column's last d, as
+ * a column's values mostly share their number of decimals.
  */
-function writeShortestDecimal(out: Buffer, at: number, value: number): number {
+function writeShortestDecimal(
+  out: Buffer,
+  at: number,
+  value: number,
+  hints: Int8Array,
+  column: number,
+): number {
   if (value === 0) {
     out[at] = 0x30; // String(-0) is "0" too
     return at + 1;
@@ -156,15 +175,16 @@ function writeShortestDecimal(out: Buffer, at: number, value: number): number {
   const magnitude = Math.abs(value);
   // ECMAScript prints below 10⁻⁶ in exponent notation.
   if (!(magnitude >= 1e-6 && magnitude < MAX_DECIMAL_DIGITS)) return -1;
-  let fractionDigits = 0;
-  let digits = 0;
-  for (; fractionDigits < POWERS_OF_TEN.length; fractionDigits++) {
-    const scale = POWERS_OF_TEN[fractionDigits];
-    digits = Math.round(magnitude * scale);
-    if (digits >= MAX_DECIMAL_DIGITS) return -1;
-    if (digits / scale === magnitude) break;
+  let fractionDigits = hints[column];
+  if (roundTrips(magnitude, fractionDigits)) {
+    while (fractionDigits > 0 && roundTrips(magnitude, fractionDigits - 1)) fractionDigits--;
+  } else {
+    do fractionDigits++;
+    while (fractionDigits < POWERS_OF_TEN.length && !roundTrips(magnitude, fractionDigits));
+    if (fractionDigits === POWERS_OF_TEN.length) return -1;
   }
-  if (fractionDigits === POWERS_OF_TEN.length) return -1;
+  hints[column] = fractionDigits;
+  const digits = Math.round(magnitude * POWERS_OF_TEN[fractionDigits]);
   let end = at;
   if (value < 0) out[end++] = 0x2d;
   // At least one digit before the point: 0.00123 is 123 with five fraction digits, written as 000123.
