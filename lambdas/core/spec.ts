@@ -21,7 +21,7 @@ export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
 export const TASKS = ['forecast', 'regression', 'classification'] as const satisfies readonly Task[];
 /**
  * Feature transforms of a forecast target a spec may name (see `features.ts`), or `auto`: the
- * training part's rolling-origin validation chooses the transform and the number of lags.
+ * training part's rolling-origin validation chooses the transform (the spec's `lags` stay as given).
  */
 export const FORECAST_TRANSFORMS: readonly ['auto', ...FeaturizerTransform[]] = [
   'auto',
