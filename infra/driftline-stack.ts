@@ -174,7 +174,7 @@ export class DriftlineStack extends Stack {
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(predictionLog, ['PutItem'], ENV.predictionLog)
         // How stale a container's view of the production pointer may get: a promotion or rollback serves
-        // within this many seconds, for one pointer read per warm container per interval.
+        // within this many seconds, for two pointer reads per busy container per interval (model-cache.ts).
         .addEnvironment(ENV.modelCacheTtl, String(props.modelCacheTtlSeconds ?? 2)),
       // Feedback reads the logged prediction and the version's holdout metrics, and stores the label.
       feedback: fn('feedback', 512, Duration.seconds(20))

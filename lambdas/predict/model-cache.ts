@@ -1,14 +1,15 @@
 /**
- * The predict function's in-memory model cache. The pointers (production, and a baking canary or shadow)
- * are re-read at most every `ttlMs`, in the background while the entry is fresh enough; a new version is loaded from S3 and checked against its recorded sha256 before it replaces the
- * old one, so a request sees either the old model or the new one, never half of one. Concurrent
- * requests share one load.
+ * The predict function's in-memory model cache. A container's view of the pointers (production, and a
+ * baking canary or shadow) is never older than `ttlMs`: they are re-read in the background once the entry
+ * is half that old, and a request waits for the read only past `ttlMs`. A new version is loaded from S3 and
+ * checked against its recorded sha256 before it replaces the old one, so a request sees either the old
+ * model or the new one, never half of one. Concurrent requests share one load.
  */
 import { ArtifactFormatError, ChecksumMismatchError, type LoadedModel, loadModel } from '#core/model.ts';
 import { type MissingPolicy, parseSpec, SpecError } from '#core/spec.ts';
 import { ModelUnavailableError, NotFoundError } from '../shared/errors.ts';
 import type { Registry } from '../shared/registry.ts';
-import { getBytes, objectEtag } from '../shared/storage.ts';
+import { getObject, objectEtag } from '../shared/storage.ts';
 
 export interface ServingModel {
   model: string;
@@ -73,10 +74,11 @@ export class ModelCache {
   /**
    * The production model of `model` and its baking candidate, reloaded when a pointer moved.
    *
-   * The pointer check stays off the hot path: an entry younger than the TTL is served as is; one between
-   * one and two TTLs old is served while one refresh runs in the background (a request never waits for the
-   * registry on a busy container); only an older one (an idle container) waits for the refresh, so a
-   * rollback is seen within two TTLs at most.
+   * The pointer check stays off the hot path: an entry younger than half the TTL is served as is; one
+   * between half and a whole TTL old is served while one refresh runs in the background (a container busy
+   * enough to ask twice per TTL never waits for the registry); only an older one (an idle container) waits
+   * for the refresh. So a promotion or a rollback is served within one TTL (plus the refresh's own few
+   * milliseconds), as `MODEL_CACHE_TTL_SECONDS` promises, never two.
    * @throws NotFoundError when nothing serves.
    * @throws ModelUnavailableError (503) when production's artifact is refused (sha256 or format), naming
    *   the version and the reason; warm containers re-verify when the artifact's ETag changes, so every
@@ -87,9 +89,9 @@ export class ModelCache {
     if (refusal && this.now() - refusal.checkedAt < this.ttlMs) throw refusal.error;
     const entry = this.entries.get(model);
     const age = entry ? this.now() - entry.checkedAt : Number.POSITIVE_INFINITY;
-    if (entry && age < this.ttlMs) return entry.serving;
+    if (entry && age < this.ttlMs / 2) return entry.serving;
     const pending = this.refreshing(model, entry);
-    if (entry && age < 2 * this.ttlMs) {
+    if (entry && age < this.ttlMs) {
       // The failure shows on the next request that waits for a refresh.
       pending.catch(() => undefined);
       return entry.serving;
@@ -120,6 +122,8 @@ export class ModelCache {
   }
 
   private async refresh(model: string, previous: Entry | undefined): Promise<Entry> {
+    // The entry is as old as its pointer read, not as the load that may follow it.
+    const readAt = this.now();
     const [{ production, canary }, spec] = await Promise.all([
       this.registry.getPointers(model),
       this.registry.getSpec(model),
@@ -166,7 +170,7 @@ export class ModelCache {
         weight: canary.weight ?? 0,
       };
     }
-    const entry = { version: production.version, serving, checkedAt: this.now() };
+    const entry = { version: production.version, serving, checkedAt: readAt };
     this.entries.set(model, entry);
     return entry;
   }
@@ -186,9 +190,8 @@ export class ModelCache {
     const record = await this.registry.getVersion(model, version);
     if (!record) throw new NotFoundError(`model "${model}" has no version ${version}`);
     const key = record.artifact.key;
-    // The ETag first: bytes changed after it are caught by the next refresh, never taken as verified.
-    const etag = await objectEtag(this.bucket, key);
-    const bytes = await getBytes(this.bucket, key);
+    // The ETag of the very bytes verified: when the object changes, the next refresh's HEAD sees another.
+    const { bytes, etag } = await getObject(this.bucket, key);
     return { model, version, loaded: loadModel(bytes, record.artifact.sha256), artifact: { key, etag } };
   }
 }

@@ -44,9 +44,18 @@ export async function objectEtag(bucket: string, key: string): Promise<string | 
 
 /** The bytes of an object. @throws NotFoundError when the object does not exist. */
 export async function getBytes(bucket: string, key: string): Promise<Uint8Array> {
+  return (await getObject(bucket, key)).bytes;
+}
+
+/**
+ * The bytes of an object and the ETag of exactly those bytes (one request, where a HEAD before the GET
+ * costs a round trip and may describe other bytes).
+ * @throws NotFoundError when the object does not exist.
+ */
+export async function getObject(bucket: string, key: string): Promise<{ bytes: Uint8Array; etag?: string }> {
   try {
     const response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await response.Body!.transformToByteArray();
+    return { bytes: await response.Body!.transformToByteArray(), etag: response.ETag };
   } catch (error) {
     if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
       throw new NotFoundError(`s3://${bucket}/${key} does not exist`);
