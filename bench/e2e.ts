@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startRetrain, waitForRun } from '../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../bin/target.ts';
+import type { LogSink } from '../local/log.ts';
 import { type DriftlineRuntime, startRuntime } from '../local/runtime.ts';
 
 const repo = new URL('..', import.meta.url).pathname;
@@ -42,8 +43,18 @@ async function predictVersion(apiUrl: string): Promise<number | undefined> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function start(home: string): Promise<DriftlineRuntime> {
-  return startRuntime({ home, port: 0, quiet: true, schedules: false, alarmPeriodScale: 0.015 });
+/**
+ * Starts a runtime in `home`, printing nothing; with `inits`, the init phase (Lambda's `Init Duration` on
+ * a cold start's REPORT line) of every container it starts is added there, by function.
+ */
+function start(home: string, inits?: Record<string, number[]>): Promise<DriftlineRuntime> {
+  const log: LogSink = {
+    line(source, text) {
+      const init = / Init Duration: (\d+) ms$/.exec(text);
+      if (init && inits) inits[source] = [...(inits[source] ?? []), Number(init[1])];
+    },
+  };
+  return startRuntime({ home, port: 0, log, schedules: false, alarmPeriodScale: 0.015 });
 }
 
 async function put(target: Target, key: string, file: string): Promise<void> {
@@ -120,6 +131,8 @@ async function uploadToServed(runtime: DriftlineRuntime, target: Target): Promis
 interface Measurement {
   warm: Served;
   cold: Served;
+  /** The cold run's container init phases, by function. */
+  coldInits: Record<string, number[]>;
   /** `startRuntime` on the restart: synthesis reused, bundles reused, emulators on existing data. */
   restartReadyMs: number;
   alarmToRollbackMs: number;
@@ -129,7 +142,11 @@ interface Measurement {
 const QUALITY_ALARM = 'Driftline/rollback/air-passengers/production/live-quality';
 
 /** Version 1 trained, then the runtime stopped and started again: every container is cold. */
-async function measureCold(): Promise<{ cold: Served; restartReadyMs: number }> {
+async function measureCold(): Promise<{
+  cold: Served;
+  restartReadyMs: number;
+  coldInits: Record<string, number[]>;
+}> {
   const home = mkdtempSync(join(tmpdir(), 'driftline-bench-cold-'));
   try {
     const first = await start(home);
@@ -139,11 +156,13 @@ async function measureCold(): Promise<{ cold: Served; restartReadyMs: number }> 
       await first.stop();
     }
     const restarted = performance.now();
-    const runtime = await start(home);
+    const coldInits: Record<string, number[]> = {};
+    const runtime = await start(home, coldInits);
     const restartReadyMs = performance.now() - restarted;
     try {
       const target = await resolveTarget({ home });
-      return { cold: await uploadToServed(runtime, target), restartReadyMs };
+      // The restarted runtime runs nothing else: every container it starts is for this path.
+      return { cold: await uploadToServed(runtime, target), restartReadyMs, coldInits };
     } finally {
       await runtime.stop();
     }
@@ -225,7 +244,7 @@ for (const kind of ['warm', 'cold'] as const) {
 }
 console.log(`restarted runtime ready in ${seconds(of((m) => m.restartReadyMs))} (median)`);
 console.log(
-  `quality alarm in ALARM → rollback recorded: ${of((m) => m.alarmToRollbackMs)} ms (target ≤ 1 s); → first answer by v1: ${of((m) => m.alarmToServedMs)} ms (includes the predict cache's 2-s pointer TTL)`,
+  `quality alarm in ALARM → rollback recorded: ${of((m) => m.alarmToRollbackMs)} ms (target ≤ 1 s); → first answer by v1: ${of((m) => m.alarmToServedMs)} ms (the predict containers' pointer TTL, 2 s, bounds how late the answer may switch)`,
 );
 console.log('\ntime per state of the retrain (median ms):');
 console.log('| state | warm | cold |');
@@ -233,5 +252,16 @@ console.log('| --- | --- | --- |');
 for (const name of Object.keys(measurements[0].cold.states)) {
   console.log(
     `| ${name} | ${of((m) => m.warm.states[name] ?? 0).toFixed(0)} | ${of((m) => m.cold.states[name] ?? 0).toFixed(0)} |`,
+  );
+}
+console.log('\ncold run: container init phases (Init Duration), all runs pooled:');
+console.log('| function | containers started | init ms, median | init ms, max |');
+console.log('| --- | --- | --- | --- |');
+const pooled: Record<string, number[]> = {};
+for (const m of measurements)
+  for (const [name, inits] of Object.entries(m.coldInits)) pooled[name] = [...(pooled[name] ?? []), ...inits];
+for (const [name, inits] of Object.entries(pooled)) {
+  console.log(
+    `| ${name} | ${(inits.length / runs).toFixed(1)} per run | ${median(inits)} | ${Math.max(...inits)} |`,
   );
 }

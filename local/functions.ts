@@ -35,6 +35,11 @@ export type InvokeResult = {
   functionName: string;
   durationMs: number;
   coldStart: boolean;
+  /**
+   * A cold start's init phase: from the container's start to its handler module loaded (Lambda's `Init
+   * Duration`; `durationMs` is the invocation after it, as on Lambda).
+   */
+  initDurationMs?: number;
   /** The lines the invocation wrote (what `LogType: Tail` returns). */
   logs: string[];
   /** The container's peak memory during the invocation, in MB (Lambda's `Max Memory Used`). */
@@ -100,6 +105,12 @@ export interface FunctionHostOptions {
    * cold start compiles a bundle once per change rather than once per container. @default no cache
    */
   compileCacheDir?: string;
+  /**
+   * The container bootstrap each worker thread runs: `local/worker.ts` built to JavaScript
+   * (`bundleContainerBootstrap`), so a cold container does not load the TypeScript stripper first.
+   * @default local/worker.ts itself
+   */
+  bootstrap?: string;
 }
 
 interface Pending {
@@ -112,7 +123,7 @@ interface Pending {
   done: (outcome: { result: InvocationOutcome; logs: string[] }) => void;
 }
 
-const WORKER_URL = new URL('./worker.ts', import.meta.url);
+const BOOTSTRAP_SOURCE = new URL('./worker.ts', import.meta.url);
 
 /**
  * How often a busy container's memory is sampled. Lambda's own out-of-memory kill is not instant either;
@@ -151,6 +162,9 @@ class Container {
   invocations = 0;
   /** The init phase ended (the handler module is loaded). */
   initialized = false;
+  /** When the container was started, and when its init phase ended (`performance.now()`). */
+  readonly startedAt = performance.now();
+  initEndedAt?: number;
   dead = false;
   busy = false;
   idleTimer?: NodeJS.Timeout;
@@ -168,8 +182,9 @@ class Container {
     fn: LocalFunction,
     env: Record<string, string>,
     onLine: (line: string) => void,
-    compileCacheDir?: string,
+    options: { compileCacheDir?: string; bootstrap?: string },
   ) {
+    const { compileCacheDir, bootstrap } = options;
     this.fn = fn;
     this.onLine = onLine;
     const data: ContainerData = {
@@ -184,7 +199,7 @@ class Container {
     };
     // The container's stdout and stderr come as LogMessages (see local/worker.ts); the streams are piped
     // here only so nothing written around that path reaches the terminal unattributed.
-    this.worker = new Worker(WORKER_URL, {
+    this.worker = new Worker(bootstrap ?? BOOTSTRAP_SOURCE, {
       workerData: data,
       env,
       stdout: true,
@@ -203,6 +218,7 @@ class Container {
       if (pending?.requestId !== message.requestId) return;
       if ('initDone' in message) {
         this.initialized = true;
+        this.initEndedAt = performance.now();
         pending.startTimer(pending.timeoutMs);
         return;
       }
@@ -409,16 +425,31 @@ export class FunctionHost {
     }
     const container = await this.acquire(pool);
     const coldStart = container.invocations === 0;
-    const started = Date.now();
+    const started = performance.now();
     const { result, logs } = await container.invoke(requestId, payload, pool.fn.timeoutSeconds * 1000);
-    const durationMs = Date.now() - started;
+    const ended = performance.now();
+    const { initEndedAt } = container;
+    // Lambda reports a cold start's init apart from the invocation that waited for it.
+    const initDurationMs =
+      coldStart && initEndedAt !== undefined ? Math.round(initEndedAt - container.startedAt) : undefined;
+    const durationMs = Math.round(ended - Math.max(started, coldStart ? (initEndedAt ?? started) : started));
     const maxMemoryUsedMb = Math.ceil(container.peakBytes / MB);
     this.release(pool, container);
     this.onLine(
       pool,
-      `REPORT RequestId: ${requestId} Duration: ${durationMs} ms Memory Size: ${pool.fn.memoryMb} MB Max Memory Used: ${maxMemoryUsedMb} MB`,
+      `REPORT RequestId: ${requestId} Duration: ${durationMs} ms Memory Size: ${pool.fn.memoryMb} MB Max Memory Used: ${maxMemoryUsedMb} MB${
+        initDurationMs === undefined ? '' : ` Init Duration: ${initDurationMs} ms`
+      }`,
     );
-    const base = { requestId, functionName: pool.fn.name, durationMs, coldStart, logs, maxMemoryUsedMb };
+    const base = {
+      requestId,
+      functionName: pool.fn.name,
+      durationMs,
+      coldStart,
+      ...(initDurationMs === undefined ? {} : { initDurationMs }),
+      logs,
+      maxMemoryUsedMb,
+    };
     if (!result.ok) return { ...base, ok: false, error: result.error };
     if (Buffer.byteLength(result.payload) > SYNC_PAYLOAD_LIMIT_BYTES) {
       const error = {
@@ -548,7 +579,7 @@ export class FunctionHost {
       LAMBDA_TASK_ROOT: dirname(fn.code ?? fn.entry),
       _HANDLER: `index.${fn.handler}`,
     };
-    const container = new Container(fn, env, (line) => this.onLine(pool, line), this.options.compileCacheDir);
+    const container = new Container(fn, env, (line) => this.onLine(pool, line), this.options);
     pool.containers.push(container);
     return container;
   }

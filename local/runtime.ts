@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, paginateListTables } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { AlarmEvaluator, type AlarmStateValue, type AlarmStatus, type AlarmTransition } from './alarms.ts';
-import { bundleFunctions } from './bundle.ts';
+import { bundleContainerBootstrap, bundleFunctions } from './bundle.ts';
 import { type Emulator, type S3Emulator, startDynamo, startS3 } from './emulators.ts';
 import {
   EventBus,
@@ -353,10 +353,11 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
     });
     const bundleCacheDir = options.bundleCacheDir ?? join(repoRoot, 'node_modules/.cache/driftline');
     const bundleStarted = Date.now();
-    const bundling = bundleFunctions(stack.functions, {
-      cacheDir: join(bundleCacheDir, 'bundles'),
-      root: options.root ?? repoRoot,
-    });
+    const bundleOptions = { cacheDir: join(bundleCacheDir, 'bundles'), root: options.root ?? repoRoot };
+    const bundling = Promise.all([
+      bundleFunctions(stack.functions, bundleOptions),
+      bundleContainerBootstrap(bundleOptions),
+    ]);
     // Awaited below; a failure is reported there (this keeps it from counting as unhandled meanwhile).
     bundling.catch(() => undefined);
 
@@ -389,7 +390,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
       sns: `${door.origin}${AWS_PREFIX}/sns`,
       states: `${door.origin}${AWS_PREFIX}/states`,
     };
-    const bundled = await bundling;
+    const [bundled, bootstrap] = await bundling;
     log.line(
       'runtime',
       bundled.built.length === 0
@@ -410,6 +411,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Driftl
         };
       }),
       compileCacheDir: join(bundleCacheDir, 'v8'),
+      bootstrap,
       log,
       metrics,
       maxContainersPerFunction: options.maxContainersPerFunction,

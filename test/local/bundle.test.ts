@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFunctions } from '../../local/bundle.ts';
+import { bundleContainerBootstrap, bundleFunctions } from '../../local/bundle.ts';
 import { FunctionHost, payloadOf } from '../../local/functions.ts';
 import type { LocalFunction } from '../../local/template.ts';
 
@@ -54,6 +54,10 @@ describe('bundleFunctions', () => {
     );
     write('src/alone.ts', "export const handler = async (): Promise<string> => 'alone';\n");
     write(
+      'src/throws.ts',
+      "export const handler = async (): Promise<never> => {\n  throw new Error('thrown');\n};\n",
+    );
+    write(
       'src/requires.ts',
       [
         "import { createRequire } from 'node:module';",
@@ -82,6 +86,35 @@ describe('bundleFunctions', () => {
         taskRoot: dirname(bundled[0].code ?? ''),
         module: `file://${bundled[0].code}`,
       });
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('builds the container bootstrap to JavaScript once, and containers start from it', async () => {
+    // Act
+    const cacheDir = join(root, 'cache-bootstrap');
+    const bootstrap = await bundleContainerBootstrap({ cacheDir, root });
+    const again = await bundleContainerBootstrap({ cacheDir, root });
+    const { functions: bundled } = await bundleFunctions([fn(root, 'throws')], { cacheDir, root });
+    const host = new FunctionHost({
+      functions: bundled,
+      baseEnvironment: {},
+      log: { line: () => {} },
+      bootstrap,
+    });
+    try {
+      const result = await host.invoke('throws', {});
+
+      // Assess: the handler was called from the built bootstrap (its frames are in the stack trace).
+      expect(bootstrap).toMatch(
+        new RegExp(`^${cacheDir}/container-bootstrap-[0-9a-f]+/[0-9a-f]+/worker\\.mjs$`),
+      );
+      expect(again).toBe(bootstrap);
+      expect(result.ok).toBe(false);
+      const { trace } = (result as { error: { trace: string[] } }).error;
+      expect(trace.some((line) => line.includes(bootstrap))).toBe(true);
+      expect(trace.some((line) => line.includes('local/worker.ts'))).toBe(false);
     } finally {
       await host.close();
     }

@@ -135,13 +135,32 @@ describe('FunctionHost', () => {
 
   it('does not count a cold start against the timeout: the init phase has its own limit, as on Lambda', async () => {
     // Act: the module's init takes 1.5 s, the timeout is 1 s.
+    const started = performance.now();
     const first = await host.invoke('slowInit', {});
+    const elapsed = performance.now() - started;
+    const second = await host.invoke('slowInit', {});
 
     // Assess: the handler ran, with its whole timeout ahead of it when it started.
     expect(first.coldStart).toBe(true);
     const { remaining } = payloadOf(first) as { remaining: number };
     expect(remaining).toBeGreaterThan(0);
     expect(remaining).toBeLessThanOrEqual(1_000);
+    // The init is reported apart from the invocation's Duration, on the REPORT line too; only once.
+    // (timers round to the millisecond, so the 1.5 s sleep may measure a little under)
+    expect(first.initDurationMs).toBeGreaterThanOrEqual(1_490);
+    expect(first.initDurationMs! + first.durationMs).toBeLessThanOrEqual(Math.ceil(elapsed) + 1);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^\\[slowInit\\] REPORT RequestId: ${first.requestId} Duration: ${first.durationMs} ms .* Init Duration: ${first.initDurationMs} ms$`,
+        ),
+      ),
+    );
+    expect(second.coldStart).toBe(false);
+    expect(second.initDurationMs).toBeUndefined();
+    expect(lines.find((line) => line.includes(`REPORT RequestId: ${second.requestId}`))).not.toContain(
+      'Init Duration',
+    );
   });
 
   it('scales out while containers are busy, up to the limit, then queues', async () => {
@@ -207,7 +226,7 @@ describe('FunctionHost', () => {
     expect(within.maxMemoryUsedMb).toBeGreaterThanOrEqual(16);
     expect(within.maxMemoryUsedMb).toBeLessThanOrEqual(64);
     expect(lines).toContainEqual(
-      `[hog] REPORT RequestId: ${within.requestId} Duration: ${within.durationMs} ms Memory Size: 64 MB Max Memory Used: ${within.maxMemoryUsedMb} MB`,
+      `[hog] REPORT RequestId: ${within.requestId} Duration: ${within.durationMs} ms Memory Size: 64 MB Max Memory Used: ${within.maxMemoryUsedMb} MB Init Duration: ${within.initDurationMs} ms`,
     );
     expect(over).toMatchObject({ ok: false, error: { errorType: 'Runtime.OutOfMemory' } });
     const { error } = over as Extract<InvokeResult, { ok: false }>;
