@@ -96,8 +96,25 @@ function assemble(
   };
 }
 
-function resolveWorkers(workers: number | undefined): number {
-  const count = workers ?? availableParallelism();
+/**
+ * Row × tree units of work per worker thread worth starting: a worker costs its start-up and its own JIT
+ * warm-up (tens of ms idle, most of a second under load, in a cold Lambda), which a small fit — a forecast
+ * series of a hundred rows and a few hundred trees — finishes in before the worker is ready. Measured in
+ * `bench/RESULTS.md` (#15, cold containers).
+ */
+export const ROW_TREES_PER_WORKER = 100_000;
+
+/**
+ * The worker threads a fit of `treeCount` trees on `rowCount` rows uses by default: one per
+ * {@link ROW_TREES_PER_WORKER} units, at least one (this thread), at most one per core.
+ */
+export function defaultWorkers(rowCount: number, treeCount: number): number {
+  const repaid = Math.floor((rowCount * treeCount) / ROW_TREES_PER_WORKER);
+  return Math.max(1, Math.min(availableParallelism(), repaid));
+}
+
+function resolveWorkers(workers: number | undefined, rowCount: number, treeCount: number): number {
+  const count = workers ?? defaultWorkers(rowCount, treeCount);
   if (!Number.isInteger(count) || count < 1)
     throw new RangeError(`workers must be a positive integer, got ${count}`);
   return count;
@@ -134,7 +151,8 @@ export async function trainShard(
   }
   const { job, thresholds } = prepareJob(data, resolved, seed);
   const treeIndexes = Array.from({ length: treeCount }, (_, offset) => treeStart + offset);
-  const trees = await growTrees(job, treeIndexes, resolveWorkers(options.workers), options.workerScript);
+  const workers = resolveWorkers(options.workers, data.rowCount, treeCount);
+  const trees = await growTrees(job, treeIndexes, workers, options.workerScript);
   const forest = assemble(trees, thresholds, {
     task: data.task,
     featureCount: data.featureCount,

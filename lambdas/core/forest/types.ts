@@ -67,7 +67,10 @@ export interface FlatForest {
 export interface FitOptions {
   /** Seed of every random choice; an integer in [0, 2^32). */
   seed: number;
-  /** Worker threads building trees. @default os.availableParallelism() */
+  /**
+   * Worker threads building trees; a count given is used as is.
+   * @default as many as the fit repays (`defaultWorkers`), at most os.availableParallelism()
+   */
   workers?: number;
   /** Compute the out-of-bag score (R² or accuracy). @default false */
   oobScore?: boolean;

@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
+import { defaultWorkers } from '#core/forest/fast.ts';
 import {
   deserializeForest,
   type FlatForest,
@@ -81,6 +83,15 @@ describe('fast engine: determinism', () => {
     const threaded = await fast.fit(friedmanTrain, { nTrees: 12 }, { seed: 9, workers: 3 });
     // Assess
     expect(Buffer.from(serializeForest(threaded)).equals(Buffer.from(serializeForest(inThread)))).toBe(true);
+  });
+
+  it('builds a small fit in this thread by default, and starts workers only for fits that repay them', () => {
+    // Assess: a forecast series (a hundred rows, 300 trees) and 1k rows × 100 trees stay in this thread;
+    // each further ROW_TREES_PER_WORKER units of work may add a worker, up to one per core.
+    expect(defaultWorkers(100, 300)).toBe(1);
+    expect(defaultWorkers(1_000, 100)).toBe(1);
+    expect(defaultWorkers(2_000, 100)).toBe(Math.min(2, availableParallelism()));
+    expect(defaultWorkers(100_000, 100)).toBe(availableParallelism());
   });
 
   it('falls back to building in-thread when the worker module is missing, and says so once', async () => {
