@@ -54,6 +54,19 @@ describe('bundleFunctions', () => {
     );
     write('src/alone.ts', "export const handler = async (): Promise<string> => 'alone';\n");
     write(
+      'src/http.ts',
+      [
+        "import { STATUS_CODES } from 'node:http';",
+        "import { Agent } from 'node:https';",
+        'export const handler = async () => ({',
+        '  ok: STATUS_CODES[200],',
+        "  agent: typeof Agent === 'function',",
+        "  undici: process.moduleLoadList.some((name: string) => name.includes('undici')),",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    write(
       'src/throws.ts',
       "export const handler = async (): Promise<never> => {\n  throw new Error('thrown');\n};\n",
     );
@@ -115,6 +128,21 @@ describe('bundleFunctions', () => {
       const { trace } = (result as { error: { trace: string[] } }).error;
       expect(trace.some((line) => line.includes(bootstrap))).toBe(true);
       expect(trace.some((line) => line.includes('local/worker.ts'))).toBe(false);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('requires node:http and node:https, so their ESM facade does not load undici in every container', async () => {
+    // Act
+    const { functions: bundled } = await bundleFunctions([fn(root, 'http')], {
+      cacheDir: join(root, 'cache-http'),
+      root,
+    });
+    const host = new FunctionHost({ functions: bundled, baseEnvironment: {}, log: { line: () => {} } });
+    try {
+      // Assess: the imports work, and Node's undici was never loaded.
+      expect(payloadOf(await host.invoke('http', {}))).toEqual({ ok: 'OK', agent: true, undici: false });
     } finally {
       await host.close();
     }
