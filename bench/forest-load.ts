@@ -2,7 +2,7 @@
  * What the predict function pays when a new version is promoted: the model artifact fetched from the S3
  * emulator (`getBytes`, the predict path's own read), then `loadModel` (sha256 checked against the
  * registry's, artifact header parsed, forest decoded) and the first prediction. The S3 emulator runs in a
- * child process, as S3 is elsewhere on AWS. Artifacts are 100-tree fast-engine regression forests fitted
+ * child process (`bench/emulator-process.ts`), as S3 is elsewhere on AWS. Artifacts are 100-tree fast-engine regression forests fitted
  * on Friedman #1 as in `bench/forest.ts`, with unbounded trees (`maxLeaves: 0`, the issue's 13 MB model):
  * 10k × 12 (1.4 MB) and 100k × 20 (13.4 MB) rows, forest seeds 1-5; a fitted forest's bytes are cached
  * in the temporary folder (the fit is deterministic, and costs minutes at 100k rows). Per model,
@@ -13,8 +13,7 @@
  *   npx node bench/forest-load.ts --skip-large   # 10k × 12 only
  *   npx node bench/forest-load.ts --seeds 1      # fewer seeds (fewer fits)
  */
-import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -22,22 +21,11 @@ import type { TabularFeaturizer } from '#core/features.ts';
 import { deserializeForest, getLearner, serializeForest } from '#core/forest/index.ts';
 import { friedman1, sliceRows } from '#core/forest/synthetic.ts';
 import { loadModel, type ModelMeta, packModel, predictInstances, sha256Hex } from '#core/model.ts';
-import { startS3 } from '../local/emulators.ts';
 import { pointSdkAt } from '../test/support/emulators.ts';
+import { startEmulatorProcess } from './emulator-process.ts';
 
 const BUCKET = 'forest-load';
 const LOADS = 10;
-
-if (process.argv[2] === '--serve-s3') {
-  // The child: S3 on loopback until the parent disconnects.
-  const s3 = await startS3({ directory: process.argv[3] });
-  process.send?.(s3.endpoint);
-  process.on('disconnect', () => {
-    void s3.close().then(() => process.exit(0));
-  });
-} else {
-  await main();
-}
 
 interface Timing {
   fetch: number;
@@ -110,14 +98,8 @@ async function main(): Promise<void> {
   if (!process.argv.includes('--skip-large')) sizes.push([100_000, 20, 103]);
   const seedsAt = process.argv.indexOf('--seeds');
   const seeds = Array.from({ length: seedsAt < 0 ? 5 : Number(process.argv[seedsAt + 1]) }, (_, i) => i + 1);
-  const directory = mkdtempSync(join(tmpdir(), 'forest-load-'));
-  const child = fork(new URL(import.meta.url).pathname, ['--serve-s3', directory], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const endpoint = await new Promise<string>((resolve) =>
-    child.once('message', (url) => resolve(String(url))),
-  );
-  pointSdkAt(endpoint, 'http://127.0.0.1:1');
+  const emulators = await startEmulatorProcess();
+  pointSdkAt(emulators.s3, emulators.dynamo);
   // Imported after the endpoint is set: the storage module's client reads it once.
   const { getBytes, putBytes } = await import('../lambdas/shared/storage.ts');
   await new S3Client({ forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -193,11 +175,12 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    child.disconnect();
-    rmSync(directory, { recursive: true, force: true });
+    await emulators.close();
   }
   console.log(lines.join('\n'));
   console.log(
     `\nMean ± sd over forest seeds ${seeds.join(', ')} of each seed's median of ${LOADS} loads (after the first, reported apart). ${availableParallelism()} cores, Node ${process.versions.node}, load average ${startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end.`,
   );
 }
+
+await main();

@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoClient } from './clients.ts';
+import { dynamoClient, dynamoItemClient } from './clients.ts';
 import { storableNumber } from './document-client.ts';
 
 export const RETENTION_DAYS = 30;
@@ -115,7 +115,7 @@ export class PredictionLog {
   /** Logs one request: one small item, its body a single JSON string (see {@link storedBody}). */
   async put(entry: PredictionEntry): Promise<void> {
     const expiresAt = Math.floor(Date.parse(entry.at) / 1000) + RETENTION_DAYS * 86_400;
-    await dynamoClient().send(
+    await dynamoItemClient().send(
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
