@@ -109,9 +109,11 @@ async function uploadToServed(runtime: DriftlineRuntime, target: Target): Promis
     await sleep(20);
   }
   const uploadToServedMs = performance.now() - started;
-  const execution = runId
+  const found = runId
     ? runtime.executions.describe(runId)
     : runtime.executions.list().find((record) => JSON.stringify(record.input).includes('1959-1960'));
+  // The new version may answer before its execution has stopped (its last states run after the promotion).
+  const execution = found && (await runtime.executions.wait(found.name, 60_000));
   const states: Record<string, number> = {};
   const entered = new Map<string, number>();
   for (const event of execution?.history ?? []) {
