@@ -133,7 +133,10 @@ try {
       new PutObjectCommand({ Bucket: target.outputs.BucketName, Key: key, Body: readFileSync(path) }),
     );
     const run = await waitForRun(target, model, key, { quiet: true, timeoutMs: 90 * 60_000 });
-    const execution = runtime.executions.list().find((e) => JSON.stringify(e.input).includes(key));
+    const started = runtime.executions.list().find((e) => JSON.stringify(e.input).includes(key));
+    // The run record is final before its last state exits (register writes it): wait for the execution
+    // itself, so its last step's time is in the history and the runtime is not stopped under it.
+    const execution = started && (await runtime.executions.wait(started.name, 5 * 60_000));
     return { run, execution };
   };
 
