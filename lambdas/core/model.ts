@@ -96,11 +96,15 @@ export function packModel(model: {
 /**
  * Reads artifact bytes, verifying the sha256 the registry recorded when one is given.
  *
+ * @param sha256 the bytes' sha256 when the caller already computed it (as they arrived, for instance).
  * @throws ChecksumMismatchError when the bytes don't hash to `expectedSha256`.
  * @throws ArtifactFormatError when the bytes are not a model artifact.
  */
-export function loadModel(bytes: Uint8Array, expectedSha256?: string): LoadedModel {
-  const sha256 = sha256Hex(bytes);
+export function loadModel(
+  bytes: Uint8Array,
+  expectedSha256?: string,
+  sha256: string = sha256Hex(bytes),
+): LoadedModel {
   if (expectedSha256 !== undefined && sha256 !== expectedSha256)
     throw new ChecksumMismatchError(expectedSha256, sha256);
   const magic = Buffer.from(bytes.subarray(0, MAGIC.length)).toString('ascii');

@@ -9,7 +9,7 @@ import { ArtifactFormatError, ChecksumMismatchError, type LoadedModel, loadModel
 import { type MissingPolicy, parseSpec, SpecError } from '#core/spec.ts';
 import { ModelUnavailableError, NotFoundError } from '../shared/errors.ts';
 import type { Registry } from '../shared/registry.ts';
-import { getObject, objectEtag } from '../shared/storage.ts';
+import { getObjectHashed, objectEtag } from '../shared/storage.ts';
 
 export interface ServingModel {
   model: string;
@@ -191,7 +191,13 @@ export class ModelCache {
     if (!record) throw new NotFoundError(`model "${model}" has no version ${version}`);
     const key = record.artifact.key;
     // The ETag of the very bytes verified: when the object changes, the next refresh's HEAD sees another.
-    const { bytes, etag } = await getObject(this.bucket, key);
-    return { model, version, loaded: loadModel(bytes, record.artifact.sha256), artifact: { key, etag } };
+    // Their sha256 is computed as they arrive, so the check costs nothing after the last byte.
+    const { bytes, etag, sha256 } = await getObjectHashed(this.bucket, key);
+    return {
+      model,
+      version,
+      loaded: loadModel(bytes, record.artifact.sha256, sha256),
+      artifact: { key, etag },
+    };
   }
 }

@@ -1,7 +1,18 @@
+import { createHash } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Client } from '../../lambdas/shared/clients.ts';
-import { getBytes, headObject, PART_BYTES, putParts, uploadParts } from '../../lambdas/shared/storage.ts';
+import { NotFoundError } from '../../lambdas/shared/errors.ts';
+import {
+  getBytes,
+  getObjectHashed,
+  headObject,
+  objectEtag,
+  PART_BYTES,
+  putBytes,
+  putParts,
+  uploadParts,
+} from '../../lambdas/shared/storage.ts';
 import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 
 const BUCKET = 'storage-test';
@@ -84,5 +95,20 @@ describe('putParts', () => {
     // Assess
     expect(Array.from(await getBytes(BUCKET, 'small.bin'))).toEqual([1, 2, 3]);
     expect((await headObject(BUCKET, 'small.bin'))?.size).toBe(3);
+  });
+});
+
+describe('getObjectHashed', () => {
+  it("reads an object's bytes with its ETag and the sha256 of exactly those bytes", async () => {
+    // Prepare: an object of several network chunks.
+    const body = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251);
+    await putBytes(BUCKET, 'hashed/object.bin', body, 'application/octet-stream');
+    // Act
+    const read = await getObjectHashed(BUCKET, 'hashed/object.bin');
+    // Assess
+    expect(Buffer.from(read.bytes).equals(Buffer.from(body))).toBe(true);
+    expect(read.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(read.etag).toBe(await objectEtag(BUCKET, 'hashed/object.bin'));
+    await expect(getObjectHashed(BUCKET, 'hashed/missing.bin')).rejects.toThrow(NotFoundError);
   });
 });

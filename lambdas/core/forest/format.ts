@@ -119,14 +119,31 @@ class Reader {
     const at = this.take(count * bytesPer);
     return this.bytes.slice(at, at + count * bytesPer);
   }
-  u8s(count: number): Uint8Array {
-    return this.section(count, 1);
-  }
-  u16s(count: number): Uint16Array {
-    return new Uint16Array(this.section(count, 2).buffer);
+  /**
+   * A section read in place, without a copy, when its elements are aligned in memory (a copy otherwise):
+   * for sections only decoding reads, which must not keep the whole file alive.
+   */
+  private transient(count: number, bytesPer: number): { buffer: ArrayBufferLike; byteOffset: number } {
+    this.take((8 - (this.at % 8)) % 8);
+    const at = this.take(count * bytesPer);
+    const view = this.bytes.subarray(at, at + count * bytesPer);
+    return view.byteOffset % bytesPer === 0 ? view : view.slice();
   }
   u32s(count: number): Uint32Array {
     return new Uint32Array(this.section(count, 4).buffer);
+  }
+  /** `count` u8 / u16 / u32 values read in place where possible (see {@link transient}). */
+  transientU8s(count: number): Uint8Array {
+    const { buffer, byteOffset } = this.transient(count, 1);
+    return new Uint8Array(buffer, byteOffset, count);
+  }
+  transientU16s(count: number): Uint16Array {
+    const { buffer, byteOffset } = this.transient(count, 2);
+    return new Uint16Array(buffer, byteOffset, count);
+  }
+  transientU32s(count: number): Uint32Array {
+    const { buffer, byteOffset } = this.transient(count, 4);
+    return new Uint32Array(buffer, byteOffset, count);
   }
   f32s(count: number): Float32Array {
     return new Float32Array(this.section(count, 4).buffer);
@@ -329,13 +346,14 @@ export function deserializeForest(bytes: Uint8Array): FlatForest {
   const treeSizes = reader.u32s(nTrees);
   const tableCounts = reader.u32s(featureCount);
   const tableValues = reader.f64s(tableCounts.reduce((sum, count) => sum + count, 0));
-  const features = featureWidth === 1 ? reader.u8s(nodeCount) : reader.u16s(nodeCount);
+  // Node features and split indexes only feed the decode below: read in place, not copied.
+  const features = featureWidth === 1 ? reader.transientU8s(nodeCount) : reader.transientU16s(nodeCount);
   const indexes =
     indexWidth === 1
-      ? reader.u8s(internalCount)
+      ? reader.transientU8s(internalCount)
       : indexWidth === 2
-        ? reader.u16s(internalCount)
-        : reader.u32s(internalCount);
+        ? reader.transientU16s(internalCount)
+        : reader.transientU32s(internalCount);
   const perLeaf = task === 'classification' ? classCount : 1;
   const leafValues = leafBytes === 4 ? reader.f32s(leafCount * perLeaf) : reader.f64s(leafCount * perLeaf);
   reader.end();

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   deserializeForest,
@@ -90,6 +91,41 @@ describe('serialized forests', () => {
       // Act / Assess
       expect(() => deserializeForest(garbled), `byte ${position}`).toThrow(ForestFormatError);
     }
+  });
+
+  it('refuses a broken tree structure even when its CRC-32 matches', () => {
+    // Prepare: the file ends with the node features (u8 here), the threshold indexes (u8) and the leaf
+    // values (f32), each section starting on an 8-byte boundary of the body.
+    const body = 16;
+    const nodeCount = forest.nodeFeature.length;
+    const internalCount = forest.nodeFeature.filter((feature) => feature >= 0).length;
+    const leafCount = nodeCount - internalCount;
+    const down8 = (at: number) => Math.floor(at / 8) * 8;
+    const leavesAt = down8(bytes.length - body - 4 * leafCount);
+    const indexesAt = down8(leavesAt - internalCount);
+    const featuresAt = body + down8(indexesAt - nodeCount);
+    const secondTree = forest.treeRoots[1];
+    /** The file with byte `at` set to `value` and its CRC-32 recomputed, as a load to run. */
+    const broken = (at: number, value: number) => {
+      const file = bytes.slice();
+      file[at] = value;
+      new DataView(file.buffer).setUint32(12, crc32(file.subarray(body)), true);
+      return () => deserializeForest(file);
+    };
+    expect(broken(featuresAt, bytes[featuresAt])).not.toThrow();
+    expect(bytes[featuresAt]).toBe(forest.nodeFeature[0]);
+    expect(bytes[featuresAt + secondTree - 1]).toBe(0xff);
+    const rootFeature = forest.nodeFeature[0];
+    const rootThresholds = new Set(
+      forest.nodeThreshold.filter((_, node) => forest.nodeFeature[node] === rootFeature),
+    );
+    expect(rootThresholds.size).toBeLessThan(0xff);
+    // Act / Assess: a feature past the forest's, a threshold index past its feature's table, a root
+    // that is a leaf followed by more nodes of its tree, a tree ending on an internal node.
+    expect(broken(featuresAt, 6)).toThrow(/bad feature index/);
+    expect(broken(body + indexesAt, 0xff)).toThrow(/bad threshold index/);
+    expect(broken(featuresAt, 0xff)).toThrow(/malformed tree/);
+    expect(broken(featuresAt + secondTree - 1, 0)).toThrow(ForestFormatError);
   });
 
   it('names an unsupported format version', () => {
