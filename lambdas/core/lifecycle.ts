@@ -589,9 +589,17 @@ export function plan(state: PointerState, transition: Transition, at: string, st
 }
 
 /**
- * Which version an alarm is about: the one that served in `role` for the largest share of the alarm's
- * breaching periods. Metrics carry the role, not the version, so a late alarm on a version already
- * rolled back is attributed to it (and becomes a no-op) instead of to the version restored after it.
+ * Which version an alarm is about. Metrics carry the role, not the version, so it is read from who served
+ * when the datapoints breached:
+ *
+ * 1. A version that first entered `role` during the first breaching period (a promotion or a canary
+ *    start, not a version restored by a rollback: it had served in `role` before): the breach began with
+ *    it. Without this, a version bad from the moment it was promoted late in a period was outweighed by
+ *    the version it replaced, the rollback was a no-op on a version no longer serving, and the alarm,
+ *    still in ALARM, never fired again (seen with a corrupt artifact refused right after its promotion).
+ * 2. Otherwise the one that served in `role` for the largest share of the breaching periods, so a late
+ *    alarm on a version already rolled back is attributed to it (and becomes a no-op) instead of to the
+ *    version restored after it.
  *
  * @param periods the breaching periods as [start, end) epoch milliseconds
  * @returns the version, or undefined when no version served in `role` during any of them
@@ -602,9 +610,25 @@ export function attributeAlarm(
   periods: readonly { start: number; end: number }[],
   now: number,
 ): number | undefined {
+  const first = periods.reduce<{ start: number; end: number } | undefined>(
+    (earliest, period) => (earliest === undefined || period.start < earliest.start ? period : earliest),
+    undefined,
+  );
+  const inRole = served.filter((interval) => interval.role === role);
+  const newcomer = inRole
+    .filter((interval) => {
+      const from = Date.parse(interval.from);
+      return (
+        first !== undefined &&
+        from >= first.start &&
+        from < first.end &&
+        !inRole.some((other) => other.version === interval.version && Date.parse(other.from) < from)
+      );
+    })
+    .sort((a, b) => Date.parse(b.from) - Date.parse(a.from))[0];
+  if (newcomer) return newcomer.version;
   const share = new Map<number, { ms: number; latest: number }>();
-  for (const interval of served) {
-    if (interval.role !== role) continue;
+  for (const interval of inRole) {
     const from = Date.parse(interval.from);
     const to = interval.to === undefined ? now : Date.parse(interval.to);
     for (const period of periods) {

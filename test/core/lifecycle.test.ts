@@ -215,6 +215,36 @@ describe('attributeAlarm', () => {
     expect(attributeAlarm(served, 'canary', [period(9, 10)], Date.parse(at(12)))).toBe(3);
   });
 
+  it('names a version first promoted during the first breaching period, however little of it it served', () => {
+    // Prepare: version 5 promoted 0.8 into a breaching period (a corrupt artifact refused at once)
+    const promotedLate = [
+      { role: 'production' as const, version: 4, from: at(0), to: at(10.8) },
+      { role: 'production' as const, version: 5, from: at(10.8) },
+    ];
+    // Act, Assess: the breach began with version 5 (the share alone named 4, no longer serving)
+    expect(attributeAlarm(promotedLate, 'production', [period(10, 11)], Date.parse(at(11)))).toBe(5);
+    // ... also once it was rolled back (a late second alarm on the same breach is a no-op for it)
+    const rolledBack = [
+      { ...promotedLate[0], to: at(10.8) },
+      { ...promotedLate[1], to: at(11.5) },
+    ];
+    rolledBack.push({ role: 'production' as const, version: 4, from: at(11.5) });
+    expect(
+      attributeAlarm(rolledBack, 'production', [period(10, 11), period(11, 12)], Date.parse(at(12))),
+    ).toBe(5);
+  });
+
+  it('does not treat a version restored by a rollback as new: the share decides', () => {
+    // Prepare: 2 served, 3 replaced it, 3 was rolled back to 2 at 10.8
+    const restored = [
+      { role: 'production' as const, version: 2, from: at(0), to: at(5) },
+      { role: 'production' as const, version: 3, from: at(5), to: at(10.8) },
+      { role: 'production' as const, version: 2, from: at(10.8) },
+    ];
+    // Act, Assess: a late alarm on 3's breach names 3, not the restored 2
+    expect(attributeAlarm(restored, 'production', [period(10, 11)], Date.parse(at(12)))).toBe(3);
+  });
+
   it('names no version when none served in the role then', () => {
     expect(attributeAlarm(served, 'shadow', [period(9, 10)], Date.parse(at(12)))).toBeUndefined();
     expect(attributeAlarm(served, 'canary', [period(1, 2)], Date.parse(at(12)))).toBeUndefined();
