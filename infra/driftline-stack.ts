@@ -126,7 +126,10 @@ export class DriftlineStack extends Stack {
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'UpdateItem'], ENV.runs),
       // Every step after validate reads its run's spec snapshot, runs/<model>/<runId>/spec.json.
-      drift: fn('drift', 1024, minutes(2))
+      // Drift holds the windowed baseline and the pooled drops: 527 MB at 1.02M rows × 20, so the default
+      // window (1M rows) plus a 1M-row drop needs ~1.05 GB; 2048 MB, and 10 minutes for 2M rows on a
+      // small vCPU share (bench:pipeline-scale, README "Function memory").
+      drift: fn('drift', 2048, minutes(10))
         .bindBucket(bucket, { read: ['tables/*', 'datasets/*', 'runs/*'], write: ['runs/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
         .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
