@@ -227,8 +227,8 @@ describe('attributeAlarm', () => {
     const rolledBack = [
       { ...promotedLate[0], to: at(10.8) },
       { ...promotedLate[1], to: at(11.5) },
+      { role: 'production' as const, version: 4, from: at(11.5) },
     ];
-    rolledBack.push({ role: 'production' as const, version: 4, from: at(11.5) });
     expect(
       attributeAlarm(rolledBack, 'production', [period(10, 11), period(11, 12)], Date.parse(at(12))),
     ).toBe(5);

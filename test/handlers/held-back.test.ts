@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSpec, type ModelSpec, parseSpec } from '#core/spec.ts';
 import { encodeTable } from '#core/table-file.ts';
 import { validateDrop } from '#core/validate.ts';
-import type { DriftResult, RunInput } from '../../lambdas/shared/contract.ts';
 import type { DropsManifest } from '../../lambdas/shared/lineage.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/stepfunctions.ts';
@@ -24,6 +23,7 @@ import { registryTables, startTestEmulators, type TestEmulators } from '../suppo
 import {
   type LocalPipeline,
   loadPipeline,
+  noDrift,
   type PipelineExecution,
   prepareHandlerEnvironment,
 } from '../support/pipeline-steps.ts';
@@ -45,21 +45,6 @@ let pipeline: LocalPipeline;
 let noDriftPipeline: LocalPipeline;
 let executions = 0;
 let spec: ModelSpec;
-
-/** A valid drift result of no drift for the drop alone. */
-async function noDrift(event: unknown): Promise<DriftResult> {
-  const { run } = event as RunInput;
-  return {
-    status: 'no_drift',
-    share: 0,
-    threshold: 0.5,
-    driftedColumns: [],
-    summary: 'no drift in 0 of 30 columns',
-    columns: [],
-    pooled: { drops: [run.drop!.key], rows: run.drop!.rows ?? 0 },
-    reportKey: `runs/${run.model}/${run.runId}/drift.json`,
-  };
-}
 
 beforeAll(async () => {
   emulators = await startTestEmulators();

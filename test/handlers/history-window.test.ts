@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriftResult, MergeResult, RunInput } from '../../lambdas/shared/contract.ts';
+import type { MergeResult, RunInput } from '../../lambdas/shared/contract.ts';
 import type { DropsManifest } from '../../lambdas/shared/lineage.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
@@ -14,6 +14,7 @@ import {
   type LocalPipeline,
   loadPipeline,
   loadSteps,
+  noDrift,
   prepareHandlerEnvironment,
   retrainEvent,
   type Steps,
@@ -45,20 +46,6 @@ let noDriftPipeline: LocalPipeline;
 let mergeRetry: MergeResult | undefined;
 let retryMerge = false;
 let executions = 0;
-
-async function noDrift(event: unknown): Promise<DriftResult> {
-  const { run } = event as RunInput;
-  return {
-    status: 'no_drift',
-    share: 0,
-    threshold: 0.5,
-    driftedColumns: [],
-    summary: 'no drift in 0 of 30 columns',
-    columns: [],
-    pooled: { drops: [run.drop!.key], rows: run.drop!.rows ?? 0 },
-    reportKey: `runs/${run.model}/${run.runId}/drift.json`,
-  };
-}
 
 beforeAll(async () => {
   emulators = await startTestEmulators();

@@ -23,6 +23,7 @@ import type {
   Features,
   MergeResult,
   Registration,
+  RunInput,
   Selection,
   ShardResult,
   TrialResult,
@@ -117,6 +118,21 @@ export async function uploadDrop(bucket: string, key: string, body: string) {
 }
 
 /** The event `driftline retrain <model>` starts an execution with: train on what is held back, drift or not. */
+/** A drift step that finds no drift in the run's drop alone: a stub handler for `loadPipeline`. */
+export async function noDrift(event: unknown): Promise<DriftResult> {
+  const { run } = event as RunInput;
+  return {
+    status: 'no_drift',
+    share: 0,
+    threshold: 0.5,
+    driftedColumns: [],
+    summary: 'no drift in 0 of 30 columns',
+    columns: [],
+    pooled: { drops: [run.drop!.key], rows: run.drop!.rows ?? 0 },
+    reportKey: `runs/${run.model}/${run.runId}/drift.json`,
+  };
+}
+
 export const retrainEvent = (model: string) => ({ source: 'driftline.retrain' as const, detail: { model } });
 
 /** A pipeline function's handler as the harness calls it: the event as Lambda delivers it, and a context. */
