@@ -80,13 +80,14 @@ export async function waitForRun(
   const matches = (run: RunRecord) =>
     typeof key === 'string' ? run.drop?.key === key : run.runId === key.runId;
   const label = typeof key === 'string' ? key : `run ${key.runId}`;
-  let lastStep = '';
+  const printed: string[] = [];
   while (Date.now() < deadline) {
     const run = (await target.registry.listRuns(model, 20)).find(matches);
     if (run) {
-      if (run.step !== lastStep && !options.quiet) {
-        process.stderr.write(`${lastStep ? ' → ' : `run ${run.runId}: `}${run.step}`);
-        lastStep = run.step;
+      for (const step of stepsReached(run).slice(printed.length)) {
+        if (!options.quiet)
+          process.stderr.write(`${printed.length > 0 ? ' → ' : `run ${run.runId}: `}${step}`);
+        printed.push(step);
       }
       if (run.status !== 'running') {
         if (!options.quiet) process.stderr.write('\n');
@@ -96,6 +97,15 @@ export async function waitForRun(
     await sleep(250);
   }
   throw new CliError(`no finished run for ${label} after waiting; see "driftline runs ${model}"`, 1);
+}
+
+/**
+ * The steps a run has reached, in order: every step its record timed (a step shorter than the poll
+ * interval included), then its current step if not timed yet.
+ */
+export function stepsReached(run: Pick<RunRecord, 'step' | 'durations'>): string[] {
+  const timed = Object.keys(run.durations ?? {});
+  return timed.includes(run.step) ? timed : [...timed, run.step];
 }
 
 export function describeRun(run: RunRecord): string {
