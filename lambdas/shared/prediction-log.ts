@@ -6,7 +6,6 @@
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient, dynamoItemClient } from './clients.ts';
-import { storableNumber } from './document-client.ts';
 
 export const RETENTION_DAYS = 30;
 /**
@@ -99,10 +98,11 @@ export function storedBody(entry: PredictionEntry): string {
 /**
  * One observation's term of a live sum, capped at ±2^53: a label near 0 makes a relative error
  * astronomically large, and sums of terms at DynamoDB's own limit (about 1e126) would overflow it.
+ * (Magnitudes below DynamoDB's smallest are the document client's to store as 0.)
  */
 function liveSumTerm(value: number): number {
   if (Number.isNaN(value)) throw new RangeError('NaN cannot be stored');
-  return storableNumber(Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, value)));
+  return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, value));
 }
 
 export class PredictionLog {

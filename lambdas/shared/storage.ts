@@ -44,17 +44,21 @@ export async function objectEtag(bucket: string, key: string): Promise<string | 
   }
 }
 
-/** The bytes of an object. @throws NotFoundError when the object does not exist. */
-export async function getBytes(bucket: string, key: string): Promise<Uint8Array> {
+/** A GetObject response, its body not read yet. @throws NotFoundError when the object does not exist. */
+async function getObject(bucket: string, key: string): Promise<GetObjectCommandOutput> {
   try {
-    const response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await response.Body!.transformToByteArray();
+    return await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
     if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
       throw new NotFoundError(`s3://${bucket}/${key} does not exist`);
     }
     throw error;
   }
+}
+
+/** The bytes of an object. @throws NotFoundError when the object does not exist. */
+export async function getBytes(bucket: string, key: string): Promise<Uint8Array> {
+  return (await getObject(bucket, key)).Body!.transformToByteArray();
 }
 
 /**
@@ -67,15 +71,7 @@ export async function getObjectHashed(
   bucket: string,
   key: string,
 ): Promise<{ bytes: Uint8Array; etag?: string; sha256: string }> {
-  let response: GetObjectCommandOutput;
-  try {
-    response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  } catch (error) {
-    if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
-      throw new NotFoundError(`s3://${bucket}/${key} does not exist`);
-    }
-    throw error;
-  }
+  const response = await getObject(bucket, key);
   const length = response.ContentLength ?? 0;
   // Every byte is written before it is read: no need to zero it first (and never a slice of the pool).
   const bytes = Buffer.allocUnsafeSlow(length);
@@ -98,15 +94,7 @@ export async function getObjectHashed(
  * @throws NotFoundError when the object does not exist.
  */
 export async function getStream(bucket: string, key: string): Promise<AsyncIterable<Uint8Array>> {
-  try {
-    const response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return response.Body as AsyncIterable<Uint8Array>;
-  } catch (error) {
-    if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
-      throw new NotFoundError(`s3://${bucket}/${key} does not exist`);
-    }
-    throw error;
-  }
+  return (await getObject(bucket, key)).Body as AsyncIterable<Uint8Array>;
 }
 
 export async function getText(bucket: string, key: string): Promise<string> {
