@@ -7,6 +7,7 @@
  * intermediate table.)
  */
 import { createHash } from 'node:crypto';
+import { hashRows } from './row-hash.ts';
 import {
   type HistoryWindow,
   historyWindow,
@@ -200,45 +201,6 @@ function sameValue(a: number | string, b: number | string): boolean {
   return a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
 }
 
-/** murmur3's 32-bit finalizer: spreads every input bit over the whole word. */
-function mix32(h: number): number {
-  let x = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-/**
- * A 52-bit hash of every row's values (NaN one value, −0 as 0, as {@link sameValue}), from the numbers'
- * bits and the text's characters: no per-row string, so a million rows cost 8 MB, not a key each.
- */
-function rowHashesOf(columns: Column[], rowCount: number): Float64Array {
-  const high = new Uint32Array(rowCount).fill(0x9e3779b9);
-  const low = new Uint32Array(rowCount).fill(0x7f4a7c15);
-  const bits = new Float64Array(1);
-  const words = new Uint32Array(bits.buffer);
-  for (const column of columns) {
-    for (let row = 0; row < rowCount; row++) {
-      const value = column.values[row];
-      let a: number;
-      let b: number;
-      if (typeof value === 'number') {
-        bits[0] = Number.isNaN(value) ? Number.NaN : value === 0 ? 0 : value;
-        [a, b] = [words[0], words[1]];
-      } else {
-        a = value.length;
-        b = 0x27d4eb2f;
-        for (let i = 0; i < value.length; i++) {
-          a = Math.imul(a ^ value.charCodeAt(i), 0x01000193);
-          b = Math.imul(b + value.charCodeAt(i), 0x5bd1e995);
-        }
-      }
-      high[row] = mix32(Math.imul(high[row], 31) ^ mix32(a ^ Math.imul(b, 0x165667b1)));
-      low[row] = mix32(Math.imul(low[row], 37) ^ mix32(b ^ Math.imul(a, 0x27d4eb2d)));
-    }
-  }
-  return Float64Array.from(high, (h, row) => (h & 0xfffff) * 2 ** 32 + low[row]);
-}
-
 /**
  * Appends the drop to the baseline, keeping one of any exactly equal rows (the same value in every
  * column, missing equal to missing), so a drop that repeats old rows does not weigh them twice. The
@@ -265,7 +227,8 @@ export function mergeTabular(baseline: Table, drop: Table, options: MergeOptions
       sameValue(columns[index].values[row], column.values[other.row]),
     );
   for (const [columns, input, rowCount] of inputs) {
-    const hashes = rowHashesOf(columns, rowCount);
+    // The row identity's hash (NaN one value, −0 as 0, as `sameValue`), over every column.
+    const hashes = hashRows(columns, rowCount);
     for (let row = rowCount - 1; row >= 0; row--) {
       const source: RowSource = { input, row };
       const earlier = kept.get(hashes[row]);

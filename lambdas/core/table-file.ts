@@ -5,20 +5,29 @@
  * values), then one 8-byte-aligned section per column — `Float64` values for a numeric column, `Uint32`
  * codes into its distinct values for a text column — and the row hashes. Reading is a few array views
  * and one pass per text column; nothing is parsed or validated.
+ *
+ * The header's `format` says how to read the rest: 2 records the row hashes' `kind`; format 1 (no
+ * `format` field, written before the row identity hashed values) stored sha256 hashes of the rows' text,
+ * read back with the kind {@link SHA256_TEXT_KIND} so a reader knows to hash those rows again.
  */
 import type { Column, Table } from './types.ts';
 
 const MAGIC = 'DLTABLE1';
 const PREFIX = MAGIC.length + 4;
+/** The format this module writes. */
+const FORMAT = 2;
+
+/** The kind of the row hashes of a format-1 file: the first 48 bits of the sha256 of each row's text. */
+export const SHA256_TEXT_KIND = 'sha256-text-48';
 
 /**
- * Each row's holdout hash: the first 48 bits of the sha256 of its holdout key (`rowKeys` in splits.ts),
- * as an integer, so `hash / 2 ** 48` is the row's `keyFraction` and the holdout needs no rehashing.
- * `columns` are the columns the keys were built from; a reader whose spec keys rows by other columns
- * must recompute them.
+ * Each row's identity for the holdout rule (`rowHashes` in splits.ts), an integer per row. `columns` are
+ * the columns the hashes were taken of and `kind` how (`ROW_HASH_KIND` in row-hash.ts): a reader whose
+ * spec keys rows by other columns, or whose code hashes another way, must recompute them.
  */
 export interface RowHashes {
   columns: string[];
+  kind: string;
   values: Float64Array;
 }
 
@@ -31,9 +40,12 @@ export interface StoredTable {
 type ColumnHeader = { name: string; kind: 'numeric' } | { name: string; kind: 'text'; words: string[] };
 
 interface Header {
+  /** Absent in format 1. */
+  format?: number;
   rowCount: number;
   columns: ColumnHeader[];
-  rowHashes?: { columns: string[] };
+  /** `kind` is absent in format 1. */
+  rowHashes?: { columns: string[]; kind?: string };
 }
 
 /** Bytes a section of `rowCount` items of `size` bytes takes, padded to 8. */
@@ -87,9 +99,10 @@ export function encodeTableParts(stored: StoredTable): { parts: Uint8Array[]; by
     sections.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   }
   const header: Header = {
+    format: FORMAT,
     rowCount,
     columns,
-    ...(rowHashes ? { rowHashes: { columns: rowHashes.columns } } : {}),
+    ...(rowHashes ? { rowHashes: { columns: rowHashes.columns, kind: rowHashes.kind } } : {}),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const headerSpace = Math.ceil((PREFIX + headerBytes.length) / 8) * 8 - PREFIX;
@@ -132,8 +145,9 @@ export function isTableFile(bytes: Uint8Array): boolean {
 }
 
 /**
- * Reads {@link encodeTable} bytes. Numeric columns are views on one aligned copy of the bytes.
- * @throws {RangeError} for bytes that are not a table, or are truncated or padded.
+ * Reads {@link encodeTable} bytes, of this format or format 1. Numeric columns are views on one aligned
+ * copy of the bytes.
+ * @throws {RangeError} for bytes that are not a table, of a newer format, or truncated or padded.
  */
 export function decodeTable(bytes: Uint8Array): StoredTable {
   if (!isTableFile(bytes)) throw new RangeError('not a driftline table (no DLTABLE1 magic)');
@@ -141,6 +155,12 @@ export function decodeTable(bytes: Uint8Array): StoredTable {
   const copy = new Uint8Array(bytes);
   const headerSpace = new DataView(copy.buffer).getUint32(MAGIC.length, true);
   const header = JSON.parse(Buffer.from(copy.buffer, PREFIX, headerSpace).toString('utf8')) as Header;
+  const format = header.format ?? 1;
+  if (format > FORMAT) {
+    throw new RangeError(
+      `table format ${format} is newer than this code reads (${FORMAT}); update driftline`,
+    );
+  }
   const { rowCount } = header;
   let offset = PREFIX + headerSpace;
   const need = (bytesWanted: number) => {
@@ -166,6 +186,7 @@ export function decodeTable(bytes: Uint8Array): StoredTable {
     need(rowCount * 8);
     rowHashes = {
       columns: header.rowHashes.columns,
+      kind: header.rowHashes.kind ?? SHA256_TEXT_KIND,
       values: new Float64Array(copy.buffer, offset, rowCount),
     };
     offset += sectionBytes(rowCount, 8);

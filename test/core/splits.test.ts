@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { hashRows, ROW_HASH_KIND, ROW_HASH_SPACE } from '#core/row-hash.ts';
 import { parseSpec } from '#core/spec.ts';
 import {
   FIT,
@@ -7,10 +8,7 @@ import {
   hashedSplit,
   hashesDigest,
   holdoutSize,
-  keyFraction,
-  keyHash,
   rowHashes,
-  rowKeys,
   rowsWithRole,
   storedRowHashes,
   timeSplit,
@@ -19,7 +17,6 @@ import { decodeTable, encodeTable } from '#core/table-file.ts';
 import { buildFeatureSets, holdoutOverlap } from '#core/training.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
-import { lcg } from './stats/lcg.ts';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const breastCancer = readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').trim().split('\n');
@@ -34,16 +31,7 @@ async function cancerRows(from: number, to: number): Promise<Table> {
   return report.table!;
 }
 
-describe('keyFraction', () => {
-  it('is the first 48 bits of the sha256 of the key', () => {
-    // python3 -c "import hashlib; d=hashlib.sha256(b'a').digest(); print(int.from_bytes(d[:6],'big')/2**48)"
-    // → 0.791374270522379; for b'1949-01' → 0.5467598581954434
-    expect(keyFraction('a')).toBeCloseTo(0.791374270522379, 15);
-    expect(keyFraction('1949-01')).toBeCloseTo(0.5467598581954434, 15);
-  });
-});
-
-describe('rowKeys / rowHashes', () => {
+describe('rowHashes', () => {
   const table: Table = {
     rowCount: 2,
     columns: [
@@ -53,91 +41,26 @@ describe('rowKeys / rowHashes', () => {
     ],
   };
 
-  it('keys a tabular row by its target and features, in name order, and hashes each key', () => {
+  it('keys a tabular row by its target and features, in name order', () => {
     // Prepare
     const spec = parseSpec({ name: 't', task: 'regression', target: 'y' });
+    const [x, city, y] = table.columns;
     // Act
-    const keys = rowKeys(spec, table);
     const hashes = rowHashes(spec, table);
     // Assess
-    expect(keys).toEqual(['city=Oslo\u001fx=1.5\u001fy=-2', 'city=\u001fx=\u001fy=1e+21']);
     expect(hashes.columns).toEqual(['city', 'x', 'y']);
-    expect(Array.from(hashes.values, (value) => value / 2 ** 48)).toEqual(keys.map(keyFraction));
-  });
-
-  it('hashes the same bytes rowKeys spells, whatever the numbers look like', () => {
-    // Prepare: values JavaScript prints as plain decimals, in exponent notation, and in between.
-    const next = lcg(42);
-    const odd = [
-      0,
-      -0,
-      1,
-      -1,
-      0.1 + 0.2,
-      1e-6,
-      9.99e-7,
-      1.234567890123e-6,
-      0.000123,
-      123456789012345.6,
-      1e15 - 1,
-      1e15,
-      2 ** 53,
-      1e21,
-      1e22,
-      5e-324,
-      Number.MAX_VALUE,
-      -Number.MIN_VALUE,
-      Number.POSITIVE_INFINITY,
-      Number.NaN,
-      100,
-      1.5e300,
-      0.5,
-      12.30001,
-    ];
-    const rowCount = 3000;
-    const number = (row: number) => {
-      const pick = row % 4;
-      if (pick === 0) return odd[row % odd.length];
-      if (pick === 1) return Number(((next() - 0.5) * 60).toFixed(5));
-      if (pick === 2) return (next() - 0.5) * 10 ** Math.floor(next() * 40 - 20);
-      return Math.floor(next() * 1e6) - 5e5;
-    };
-    const words = ['Oslo', 'Zürich', '東京', '😀 ok', '', 'a\u001fb'];
-    const mixed: Table = {
-      rowCount,
-      columns: [
-        {
-          name: 'y',
-          kind: 'numeric',
-          values: Float64Array.from({ length: rowCount }, (_, row) => number(row)),
-        },
-        {
-          name: 'b',
-          kind: 'numeric',
-          values: Float64Array.from({ length: rowCount }, (_, row) => number(row + 1)),
-        },
-        {
-          name: 'städte',
-          kind: 'text',
-          values: Array.from({ length: rowCount }, (_, row) => words[row % words.length]),
-        },
-      ],
-    };
-    const spec = parseSpec({ name: 't', task: 'regression', target: 'y' });
-    // Act
-    const hashes = rowHashes(spec, mixed);
-    // Assess
-    expect(Array.from(hashes.values, (value) => value / 2 ** 48)).toEqual(
-      rowKeys(spec, mixed).map(keyFraction),
-    );
+    expect(hashes.kind).toBe(ROW_HASH_KIND);
+    expect(Array.from(hashes.values)).toEqual(Array.from(hashRows([city, x, y], 2)));
   });
 
   it('keys a forecast row by its period alone', () => {
     // Prepare
     const spec = parseSpec({ name: 'f', task: 'forecast', target: 'y', time: 'city', lags: 1 });
-    // Act / Assess
-    expect(rowKeys(spec, table)).toEqual(['Oslo', '']);
-    expect(rowHashes(spec, table).columns).toEqual(['city']);
+    // Act
+    const hashes = rowHashes(spec, table);
+    // Assess
+    expect(hashes.columns).toEqual(['city']);
+    expect(Array.from(hashes.values)).toEqual(Array.from(hashRows([table.columns[1]], 2)));
   });
 });
 
@@ -178,13 +101,14 @@ describe('timeSplit', () => {
 
 describe('hashedSplit', () => {
   const keys = Array.from({ length: 1000 }, (_, i) => `row-${i}`);
-  const hashes = Float64Array.from(keys, keyHash);
+  const hashes = hashRows([{ name: 'key', kind: 'text', values: keys }], keys.length);
+  const fraction = (row: number) => hashes[row] / ROW_HASH_SPACE;
 
   it('holds out exactly the rows whose key hashes below the share, whatever else is in the data', () => {
     const all = hashedSplit(hashes, { holdout: 0.25 });
     const half = hashedSplit(hashes.subarray(0, 500), { holdout: 0.25 });
-    keys.forEach((key, row) => {
-      expect(all.roles[row] === HOLDOUT).toBe(keyFraction(key) < 0.25);
+    keys.forEach((_, row) => {
+      expect(all.roles[row] === HOLDOUT).toBe(fraction(row) < 0.25);
       if (row < 500) expect(half.roles[row] === HOLDOUT).toBe(all.roles[row] === HOLDOUT);
     });
     // A uniform hash puts about a quarter of 1000 rows below 0.25 (binomial sd ≈ 14).
@@ -197,14 +121,19 @@ describe('hashedSplit', () => {
     const { roles, excluded } = hashedSplit(hashes, { holdout: 0.25, seen });
     const held = Array.from(rowsWithRole(roles, HOLDOUT));
     expect(held.every((row) => row >= 400)).toBe(true);
-    expect(excluded).toBe(keys.slice(0, 400).filter((key) => keyFraction(key) < 0.25).length);
-    expect(held.length + excluded).toBe(keys.filter((key) => keyFraction(key) < 0.25).length);
+    const below = (rows: number) => Array.from({ length: rows }, (_, row) => fraction(row) < 0.25);
+    expect(excluded).toBe(below(400).filter(Boolean).length);
+    expect(held.length + excluded).toBe(below(1000).filter(Boolean).length);
   });
 
   it('refuses a holdout that selects no row', () => {
-    expect(() => hashedSplit(Float64Array.from(['row-2', 'row-3'], keyHash), { holdout: 0.2 })).toThrow(
-      /selects none of 2 rows/,
-    );
+    // Two rows placed above a fifth of the hash space.
+    expect(() =>
+      hashedSplit(
+        Float64Array.of(0.5, 0.9).map((at) => at * ROW_HASH_SPACE),
+        { holdout: 0.2 },
+      ),
+    ).toThrow(/selects none of 2 rows/);
   });
 });
 
@@ -212,7 +141,7 @@ describe('storedRowHashes', () => {
   it('reuses the hashes a table was stored with, and hashes again only for other key columns', async () => {
     const table = await cancerRows(0, 100);
     const stored = decodeTable(encodeTable({ table, rowHashes: rowHashes(cancerSpec, table) }));
-    // The stored array itself: nothing was rehashed (at a million rows that is minutes of sha256).
+    // The stored array itself: nothing was rehashed.
     expect(storedRowHashes(cancerSpec, stored)).toBe(stored.rowHashes?.values);
     const fewer = { ...cancerSpec, features: ['mean_radius', 'mean_texture', 'mean_area'] };
     const rekeyed = storedRowHashes(fewer, stored);
@@ -223,8 +152,11 @@ describe('storedRowHashes', () => {
 
   it('are the hashes buildFeatureSets places rows by', async () => {
     const table = await cancerRows(0, 200);
-    // Hashes that put exactly the first 50 rows below a quarter of 2⁴⁸, whatever the rows hold.
-    const hashes = Float64Array.from({ length: 200 }, (_, row) => (row < 50 ? 0.1 : 0.9) * 2 ** 48 + row);
+    // Hashes that put exactly the first 50 rows below a quarter of 2⁵³, whatever the rows hold.
+    const hashes = Float64Array.from(
+      { length: 200 },
+      (_, row) => (row < 50 ? 0.1 : 0.9) * ROW_HASH_SPACE + row,
+    );
     const [set] = buildFeatureSets(cancerSpec, table, { hashes });
     expect(Array.from(rowsWithRole(set.roles, HOLDOUT))).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(set.holdout.digest).toBe(hashesDigest(hashes.subarray(0, 50)));
