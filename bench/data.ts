@@ -17,6 +17,7 @@
  *   npm run bench:data               # 100k, 540k (~100 MB) and 1M rows; drift 1M vs 1M (several minutes)
  *   npm run bench:data -- --quick    # 100k rows and drift 100k vs 100k, 2 seeds (a smoke run)
  *   npm run bench:data -- --drift-only  # the drift comparison alone
+ *   npm run bench:data -- --validate-only  # drop → validated table alone (100k, 540k and 1M rows)
  */
 
 import { spawnSync } from 'node:child_process';
@@ -166,6 +167,7 @@ const show = (values: number[], digits = 2) => {
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const driftOnly = process.argv.includes('--drift-only');
+  const validateOnly = process.argv.includes('--validate-only');
   const sizes = driftOnly ? [] : quick ? [100_000] : [100_000, 540_000, 1_000_000];
   const seeds = quick ? [1, 2] : [1, 2, 3, 4, 5];
   const driftRows = quick ? 100_000 : 1_000_000;
@@ -206,6 +208,7 @@ async function main(): Promise<void> {
         )} | ${show(ours.map((m) => m.peakAbove / MB / typed))}× |`,
       );
     }
+    if (validateOnly) return;
 
     console.log(
       `\nDrift ${driftRows.toLocaleString('en')} vs ${driftRows.toLocaleString('en')} rows × 20, KS + PSI per column:\n`,
