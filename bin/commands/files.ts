@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseCsv, toTable } from '#core/csv.ts';
 import { type ModelSpec, parseSpec } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
-import { validateDrop } from '#core/validate.ts';
+import { specLimits, validateDrop } from '#core/validate.ts';
 import { CliError } from '../output.ts';
 
 export function readFile(path: string): Buffer {
@@ -31,11 +31,18 @@ export function readSpec(path: string, overrides: Record<string, unknown> = {}):
   }
 }
 
-/** A CSV as a table: checked against the spec when one is given, column kinds inferred otherwise. */
-export async function readTable(path: string, spec?: ModelSpec): Promise<Table> {
+/**
+ * A CSV as a table: checked against the spec when one is given (as a `laterDrop` if so told), column
+ * kinds inferred otherwise.
+ */
+export async function readTable(
+  path: string,
+  spec?: ModelSpec,
+  options: { laterDrop?: boolean } = {},
+): Promise<Table> {
   const bytes = readFile(path);
   if (spec) {
-    const report = await validateDrop(bytes, spec);
+    const report = await validateDrop(bytes, spec, { ...specLimits(spec), ...options });
     if (!report.ok || !report.table) {
       const first = report.problems.find((problem) => problem.severity === 'error');
       throw new CliError(`${path}: ${first?.message ?? 'does not pass validation'}`);

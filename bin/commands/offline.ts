@@ -4,7 +4,6 @@
 
 import { detectDrift } from '#core/drift.ts';
 import { driftFrames, inferDriftColumns } from '#core/drift-frames.ts';
-import { dropSpec } from '#core/spec.ts';
 import { backtest, TrainingDataError } from '#core/training.ts';
 import { validateDrop } from '#core/validate.ts';
 
@@ -16,11 +15,12 @@ export async function driftCommand(
   currentPath: string,
   options: { spec?: string; json?: boolean },
 ) {
-  // Both files are drops here: the spec's minRows is about training data, drift has its own minimum.
-  const spec = options.spec ? dropSpec(readSpec(options.spec)) : undefined;
+  // Both files are drops here: the spec's minRows and two classes are about training data, drift has
+  // its own minimum.
+  const spec = options.spec ? readSpec(options.spec) : undefined;
   const [reference, current] = await Promise.all([
-    readTable(referencePath, spec),
-    readTable(currentPath, spec),
+    readTable(referencePath, spec, { laterDrop: true }),
+    readTable(currentPath, spec, { laterDrop: true }),
   ]);
   const inferred = spec ? undefined : inferDriftColumns(reference, current);
   const report = (() => {

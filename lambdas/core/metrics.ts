@@ -44,6 +44,11 @@ export interface MetricInfo {
   direction: MetricDirection;
   /** `'percent'` when the value is already in percent (`2.55` means 2.55%). */
   unit: 'percent' | 'plain';
+  /**
+   * When the metric has no value on a holdout, in words that finish "undefined on this holdout because
+   * …"; absent for metrics every holdout defines.
+   */
+  undefinedWhen?: string;
 }
 
 /** Scores of a regression or forecast model, as returned by {@link scoreRegression}. */
@@ -61,7 +66,8 @@ export interface ClassificationScores {
   precision: number;
   recall: number;
   f1: number;
-  auc: number;
+  /** Absent when a class has no holdout row, or only its rows: its ROC curve, and so the AUC, is undefined. */
+  auc?: number;
   logloss: number;
 }
 
@@ -115,7 +121,12 @@ export const METRICS: Readonly<Record<MetricName, MetricInfo>> = {
   precision: { label: 'precision', direction: 'higher', unit: 'plain' },
   recall: { label: 'recall', direction: 'higher', unit: 'plain' },
   f1: { label: 'F1', direction: 'higher', unit: 'plain' },
-  auc: { label: 'AUC', direction: 'higher', unit: 'plain' },
+  auc: {
+    label: 'AUC',
+    direction: 'higher',
+    unit: 'plain',
+    undefinedWhen: 'it needs holdout rows of every class and the holdout has rows of only some',
+  },
   logloss: { label: 'log loss', direction: 'lower', unit: 'plain' },
 };
 
@@ -646,7 +657,9 @@ export function logLoss(yTrue: Numbers, proba: ProbabilityMatrix, classes: reado
 /**
  * All classification metrics of a holdout at once. The predicted class of a row is the class of its
  * largest probability (the first one on ties, as `np.argmax`); precision, recall and F1 are binary for
- * the larger of two classes and macro-averaged otherwise; AUC is binary or one-vs-rest macro.
+ * the larger of two classes and macro-averaged otherwise; AUC is binary or one-vs-rest macro, and absent
+ * when a class is missing from `yTrue` (scikit-learn's `roc_auc_score` raises "Only one class present in
+ * y_true" then): a small holdout of new rows can hold one class only, and that must not fail a run.
  *
  * @param yTrue - true labels, each one of `classes`
  * @param proba - class probabilities, rows × classes, columns in the order of `classes`
@@ -667,9 +680,19 @@ export function scoreClassification(
     precision: precision(yTrue, yPred, classes),
     recall: recall(yTrue, yPred, classes),
     f1: f1(yTrue, yPred, classes),
-    auc: rocAuc(yTrue, proba, classes),
+    ...(everyClassPresent(yTrue, classes) ? { auc: rocAuc(yTrue, proba, classes) } : {}),
     logloss: logLoss(yTrue, proba, classes),
   };
+}
+
+/**
+ * Whether every class has a row in `yTrue`, so each one-vs-rest split has positives and negatives (with
+ * at least two classes, a present class always leaves the others as its negatives).
+ */
+function everyClassPresent(yTrue: Numbers, classes: readonly number[]): boolean {
+  const present = new Set<number>();
+  for (let i = 0; i < yTrue.length; i++) present.add(yTrue[i]);
+  return classes.every((label) => present.has(label));
 }
 
 /** Index of the largest value, the first one on ties. */

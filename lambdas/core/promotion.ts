@@ -35,7 +35,11 @@ export interface PromotionInput {
    * @default {}
    */
   bars?: QualityBars;
-  /** The candidate's scores on the holdout; must include the primary metric and every barred metric. */
+  /**
+   * The candidate's scores on the holdout; must include the primary metric and every barred metric,
+   * unless the metric is one a holdout can leave undefined (`METRICS[m].undefinedWhen`: AUC on a holdout
+   * without some class), which means the candidate cannot be judged and is not promoted.
+   */
   candidate: MetricScores;
   /** The production model's scores on the same holdout; absent for the first model. */
   champion?: MetricScores;
@@ -58,8 +62,8 @@ export interface PromotionDecision {
   promote: boolean;
   /** One sentence with the numbers, for the registry and the run report. */
   reason: string;
-  /** The candidate's value of the primary metric. */
-  candidateScore: number;
+  /** The candidate's value of the primary metric; absent when the holdout leaves it undefined. */
+  candidateScore?: number;
   /** The champion's value of the primary metric, when there is a champion. */
   championScore?: number;
   /**
@@ -75,6 +79,9 @@ const DEFAULT_MARGIN = 0.01;
 /**
  * Decides whether a candidate model replaces the champion.
  *
+ * 0. A candidate whose primary or barred metric is undefined on this holdout (AUC where the holdout has
+ *    rows of one class only: a small drop's new rows can) cannot be judged and is not promoted; the
+ *    rows stay out of the champion's training, so the next run judges on them and the rows it adds.
  * 1. A candidate failing any absolute quality bar is never promoted.
  * 2. Without a champion (the first model), a candidate that passes the bars is promoted.
  * 3. Against a champion, the decision reads the paired bootstrap interval of the difference
@@ -110,6 +117,22 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
   assertMargin(margin);
   if (!isMetricName(metric)) {
     throw new RangeError(`decidePromotion: unknown metric '${metric}'`);
+  }
+  const undefinedOnHoldout = [metric, ...Object.keys(bars)].filter(
+    (name, i, names): name is MetricName =>
+      names.indexOf(name) === i &&
+      isMetricName(name) &&
+      candidate[name] === undefined &&
+      METRICS[name].undefinedWhen !== undefined,
+  );
+  if (undefinedOnHoldout.length > 0) {
+    const undefinedText = undefinedOnHoldout
+      .map((name) => `${METRICS[name].label} is undefined on this holdout (${METRICS[name].undefinedWhen})`)
+      .join(', and its ');
+    return {
+      promote: false,
+      reason: `candidate cannot be judged: its ${undefinedText}; not promoted${champion ? ', champion kept' : ''}; the next run judges again on these rows and the ones it adds`,
+    };
   }
   const candidateScore = requireScore('candidate', candidate, metric);
   const checks = barChecks(bars, candidate);

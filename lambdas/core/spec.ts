@@ -918,11 +918,3 @@ export function monthLabel(index: number): string {
   const year = Math.floor(index / 12);
   return `${String(year).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
-
-/**
- * The spec a later drop is checked with. `validation.minRows` is about the data a model trains on (the
- * first drop, the merged dataset), so a drop that adds rows to an existing baseline needs only one.
- */
-export function dropSpec(spec: ModelSpec): ModelSpec {
-  return { ...spec, validation: { ...spec.validation, minRows: 1 } } as ModelSpec;
-}

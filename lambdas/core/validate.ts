@@ -380,7 +380,12 @@ function positiveProblem(read: ReadColumns, column: string, transform: string): 
   };
 }
 
-function classProblems(read: ReadColumns, column: string, allowed: number[] | undefined): Problem[] {
+function classProblems(
+  read: ReadColumns,
+  column: string,
+  allowed: number[] | undefined,
+  laterDrop: boolean,
+): Problem[] {
   const problems: Problem[] = [];
   const labels = numbersOf(read, column);
   if (allowed !== undefined) {
@@ -399,7 +404,7 @@ function classProblems(read: ReadColumns, column: string, allowed: number[] | un
     }
   }
   const first = firstWhere(labels, () => true);
-  if (first.count > 0 && firstWhere(labels, (value) => value !== first.value).count === 0) {
+  if (!laterDrop && first.count > 0 && firstWhere(labels, (value) => value !== first.value).count === 0) {
     problems.push({
       severity: 'error',
       problem: 'single_class',
@@ -411,7 +416,11 @@ function classProblems(read: ReadColumns, column: string, allowed: number[] | un
   return problems;
 }
 
-function checkRows(spec: ModelSpec, read: ReadColumns): { problems: Problem[]; plan: ColumnPlan } {
+function checkRows(
+  spec: ModelSpec,
+  read: ReadColumns,
+  laterDrop: boolean,
+): { problems: Problem[]; plan: ColumnPlan } {
   const { header } = read;
   const present = (column: string) => header.includes(column);
   const scans = new Map(header.map((column, index) => [column, read.scans[index]]));
@@ -437,12 +446,15 @@ function checkRows(spec: ModelSpec, read: ReadColumns): { problems: Problem[]; p
     const problem = rangeProblem(read, column, range);
     if (problem) problems.push(problem);
   }
-  if (read.rowCount < spec.validation.minRows) {
+  const minRows = laterDrop ? 1 : spec.validation.minRows;
+  if (read.rowCount < minRows) {
     problems.push({
       severity: 'error',
       problem: 'too_few_rows',
       count: read.rowCount,
-      message: `the file has ${plural(read.rowCount, 'data row')}; the spec needs at least ${spec.validation.minRows} (validation.minRows); send more rows or lower validation.minRows`,
+      message: laterDrop
+        ? 'the file has no data rows; send at least one'
+        : `the file has ${plural(read.rowCount, 'data row')}; the spec needs at least ${minRows} (validation.minRows); send more rows or lower validation.minRows`,
     });
   }
   if (spec.task === 'forecast') {
@@ -454,7 +466,7 @@ function checkRows(spec: ModelSpec, read: ReadColumns): { problems: Problem[]; p
     }
   }
   if (spec.task === 'classification' && present(spec.target)) {
-    problems.push(...classProblems(read, spec.target, spec.validation.classes));
+    problems.push(...classProblems(read, spec.target, spec.validation.classes, laterDrop));
   }
   return { problems, plan };
 }
@@ -462,6 +474,13 @@ function checkRows(spec: ModelSpec, read: ReadColumns): { problems: Problem[]; p
 /** Size guards of {@link validateDrop}, and the input's size when known (to size the columns once). */
 export interface ValidateOptions extends CsvLimits {
   expectedBytes?: number;
+  /**
+   * The drop adds rows to a model that already has data. What is about the data a model trains on —
+   * `validation.minRows` and at least two classes — is then the merged dataset's to meet, not the drop's:
+   * the drop needs one row and may hold one class (a day without a positive is data, not an error).
+   * @default false
+   */
+  laterDrop?: boolean;
 }
 
 /**
@@ -543,10 +562,10 @@ export function dropSizeProblem(bytes: number, spec: ModelSpec): Problem | undef
  * spec does not use when it lists its features (`unexpected_column`, a warning); numbers where
  * numbers belong (`not_numeric`, `not_finite`); missing values (`missing_values`: never in the target
  * or time, at most `validation.maxMissing` per feature); `validation.ranges` (`out_of_range`);
- * `validation.minRows` (`too_few_rows`); for forecasts a sorted, gap-free run of distinct `YYYY-MM`
+ * `validation.minRows` (`too_few_rows`; one row for a `laterDrop`); for forecasts a sorted, gap-free run of distinct `YYYY-MM`
  * months (`bad_time_format`, `duplicate_time`, `time_not_sorted`, `missing_time`) and positive values
  * when a log transform is forced (`not_positive`); for classifiers labels from `validation.classes`
- * (`unknown_class`) and at least two classes (`single_class`). Each problem names the column, the
+ * (`unknown_class`) and at least two classes (`single_class`, not for a `laterDrop`). Each problem names the column, the
  * first line and how many values it covers; at most {@link MAX_PROBLEMS_PER_CODE} are listed per code.
  * @param csvInput The drop: text, bytes or a stream of chunks (e.g. an S3 body).
  * @param limits Size guards handed to {@link parseCsv} (default the spec's {@link specLimits}); exceeding
@@ -572,7 +591,7 @@ export async function validateDrop(
       problems: [{ severity: 'error', problem: error.code, row: error.line, message: limitMessage(error) }],
     };
   }
-  const { problems: rowProblems, plan } = checkRows(spec, read);
+  const { problems: rowProblems, plan } = checkRows(spec, read, options.laterDrop ?? false);
   const problems = capProblems([...headerProblems(spec, read.header), ...rowProblems]);
   const ok = problems.every((problem) => problem.severity !== 'error');
   const report: ValidationReport = { ok, rowCount: read.rowCount, columns: read.header, problems };

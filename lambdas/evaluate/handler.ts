@@ -90,13 +90,18 @@ export async function evaluate(input: EvaluateInput, { spec }: RunStepContext): 
       champion = {
         version: record.version,
         metrics: scorePredictions(championPredictions),
-        // Seeded by the spec: a retried evaluate draws the same resamples and decides the same way.
-        comparison: pairedBootstrap(candidatePredictions, championPredictions, {
-          metric: spec.metric,
-          confidence: spec.promotion.confidence,
-          resamples: spec.promotion.resamples,
-          seed: spec.seed,
-        }),
+        // Seeded by the spec: a retried evaluate draws the same resamples and decides the same way. A metric
+        // this holdout leaves undefined (AUC without rows of every class) has nothing to compare.
+        ...(candidateMetrics[spec.metric] === undefined
+          ? {}
+          : {
+              comparison: pairedBootstrap(candidatePredictions, championPredictions, {
+                metric: spec.metric,
+                confidence: spec.promotion.confidence,
+                resamples: spec.promotion.resamples,
+                seed: spec.seed,
+              }),
+            }),
       };
       refresh =
         model.forest.engine === forest.engine &&

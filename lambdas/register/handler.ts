@@ -142,7 +142,7 @@ export async function register(input: RegisterInput, { spec }: RunStepContext): 
     metrics: evaluation.candidate.metrics,
     championMetrics: evaluation.champion?.metrics,
     championVersion: evaluation.champion?.version,
-    ...(evaluation.champion ? { comparison: evaluation.champion.comparison } : {}),
+    ...(evaluation.champion?.comparison ? { comparison: evaluation.champion.comparison } : {}),
     params: evaluation.candidate.params,
     engine: evaluation.candidate.engine,
     seed: evaluation.candidate.seed,
@@ -214,7 +214,7 @@ export async function register(input: RegisterInput, { spec }: RunStepContext): 
     decision,
     trials,
     holdout: evaluation.holdout,
-    ...(evaluation.champion ? { comparison: evaluation.champion.comparison } : {}),
+    ...(evaluation.champion?.comparison ? { comparison: evaluation.champion.comparison } : {}),
     finishedAt,
   });
   await registry.releaseLease(run.model, run.runId);

@@ -340,9 +340,12 @@ export const evaluationSchema = z.object({
     /** Rows the served model was refit on after the holdout judged it (training + holdout). */
     refitRows: count,
   }),
-  /** The champion's scores on the same rows, and the paired bootstrap of candidate − champion that decided. */
+  /**
+   * The champion's scores on the same rows, and the paired bootstrap of candidate − champion that decided
+   * (absent when the holdout leaves the metric undefined, e.g. AUC on rows of one class).
+   */
   champion: z
-    .object({ version: count, metrics: scoresSchema, comparison: pairedComparisonSchema })
+    .object({ version: count, metrics: scoresSchema, comparison: pairedComparisonSchema.optional() })
     .optional(),
   rows: z.object({ train: count, holdout: count }),
   /** Which rows both models were scored on, and how many of them the champion trained on (always 0). */

@@ -416,7 +416,7 @@ describe('scoreClassification', () => {
     expectReference(scores.precision, 0.8); // m.precision_score(yb, yp)
     expectReference(scores.recall, 0.6666666666666666); // m.recall_score(yb, yp)
     expectReference(scores.f1, 0.7272727272727272); // m.f1_score(yb, yp)
-    expectReference(scores.auc, 0.8576388888888888); // m.roc_auc_score(yb, P[:, 1])
+    expectReference(scores.auc!, 0.8576388888888888); // m.roc_auc_score(yb, P[:, 1])
     expectReference(scores.logloss, 1.893876867547075); // m.log_loss(yb, P)
   });
 
@@ -428,8 +428,38 @@ describe('scoreClassification', () => {
     expectReference(scores.precision, 0.8777777777777778); // m.precision_score(ym, ypm, labels=..., average='macro')
     expectReference(scores.recall, 0.8888888888888888); // m.recall_score(ym, ypm, labels=..., average='macro')
     expectReference(scores.f1, 0.8659932659932661); // m.f1_score(ym, ypm, labels=..., average='macro')
-    expectReference(scores.auc, 0.9626711560044893); // m.roc_auc_score(ym, pm, multi_class='ovr', labels=...)
+    expectReference(scores.auc!, 0.9626711560044893); // m.roc_auc_score(ym, pm, multi_class='ovr', labels=...)
     expectReference(scores.logloss, 0.6135462385413964); // m.log_loss(ym, pm, labels=...)
+  });
+
+  it('leaves AUC out when a class has no holdout row, and still scores the rest', () => {
+    // A small holdout of new rows can hold one class only (a scheduled retrain's run once failed on it).
+    // Reference, /usr/bin/python3 (scikit-learn 1.2), `from sklearn import metrics as m`:
+    // m.roc_auc_score([1, 1, 1], [0.2, 0.7, 0.9]) raises ValueError "Only one class present in y_true.
+    // ROC AUC score is not defined in that case." (also with multi_class='ovr' and a class missing).
+    const binary = scoreClassification(
+      [1, 1, 1],
+      [
+        [0.8, 0.2],
+        [0.3, 0.7],
+        [0.1, 0.9],
+      ],
+      [0, 1],
+    );
+    expect(binary).not.toHaveProperty('auc');
+    expectReference(binary.accuracy, 0.6666666666666666); // m.accuracy_score([1, 1, 1], [0, 1, 1])
+    expectReference(binary.logloss, 0.6904911240102196); // m.log_loss([1, 1, 1], P, labels=[0, 1])
+    const multi = scoreClassification(
+      [3, 5, 5, 3],
+      [
+        [0.5, 0.3, 0.2],
+        [0.1, 0.6, 0.3],
+        [0.2, 0.5, 0.3],
+        [0.6, 0.2, 0.2],
+      ],
+      [3, 5, 7],
+    );
+    expect(multi).not.toHaveProperty('auc');
   });
 
   it('throws a RangeError on a row count that differs from the labels', () => {

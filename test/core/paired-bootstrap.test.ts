@@ -88,7 +88,7 @@ describe('pairedBootstrap properties', () => {
       const scores = [classifierCandidate, classifierChampion].map((p) =>
         scoreClassification(labels, proba(p), [0, 1]),
       );
-      expect(paired.difference).toBeCloseTo(scores[0][metric] - scores[1][metric], 12);
+      expect(paired.difference).toBeCloseTo(scores[0][metric]! - scores[1][metric]!, 12);
     }
   });
 
@@ -103,7 +103,7 @@ describe('pairedBootstrap properties', () => {
     const model = { actual, predicted: rows.flat(), classes: [0, 1, 2] };
     const uniformModel = { actual, predicted: rows.flatMap(() => [1 / 3, 1 / 3, 1 / 3]), classes: [0, 1, 2] };
     const paired = pairedBootstrap(model, uniformModel, { metric: 'auc', resamples: 10, seed: 1 });
-    expect(paired.difference).toBeCloseTo(scoreClassification(actual, rows, [0, 1, 2]).auc - 0.5, 12);
+    expect(paired.difference).toBeCloseTo(scoreClassification(actual, rows, [0, 1, 2]).auc! - 0.5, 12);
   });
 
   it('an identical candidate differs by exactly 0 on every resample: the interval is [0, 0]', () => {

@@ -265,6 +265,43 @@ describe('decidePromotion for a refresh (the champion refit on newer rows)', () 
   });
 });
 
+describe('decidePromotion when the holdout leaves a metric undefined', () => {
+  // A scheduled retrain's holdout of 6 new breast-cancer rows held one class only: its AUC is undefined
+  // (scikit-learn's roc_auc_score raises), and the run failed on it instead of keeping the champion.
+  const why =
+    'AUC is undefined on this holdout (it needs holdout rows of every class and the holdout has rows of only some)';
+
+  it('does not promote a first model it cannot judge, and says why', () => {
+    const decision = decidePromotion({ metric: 'auc', candidate: { accuracy: 1, logloss: 0.1 } });
+    expect(decision).toEqual({
+      promote: false,
+      reason: `candidate cannot be judged: its ${why}; not promoted; the next run judges again on these rows and the ones it adds`,
+    });
+  });
+
+  it('keeps the champion, with no paired comparison to read', () => {
+    const decision = decidePromotion({
+      metric: 'auc',
+      candidate: { logloss: 0.1 },
+      champion: { logloss: 0.2 },
+    });
+    expect(decision.promote).toBe(false);
+    expect(decision.reason).toBe(
+      `candidate cannot be judged: its ${why}; not promoted, champion kept; the next run judges again on these rows and the ones it adds`,
+    );
+  });
+
+  it('does not promote on a barred metric the holdout leaves undefined', () => {
+    const decision = decidePromotion({
+      metric: 'logloss',
+      bars: { auc: { min: 0.9 } },
+      candidate: { logloss: 0.1 },
+    });
+    expect(decision.promote).toBe(false);
+    expect(decision.reason).toContain(why);
+  });
+});
+
 describe('decidePromotion on invalid input', () => {
   it.each([-0.1, 1, 1.5, Number.NaN])('throws a RangeError naming the margin %s', (margin) => {
     expect(() => decidePromotion({ metric: 'rmse', margin, candidate: { rmse: 1 } })).toThrow(

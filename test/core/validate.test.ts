@@ -314,6 +314,24 @@ describe('validateDrop on malformed files', () => {
     expect(problem.message).toContain(`holds only class 0 (${lines.length - 1} rows)`);
   });
 
+  it('accepts a later drop of one class and of fewer rows than validation.minRows', async () => {
+    // Prepare: three malignant (0) rows; the model's merged data, not each later drop, must hold two
+    // classes and minRows (a day without a positive is data, and its run must not fail on it)
+    const lines = [
+      cancerLines[0],
+      ...cancerLines
+        .slice(1)
+        .filter((line) => line.endsWith(',0'))
+        .slice(0, 3),
+    ];
+    // Act
+    const later = await validateDrop(csv(lines), cancerSpec, { laterDrop: true });
+    const first = await validateDrop(csv(lines), cancerSpec);
+    // Assess
+    expect(later).toMatchObject({ ok: true, rowCount: 3, problems: [] });
+    expect(first.problems.map((problem) => problem.problem).sort()).toEqual(['single_class', 'too_few_rows']);
+  });
+
   it('lists at most 10 problems of a code and folds the rest into a counted summary', async () => {
     // Prepare: text in the first 13 of the 30 features on line 2
     const fields = cancerLines[1].split(',');

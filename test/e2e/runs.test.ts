@@ -144,8 +144,9 @@ describe('runs of one model', () => {
     // last step (which releases the lease as its last write), no two runs overlap.
     expect(started).toHaveLength(10);
     expect(done).toHaveLength(11);
-    expect(done.map((e) => [keyOf(e), e.status, e.error])).toEqual(
-      done.map((e) => [keyOf(e), 'SUCCEEDED', undefined]),
+    // The cause is in the comparison so a failed run says why (a scheduled run's RangeError once did not).
+    expect(done.map((e) => [keyOf(e), e.status, e.error, e.cause])).toEqual(
+      done.map((e) => [keyOf(e), 'SUCCEEDED', undefined, undefined]),
     );
     const spans = done
       .map((e) => ({ from: entered(e, 'Validate')!.timestamp, to: lastStepEntered(e) }))

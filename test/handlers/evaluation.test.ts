@@ -129,6 +129,34 @@ describe('champion and candidate on one holdout', () => {
     expect(range).toMatchObject({ name: 'mean_radius', min: Math.min(...radius), max: Math.max(...radius) });
   }, 120_000);
 
+  it('keeps the champion, run succeeded, when the new rows in the holdout are all of one class', async () => {
+    // Prepare: after the test above, a drop of 40 new benign rows (benign ones, each value nudged so no
+    // row duplicates one already merged). The holdout is drawn from rows the champion never trained on:
+    // these, all of class 1, so the AUC the spec judges on is undefined. A scheduled retrain under a
+    // burst of small drops hit this and failed in evaluate on a RangeError.
+    const [header, ...rows] = breastCancer;
+    const benign = rows.filter((line) => line.endsWith(',1')).slice(0, 40);
+    const nudged = benign.map((line) => {
+      const values = line.split(',');
+      values[1] = String(Number(values[1]) + 0.005);
+      return values.join(',');
+    });
+    const champion = await registry.getPointer('breast-cancer', 'production');
+    // Act
+    const { status, state } = await retrainOn('breast-cancer', 'benign-only', header, nudged);
+    // Assess: the run ends as a candidate kept out, with a reason a person can read; the champion serves
+    expect([status, state.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(state.registration).toMatchObject({ outcome: 'kept' });
+    const version = (await registry.getVersion('breast-cancer', state.registration.version!))!;
+    expect(version.metrics).not.toHaveProperty('auc');
+    expect(version.reason).toMatch(
+      /^candidate cannot be judged: its AUC is undefined on this holdout \(it needs holdout rows of every class.*champion kept/,
+    );
+    expect(await registry.getPointer('breast-cancer', 'production')).toMatchObject({
+      version: champion?.version,
+    });
+  }, 120_000);
+
   it('retrains a forecast that uses the month of year twice, scoring the champion with its months', async () => {
     const [header, ...rows] = airPassengers;
     // 1949-1957, then 1958, then 1959-1960
