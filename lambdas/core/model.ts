@@ -77,13 +77,22 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Packs a model into its artifact bytes: magic, header length, JSON header, forest bytes. */
+/**
+ * Packs a model into its artifact bytes: magic, header length, JSON header, forest bytes. The JSON ends
+ * in spaces up to an 8-byte boundary, so the forest's sections are aligned for `loadModel` to read them
+ * in place.
+ */
 export function packModel(model: {
   meta: ModelMeta;
   featurizer: Featurizer;
   forest: FlatForest;
 }): Uint8Array {
-  const header = Buffer.from(JSON.stringify({ meta: model.meta, featurizer: model.featurizer }), 'utf8');
+  const json = JSON.stringify({ meta: model.meta, featurizer: model.featurizer });
+  const unpadded = Buffer.byteLength(json, 'utf8');
+  const header = Buffer.from(
+    json.padEnd(json.length + ((8 - ((MAGIC.length + 4 + unpadded) % 8)) % 8)),
+    'utf8',
+  );
   const forest = serializeForest(model.forest);
   const out = new Uint8Array(MAGIC.length + 4 + header.length + forest.length);
   out.set(Buffer.from(MAGIC, 'ascii'), 0);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildMatrix, fitForecastFeaturizer, invertForecast } from '#core/features.ts';
 import { getLearner, predictBatch } from '#core/forest/index.ts';
+import { servingLayout } from '#core/forest/serving.ts';
 import {
   ArtifactFormatError,
   ChecksumMismatchError,
@@ -72,6 +73,19 @@ describe('the model artifact', () => {
     const raw = predictBatch(forest, matrix.x.subarray(131 * 12), 1)[0];
     expect(prediction.value).toBe(invertForecast(featurizer, raw, matrix.base[131]));
     expect(model.meta.data.refitRows).toBe(132);
+  });
+
+  it('places the forest on an 8-byte boundary, so loading views its nodes in the artifact instead of copying them', async () => {
+    // Prepare
+    const { bytes } = await forecastModel(true);
+    // Act
+    const model = loadModel(bytes);
+    // Assess
+    const layout = servingLayout(model.forest);
+    expect(layout.kind).toBe('packed');
+    if (layout.kind === 'packed') expect(layout.words.buffer).toBe(bytes.buffer);
+    const headerLength = new DataView(bytes.buffer).getUint32(8, true);
+    expect((12 + headerLength) % 8).toBe(0);
   });
 
   it('refuses bytes whose checksum differs from the registry, and bytes that are no artifact', async () => {

@@ -6,13 +6,22 @@
  * | bytes | field                                                                     |
  * | ----- | ------------------------------------------------------------------------- |
  * | 4     | magic `DLFF` (driftline flat forest)                                      |
- * | 2     | format version (1)                                                        |
+ * | 2     | format version (1 or 2)                                                   |
  * | 2     | reserved, 0                                                               |
  * | 4     | body length in bytes                                                      |
  * | 4     | CRC-32 of the body                                                        |
  * | …     | body: fixed fields, then the sections below                               |
  *
- * Body sections: classes (f64), feature importances (f64), per-tree importances (f64), node count of
+ * Version 2 (written whenever the forest fits the packed layout, `packed.ts`) stores the serving layout
+ * itself, so loading is typed-array views over the file's bytes (copies only where a section is not
+ * aligned in memory) after the CRC-32 and one branch-free structural pass (`checkPacked`: every walk
+ * stays in its tree and ends on a leaf). Body sections: classes (f64), feature importances (f64),
+ * per-tree importances (f64), each tree's root (u32, as `PackedLayout.roots`), threshold table (count
+ * per feature u32, then the thresholds f64), the leaf bits (u8), the node words (u32), and, unless the
+ * leaf values are inline in the words, the leaf values (f32 or f64). A model artifact places the forest
+ * on an 8-byte boundary (`packModel`), so every section is read in place.
+ *
+ * Version 1 body sections: classes (f64), feature importances (f64), per-tree importances (f64), node count of
  * each tree (u32), threshold table (count per feature u32, then the distinct thresholds of each feature
  * ascending, f64), node features in pre-order (u8, or u16 past 254 features; the largest value marks a
  * leaf), the threshold index of each internal node into its feature's table (u8/u16/u32, the narrowest
@@ -27,17 +36,22 @@
  */
 import { crc32 } from 'node:zlib';
 import type { EngineName, LearningTask } from '../types.ts';
+import { nodeArrays, type ServingLayout, thresholdFeatures, thresholdTable } from './layout.ts';
+import { buildPacked, checkPacked, type PackedLayout, packedNodeArrays } from './packed.ts';
+import { rememberLayout, servingLayout } from './serving.ts';
 import {
-  nodeArrays,
-  rememberLayout,
-  type ServingLayout,
-  thresholdFeatures,
-  thresholdTable,
-} from './layout.ts';
-import { type Aggregation, type FlatForest, ForestFormatError, type ResolvedForestParams } from './types.ts';
+  type Aggregation,
+  type FlatForest,
+  ForestFormatError,
+  type ResolvedForestParams,
+  valuesPerLeaf,
+} from './types.ts';
 
 const MAGIC = 0x4646_4c44; // 'DLFF' read as a little-endian u32
-const FORMAT_VERSION = 1;
+/** The version `serializeForest` writes for forests that fit the packed layout. */
+const FORMAT_VERSION = 2;
+/** The version of the two-word layout's compact encoding, read and written for the forests that don't. */
+const PAIRS_VERSION = 1;
 const HEADER_BYTES = 16;
 
 const ENGINES: readonly EngineName[] = ['fast', 'ml-random-forest'];
@@ -121,7 +135,7 @@ class Reader {
   }
   /**
    * A section read in place, without a copy, when its elements are aligned in memory (a copy otherwise):
-   * for sections only decoding reads, which must not keep the whole file alive.
+   * in version 1 for sections only decoding reads; in version 2 for the serving layout itself.
    */
   private transient(count: number, bytesPer: number): { buffer: ArrayBufferLike; byteOffset: number } {
     this.take((8 - (this.at % 8)) % 8);
@@ -144,6 +158,15 @@ class Reader {
   transientU32s(count: number): Uint32Array {
     const { buffer, byteOffset } = this.transient(count, 4);
     return new Uint32Array(buffer, byteOffset, count);
+  }
+  /** `count` f32 / f64 values read in place where aligned (see {@link transient}). */
+  inPlaceF32s(count: number): Float32Array {
+    const { buffer, byteOffset } = this.transient(count, 4);
+    return new Float32Array(buffer, byteOffset, count);
+  }
+  inPlaceF64s(count: number): Float64Array {
+    const { buffer, byteOffset } = this.transient(count, 8);
+    return new Float64Array(buffer, byteOffset, count);
   }
   f32s(count: number): Float32Array {
     return new Float32Array(this.section(count, 4).buffer);
@@ -205,14 +228,84 @@ function readParams(reader: Reader): ResolvedForestParams {
   };
 }
 
+/** Options of `serializeForest`. */
+export interface SerializeOptions {
+  /**
+   * The format version to write: 2 (the packed serving layout) whenever the forest fits it, else 1; 1
+   * writes version 1 (what code before version 2 reads).
+   * @default 2
+   */
+  formatVersion?: 1 | 2;
+}
+
 /**
- * Serializes a forest into the versioned binary format above.
+ * Serializes a forest into the versioned binary format above: version 2 when the forest fits the packed
+ * layout (`fitsPacked`), version 1 otherwise or when asked.
  *
  * @example
  * const bytes = serializeForest(forest);
  * const again = deserializeForest(bytes); // predicts exactly as `forest`
  */
-export function serializeForest(forest: FlatForest): Uint8Array {
+export function serializeForest(forest: FlatForest, options: SerializeOptions = {}): Uint8Array {
+  const packed = options.formatVersion === 1 ? undefined : packedLayout(forest);
+  const writer = new Writer();
+  writer.u32(MAGIC);
+  writer.u16(packed === undefined ? PAIRS_VERSION : FORMAT_VERSION);
+  writer.u16(0);
+  // Body length and CRC-32 are filled in once the body is written.
+  writer.u32(0);
+  writer.u32(0);
+  if (packed === undefined) writePairs(writer, forest);
+  else writePacked(writer, forest, packed);
+  const bytes = writer.finish();
+  const view = new DataView(bytes.buffer);
+  view.setUint32(8, bytes.length - HEADER_BYTES, true);
+  view.setUint32(12, crc32(bytes.subarray(HEADER_BYTES)), true);
+  return bytes;
+}
+
+/** The forest's packed layout (the one it serves with, or built for a forest loaded from version 1), if it fits one. */
+function packedLayout(forest: FlatForest): PackedLayout | undefined {
+  const layout = servingLayout(forest);
+  return layout.kind === 'packed' ? layout : buildPacked(forest);
+}
+
+/** The version 2 body: fixed fields, then the packed layout's sections (see the module comment). */
+function writePacked(writer: Writer, forest: FlatForest, layout: PackedLayout): void {
+  const { featureStart } = layout;
+  const inline = layout.inlineValues !== undefined;
+  writer.u8(ENGINES.indexOf(forest.engine));
+  writer.u8(TASKS.indexOf(forest.task));
+  writer.u8(AGGREGATIONS.indexOf(forest.aggregation));
+  writer.u8(forest.leafValues instanceof Float32Array ? 4 : 8);
+  writer.u8(inline ? 1 : 0);
+  writer.u8(forest.oobScore === undefined ? 0 : 1);
+  writer.u16(0);
+  writer.u32(forest.featureCount);
+  writer.u32(forest.classes.length);
+  writer.u32(forest.nTrees);
+  writer.u32(forest.firstTree);
+  writer.u32(forest.seed);
+  writer.u32(layout.words.length);
+  writer.u32(forest.leafValues.length / valuesPerLeaf(forest));
+  writer.u32(0);
+  writer.f64(forest.oobScore ?? 0);
+  writeParams(writer, forest.params);
+  writer.array(Float64Array.from(forest.classes));
+  writer.array(forest.featureImportances);
+  writer.array(forest.treeImportances);
+  writer.array(layout.roots);
+  writer.array(
+    Uint32Array.from({ length: forest.featureCount }, (_, f) => featureStart[f + 1] - featureStart[f]),
+  );
+  writer.array(layout.thresholds);
+  writer.array(layout.leafBits);
+  writer.array(layout.words);
+  if (!inline) writer.array(forest.leafValues);
+}
+
+/** The version 1 body (see the module comment). */
+function writePairs(writer: Writer, forest: FlatForest): void {
   const { nodeFeature, featureCount, nTrees, treeRoots, leafValues } = forest;
   const nodeCount = nodeFeature.length;
   const leafCount =
@@ -234,13 +327,6 @@ export function serializeForest(forest: FlatForest): Uint8Array {
     treeSizes[tree] = (tree + 1 < nTrees ? treeRoots[tree + 1] : nodeCount) - treeRoots[tree];
   }
 
-  const writer = new Writer();
-  writer.u32(MAGIC);
-  writer.u16(FORMAT_VERSION);
-  writer.u16(0);
-  // Body length and CRC-32 are filled in once the body is written.
-  writer.u32(0);
-  writer.u32(0);
   writer.u8(ENGINES.indexOf(forest.engine));
   writer.u8(TASKS.indexOf(forest.task));
   writer.u8(AGGREGATIONS.indexOf(forest.aggregation));
@@ -275,11 +361,6 @@ export function serializeForest(forest: FlatForest): Uint8Array {
   }
   writer.array(indexes);
   writer.array(leafValues);
-  const bytes = writer.finish();
-  const view = new DataView(bytes.buffer);
-  view.setUint32(8, bytes.length - HEADER_BYTES, true);
-  view.setUint32(12, crc32(bytes.subarray(HEADER_BYTES)), true);
-  return bytes;
 }
 
 function enumValue<T>(values: readonly T[], code: number, what: string): T {
@@ -291,19 +372,20 @@ function enumValue<T>(values: readonly T[], code: number, what: string): T {
 
 /**
  * Reads a forest written by `serializeForest`, checking magic, format version, length and CRC-32 before
- * anything else, then the tree structure itself.
+ * anything else, then the tree structure itself. A version 2 forest is views over `bytes` (which it
+ * keeps alive); callers must not change those bytes afterwards.
  *
- * @throws ForestFormatError for anything that is not an intact forest of format version 1: other files,
- *   other versions, truncated or garbled bytes.
+ * @throws ForestFormatError for anything that is not an intact forest of format version 1 or 2: other
+ *   files, other versions, truncated or garbled bytes, or a structure a walk could leave.
  */
 export function deserializeForest(bytes: Uint8Array): FlatForest {
   if (bytes.length < HEADER_BYTES) throw new ForestFormatError('serialized forest is truncated (no header)');
   const header = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   if (header.getUint32(0, true) !== MAGIC) throw new ForestFormatError('not a serialized forest (bad magic)');
   const version = header.getUint16(4, true);
-  if (version !== FORMAT_VERSION) {
+  if (version !== FORMAT_VERSION && version !== PAIRS_VERSION) {
     throw new ForestFormatError(
-      `unsupported forest format version ${version} (this code reads ${FORMAT_VERSION})`,
+      `unsupported forest format version ${version} (this code reads ${PAIRS_VERSION} and ${FORMAT_VERSION})`,
     );
   }
   const bodyLength = header.getUint32(8, true);
@@ -314,8 +396,11 @@ export function deserializeForest(bytes: Uint8Array): FlatForest {
   if (crc32(body) !== header.getUint32(12, true)) {
     throw new ForestFormatError('serialized forest is damaged (CRC-32 mismatch)');
   }
+  return version === FORMAT_VERSION ? readPacked(new Reader(body)) : readPairs(new Reader(body));
+}
 
-  const reader = new Reader(body);
+/** Reads a version 1 body, decoding it into the two-word layout. */
+function readPairs(reader: Reader): FlatForest {
   const engine = enumValue(ENGINES, reader.u8(), 'engine');
   const task = enumValue(TASKS, reader.u8(), 'task');
   const aggregation = enumValue(AGGREGATIONS, reader.u8(), 'aggregation');
@@ -364,6 +449,7 @@ export function deserializeForest(bytes: Uint8Array): FlatForest {
   }
   checkThresholdTable(tableValues, featureStart);
   const layout: ServingLayout = {
+    kind: 'pairs',
     nodes: rebuildTrees(features, featureWidth === 1 ? 0xff : 0xffff, indexes, featureStart, treeSizes),
     thresholds: tableValues,
     thresholdFeature: thresholdFeatures(featureStart),
@@ -401,6 +487,105 @@ export function deserializeForest(bytes: Uint8Array): FlatForest {
       return arrays.nodeNext;
     },
     leafValues,
+  };
+  rememberLayout(forest, layout);
+  return forest;
+}
+
+/** Reads a version 2 body: views of the packed layout in place, checked by `checkPacked`. */
+function readPacked(reader: Reader): FlatForest {
+  const engine = enumValue(ENGINES, reader.u8(), 'engine');
+  const task = enumValue(TASKS, reader.u8(), 'task');
+  const aggregation = enumValue(AGGREGATIONS, reader.u8(), 'aggregation');
+  const leafBytes = reader.u8();
+  const inline = reader.u8() === 1;
+  const hasOob = reader.u8() === 1;
+  reader.u8();
+  reader.u8();
+  const featureCount = reader.u32();
+  const classCount = reader.u32();
+  const nTrees = reader.u32();
+  const firstTree = reader.u32();
+  const seed = reader.u32();
+  const nodeCount = reader.u32();
+  const leafCount = reader.u32();
+  reader.u32();
+  const oobScore = reader.f64();
+  const params = readParams(reader);
+  if (![4, 8].includes(leafBytes) || (inline && (leafBytes !== 4 || task !== 'regression'))) {
+    throw new ForestFormatError('serialized forest has invalid field widths');
+  }
+  if (nTrees === 0 || 2 * leafCount !== nodeCount + nTrees) {
+    throw new ForestFormatError('serialized forest has inconsistent node counts');
+  }
+  const classes = Array.from(reader.f64s(classCount));
+  const featureImportances = reader.f64s(featureCount);
+  const treeImportances = reader.f64s(nTrees * featureCount);
+  const roots = reader.transientU32s(nTrees);
+  const tableCounts = reader.u32s(featureCount);
+  const thresholds = reader.f64s(tableCounts.reduce((sum, count) => sum + count, 0));
+  const leafBits = reader.transientU8s(Math.ceil(nodeCount / 8));
+  const words = reader.transientU32s(nodeCount);
+  const perLeaf = task === 'classification' ? classCount : 1;
+  const leafValues = inline
+    ? undefined
+    : leafBytes === 4
+      ? reader.inPlaceF32s(leafCount * perLeaf)
+      : reader.inPlaceF64s(leafCount * perLeaf);
+  reader.end();
+
+  const featureStart = new Int32Array(featureCount + 1);
+  for (let feature = 0; feature < featureCount; feature++) {
+    featureStart[feature + 1] = featureStart[feature] + tableCounts[feature];
+  }
+  checkThresholdTable(thresholds, featureStart);
+  const layout: PackedLayout = {
+    kind: 'packed',
+    words,
+    roots,
+    inlineValues: inline ? new Float32Array(words.buffer, words.byteOffset, nodeCount) : undefined,
+    leafBits,
+    thresholds,
+    thresholdFeature: thresholdFeatures(featureStart),
+    featureStart,
+  };
+  if (checkPacked(layout, leafCount) !== leafCount) {
+    throw new ForestFormatError('serialized forest has inconsistent node counts');
+  }
+  // A tree's nodes are the same in pre-order as in the layout, so its root's pre-order index is its first word.
+  const treeRoots = Uint32Array.from(roots, (root) => root >>> 1);
+  // Node arrays (and inline leaf values) are rebuilt only if something other than prediction reads them.
+  let arrays: ReturnType<typeof packedNodeArrays> | undefined;
+  const rebuilt = () => {
+    arrays ??= packedNodeArrays(layout, leafValues);
+    return arrays;
+  };
+  const forest: FlatForest = {
+    engine,
+    task,
+    featureCount,
+    classes,
+    nTrees,
+    firstTree,
+    params,
+    seed,
+    aggregation,
+    featureImportances,
+    treeImportances,
+    ...(hasOob ? { oobScore } : {}),
+    treeRoots,
+    get nodeFeature() {
+      return rebuilt().nodeFeature;
+    },
+    get nodeThreshold() {
+      return rebuilt().nodeThreshold;
+    },
+    get nodeNext() {
+      return rebuilt().nodeNext;
+    },
+    get leafValues() {
+      return leafValues ?? rebuilt().leafValues;
+    },
   };
   rememberLayout(forest, layout);
   return forest;

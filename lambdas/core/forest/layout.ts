@@ -1,5 +1,6 @@
 /**
- * The layout prediction walks: one Int32Array of two words per node, and each split's threshold replaced
+ * The two-word layout, which prediction walks for forests loaded from format 1 and forests the packed
+ * layout (`packed.ts`) cannot hold, and the threshold table both layouts share: one Int32Array of two words per node, and each split's threshold replaced
  * by its index in a table of every feature's distinct thresholds.
  *
  * A row is first reduced to one integer per feature, its *cut*: the table index of that feature's first
@@ -11,8 +12,9 @@
  */
 import type { FlatForest } from './types.ts';
 
-/** A forest's nodes and thresholds as prediction reads them. */
+/** A forest's nodes and thresholds as prediction reads them, two words per node. */
 export interface ServingLayout {
+  readonly kind: 'pairs';
   /**
    * Two words per node, in the forest's pre-order (a node's left child is the next node): `split`, the
    * index of the node's threshold in `thresholds` (−1 at a leaf), then `next`, the right child's node
@@ -102,8 +104,8 @@ export function thresholdFeatures(featureStart: Int32Array): Int32Array {
   return features;
 }
 
-/** Builds the layout from a forest's node arrays. */
-function buildLayout(forest: FlatForest): ServingLayout {
+/** Builds the two-word layout from a forest's node arrays. */
+export function buildLayout(forest: FlatForest): ServingLayout {
   const { nodeFeature, nodeNext } = forest;
   const nodeCount = nodeFeature.length;
   if (nodeCount > MAX_INDEX) throw new RangeError(`a forest of ${nodeCount} nodes is too large`);
@@ -114,33 +116,13 @@ function buildLayout(forest: FlatForest): ServingLayout {
     nodes[2 * node] = nodeFeature[node] < 0 ? -1 : nodeSplit[internal++];
     nodes[2 * node + 1] = nodeNext[node];
   }
-  return { nodes, thresholds, thresholdFeature: thresholdFeatures(featureStart), featureStart };
-}
-
-/**
- * Layouts by forest. A forest's node arrays are never changed once it exists (every engine, merge and the
- * format build new forests), so a layout built once stays true.
- */
-const layouts = new WeakMap<FlatForest, ServingLayout>();
-
-/**
- * The forest's serving layout, built on first use and kept as long as the forest.
- *
- * @throws RangeError for a forest with a NaN threshold (no engine makes one from finite data) or more
- *   than 2^31 − 1 nodes or thresholds.
- */
-export function servingLayout(forest: FlatForest): ServingLayout {
-  let layout = layouts.get(forest);
-  if (layout === undefined) {
-    layout = buildLayout(forest);
-    layouts.set(forest, layout);
-  }
-  return layout;
-}
-
-/** Records a layout decoded together with its forest (the file format stores it nearly as is). */
-export function rememberLayout(forest: FlatForest, layout: ServingLayout): void {
-  layouts.set(forest, layout);
+  return {
+    kind: 'pairs',
+    nodes,
+    thresholds,
+    thresholdFeature: thresholdFeatures(featureStart),
+    featureStart,
+  };
 }
 
 /** The node arrays of `FlatForest` rebuilt from a layout (for forests that were decoded into one). */

@@ -1,6 +1,6 @@
 /**
- * Prediction over the serving layout (integer cuts, two words per node) against a plain walk of the node
- * arrays (`row[feature] <= threshold` goes left, NaN right), the representation it replaced, on seeded
+ * Prediction over both serving layouts (integer cuts; packed one word per node, or two words per node for
+ * forests loaded from format 1 and forests too large to pack) against a plain walk of the node arrays (`row[feature] <= threshold` goes left, NaN right), the representation it replaced, on seeded
  * forests of every engine and aggregation, with rows that sit exactly on thresholds, between them, past
  * them, and on NaN, ±Infinity and −0.
  */
@@ -15,6 +15,7 @@ import {
   serializeForest,
   valuesPerLeaf,
 } from '#core/forest/index.ts';
+import { servingLayout } from '#core/forest/serving.ts';
 import { friedman1, sliceRows } from '#core/forest/synthetic.ts';
 import type { TrainingSet } from '#core/types.ts';
 import { breastCancer } from './fixtures.ts';
@@ -91,6 +92,22 @@ function expectSameAsNodeArrays(forest: FlatForest, test: TrainingSet): void {
   });
 }
 
+/**
+ * The forest as fitted, loaded from format 2 (both on the packed layout when they fit it) and loaded from
+ * format 1 (the two-word layout), each checked against the node arrays, and predicting bit for bit alike.
+ */
+function expectEveryLayoutSame(forest: FlatForest, test: TrainingSet): void {
+  const packed = deserializeForest(serializeForest(forest));
+  const pairs = deserializeForest(serializeForest(forest, { formatVersion: 1 }));
+  expect(servingLayout(forest).kind).toBe('packed');
+  expect(servingLayout(packed).kind).toBe('packed');
+  expect(servingLayout(pairs).kind).toBe('pairs');
+  for (const copy of [forest, packed, pairs]) expectSameAsNodeArrays(copy, test);
+  const x = test.x.subarray(0, Math.min(test.rowCount, 100) * test.featureCount);
+  const rows = x.length / test.featureCount;
+  expect(predictBatch(packed, x, rows)).toEqual(predictBatch(pairs, x, rows));
+}
+
 const friedman = friedman1(1_500, 8, 1, 41);
 const friedmanTrain = sliceRows(friedman, 0, 1_200);
 const friedmanTest = sliceRows(friedman, 1_200, 1_500);
@@ -101,16 +118,14 @@ describe('prediction over the serving layout', () => {
     // Prepare
     const forest = await getLearner('fast').fit(friedmanTrain, { nTrees: 12 }, { seed: 5, workers: 1 });
     // Act / Assess
-    expectSameAsNodeArrays(forest, friedmanTest);
-    expectSameAsNodeArrays(deserializeForest(serializeForest(forest)), friedmanTest);
+    expectEveryLayoutSame(forest, friedmanTest);
   });
 
   it('equals the walk over node arrays for a fast-engine classifier (mean of distributions)', async () => {
     // Prepare
     const forest = await getLearner('fast').fit(cancer.train, { nTrees: 9 }, { seed: 2, workers: 1 });
     // Act / Assess
-    expectSameAsNodeArrays(forest, cancer.test);
-    expectSameAsNodeArrays(deserializeForest(serializeForest(forest)), cancer.test);
+    expectEveryLayoutSame(forest, cancer.test);
   });
 
   it('equals the walk over node arrays for ml-random-forest’s midpoint thresholds', async () => {
@@ -118,8 +133,7 @@ describe('prediction over the serving layout', () => {
     const small = friedman1(120, 5, 0.5, 8);
     const forest = await getLearner('ml-random-forest').fit(small, { nTrees: 7 }, { seed: 4 });
     // Act / Assess
-    expectSameAsNodeArrays(forest, small);
-    expectSameAsNodeArrays(deserializeForest(serializeForest(forest)), small);
+    expectEveryLayoutSame(forest, small);
   });
 
   it('finds the leaf of trees that are a single leaf, beside trees that split', async () => {
@@ -132,7 +146,45 @@ describe('prediction over the serving layout', () => {
     // Act / Assess
     expect(stumps.nodeFeature.every((feature) => feature < 0)).toBe(true);
     expect(predictRow(stumps, friedmanTest.x.subarray(0, 8))).toBe(2.5);
-    expectSameAsNodeArrays(mixed, friedmanTest);
+    expectEveryLayoutSame(mixed, friedmanTest);
+  });
+
+  it('keeps the two-word layout, and format 1, for a forest with more thresholds than the packed split field holds', async () => {
+    // Prepare: one tree, a left chain of 16,385 splits on x0 with thresholds 16,385, 16,384, …, 1 (node i
+    // at position i, its right child the leaf at 2 × 16,385 − i, numbered 16,385 − i; the last left child
+    // the leaf at 16,385, numbered 0); leaf k holds the value k
+    const splits = 16_385;
+    const nodeCount = 2 * splits + 1;
+    const nodeFeature = new Int32Array(nodeCount).fill(-1);
+    const nodeThreshold = new Float64Array(nodeCount);
+    const nodeNext = new Uint32Array(nodeCount);
+    for (let node = 0; node < splits; node++) {
+      nodeFeature[node] = 0;
+      nodeThreshold[node] = splits - node;
+      nodeNext[node] = 2 * splits - node;
+    }
+    for (let node = splits; node < nodeCount; node++) nodeNext[node] = node - splits;
+    const fitted = await getLearner('fast').fit(friedmanTrain, { nTrees: 1 }, { seed: 1, workers: 1 });
+    const chain: FlatForest = {
+      ...fitted,
+      treeRoots: new Uint32Array(1),
+      nodeFeature,
+      nodeThreshold,
+      nodeNext,
+      leafValues: Float32Array.from({ length: splits + 1 }, (_, leaf) => leaf),
+    };
+    const { featureCount } = friedmanTrain;
+    const x0 = [0.5, 7.5, 16_384.5, 20_000];
+    const rows = Float64Array.from({ length: x0.length * featureCount }, (_, at) =>
+      at % featureCount === 0 ? x0[at / featureCount] : 0,
+    );
+    // Act
+    const predicted = predictBatch(chain, rows, x0.length);
+    // Assess: a row leaves the chain right at the first threshold below its x0
+    expect(servingLayout(chain).kind).toBe('pairs');
+    expect(new DataView(serializeForest(chain).buffer).getUint16(4, true)).toBe(1);
+    expect(Array.from(predicted)).toEqual([0, 7, 16_384, 16_385]);
+    expectSameAsNodeArrays(chain, friedmanTest);
   });
 
   it('gives vote shares and the first-to-the-top class for a vote forest', async () => {

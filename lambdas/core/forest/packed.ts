@@ -1,0 +1,250 @@
+/**
+ * The packed serving layout: one 32-bit word per node, siblings side by side, each tree stored as small
+ * breadth-first clusters of {@link CLUSTER_LEVELS} levels (≤ 30 words, 120 bytes: two cache lines),
+ * clusters in depth-first order. A walk reads about one cache line per two levels instead of one per
+ * right turn, half the memory of the two-word layout (`layout.ts`), and a regression forest's float32
+ * leaf value sits in the leaf's own word, so the walk never reads a separate leaf array. Format version
+ * 2 (`format.ts`) stores this layout as is, so loading is views over the file's bytes.
+ *
+ * An internal node's word: bits 0-13 its split as an index into the threshold table (`layout.ts`: a row
+ * goes left exactly when `split >= cut`), bit 14 set when its left child is a leaf, bit 15 when its right
+ * child is, bits 16-31 the distance in words from the node to its left child (the right child is the next
+ * word). A leaf's word: its float32 value (regression forests with float32 leaves, `inline`) or its leaf
+ * index into `leafValues` (classification, float64 leaves). Which words are leaves is known from the
+ * parent's bits, and from `leafBits` for checking a file.
+ */
+import { thresholdFeatures, thresholdTable } from './layout.ts';
+import { type FlatForest, ForestFormatError } from './types.ts';
+
+const SPLIT_MASK = 0x3fff;
+const LEFT_LEAF = 1 << 14;
+const RIGHT_LEAF = 1 << 15;
+/** Most distinct thresholds a packed forest may have (the split field's 14 bits). */
+const MAX_PACKED_THRESHOLDS = SPLIT_MASK + 1;
+/** Most nodes in one tree of a packed forest (a child is at most 65,535 words after its parent). */
+const MAX_PACKED_TREE_NODES = 0x1_0000;
+/**
+ * Tree levels per cluster: 2 + 4 + 8 + 16 words of sibling pairs. Three levels (56 bytes, one line)
+ * measured the same within noise on the 13 MB forest (bench/RESULTS.md).
+ */
+const CLUSTER_LEVELS = 4;
+
+/** A forest's nodes as the packed walk reads them (see the module comment). */
+export interface PackedLayout {
+  readonly kind: 'packed';
+  /** One word per node, tree after tree. */
+  words: Uint32Array;
+  /** Each tree's root: `2 × word index + 1` when the root is a leaf, `2 × word index` otherwise. */
+  roots: Uint32Array;
+  /** The words read as float32: leaf values, when `inline`. */
+  inlineValues: Float32Array | undefined;
+  /** Which words are leaves, one bit each (bit `i & 7` of byte `i >> 3`); read to check a file and to rebuild node arrays. */
+  leafBits: Uint8Array;
+  thresholds: Float64Array;
+  thresholdFeature: Int32Array;
+  featureStart: Int32Array;
+}
+
+/** Whether leaf values can live in the leaf words: one float32 per leaf. */
+function inlineLeaves(forest: Pick<FlatForest, 'task' | 'leafValues'>): boolean {
+  return forest.task === 'regression' && forest.leafValues instanceof Float32Array;
+}
+
+/**
+ * Whether the forest fits the packed layout: at most {@link MAX_PACKED_THRESHOLDS} distinct thresholds
+ * (the fast engine's ≤ 255 bins per feature give that up to 64 features) and
+ * {@link MAX_PACKED_TREE_NODES} nodes per tree. Other forests keep the two-word layout.
+ */
+function fitsPacked(forest: FlatForest, distinctThresholds: number): boolean {
+  if (distinctThresholds > MAX_PACKED_THRESHOLDS) return false;
+  const { treeRoots, nTrees } = forest;
+  const nodeCount = forest.nodeFeature.length;
+  if (nodeCount >= 0x8000_0000) return false;
+  for (let tree = 0; tree < nTrees; tree++) {
+    const end = tree + 1 < nTrees ? treeRoots[tree + 1] : nodeCount;
+    if (end - treeRoots[tree] > MAX_PACKED_TREE_NODES) return false;
+  }
+  return true;
+}
+
+/**
+ * Builds the packed layout from a forest's node arrays, or undefined when the forest does not fit it
+ * ({@link fitsPacked}).
+ */
+export function buildPacked(forest: FlatForest): PackedLayout | undefined {
+  const { nodeFeature, nodeNext, treeRoots, nTrees, leafValues } = forest;
+  const { featureStart, thresholds, nodeSplit } = thresholdTable(forest);
+  if (!fitsPacked(forest, thresholds.length)) return undefined;
+  const nodeCount = nodeFeature.length;
+  const inline = inlineLeaves(forest);
+  const split = new Int32Array(nodeCount).fill(-1);
+  let internal = 0;
+  for (let node = 0; node < nodeCount; node++)
+    if (nodeFeature[node] >= 0) split[node] = nodeSplit[internal++];
+  const position = new Int32Array(nodeCount);
+  const words = new Uint32Array(nodeCount);
+  const inlineValues = inline ? new Float32Array(words.buffer) : undefined;
+  const leafBits = new Uint8Array((nodeCount + 7) >>> 3);
+  const roots = new Uint32Array(nTrees);
+  // Internal nodes whose children start a new cluster, depth-first (a stack), and one cluster's parents
+  // breadth-first.
+  const pending = new Int32Array(nodeCount);
+  const queue = new Int32Array(1 << CLUSTER_LEVELS);
+  let pendingTop = 0;
+  let at = 0;
+  for (let tree = 0; tree < nTrees; tree++) {
+    const root = treeRoots[tree];
+    position[root] = at++;
+    roots[tree] = 2 * position[root] + (nodeFeature[root] < 0 ? 1 : 0);
+    if (nodeFeature[root] >= 0) pending[pendingTop++] = root;
+    while (pendingTop > 0) {
+      queue[0] = pending[--pendingTop];
+      const deepest = pendingTop;
+      let head = 0;
+      let tail = 1;
+      let levelEnd = 1;
+      let depth = 0;
+      while (head < tail) {
+        if (head === levelEnd) {
+          depth++;
+          levelEnd = tail;
+        }
+        const parent = queue[head++];
+        for (let side = 0; side < 2; side++) {
+          const child = side === 0 ? parent + 1 : nodeNext[parent];
+          position[child] = at++;
+          if (nodeFeature[child] < 0) continue;
+          if (depth + 1 < CLUSTER_LEVELS) queue[tail++] = child;
+          else pending[pendingTop++] = child;
+        }
+      }
+      // Reversed so the leftmost cluster below is laid out next.
+      pending.subarray(deepest, pendingTop).reverse();
+    }
+  }
+  for (let node = 0; node < nodeCount; node++) {
+    const word = position[node];
+    if (nodeFeature[node] < 0) {
+      leafBits[word >>> 3] |= 1 << (word & 7);
+      if (inlineValues !== undefined) inlineValues[word] = leafValues[nodeNext[node]];
+      else words[word] = nodeNext[node];
+      continue;
+    }
+    const left = node + 1;
+    const right = nodeNext[node];
+    words[word] =
+      split[node] |
+      (nodeFeature[left] < 0 ? LEFT_LEAF : 0) |
+      (nodeFeature[right] < 0 ? RIGHT_LEAF : 0) |
+      ((position[left] - word) << 16);
+  }
+  return {
+    kind: 'packed',
+    words,
+    roots,
+    inlineValues,
+    leafBits,
+    thresholds,
+    thresholdFeature: thresholdFeatures(featureStart),
+    featureStart,
+  };
+}
+
+/**
+ * Checks that every walk over a packed layout stays inside its tree and ends on a leaf, whatever the
+ * row: each tree starts where the previous one ends, every internal word's split is in the threshold
+ * table, its children lie after it inside its tree and its leaf bits agree with `leafBits`, a leaf index
+ * is below `leafCount`. One pass over the words with no branch on their content. Returns the number of
+ * leaves.
+ *
+ * @throws ForestFormatError for a layout that breaks any of these.
+ */
+export function checkPacked(layout: PackedLayout, leafCount: number): number {
+  const { roots, leafBits, inlineValues } = layout;
+  // Read as int32: V8 keeps every value below in integer registers (uint32 reads above 2^31 are doubles).
+  const words = new Int32Array(layout.words.buffer, layout.words.byteOffset, layout.words.length);
+  const nodeCount = words.length;
+  const tableSize = layout.thresholds.length;
+  const indexes = inlineValues === undefined ? 1 : 0;
+  let bad = 0;
+  let leaves = 0;
+  for (let tree = 0; tree < roots.length; tree++) {
+    const start = roots[tree] >>> 1;
+    const end = tree + 1 < roots.length ? roots[tree + 1] >>> 1 : nodeCount;
+    if ((tree === 0 && start !== 0) || end <= start || end > nodeCount)
+      throw new ForestFormatError('serialized forest has bad tree roots');
+    bad |= (roots[tree] & 1) ^ ((leafBits[start >>> 3] >>> (start & 7)) & 1);
+    for (let word = start; word < end; word++) {
+      const value = words[word];
+      const leaf = (leafBits[word >>> 3] >>> (word & 7)) & 1;
+      leaves += leaf;
+      const left = word + (value >>> 16);
+      const outside = +(left <= word) | +(left + 1 >= end);
+      // Clamped so the bit reads stay in the tree (without a branch: a leaf's bits are random).
+      const l = Math.min(left, end - 2);
+      const leftLeaf = (leafBits[l >>> 3] >>> (l & 7)) & 1;
+      const rightLeaf = (leafBits[(l + 1) >>> 3] >>> ((l + 1) & 7)) & 1;
+      const internalBad =
+        outside |
+        +((value & SPLIT_MASK) >= tableSize) |
+        (((value >>> 14) & 1) ^ leftLeaf) |
+        (((value >>> 15) & 1) ^ rightLeaf);
+      bad |= ((leaf ^ 1) & internalBad) | (leaf & indexes & +(value >>> 0 >= leafCount));
+    }
+  }
+  if (bad !== 0) throw new ForestFormatError('serialized forest has a malformed tree');
+  return leaves;
+}
+
+/**
+ * The node arrays and leaf values of `FlatForest` rebuilt from a packed layout (pre-order, leaves
+ * numbered in pre-order as every engine numbers them), for forests loaded from a file.
+ */
+export function packedNodeArrays(
+  layout: PackedLayout,
+  leafValues: Float32Array | Float64Array | undefined,
+): Pick<FlatForest, 'nodeFeature' | 'nodeThreshold' | 'nodeNext' | 'treeRoots' | 'leafValues'> {
+  const { words, roots, inlineValues, thresholds, thresholdFeature } = layout;
+  const nodeCount = words.length;
+  const nodeFeature = new Int32Array(nodeCount);
+  const nodeThreshold = new Float64Array(nodeCount);
+  const nodeNext = new Uint32Array(nodeCount);
+  const treeRoots = new Uint32Array(roots.length);
+  const values = inlineValues === undefined ? undefined : new Float32Array((nodeCount + roots.length) >>> 1);
+  // Word indexes still to visit, 2 × word + 1 for a leaf; a right child waits under its left subtree.
+  const stack: number[] = [];
+  const waiting: number[] = [];
+  let node = 0;
+  let leaf = 0;
+  for (let tree = 0; tree < roots.length; tree++) {
+    treeRoots[tree] = node;
+    stack.push(roots[tree]);
+    while (stack.length > 0) {
+      const entry = stack.pop()!;
+      if (node >= nodeCount) throw new ForestFormatError('serialized forest has a malformed tree');
+      // A node popped while a parent waits for its right child: the parent's right child is this node.
+      if (entry < 0) {
+        nodeNext[waiting.pop()!] = node;
+        continue;
+      }
+      const word = entry >>> 1;
+      const value = words[word];
+      if ((entry & 1) === 1) {
+        nodeFeature[node] = -1;
+        if (values !== undefined) values[leaf] = inlineValues![word];
+        nodeNext[node++] = values === undefined ? value : leaf;
+        leaf++;
+        continue;
+      }
+      const split = value & SPLIT_MASK;
+      nodeFeature[node] = thresholdFeature[split];
+      nodeThreshold[node] = thresholds[split];
+      const left = word + (value >>> 16);
+      waiting.push(node++);
+      // Right subtree last: its link is set when the marker under it (−1) is popped.
+      stack.push(2 * (left + 1) + ((value >>> 15) & 1), -1, 2 * left + ((value >>> 14) & 1));
+    }
+  }
+  if (node !== nodeCount) throw new ForestFormatError('serialized forest has a malformed tree');
+  return { nodeFeature, nodeThreshold, nodeNext, treeRoots, leafValues: values ?? leafValues! };
+}
