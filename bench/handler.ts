@@ -16,11 +16,22 @@
  * metrics line (to /dev/null while timing, so this output stays readable); the bench checks there is
  * exactly one per call.
  *
- * Usage: npm run bench:handler [-- --calls 2000 --warmup 200 --rounds 5]
+ * The calls run under the predict function's `NODE_OPTIONS` from the synthesized stack (the V8 heap sizes
+ * Lambda's runtime gives its memory, `lambdaHeapOptions` in `infra/driftline-function.ts`): the bench
+ * re-runs itself with them. How often V8 collects garbage during the calls depends on them, so each round
+ * also reports the share of calls a garbage collection overlapped and the share the kernel preempted
+ * (an involuntary context switch: the machine's other processes), the two causes of the tail.
+ * `--node-defaults` runs under Node's own heap sizes instead, for comparison.
+ *
+ * Usage: npm run bench:handler [-- --calls 2000 --warmup 200 --rounds 5] [-- --node-defaults]
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { loadStack, readLocalStack } from '../local/template.ts';
 import { pointSdkAt, registryTables } from '../test/support/emulators.ts';
 import {
   loadPipeline,
@@ -38,6 +49,29 @@ const calls = option('calls', 2000);
 const warmup = option('warmup', 200);
 const rounds = option('rounds', 5);
 const repo = new URL('..', import.meta.url).pathname;
+
+/** Set in the re-run: the NODE_OPTIONS it runs under, or 'node defaults'. */
+const HEAP_MARK = 'DRIFTLINE_BENCH_HEAP';
+if (process.env[HEAP_MARK] === undefined) {
+  let nodeOptions: string | undefined;
+  if (!process.argv.includes('--node-defaults')) {
+    const stack = readLocalStack(
+      await loadStack({ outdir: join(repo, 'node_modules/.cache/driftline/bench-handler-cdk.out') }),
+      { region: 'us-east-1', apiUrl: 'http://127.0.0.1:1/' },
+    );
+    nodeOptions = stack.functions.find((fn) => fn.shortName === 'predict')?.environment.NODE_OPTIONS;
+    if (!nodeOptions) throw new Error('the synthesized predict function has no NODE_OPTIONS');
+  }
+  const rerun = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+      [HEAP_MARK]: nodeOptions ?? 'node defaults',
+    },
+  });
+  process.exit(rerun.status ?? 1);
+}
 const lines = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n');
 const history = lines.slice(109, 121).map((line) => Number(line.split(',')[1]));
 
@@ -130,23 +164,38 @@ try {
     for (let i = 0; i < warmup; i++) await steps.predict(event);
   });
   if (emfLines !== warmup) throw new Error(`expected one EMF line per call, got ${emfLines} for ${warmup}`);
+  // Garbage collections during the calls, to tell which calls one overlapped.
+  const collections: { start: number; end: number }[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      collections.push({ start: entry.startTime, end: entry.startTime + entry.duration });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const parts = ['cpu', 'cpuWrite', 'cpuOwn', 'wall', 'wallWrite', 'wallOwn'] as const;
   type Part = (typeof parts)[number];
   const perRound: Record<Part, number[]>[] = [];
+  /** Per round: % of calls a garbage collection overlapped, collections, % of calls preempted. */
+  const causes: { gcCalls: number; collections: number; preempted: number }[] = [];
   for (let round = 0; round < rounds; round++) {
     const measured = Object.fromEntries(parts.map((part) => [part, [] as number[]])) as Record<
       Part,
       number[]
     >;
+    collections.length = 0;
+    const windows: number[] = [];
+    let preempted = 0;
     const emitted = await emfToDevNull(async () => {
       for (let i = 0; i < calls; i++) {
         writeMs = Number.NaN;
         writeCpuMs = Number.NaN;
+        const switches = process.resourceUsage().involuntaryContextSwitches;
         const started = performance.now();
         const cpu = cpuMs();
         const response = await steps.predict(event);
         const cpuUsed = cpuMs() - cpu;
         const elapsed = performance.now() - started;
+        if (process.resourceUsage().involuntaryContextSwitches > switches) preempted += 1;
+        windows.push(started, started + elapsed);
         if (response.statusCode !== 200)
           throw new Error(`call ${i}: ${response.statusCode} ${response.body}`);
         measured.cpu.push(cpuUsed);
@@ -159,7 +208,19 @@ try {
     });
     if (emitted !== calls) throw new Error(`expected one EMF line per call, got ${emitted} for ${calls}`);
     perRound.push(measured);
+    // The observer reports a collection on a later tick: let the last ones arrive.
+    await new Promise((resolve) => setImmediate(resolve));
+    let gcCalls = 0;
+    for (let i = 0; i < windows.length; i += 2) {
+      if (collections.some(({ start, end }) => start < windows[i + 1] && end > windows[i])) gcCalls += 1;
+    }
+    causes.push({
+      gcCalls: (100 * gcCalls) / calls,
+      collections: collections.length,
+      preempted: (100 * preempted) / calls,
+    });
   }
+  gcObserver.disconnect();
   const rows: [string, Part][] = [
     ["**predict handler's CPU per call, the log write's client side and the EMF line included**", 'cpu'],
     [
@@ -182,8 +243,12 @@ try {
       `| ${label} | ${meanSd(sorted.map((s) => quantile(s, 0.5)))} | ${meanSd(sorted.map((s) => quantile(s, 0.99)))} | ${meanSd(sorted.map((s) => s.reduce((a, b) => a + b, 0) / s.length))} |`,
     );
   }
+  const column = (pick: (round: (typeof causes)[number]) => number) => meanSd(causes.map(pick));
   console.log(
-    `target: p50 ≤ 1 ms, p99 ≤ 5 ms for the CPU per call; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`,
+    `calls a garbage collection overlapped: ${column((r) => r.gcCalls)} % (${column((r) => r.collections)} collections per round); calls preempted by the kernel: ${column((r) => r.preempted)} %`,
+  );
+  console.log(
+    `heap: ${process.env[HEAP_MARK]}; target: p50 ≤ 1 ms, p99 ≤ 5 ms for the CPU per call; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`,
   );
 } finally {
   await emulators.close();

@@ -127,6 +127,19 @@ function workerBundleCommand(script: WorkerScript, inputDir: string, outputDir: 
   return ['npx', '--no-install', 'esbuild', ...args.map(shellQuote)].join(' ');
 }
 
+/**
+ * The V8 heap flags Lambda's Node.js runtime starts a function with, from its memory size: a young
+ * generation of a tenth of the memory (so each semi-space a twentieth) and the rest for the old one (the
+ * runtime's `bootstrap` script, `new_space=$(expr $AWS_LAMBDA_FUNCTION_MEMORY_SIZE / 10)`). Stated here so
+ * the function is certain to get them and `bench:handler` can run under the same ones: how often a hot
+ * handler collects garbage depends on the semi-space (Node's own default, 16 MB, collects about every 100
+ * predict requests; the predict function's 88 MB about half as often, `bench/RESULTS.md`).
+ */
+export function lambdaHeapOptions(memoryMb: number): string {
+  const youngMb = Math.floor(memoryMb / 10);
+  return `--max-semi-space-size=${Math.floor(youngMb / 2)} --max-old-space-size=${memoryMb - youngMb}`;
+}
+
 /** Copies files into the bundle as they are. */
 function copyCommand(copy: CopiedFiles, inputDir: string, outputDir: string): string {
   const target = `${outputDir}/${copy.to}`;
@@ -174,7 +187,7 @@ export class DriftlineFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: 'driftline',
         POWERTOOLS_METRICS_NAMESPACE: 'Driftline',
         CODE_VERSION: codeVersion(),
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: `--enable-source-maps ${lambdaHeapOptions(props.memorySize)}`,
         ...Object.fromEntries(
           workerScripts.map((script) => [script.envName, `${TASK_ROOT}/${script.outFile}`]),
         ),
