@@ -485,6 +485,24 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
 
   let consumedBytes = 0;
   let headerBytes = 0;
+  /**
+   * Where an incomplete record's bytes and the next chunk are joined, reused: a new buffer per chunk
+   * (Buffer.concat) doubled the off-heap allocations, each adding to the external memory whose growth
+   * makes V8 run a full collection.
+   */
+  let carry = new Uint8Array(0);
+  const carryOver = (rest: Uint8Array, chunk: Uint8Array): Uint8Array => {
+    const length = rest.length + chunk.length;
+    if (length > carry.length) {
+      const grown = new Uint8Array(Math.max(length, 2 * carry.length));
+      grown.set(rest);
+      carry = grown;
+    } else if (rest.buffer === carry.buffer)
+      carry.copyWithin(0, rest.byteOffset, rest.byteOffset + rest.length);
+    else carry.set(rest);
+    carry.set(chunk, rest.length);
+    return carry.subarray(0, length);
+  };
 
   /** Room for one more row. With the input's size known, the rows so far tell how many are coming. */
   const ensureCapacity = () => {
@@ -591,7 +609,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         `the file is larger than ${maxBytes} bytes, the most accepted; split it into smaller drops`,
       );
     }
-    let bytes: Uint8Array = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let bytes: Uint8Array = pending.length === 0 ? chunk : carryOver(pending, chunk);
     if (firstChunk) {
       if (bytes.length < 3 && bytes.length > 0) {
         pending = bytes;

@@ -118,6 +118,22 @@ describe('readColumns', () => {
     );
   });
 
+  it('reads a file of many scans the same in chunks that split its records anywhere', async () => {
+    // Prepare: ~300 KB, so records are cut in several 64 KB scans and an incomplete one is carried over
+    // into the next chunk, from wherever the last scan stopped (quoted fields with line ends included).
+    const lines = Array.from(
+      { length: 6000 },
+      (_, row) => `${row * 1.25},"text ${row}, with ""quotes""${row % 7 === 0 ? '\nand a line' : ''}",-${row}e-3`,
+    );
+    const text = `a,b,c\n${lines.join('\n')}\n`;
+    const whole = await cellsOf(text);
+    // Act / Assess: chunk sizes below, near and above the 64 KB scan.
+    for (const size of [997, 65_535, 65_537, 100_003]) {
+      expect(await cellsOf(inChunks(text, size)), `chunks of ${size}`).toEqual(whole);
+    }
+    expect(whole.rows).toHaveLength(6000);
+  });
+
   it('fails on the files parseCsv fails on, with the same code and line', async () => {
     const files = [
       '',
