@@ -21,6 +21,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, version as esbuildVersion, type Plugin } from 'esbuild';
@@ -45,22 +46,28 @@ const BUILD_OPTIONS = {
 } as const satisfies BuildOptions;
 
 /**
- * `node:http` and `node:https` loaded with `require`, never through an ESM import. Node's ESM facade of a
- * builtin reads every one of its exports, lazy ones included, and the HTTP modules' lazy exports load Node's
- * bundled undici: about 25 ms of CPU in every cold container (a worker importing `node:http` used 62-72 ms
- * against 38-46 ms requiring it). The SDK's ESM build imports both; on Lambda the runtime's SDK is
- * CommonJS and requires them, so a local cold start now pays what Lambda's does.
+ * Node's builtins (`node:fs`, `node:crypto`, `node:zlib`, `node:http`, …) loaded with `require`, never
+ * through an ESM import. esbuild hoists every builtin import of the bundle to the top of the ESM file, those
+ * of modules it only evaluates when first used (the SDK's credential providers import `node:child_process`)
+ * included, and Node's ESM facade of a builtin reads every one of its exports, lazy ones included: the HTTP
+ * modules' lazy exports load Node's bundled undici (about 25 ms of CPU in every cold container; a worker
+ * importing `node:http` used 62-72 ms against 38-46 ms requiring it), and the dozen builtins a function
+ * bundle imports cost 16-18 ms of CPU through their facades against 8-12 ms required. On Lambda the
+ * runtime's SDK is CommonJS and requires them, so a local cold start pays what Lambda's does. `node:module`
+ * stays an import: the banner's `createRequire` comes from it.
  */
 const REQUIRED_BUILTIN = 'driftline-required-builtin';
-const REQUIRE_HTTP_BUILTINS: Plugin = {
-  name: 'driftline-require-http-builtins',
+const REQUIRE_BUILTINS: Plugin = {
+  name: 'driftline-require-builtins',
   setup(build) {
     const namespace = REQUIRED_BUILTIN;
-    build.onResolve({ filter: /^(node:)?https?$/ }, (args) =>
-      args.namespace === namespace
+    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      if (!isBuiltin(name) || name === 'module') return undefined;
+      return args.namespace === namespace
         ? { path: args.path, external: true }
-        : { path: `node:${args.path.replace(/^node:/, '')}`, namespace },
-    );
+        : { path: `node:${name}`, namespace };
+    });
     build.onLoad({ filter: /.*/, namespace }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(args.path)});`,
       loader: 'js',
@@ -69,7 +76,7 @@ const REQUIRE_HTTP_BUILTINS: Plugin = {
 };
 
 /** What identifies a build's options in the cache key (plugins by name: esbuild cannot print them). */
-const BUILD_KEY = { ...BUILD_OPTIONS, plugins: [REQUIRE_HTTP_BUILTINS.name] };
+const BUILD_KEY = { ...BUILD_OPTIONS, plugins: [REQUIRE_BUILTINS.name] };
 
 /** Builds of one function kept besides the newest, for runtimes of the same checkout still using them. */
 const KEPT_BUILDS = 2;
@@ -204,7 +211,7 @@ async function buildCached(
   mkdirSync(temporary, { recursive: true });
   const result = await build({
     ...BUILD_OPTIONS,
-    plugins: [REQUIRE_HTTP_BUILTINS],
+    plugins: [REQUIRE_BUILTINS],
     entryPoints: entries,
     outdir: temporary,
     absWorkingDir: options.root,

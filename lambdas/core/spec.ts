@@ -4,7 +4,7 @@
  * served and watched. {@link parseSpec} checks it strictly (unknown keys are typos, not extensions) and
  * fills in every default, so the rest of the pipeline reads a complete {@link ModelSpec}.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   LOG_TRANSFORMS as FEATURIZER_LOG_TRANSFORMS,
   FORECAST_TRANSFORMS as FEATURIZER_TRANSFORMS,

@@ -5,7 +5,7 @@
  * (`shared/recovery.ts`). A candidate an interrupted run left in `staging` is superseded by the bake
  * schedule (the `promote` function, which may write what serves; this function may not).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { requiredEnv } from '../shared/config.ts';
 import { emitMetrics, logger, withObservability } from '../shared/observability.ts';
 import { listDrops, type Recovered, Recovery, stepFunctionsExecutions } from '../shared/recovery.ts';

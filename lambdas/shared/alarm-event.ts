@@ -8,7 +8,7 @@
  * `reasonData`); the alarm name and state time key the change, so it is acted on at most once.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { alarmEventKey, breachingPeriods, type ServingRole } from '#core/lifecycle.ts';
 import { BadRequestError } from './errors.ts';
 import { ARTIFACT_REFUSED_METRIC } from './observability.ts';

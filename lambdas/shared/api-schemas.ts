@@ -2,7 +2,7 @@
  * The API's request and response shapes, as zod schemas: the predict handler validates with them, and
  * the OpenAPI document (and API Gateway's request model) is generated from the same schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Most instances one request may carry (API Gateway's payload limit comes first for wide rows). */
 export const MAX_INSTANCES = 1000;

@@ -7,7 +7,7 @@
  * state machine never retries and records through `recordFailure`.
  */
 import type { MiddlewareObj } from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DatasetHistory } from '#core/merge.ts';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '#core/metrics.ts';
 import type { PairedComparison } from '#core/paired-bootstrap.ts';

@@ -3,7 +3,7 @@
  * (`api-schemas.ts`), so the docs cannot drift from what the handlers accept. Served at `/openapi.json`
  * and rendered by Swagger UI at `/docs`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NAME_PATTERN } from '#core/spec.ts';
 import {
   auditRecordSchema,

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,9 +58,13 @@ describe('bundleFunctions', () => {
       [
         "import { STATUS_CODES } from 'node:http';",
         "import { Agent } from 'node:https';",
+        "import * as zlib from 'node:zlib';",
+        "import fsPromises from 'node:fs/promises';",
         'export const handler = async () => ({',
         '  ok: STATUS_CODES[200],',
         "  agent: typeof Agent === 'function',",
+        "  zlib: typeof zlib.gzipSync === 'function',",
+        "  fsPromises: typeof fsPromises.readFile === 'function',",
         "  undici: process.moduleLoadList.some((name: string) => name.includes('undici')),",
         '});',
         '',
@@ -133,7 +137,7 @@ describe('bundleFunctions', () => {
     }
   });
 
-  it('requires node:http and node:https, so their ESM facade does not load undici in every container', async () => {
+  it('requires every builtin but node:module, so no ESM facade loads undici in every container', async () => {
     // Act
     const { functions: bundled } = await bundleFunctions([fn(root, 'http')], {
       cacheDir: join(root, 'cache-http'),
@@ -141,8 +145,19 @@ describe('bundleFunctions', () => {
     });
     const host = new FunctionHost({ functions: bundled, baseEnvironment: {}, log: { line: () => {} } });
     try {
-      // Assess: the imports work, and Node's undici was never loaded.
-      expect(payloadOf(await host.invoke('http', {}))).toEqual({ ok: 'OK', agent: true, undici: false });
+      // Assess: the imports work, Node's undici was never loaded, and the bundle imports no builtin but
+      // node:module (the banner's createRequire).
+      expect(payloadOf(await host.invoke('http', {}))).toEqual({
+        ok: 'OK',
+        agent: true,
+        zlib: true,
+        fsPromises: true,
+        undici: false,
+      });
+      const imported = [
+        ...readFileSync(bundled[0].code ?? '', 'utf8').matchAll(/^import .* from ['"]([^'"]+)['"]/gm),
+      ];
+      expect(imported.map((match) => match[1])).toEqual(['node:module']);
     } finally {
       await host.close();
     }
