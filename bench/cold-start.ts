@@ -3,7 +3,9 @@
  * a fresh worker thread importing the handler's TypeScript sources (the runtime before bundling), its
  * esbuild bundle (`local/bundle.ts`), and the bundle with V8's code cache warm (what a container of the
  * runtime does from its second start of a build on); a worker importing nothing is the floor. Each is the
- * time from `new Worker` to the import having finished, `--repeat` times (min and median).
+ * time from `new Worker` to the import having finished, `--repeat` times (min and median of the wall
+ * clock), and the CPU the worker thread used for it (median; `process.threadCpuUsage`, which a busy
+ * machine inflates far less than the wall clock: compare CPU across runs taken at different loads).
  *
  * Usage: npm run bench:cold [-- --functions predict,train --repeat 7]
  */
@@ -32,32 +34,43 @@ const { functions } = await bundleFunctions(stack.functions, {
   root: repoRoot,
 });
 
-/** ms from `new Worker` to the module imported, in a thread with the function's environment. */
-async function coldLoad(module: string | undefined, env: Record<string, string>, cache?: string) {
+/**
+ * ms from `new Worker` to the module imported, in a thread with the function's environment, and the ms of
+ * CPU the thread used up to then (its start included).
+ */
+async function coldLoad(
+  module: string | undefined,
+  env: Record<string, string>,
+  cache?: string,
+): Promise<{ wall: number; cpu: number }> {
   const source = `import { parentPort } from 'node:worker_threads';
 import { enableCompileCache, flushCompileCache } from 'node:module';
 ${cache ? `enableCompileCache(${JSON.stringify(cache)});` : ''}
 ${module ? `await import(${JSON.stringify(pathToFileURL(module).href)});` : ''}
 ${cache ? 'flushCompileCache();' : ''}
-parentPort.postMessage('loaded');`;
+const cpu = process.threadCpuUsage();
+parentPort.postMessage((cpu.user + cpu.system) / 1000);`;
   const started = performance.now();
   const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), {
     env: { ...process.env, AWS_REGION: 'us-east-1', ...env },
   });
-  await new Promise((resolve, reject) => {
+  const cpu = await new Promise<number>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
-  const elapsed = performance.now() - started;
+  const wall = performance.now() - started;
   await worker.terminate();
-  return elapsed;
+  return { wall, cpu };
 }
 
-async function series(load: () => Promise<number>) {
-  const times: number[] = [];
-  for (let i = 0; i < repeat; i++) times.push(await load());
-  times.sort((a, b) => a - b);
-  return `${times[0].toFixed(0)} / ${times[Math.floor(times.length / 2)].toFixed(0)}`;
+/** `wall min / median (CPU median)` over `--repeat` loads. */
+async function series(load: () => Promise<{ wall: number; cpu: number }>) {
+  const loads: { wall: number; cpu: number }[] = [];
+  for (let i = 0; i < repeat; i++) loads.push(await load());
+  const walls = loads.map((l) => l.wall).sort((a, b) => a - b);
+  const cpus = loads.map((l) => l.cpu).sort((a, b) => a - b);
+  const middle = Math.floor(repeat / 2);
+  return `${walls[0].toFixed(0)} / ${walls[middle].toFixed(0)} (${cpus[middle].toFixed(0)})`;
 }
 
 console.log(
@@ -65,7 +78,7 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' ')}, ${repeat} loads each`,
 );
-console.log('| function | sources ms (min / median) | bundle | bundle, code cache warm |');
+console.log('| function | sources ms, wall min / median (CPU median) | bundle | bundle, code cache warm |');
 console.log('| --- | --- | --- | --- |');
 console.log(`| (empty worker) | ${await series(() => coldLoad(undefined, {}))} | | |`);
 const v8 = join(scratch, 'v8');
