@@ -16,7 +16,7 @@ const outdir = mkdtempSync(join(tmpdir(), 'driftline-bundling-'));
 describe.skipIf(!existsSync(fromProjectRoot(WORKER_ENTRY)))('DriftlineFunction bundling', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('bundles the handler as ESM index.mjs and the worker as forest-worker.mjs, both able to require', () => {
+  it('bundles the handler as ESM index.mjs with the AWS SDK in it, and the worker as forest-worker.mjs, both able to require', () => {
     // Prepare
     const app = new App({ outdir, builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'Bundling');
@@ -43,6 +43,11 @@ describe.skipIf(!existsSync(fromProjectRoot(WORKER_ENTRY)))('DriftlineFunction b
       );
     }
     expect(readFileSync(join(assetDir, 'index.mjs'), 'utf8')).toMatch(/export\s*\{[^}]*as handler/);
+    // The AWS SDK is in the bundle (tree-shaken), not imported from the Lambda runtime's CommonJS copy (a
+    // guarded require of the optional CRT signer stays, as the SDK writes it).
+    const index = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
+    expect(index).not.toMatch(/(from\s*|import\(\s*)["']@aws-sdk\//);
+    expect(index).toContain('PutObject');
   });
 
   it('bundles the pages function, which imports createRequire itself, into a module Node parses', () => {
