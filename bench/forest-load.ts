@@ -4,10 +4,12 @@
  * `loadModel` (that sha256 checked against the registry's, artifact header parsed, forest decoded) and the
  * first prediction. The S3 emulator runs in a child process (`bench/emulator-process.ts`), as S3 is
  * elsewhere on AWS. Artifacts are 100-tree fast-engine regression forests fitted on Friedman #1 as in `bench/forest.ts`, with unbounded trees (`maxLeaves: 0`, the issue's 13 MB model):
- * 10k × 12 (1.4 MB) and 100k × 20 (13.4 MB) rows, forest seeds 1-5; a fitted forest's bytes are cached
- * in the temporary folder (the fit is deterministic, and costs minutes at 100k rows). Per model,
- * the first load in the process (code not yet optimised, as in a fresh container) is reported apart from
- * the median of 10 loads after it.
+ * 10k × 12 (1.4 MB) and 100k × 20 (13.4 MB in format 1) rows, forest seeds 1-5; a fitted forest's bytes
+ * are cached in the temporary folder (the fit is deterministic, and costs minutes at 100k rows). Each
+ * model is stored twice, its forest in format 1 (decoded into the two-word layout, as every model before
+ * format 2) and in format 2 (the packed layout, read in place), and the two are loaded in alternating
+ * order in the same process. Per model, the first load in the process (code not yet optimised, as in a
+ * fresh container) is reported apart from the median of 10 loads after it.
  *
  *   npx node bench/forest-load.ts                # both sizes, seeds 1-5
  *   npx node bench/forest-load.ts --skip-large   # 10k × 12 only
@@ -55,7 +57,14 @@ async function forestBytes(
   return bytes;
 }
 
-function artifact(forestBytes: Uint8Array, rows: number, features: number, seed: number): Uint8Array {
+/** The model artifact of a forest, its forest in format 1 (as before format 2) or format 2. */
+function artifact(
+  forestBytes: Uint8Array,
+  rows: number,
+  features: number,
+  seed: number,
+  formatVersion: 1 | 2,
+): Uint8Array {
   const forest = deserializeForest(forestBytes);
   const featureNames = Array.from({ length: features }, (_, index) => `x${index}`);
   const featurizer: TabularFeaturizer = {
@@ -78,7 +87,7 @@ function artifact(forestBytes: Uint8Array, rows: number, features: number, seed:
     codeVersion: 'bench',
     createdAt: '2026-12-04T00:00:00.000Z',
   };
-  return packModel({ meta, featurizer, forest });
+  return packModel({ meta, featurizer, forest }, { formatVersion });
 }
 
 function median(values: number[]): number {
@@ -93,6 +102,8 @@ function meanSd(values: number[], digits = 1): string {
   return `${mean.toFixed(digits)} ± ${sd.toFixed(digits)}`;
 }
 
+const FORMATS = [1, 2] as const;
+
 async function main(): Promise<void> {
   const sizes: [number, number, number][] = [[10_000, 12, 102]];
   if (!process.argv.includes('--skip-large')) sizes.push([100_000, 20, 103]);
@@ -105,74 +116,97 @@ async function main(): Promise<void> {
   await new S3Client({ forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: BUCKET }));
   const startLoad = loadavg()[0];
   const lines = [
-    '| model | artifact MB | first load in process: fetch + sha256 + load ms | fetch ms (sha256 as the bytes arrive) | load ms | load CPU ms | first predict µs | sha256 alone ms | forest decode alone ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| model | forest format | artifact MB | first load in process: fetch + sha256 + load ms | fetch ms (sha256 as the bytes arrive) | load ms | load CPU ms | first predict µs | sha256 alone ms | forest load alone ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   try {
     for (const [rows, features, dataSeed] of sizes) {
-      const first: number[] = [];
-      const warm: Timing[] = [];
-      const shaTimes: number[] = [];
-      const decodeTimes: number[] = [];
-      let megabytes = 0;
+      const first = { 1: [] as number[], 2: [] as number[] };
+      const warm = { 1: [] as Timing[], 2: [] as Timing[] };
+      const shaTimes = { 1: [] as number[], 2: [] as number[] };
+      const loadTimes = { 1: [] as number[], 2: [] as number[] };
+      const ratios: number[] = [];
+      const megabytes = { 1: 0, 2: 0 };
       for (const seed of seeds) {
-        const forest = await forestBytes(rows, features, dataSeed, seed);
-        const bytes = artifact(forest, rows, features, seed);
-        megabytes = bytes.length / 2 ** 20;
-        const key = `models/${rows}x${features}-${seed}.bin`;
-        const sha256 = sha256Hex(bytes);
-        await putBytes(BUCKET, key, bytes, 'application/octet-stream');
-        const rounds: Timing[] = [];
-        for (let round = 0; round <= LOADS; round++) {
-          const started = performance.now();
-          // The predict path's read: the sha256 computed as the bytes arrive.
-          const fetched = await getObjectHashed(BUCKET, key);
-          const fetchedAt = performance.now();
-          const cpu = process.cpuUsage();
-          const model = loadModel(fetched.bytes, sha256, fetched.sha256);
-          const loadedAt = performance.now();
-          const used = process.cpuUsage(cpu);
-          const [prediction] = predictInstances(model, [
-            Object.fromEntries(model.featurizer.featureNames.map((name) => [name, 0.5])),
-          ]);
-          const predictedAt = performance.now();
-          if (!Number.isFinite(prediction.value)) throw new Error('prediction is not a number');
-          rounds.push({
-            fetch: fetchedAt - started,
-            load: loadedAt - fetchedAt,
-            loadCpu: (used.user + used.system) / 1000,
-            firstPredict: (predictedAt - loadedAt) * 1000,
-          });
-        }
-        first.push(rounds[0].fetch + rounds[0].load);
-        const later = rounds.slice(1);
-        warm.push({
-          fetch: median(later.map((timing) => timing.fetch)),
-          load: median(later.map((timing) => timing.load)),
-          loadCpu: median(later.map((timing) => timing.loadCpu)),
-          firstPredict: median(later.map((timing) => timing.firstPredict)),
+        const cached = await forestBytes(rows, features, dataSeed, seed);
+        const forests = {
+          1: serializeForest(deserializeForest(cached), { formatVersion: 1 }),
+          2: serializeForest(deserializeForest(cached)),
+        };
+        const models = FORMATS.map((format) => {
+          const bytes = artifact(forests[format], rows, features, seed, format);
+          megabytes[format] = bytes.length / 2 ** 20;
+          return {
+            format,
+            bytes,
+            key: `models/${rows}x${features}-${seed}-f${format}.bin`,
+            sha256: sha256Hex(bytes),
+          };
         });
-        const shas: number[] = [];
-        const decodes: number[] = [];
-        for (let round = 0; round < LOADS; round++) {
-          let started = performance.now();
-          sha256Hex(bytes);
-          shas.push(performance.now() - started);
-          started = performance.now();
-          deserializeForest(forest);
-          decodes.push(performance.now() - started);
+        for (const { bytes, key } of models) await putBytes(BUCKET, key, bytes, 'application/octet-stream');
+        const rounds = { 1: [] as Timing[], 2: [] as Timing[] };
+        for (let round = 0; round <= LOADS; round++) {
+          // Interleaved, the order alternating, so a busy machine slows both formats alike.
+          for (const { format, key, sha256 } of round % 2 === 0 ? models : [...models].reverse()) {
+            const started = performance.now();
+            // The predict path's read: the sha256 computed as the bytes arrive.
+            const fetched = await getObjectHashed(BUCKET, key);
+            const fetchedAt = performance.now();
+            const cpu = process.cpuUsage();
+            const model = loadModel(fetched.bytes, sha256, fetched.sha256);
+            const loadedAt = performance.now();
+            const used = process.cpuUsage(cpu);
+            const [prediction] = predictInstances(model, [
+              Object.fromEntries(model.featurizer.featureNames.map((name) => [name, 0.5])),
+            ]);
+            const predictedAt = performance.now();
+            if (!Number.isFinite(prediction.value)) throw new Error('prediction is not a number');
+            rounds[format].push({
+              fetch: fetchedAt - started,
+              load: loadedAt - fetchedAt,
+              loadCpu: (used.user + used.system) / 1000,
+              firstPredict: (predictedAt - loadedAt) * 1000,
+            });
+          }
         }
-        shaTimes.push(median(shas));
-        decodeTimes.push(median(decodes));
+        for (const format of FORMATS) {
+          first[format].push(rounds[format][0].fetch + rounds[format][0].load);
+          const later = rounds[format].slice(1);
+          warm[format].push({
+            fetch: median(later.map((timing) => timing.fetch)),
+            load: median(later.map((timing) => timing.load)),
+            loadCpu: median(later.map((timing) => timing.loadCpu)),
+            firstPredict: median(later.map((timing) => timing.firstPredict)),
+          });
+          const shas: number[] = [];
+          const loads: number[] = [];
+          for (let round = 0; round < LOADS; round++) {
+            let started = performance.now();
+            sha256Hex(models[format - 1].bytes);
+            shas.push(performance.now() - started);
+            started = performance.now();
+            deserializeForest(forests[format]);
+            loads.push(performance.now() - started);
+          }
+          shaTimes[format].push(median(shas));
+          loadTimes[format].push(median(loads));
+        }
+        const total = (timing: Timing) => timing.fetch + timing.load;
+        ratios.push(total(warm[2].at(-1)!) / total(warm[1].at(-1)!));
         process.stderr.write(
-          `${rows} × ${features} seed ${seed}: fetch + load ${(warm.at(-1)!.fetch + warm.at(-1)!.load).toFixed(1)} ms\n`,
+          `${rows} × ${features} seed ${seed}: fetch + load, format 1 ${total(warm[1].at(-1)!).toFixed(1)} ms, format 2 ${total(warm[2].at(-1)!).toFixed(1)} ms\n`,
+        );
+      }
+      for (const format of FORMATS) {
+        lines.push(
+          `| ${rows.toLocaleString('en')} × ${features} | ${format} | ${megabytes[format].toFixed(2)} | ${meanSd(first[format])} | ${meanSd(warm[format].map((timing) => timing.fetch))} | ${meanSd(warm[format].map((timing) => timing.load))} | ${meanSd(warm[format].map((timing) => timing.loadCpu))} | ${meanSd(warm[format].map((timing) => timing.firstPredict))} | ${meanSd(shaTimes[format])} | ${meanSd(loadTimes[format])} |`,
+        );
+        lines.push(
+          `| ${rows.toLocaleString('en')} × ${features}: fetch + sha256 + load, median of ${LOADS} | ${format} | ${megabytes[format].toFixed(2)} | **${meanSd(warm[format].map((timing) => timing.fetch + timing.load))} ms** | | | | | | |`,
         );
       }
       lines.push(
-        `| ${rows.toLocaleString('en')} × ${features} | ${megabytes.toFixed(2)} | ${meanSd(first)} | ${meanSd(warm.map((timing) => timing.fetch))} | ${meanSd(warm.map((timing) => timing.load))} | ${meanSd(warm.map((timing) => timing.loadCpu))} | ${meanSd(warm.map((timing) => timing.firstPredict))} | ${meanSd(shaTimes)} | ${meanSd(decodeTimes)} |`,
-      );
-      lines.push(
-        `| ${rows.toLocaleString('en')} × ${features}: fetch + sha256 + load, median of ${LOADS} | ${megabytes.toFixed(2)} | **${meanSd(warm.map((timing) => timing.fetch + timing.load))} ms** | | | | | | |`,
+        `| ${rows.toLocaleString('en')} × ${features}: format 2 ÷ format 1, fetch + sha256 + load | | | **${meanSd(ratios, 2)}** | | | | | | |`,
       );
     }
   } finally {
@@ -180,7 +214,7 @@ async function main(): Promise<void> {
   }
   console.log(lines.join('\n'));
   console.log(
-    `\nMean ± sd over forest seeds ${seeds.join(', ')} of each seed's median of ${LOADS} loads (after the first, reported apart). ${availableParallelism()} cores, Node ${process.versions.node}, load average ${startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end.`,
+    `\nMean ± sd over forest seeds ${seeds.join(', ')} of each seed's median of ${LOADS} loads (after the first, reported apart), the two formats' loads interleaved; ratios seed by seed. ${availableParallelism()} cores, Node ${process.versions.node}, load average ${startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end.`,
   );
 }
 

@@ -5,7 +5,9 @@
  * forest seeds 1-5. Each round times 2,500 `predictRow` calls per variant, each call on its own, cycling
  * through 500 holdout rows (as `bench:forest` does), variants in alternating order; a variant's figure
  * for a seed is the median over rounds of each round's median call. `current` predicts with the forest as
- * fitted, `served` with its serialized-then-loaded copy (what the predict handler holds).
+ * fitted, `served` with its serialized-then-loaded copy (what the predict handler holds: format 2, the
+ * packed layout, for every forest here), `format 1` with its copy loaded from format 1 (the two-word
+ * layout, what a model saved before format 2 serves with, and what every forest served with before).
  *
  * The baseline is the plain walk of the node arrays, one tree after the other (`leafOf`), unless
  * `--baseline` names another revision's `predict.ts`, e.g. the one before a change:
@@ -15,7 +17,7 @@
  *   npx node bench/forest-predict.ts --baseline /tmp/base/lambdas/core/forest/predict.ts --seeds 3
  *   npx node bench/forest-predict.ts --sets 100k   # only the sets whose name contains "100k"
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -98,19 +100,23 @@ function medianCall(predict: Predict, forest: FlatForest, rows: Float64Array[], 
   return median(Array.from(times));
 }
 
+const startLoad = loadavg()[0];
 const label = baselinePath === undefined ? 'node-array walk' : `baseline (${baselinePath})`;
 console.log(
-  `| data | ${label} µs | current µs | served µs | current ÷ baseline | served ÷ baseline | model MB |`,
+  `| data | ${label} µs | format 1 µs | current µs | served µs | current ÷ baseline | served ÷ baseline | served ÷ format 1 | model MB (format 1 MB) |`,
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const { name, train, test } of sets) {
   const figures: Record<string, number[]> = {
     base: [],
+    pairs: [],
     current: [],
     served: [],
     currentRatio: [],
     servedRatio: [],
+    packedRatio: [],
     mb: [],
+    mb1: [],
   };
   const rows = Array.from({ length: Math.min(test.rowCount, 500) }, (_, row) =>
     test.x.slice(row * test.featureCount, (row + 1) * test.featureCount),
@@ -120,20 +126,27 @@ for (const { name, train, test } of sets) {
     const forest = await getLearner('fast').fit(train, { nTrees: 100 }, { seed, workers });
     const bytes = serializeForest(forest);
     const served = deserializeForest(bytes);
+    const formatOne = serializeForest(forest, { formatVersion: 1 });
+    const pairs = deserializeForest(formatOne);
     const out = new Float64Array(Math.max(1, forest.classes.length));
     // Every variant must give the same answers before its time means anything.
     for (const row of rows.slice(0, 50)) {
       const expected = baseline(forest, row, out);
-      if (predictRow(forest, row, out) !== expected || predictRow(served, row, out) !== expected) {
+      if (
+        predictRow(forest, row, out) !== expected ||
+        predictRow(served, row, out) !== expected ||
+        predictRow(pairs, row, out) !== expected
+      ) {
         throw new Error(`${name}, seed ${seed}: predictions differ from the baseline`);
       }
     }
     const variants: [string, Predict, FlatForest][] = [
       ['base', baseline, forest],
+      ['pairs', predictRow, pairs],
       ['current', predictRow, forest],
       ['served', predictRow, served],
     ];
-    const perRound: Record<string, number[]> = { base: [], current: [], served: [] };
+    const perRound: Record<string, number[]> = { base: [], pairs: [], current: [], served: [] };
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? variants : [...variants].reverse();
       for (const [key, predict, model] of order) perRound[key].push(medianCall(predict, model, rows, out));
@@ -141,6 +154,10 @@ for (const { name, train, test } of sets) {
     const base = median(perRound.base);
     const current = median(perRound.current);
     const servedMicros = median(perRound.served);
+    const pairsMicros = median(perRound.pairs);
+    figures.pairs.push(pairsMicros);
+    figures.packedRatio.push(servedMicros / pairsMicros);
+    figures.mb1.push(formatOne.length / 2 ** 20);
     figures.base.push(base);
     figures.current.push(current);
     figures.served.push(servedMicros);
@@ -149,9 +166,9 @@ for (const { name, train, test } of sets) {
     figures.mb.push(bytes.length / 2 ** 20);
   }
   console.log(
-    `| ${name} | ${meanSd(figures.base, 1)} | ${meanSd(figures.current, 1)} | ${meanSd(figures.served, 1)} | ${meanSd(figures.currentRatio, 2)} | ${meanSd(figures.servedRatio, 2)} | ${meanSd(figures.mb, 2)} |`,
+    `| ${name} | ${meanSd(figures.base, 1)} | ${meanSd(figures.pairs, 1)} | ${meanSd(figures.current, 1)} | ${meanSd(figures.served, 1)} | ${meanSd(figures.currentRatio, 2)} | ${meanSd(figures.servedRatio, 2)} | ${meanSd(figures.packedRatio, 2)} | ${meanSd(figures.mb, 2)} (${meanSd(figures.mb1, 2)}) |`,
   );
 }
 console.log(
-  `\n- ${seedCount} forest seeds (mean ± sd; ratios taken seed by seed), ${rounds} rounds of 2,500 calls per variant; Node ${process.versions.node}, ${workers} cores.`,
+  `\n- ${seedCount} forest seeds (mean ± sd; ratios taken seed by seed), ${rounds} rounds of 2,500 calls per variant; Node ${process.versions.node}, ${workers} cores; load average ${startLoad.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end.`,
 );

@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import type { Featurizer, TabularInstance } from './features.ts';
 import { forecastFeatures, invertForecast, nextMonthOfYear, tabularFeatures, usesLog } from './features.ts';
-import { deserializeForest, type FlatForest, predictRow, serializeForest } from './forest/index.ts';
+import {
+  deserializeForest,
+  type FlatForest,
+  predictRow,
+  type SerializeOptions,
+  serializeForest,
+} from './forest/index.ts';
 import type { EngineName, ForestParams, Task } from './types.ts';
 
 const MAGIC = 'DLMODEL1';
@@ -80,20 +86,23 @@ export function sha256Hex(bytes: Uint8Array): string {
 /**
  * Packs a model into its artifact bytes: magic, header length, JSON header, forest bytes. The JSON ends
  * in spaces up to an 8-byte boundary, so the forest's sections are aligned for `loadModel` to read them
- * in place.
+ * in place. `options.formatVersion: 1` writes the forest as code before format 2 did (for comparisons).
  */
-export function packModel(model: {
-  meta: ModelMeta;
-  featurizer: Featurizer;
-  forest: FlatForest;
-}): Uint8Array {
+export function packModel(
+  model: {
+    meta: ModelMeta;
+    featurizer: Featurizer;
+    forest: FlatForest;
+  },
+  options: SerializeOptions = {},
+): Uint8Array {
   const json = JSON.stringify({ meta: model.meta, featurizer: model.featurizer });
   const unpadded = Buffer.byteLength(json, 'utf8');
   const header = Buffer.from(
     json.padEnd(json.length + ((8 - ((MAGIC.length + 4 + unpadded) % 8)) % 8)),
     'utf8',
   );
-  const forest = serializeForest(model.forest);
+  const forest = serializeForest(model.forest, options);
   const out = new Uint8Array(MAGIC.length + 4 + header.length + forest.length);
   out.set(Buffer.from(MAGIC, 'ascii'), 0);
   new DataView(out.buffer).setUint32(MAGIC.length, header.length, true);
