@@ -19,8 +19,10 @@
  * The calls run under the predict function's `NODE_OPTIONS` from the synthesized stack (the V8 heap sizes
  * Lambda's runtime gives its memory, `lambdaHeapOptions` in `infra/driftline-function.ts`): the bench
  * re-runs itself with them. How often V8 collects garbage during the calls depends on them, so each round
- * also reports the share of calls a garbage collection overlapped and the share the kernel preempted
- * (an involuntary context switch: the machine's other processes), the two causes of the tail.
+ * also reports the share of calls a garbage collection overlapped and the share during which the kernel
+ * preempted this process (an involuntary context switch of any of its threads, counted by `getrusage`: the
+ * machine's other processes), the two causes of the tail. A collection reported late (the observer's
+ * callback runs on a later tick) may count toward the next round's number of collections.
  * `--node-defaults` runs under Node's own heap sizes instead, for comparison.
  *
  * Usage: npm run bench:handler [-- --calls 2000 --warmup 200 --rounds 5] [-- --node-defaults]
@@ -245,7 +247,7 @@ try {
   }
   const column = (pick: (round: (typeof causes)[number]) => number) => meanSd(causes.map(pick));
   console.log(
-    `calls a garbage collection overlapped: ${column((r) => r.gcCalls)} % (${column((r) => r.collections)} collections per round); calls preempted by the kernel: ${column((r) => r.preempted)} %`,
+    `calls a garbage collection overlapped: ${column((r) => r.gcCalls)} % (${column((r) => r.collections)} collections per round); calls during which the kernel preempted this process: ${column((r) => r.preempted)} %`,
   );
   console.log(
     `heap: ${process.env[HEAP_MARK]}; target: p50 ≤ 1 ms, p99 ≤ 5 ms for the CPU per call; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`,
