@@ -174,22 +174,24 @@ export function checkPacked(layout: PackedLayout, leafCount: number): number {
     if ((tree === 0 && start !== 0) || end <= start || end > nodeCount)
       throw new ForestFormatError('serialized forest has bad tree roots');
     bad |= (roots[tree] & 1) ^ ((leafBits[start >>> 3] >>> (start & 7)) & 1);
+    // Every test below is arithmetic on int32 (`(a - b) >>> 31` is 1 exactly when a < b): a leaf's word
+    // is random bits, so a branch on it would be mispredicted half the time.
+    const last = Math.max(start, end - 2);
     for (let word = start; word < end; word++) {
       const value = words[word];
       const leaf = (leafBits[word >>> 3] >>> (word & 7)) & 1;
       leaves += leaf;
-      const left = word + (value >>> 16);
-      const outside = +(left <= word) | +(left + 1 >= end);
-      // Clamped so the bit reads stay in the tree (without a branch: a leaf's bits are random).
-      const l = Math.min(left, end - 2);
-      const leftLeaf = (leafBits[l >>> 3] >>> (l & 7)) & 1;
-      const rightLeaf = (leafBits[(l + 1) >>> 3] >>> ((l + 1) & 7)) & 1;
+      const offset = value >>> 16;
+      const left = word + offset;
+      const outside = ((offset - 1) >>> 31) | ((end - 2 - left) >>> 31);
+      // The children's leaf bits, read at `min(left, last)` so the reads stay in the tree.
+      const over = left - last;
+      const at = last + (over & (over >> 31));
+      const childBits = (leafBits[at >>> 3] | (leafBits[(at >>> 3) + 1] << 8)) >>> (at & 7);
       const internalBad =
-        outside |
-        +((value & SPLIT_MASK) >= tableSize) |
-        (((value >>> 14) & 1) ^ leftLeaf) |
-        (((value >>> 15) & 1) ^ rightLeaf);
-      bad |= ((leaf ^ 1) & internalBad) | (leaf & indexes & +(value >>> 0 >= leafCount));
+        outside | ((tableSize - 1 - (value & SPLIT_MASK)) >>> 31) | (((value >>> 14) ^ childBits) & 3);
+      const indexBad = (value >>> 31) | ((leafCount - 1 - value) >>> 31);
+      bad |= ((leaf ^ 1) & internalBad) | (leaf & indexes & indexBad);
     }
   }
   if (bad !== 0) throw new ForestFormatError('serialized forest has a malformed tree');
