@@ -123,7 +123,8 @@ describe('readColumns', () => {
     // into the next chunk, from wherever the last scan stopped (quoted fields with line ends included).
     const lines = Array.from(
       { length: 6000 },
-      (_, row) => `${row * 1.25},"text ${row}, with ""quotes""${row % 7 === 0 ? '\nand a line' : ''}",-${row}e-3`,
+      (_, row) =>
+        `${row * 1.25},"text ${row}, with ""quotes""${row % 7 === 0 ? '\nand a line' : ''}",-${row}e-3`,
     );
     const text = `a,b,c\n${lines.join('\n')}\n`;
     const whole = await cellsOf(text);
