@@ -106,6 +106,16 @@ async function decisionOfRun(
   }
 }
 
+/**
+ * Records how the run ended. A run already recorded as ended another way (its execution was stopped while
+ * this step was in flight) keeps that end; what this step did stays in the registry and the audit trail.
+ */
+async function recordEnd(run: RunContext, fields: Parameters<Registry['updateRun']>[3]): Promise<void> {
+  if (!(await registry.updateRun(run.model, run.startedAt, run.runId, fields))) {
+    logger.warn('the run had already ended; its record keeps that end', { outcome: fields.outcome });
+  }
+}
+
 export async function register(input: RegisterInput, { spec }: RunStepContext): Promise<Registration> {
   const { run } = input;
   const finishedAt = new Date().toISOString();
@@ -117,7 +127,7 @@ export async function register(input: RegisterInput, { spec }: RunStepContext): 
     const baseline = await registry.getBaseline(run.model);
     if (baseline && run.drop) await registry.holdBackDrop(run, run.drop);
     const decision = `${input.drift.summary}; production unchanged${run.drop ? ', the drop is kept for the next retrain' : ''}`;
-    await registry.updateRun(run.model, run.startedAt, run.runId, {
+    await recordEnd(run, {
       status: 'succeeded',
       outcome: 'no_drift',
       step: 'done',
@@ -206,7 +216,7 @@ export async function register(input: RegisterInput, { spec }: RunStepContext): 
       }
     }
   }
-  await registry.updateRun(run.model, run.startedAt, run.runId, {
+  await recordEnd(run, {
     status: 'succeeded',
     outcome,
     step: 'done',

@@ -42,6 +42,18 @@ export class RunLeaseTimeoutError extends Error {
   }
 }
 
+/**
+ * A step of a run that had already ended when the step began: its execution was stopped (Step Functions
+ * does not stop a Lambda in flight) or recovery marked it interrupted and settled its drop. The step does
+ * no work for it; the run record keeps the end it has.
+ */
+export class RunEndedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunEndedError';
+  }
+}
+
 /** A missing environment variable or a malformed one: fails the cold start, naming the variable. */
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -8,7 +8,7 @@ import { type ModelSpec, parseSpec } from '#core/spec.ts';
 import { decodeTable, isTableFile, type StoredTable } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
 import type { RunContext, S3ObjectCreated, SpecRef, TriggerEvent } from './contract.ts';
-import { InvalidDataError, StepInputError } from './errors.ts';
+import { InvalidDataError, RunEndedError, StepInputError } from './errors.ts';
 import type { Baseline, DropRef, HeldBackDrop, Registry } from './registry.ts';
 import { getBytes, keys, putBytes } from './storage.ts';
 
@@ -204,7 +204,12 @@ export async function loadHeldBackDrops(
   return registry.listHeldBackDrops(model, current?.heldThrough ?? 0);
 }
 
-/** Marks the step a run is in (progress for `driftline upload` and the report) and how long the last took. */
+/**
+ * Marks the step a run is in (progress for `driftline upload` and the report).
+ * @throws {RunEndedError} when the run has already ended: the step must not work for it.
+ */
 export async function markStep(registry: Registry, run: RunContext, step: string): Promise<void> {
-  await registry.updateRun(run.model, run.startedAt, run.runId, { step });
+  if (!(await registry.updateRun(run.model, run.startedAt, run.runId, { step }))) {
+    throw new RunEndedError(`run ${run.runId} of "${run.model}" had already ended when ${step} began`);
+  }
 }

@@ -977,33 +977,65 @@ export class Registry {
 
   // --- runs ------------------------------------------------------------------------------------
 
-  /** Opens (or reopens, on a retried step) a run record. */
   /**
-   * Opens a run's record with its fields: an update, never a replacement, so what `admit` and the step
-   * times wrote before stays.
+   * Opens (or reopens, on a retried step) a run's record with its fields: an update, never a
+   * replacement, so what `admit` and the step times wrote before stays.
+   * @returns false when the run had already ended (see {@link updateRun}).
    */
-  async startRun(run: Omit<RunRecord, 'durations'>): Promise<void> {
-    await this.updateRun(run.model, run.startedAt, run.runId, run);
+  async startRun(run: Omit<RunRecord, 'durations'>): Promise<boolean> {
+    return this.updateRun(run.model, run.startedAt, run.runId, run);
   }
 
-  /** Sets fields of a run (creating the item if a failure is recorded before the run was opened). */
+  /**
+   * Sets fields of a run (creating the item if a failure is recorded before the run was opened). An
+   * ended run stays ended: a step still in flight when its execution was stopped (Step Functions does not
+   * stop a running Lambda) must not reopen it. So `status: 'running'` lands only while the run is running;
+   * a `step` alone while it is running or succeeded (register, the last step, retried after it recorded
+   * the end, marks its step again); an end (`succeeded`, `failed`) while it is running or already ended
+   * the same way (a retried step repeats its write), so the first end wins. Writes of other fields (what
+   * a step found, how a drop was settled) land whatever the status.
+   * @returns false when the run's status refused the write.
+   */
   async updateRun(
     model: string,
     startedAt: string,
     runId: string,
     fields: Partial<Omit<RunRecord, 'durations'>>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
-    if (entries.length === 0) return;
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.runs,
-        Key: { PK: pk(model), SK: runSk(startedAt, runId) },
-        UpdateExpression: `SET ${entries.map(([key]) => `#${key} = :${key}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(entries.map(([key]) => [`#${key}`, key])),
-        ExpressionAttributeValues: Object.fromEntries(entries.map(([key, value]) => [`:${key}`, value])),
-      }),
-    );
+    if (entries.length === 0) return true;
+    const { status } = fields;
+    const guarded = status !== undefined || fields.step !== undefined;
+    const allowed =
+      status === undefined
+        ? ['running', 'succeeded']
+        : status === 'running'
+          ? ['running']
+          : ['running', status];
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.runs,
+          Key: { PK: pk(model), SK: runSk(startedAt, runId) },
+          UpdateExpression: `SET ${entries.map(([key]) => `#${key} = :${key}`).join(', ')}`,
+          ConditionExpression: guarded
+            ? `attribute_not_exists(#status) OR ${allowed.map((_, i) => `#status = :allowed${i}`).join(' OR ')}`
+            : undefined,
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(entries.map(([key]) => [`#${key}`, key])),
+            ...(guarded ? { '#status': 'status' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(entries.map(([key, value]) => [`:${key}`, value])),
+            ...(guarded ? Object.fromEntries(allowed.map((value, i) => [`:allowed${i}`, value])) : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /**

@@ -16,13 +16,20 @@ import {
   type Validation,
   validateInputSchema,
 } from '../shared/contract.ts';
-import { InvalidDataError } from '../shared/errors.ts';
+import { InvalidDataError, RunEndedError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
 import { dropOfEvent, modelOfEvent, pinSpec, retrainTrigger, summarizeProblems } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { getStream, headObject, keys, putJson, putParts } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
+
+/** Opens the run's record. @throws {RunEndedError} when the run ended before validate began (stopped). */
+async function openRun(run: Parameters<Registry['startRun']>[0]): Promise<void> {
+  if (!(await registry.startRun(run))) {
+    throw new RunEndedError(`run ${run.runId} of "${run.model}" had already ended when validate began`);
+  }
+}
 const dataBucket = requiredEnv('DATA_BUCKET');
 
 export async function validate(input: ValidateInput): Promise<Validation> {
@@ -49,29 +56,14 @@ async function validateRun(input: ValidateInput, model: string): Promise<Validat
     if (!baseline)
       throw new InvalidDataError(`model "${model}" has no data yet: a ${retrain} retrain needs a first drop`);
     const run: RunContext = { model, runId, startedAt, bucket: dataBucket, trigger: retrain, spec: ref };
-    await registry.startRun({
-      model,
-      runId,
-      startedAt,
-      trigger: retrain,
-      status: 'running',
-      step: 'validate',
-    });
+    await openRun({ model, runId, startedAt, trigger: retrain, status: 'running', step: 'validate' });
     return { run, validation: { rows: baseline.rows, warnings: [] } };
   }
 
   const drop = dropOfEvent(event)!;
   const { bucket, key } = drop;
   const trigger = baseline ? 'drop' : 'first_model';
-  await registry.startRun({
-    model,
-    runId,
-    startedAt,
-    trigger,
-    status: 'running',
-    step: 'validate',
-    drop,
-  });
+  await openRun({ model, runId, startedAt, trigger, status: 'running', step: 'validate', drop });
 
   // The size comes with the S3 event; a drop over the limit fails before a byte of it is read, so it
   // can never take the function's memory. Events without a size (a hand-started run) ask S3.

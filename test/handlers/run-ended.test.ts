@@ -75,4 +75,35 @@ describe('runEnded', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'failed', startedAt: '2026-12-04T11:00:00.000Z' });
   });
+
+  it('keeps an aborted run failed when a step still in flight writes after it was recorded', async () => {
+    // Prepare: admit opened the run; then the execution was stopped and runEnded recorded it. Step
+    // Functions does not stop the Lambda in flight (validate here), which writes after: under load,
+    // test/e2e/runs.test.ts saw the aborted run end 'running' for good.
+    const startedAt = '2026-12-04T12:00:00.000Z';
+    const run = { model: MODEL, startedAt, runId: 'run-c', bucket: 'b', trigger: 'drop' } as const;
+    await registry.updateRun(MODEL, startedAt, 'run-c', { ...run, status: 'running', step: 'validate' });
+    expect((await runEnded(statusChange('run-c', Date.parse(startedAt), 'ABORTED'))).recorded).toBe(true);
+    const { markStep } = await import('../../lambdas/shared/pipeline.ts');
+    const { RunEndedError } = await import('../../lambdas/shared/errors.ts');
+    // Act: what the late steps write: validate opening the run, the next step's mark, register's end
+    const opened = await registry.startRun({ ...run, status: 'running', step: 'validate' });
+    const marked = await markStep(registry, run as never, 'merge').catch((error: unknown) => error);
+    const ended = await registry.updateRun(MODEL, startedAt, 'run-c', { status: 'succeeded', step: 'done' });
+    // ...and what may still land on an ended run: a field that says what a step found, the same end again
+    const annotated = await registry.updateRun(MODEL, startedAt, 'run-c', { heldSeq: 7 });
+    const again = await registry.updateRun(MODEL, startedAt, 'run-c', {
+      status: 'failed',
+      outcome: 'failed',
+    });
+    // Assess
+    expect(marked).toBeInstanceOf(RunEndedError);
+    expect([opened, ended, annotated, again]).toEqual([false, false, true, true]);
+    expect(await registry.getRun(MODEL, startedAt, 'run-c')).toMatchObject({
+      status: 'failed',
+      step: 'validate',
+      heldSeq: 7,
+      outcome: 'failed',
+    });
+  });
 });
