@@ -140,3 +140,60 @@ export function selectionDirection(task: Task, metric: MetricName): 'lower' | 'h
 function range(from: number, to: number): Int32Array {
   return Int32Array.from({ length: to - from }, (_, i) => from + i);
 }
+
+/**
+ * Each scored row's loss under a selection metric, the terms the metric averages (lower is better):
+ * absolute percentage errors (in percent) for MAPE, absolute errors for MAE, the sMAPE terms for sMAPE,
+ * squared errors for RMSE and R² (both are monotone in their sum). Used to test whether one candidate's
+ * out-of-sample errors are significantly lower than another's on the same rows ({@link dieboldMariano}).
+ *
+ * @throws {RangeError} for a classification metric or mismatched lengths.
+ */
+export function rowLosses(
+  metric: MetricName,
+  actual: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+): number[] {
+  if (actual.length !== predicted.length)
+    throw new RangeError(`rowLosses: ${actual.length} targets but ${predicted.length} predictions`);
+  const loss: Partial<Record<MetricName, (y: number, p: number) => number>> = {
+    mape: (y, p) => (100 * Math.abs(y - p)) / Math.max(Math.abs(y), Number.EPSILON),
+    mae: (y, p) => Math.abs(y - p),
+    smape: (y, p) => (y === 0 && p === 0 ? 0 : (200 * Math.abs(y - p)) / (Math.abs(y) + Math.abs(p))),
+    rmse: (y, p) => (y - p) ** 2,
+    r2: (y, p) => (y - p) ** 2,
+  };
+  const of = loss[metric];
+  if (!of) throw new RangeError(`rowLosses: no per-row loss for ${metric}`);
+  return Array.from(actual, (y, i) => of(y, predicted[i]));
+}
+
+/**
+ * The Diebold–Mariano statistic for equal accuracy of two one-step forecasts of the same periods, from
+ * their losses, with the small-sample correction of Harvey, Leybourne & Newbold (1997): with
+ * `d = a − b` over `n` periods, `DM = mean(d) / √(γ₀ / n) · √((n − 1) / n)`, `γ₀` the variance of `d`
+ * with denominator `n` (one-step errors need no autocovariance terms) — R forecast's
+ * `dm.test(e1, e2, h = 1, power = 1)` on errors whose absolute values are the losses. Negative when
+ * `a`'s losses are lower; ±∞ when every difference is the same non-zero number, 0 when all are zero.
+ *
+ * @throws {RangeError} for fewer than 2 periods or unequal lengths.
+ * @example dieboldMariano([1, 2, 3, 1], [2, 2, 4, 3]) // -2.449 (R: dm.test(c(1,2,3,1), c(2,2,4,3), h = 1, power = 1))
+ */
+export function dieboldMariano(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  if (n !== b.length) throw new RangeError(`dieboldMariano: ${n} losses against ${b.length}`);
+  if (n < 2) throw new RangeError(`dieboldMariano requires at least 2 periods, got ${n}`);
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += (a[i] - b[i]) / n;
+  let variance = 0;
+  for (let i = 0; i < n; i++) variance += (a[i] - b[i] - mean) ** 2 / n;
+  if (variance === 0) return mean === 0 ? 0 : mean * Number.POSITIVE_INFINITY;
+  return (mean / Math.sqrt(variance / n)) * Math.sqrt((n - 1) / n);
+}
+
+/**
+ * How far below zero the {@link dieboldMariano} statistic of a challenger against the preferred variant
+ * must fall before validation may overrule the preference: the standard normal's one-sided 5% critical
+ * value, the test's asymptotic distribution (Diebold & Mariano 1995).
+ */
+export const SWITCH_CRITICAL_VALUE = 1.6448536269514722;

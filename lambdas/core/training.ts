@@ -11,6 +11,7 @@
  *    the very same holdout rows, scored by `scorePredictions` and compared by `pairedBootstrap`.
  */
 import {
+  AUTO_PREFERRED,
   buildMatrix,
   columnOf,
   type FeatureMatrix,
@@ -31,10 +32,13 @@ import type { HoldoutPredictions } from './paired-bootstrap.ts';
 import { candidates as searchCandidates } from './search.ts';
 import {
   defaultHorizon,
+  dieboldMariano,
   K_FOLDS,
   kFolds,
   rollingOriginFolds,
+  rowLosses,
   SEARCH_ROWS,
+  SWITCH_CRITICAL_VALUE,
   sampleRows,
   selectionMetric,
 } from './selection.ts';
@@ -314,11 +318,15 @@ function scoreRaw(featureSet: FeatureSet, positions: Int32Array, raw: Float64Arr
     const proba = Array.from({ length: matrix.rowCount }, (_, i) => raw.subarray(i * k, (i + 1) * k));
     return { ...scoreClassification(matrix.actual, proba, featurizer.classes!) };
   }
-  const predictions =
-    featurizer.kind === 'forecast'
-      ? Float64Array.from(raw, (value, i) => invertForecast(featurizer, value, matrix.base[i]))
-      : raw;
-  return { ...scoreRegression(matrix.actual, predictions) };
+  return { ...scoreRegression(matrix.actual, originalScale(featureSet, positions, raw)) };
+}
+
+/** A regression forest's raw outputs on some matrix rows, on the original scale (forecast transforms inverted). */
+function originalScale(featureSet: FeatureSet, positions: Int32Array, raw: Float64Array): Float64Array {
+  const { featurizer } = featureSet;
+  if (featurizer.kind !== 'forecast') return raw;
+  const { base } = sliceMatrix(featureSet.matrix, positions);
+  return Float64Array.from(raw, (value, i) => invertForecast(featurizer, value, base[i]));
 }
 
 /** Metrics of a forest on some matrix rows, on the original scale (forecast transforms inverted). */
@@ -421,19 +429,57 @@ export async function scoreCandidate(
   candidate: Candidate,
   metric: MetricName,
   settings: FitSettings,
-): Promise<{ score: number; metrics: Record<string, number>; seconds: number } & SelectionScores> {
+): Promise<
+  { score: number; metrics: Record<string, number>; seconds: number; losses?: number[] } & SelectionScores
+> {
   const started = performance.now();
   const { positions, raw, scheme } = await outOfSample(featureSet, candidate.params, settings);
   const metrics = scoreRaw(featureSet, positions, raw);
   const { featurizer } = featureSet;
   const task = featurizer.kind === 'forecast' ? 'forecast' : featurizer.task;
+  const chosenBy = selectionMetric(task, metric);
   return {
-    score: metrics[selectionMetric(task, metric)],
+    score: metrics[chosenBy],
     metrics,
     seconds: (performance.now() - started) / 1000,
     scheme,
     predictions: positions.length,
+    // Forecast variants are compared row by row on the same rolling-origin months (chooseCandidate).
+    ...(featurizer.kind === 'forecast'
+      ? {
+          losses: rowLosses(
+            chosenBy,
+            sliceMatrix(featureSet.matrix, positions).actual,
+            originalScale(featureSet, positions, raw),
+          ),
+        }
+      : {}),
   };
+}
+
+/**
+ * The candidate a run keeps. Among a forecast's `auto` variants, the best-scored candidate of the
+ * preferred variant ({@link AUTO_PREFERRED}) unless the best-scored candidate overall has significantly
+ * lower losses on the same rolling-origin rows: a one-sided Diebold–Mariano test at 5%
+ * ({@link dieboldMariano}, {@link SWITCH_CRITICAL_VALUE}). Validation then decides only what it can tell
+ * apart. Otherwise (one variant, no preferred variant, tabular data, trials without losses) the best
+ * score wins, as {@link bestCandidate}.
+ */
+export function chooseCandidate<T extends { score: number; variant: string; losses?: number[] }>(
+  scored: T[],
+  metric: MetricName,
+): T {
+  const best = bestCandidate(scored, metric);
+  const variants = new Set(scored.map((trial) => trial.variant));
+  const preferred = AUTO_PREFERRED.find((variant) => variants.has(variant));
+  if (variants.size < 2 || preferred === undefined || best.variant === preferred) return best;
+  const incumbent = bestCandidate(
+    scored.filter((trial) => trial.variant === preferred),
+    metric,
+  );
+  if (!best.losses || !incumbent.losses || best.losses.length !== incumbent.losses.length) return best;
+  if (!Number.isFinite(incumbent.score)) return best;
+  return dieboldMariano(best.losses, incumbent.losses) < -SWITCH_CRITICAL_VALUE ? best : incumbent;
 }
 
 /** The best of scored candidates for a metric (the first on ties: warm-start candidates come first). */
@@ -666,18 +712,20 @@ export async function backtest(
   const byVariant = new Map(featureSets.map((set) => [set.variant, set]));
   const fit: FitSettings = { engine: settings.engine, seed: spec.seed, workers: settings.workers };
   const searchStarted = performance.now();
-  const trials = [];
+  const scoredTrials = [];
   for (const candidate of planCandidates(
     spec,
     featureSets.map((set) => set.variant),
   )) {
     const scored = await scoreCandidate(byVariant.get(candidate.variant)!, candidate, spec.metric, fit);
-    const { score, seconds, scheme, predictions } = scored;
-    trials.push({ ...candidate, score, seconds, scheme, predictions });
+    const { score, seconds, scheme, predictions, losses } = scored;
+    scoredTrials.push({ ...candidate, score, seconds, scheme, predictions, losses });
   }
   const searchSeconds = (performance.now() - searchStarted) / 1000;
   const chosenBy = selectionMetric(spec.task, spec.metric);
-  const best = bestCandidate(trials, chosenBy);
+  const best = chooseCandidate(scoredTrials, chosenBy);
+  // The per-row losses only serve the choice; the result reports each trial's score.
+  const trials = scoredTrials.map(({ losses: _, ...trial }) => trial);
   const set = byVariant.get(best.variant)!;
   const fitStarted = performance.now();
   const forest = await fitFinal(set, best.params, fit);

@@ -1,10 +1,11 @@
 /**
- * Picks the best hyperparameter candidate by selection score (rolling origin, out of bag or k-fold inside
- * the training rows; warm-start candidates win ties), records every trial, and plans the final fits —
+ * Picks the hyperparameter candidate by selection score (rolling origin, out of bag or k-fold inside the
+ * training rows; warm-start candidates win ties; a forecast keeps its preferred variant unless another is
+ * significantly better, `chooseCandidate`), records every trial, and plans the final fits —
  * the judged model on the training rows and its refit on every row — as tree shards for the next Map.
  */
 
-import { bestCandidate, shardCount } from '#core/training.ts';
+import { chooseCandidate, shardCount } from '#core/training.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { type SelectInput, type Selection, type ShardPlan, selectInputSchema } from '../shared/contract.ts';
 import { logger } from '../shared/observability.ts';
@@ -18,7 +19,7 @@ const registry = new Registry({ runs: requiredEnv('RUNS_TABLE') });
 const DEFAULT_TREES = 100;
 
 export async function select({ run, features, trials }: SelectInput): Promise<Selection> {
-  const best = bestCandidate(trials, features.metric);
+  const best = chooseCandidate(trials, features.metric);
   const nTrees = Number(best.params.nTrees ?? DEFAULT_TREES);
   // Shards of the judged model (training rows), then of the refit the promoted model serves (every row).
   const plan = (rows: number, refit: boolean) => {

@@ -246,6 +246,8 @@ export const trialResultSchema = candidatePlanSchema.extend({
   score: jsonNumber,
   metrics: scoresSchema,
   seconds: jsonNumber,
+  /** Forecasts: each rolling-origin month's loss, for `chooseCandidate`'s paired test between variants. */
+  losses: z.array(jsonNumber).optional(),
 });
 export type TrialResult = z.output<typeof trialResultSchema>;
 

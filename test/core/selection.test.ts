@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { kFolds, rollingOriginFolds, selectionDirection, selectionMetric } from '#core/selection.ts';
+import {
+  dieboldMariano,
+  kFolds,
+  rollingOriginFolds,
+  rowLosses,
+  selectionDirection,
+  selectionMetric,
+} from '#core/selection.ts';
 
 const span = (positions: Int32Array) => [positions[0], positions[positions.length - 1], positions.length];
 
@@ -60,5 +67,51 @@ describe('selectionMetric', () => {
     expect(selectionDirection('classification', 'auc')).toBe('lower');
     expect(selectionMetric('forecast', 'mape')).toBe('mape');
     expect(selectionDirection('regression', 'r2')).toBe('higher');
+  });
+});
+
+describe('dieboldMariano', () => {
+  // Errors drawn in R 4 (forecast 8.x): set.seed(1); e1 <- rnorm(44); e2 <- rnorm(44) * 1.3 + 0.2, rounded to 6 digits.
+  const e1 = [
+    -0.626454, 0.183643, -0.835629, 1.595281, 0.329508, -0.820468, 0.487429, 0.738325, 0.575781, -0.305388,
+    1.511781, 0.389843, -0.621241, -2.2147, 1.124931, -0.044934, -0.01619, 0.943836, 0.821221, 0.593901,
+    0.918977, 0.782136, 0.074565, -1.989352, 0.619826, -0.056129, -0.155796, -1.470752, -0.47815, 0.417942,
+    1.35868, -0.102788, 0.387672, -0.053805, -1.37706, -0.414995, -0.39429, -0.059313, 1.100025, 0.763176,
+    -0.164524, -0.253362, 0.696963, 0.556663,
+  ];
+  const e2 = [
+    -0.695382, -0.719744, 0.673957, 1.199093, 0.05395, 1.34544, 0.717538, -0.595634, 0.643456, -1.268172,
+    2.062931, 2.77452, -0.277388, -1.157375, 0.940636, 0.024429, 3.322103, 0.148988, 1.096661, 0.236403,
+    -0.766255, 0.44543, -2.146446, 2.105221, 0.399229, 3.024395, 0.818162, -0.72293, 0.993944, -1.014327,
+    -1.429723, 0.57888, -0.376279, 0.201437, 0.296644, -0.566377, -0.539269, 0.024268, 1.731513, -1.780637,
+    0.97213, 0.632835, 1.58203, -0.195439,
+  ];
+
+  it("matches R forecast's dm.test with h = 1 on absolute errors", () => {
+    // R: dm.test(e1, e2, h = 1, power = 1, alternative = "less")$statistic → -2.28474386608445
+    expect(dieboldMariano(e1.map(Math.abs), e2.map(Math.abs))).toBeCloseTo(-2.28474386608445, 10);
+    // R: dm.test(c(1, 2, 3, 1), c(2, 2, 4, 3), h = 1, power = 1)$statistic → -2.44948974278318
+    expect(dieboldMariano([1, 2, 3, 1], [2, 2, 4, 3])).toBeCloseTo(-2.44948974278318, 12);
+  });
+
+  it('is antisymmetric, and degenerate differences give 0 or an infinity instead of NaN', () => {
+    expect(dieboldMariano(e2, e1)).toBeCloseTo(-dieboldMariano(e1, e2), 12);
+    expect(dieboldMariano([1, 2], [1, 2])).toBe(0);
+    expect(dieboldMariano([1, 2], [2, 3])).toBe(Number.NEGATIVE_INFINITY);
+    expect(() => dieboldMariano([1], [2])).toThrow(/at least 2 periods/);
+    expect(() => dieboldMariano([1, 2], [2])).toThrow(RangeError);
+  });
+});
+
+describe('rowLosses', () => {
+  it('gives the terms each metric averages', () => {
+    const actual = [100, 200];
+    const predicted = [110, 190];
+    // mape([100, 200], [110, 190]) = 7.5: the mean of 10 and 5
+    expect(rowLosses('mape', actual, predicted)).toEqual([10, 5]);
+    expect(rowLosses('mae', actual, predicted)).toEqual([10, 10]);
+    expect(rowLosses('rmse', actual, predicted)).toEqual([100, 100]);
+    expect(rowLosses('smape', [100, 0], [300, 0])).toEqual([100, 0]);
+    expect(() => rowLosses('auc', actual, predicted)).toThrow(/no per-row loss/);
   });
 });

@@ -6,6 +6,7 @@ import { HOLDOUT, rowsWithRole } from '#core/splits.ts';
 import {
   bestCandidate,
   buildFeatureSets,
+  chooseCandidate,
   decodeFeatureSet,
   encodeFeatureSet,
   type FeatureSet,
@@ -203,6 +204,30 @@ describe('bestCandidate and shardCount', () => {
     expect(scored.indexOf(bestCandidate(scored, 'mape'))).toBe(2);
     expect(scored.indexOf(bestCandidate(scored, 'auc'))).toBe(4);
     expect(() => bestCandidate([], 'mape')).toThrow(RangeError);
+  });
+
+  it('keeps the preferred forecast variant unless another is significantly better on the same months', () => {
+    // Prepare: Holt-Winters' losses and two challengers, one better by noise, one better throughout
+    const hw = [3, 1, 4, 1, 5, 9, 2, 6];
+    const trial = (variant: string, losses: number[]) => ({
+      variant,
+      losses,
+      score: losses.reduce((sum, loss) => sum + loss, 0) / losses.length,
+    });
+    const noisy = trial('airline-log', [2, 2, 3, 2, 4, 8, 3, 5]);
+    const clear = trial(
+      'airline-log',
+      hw.map((loss) => loss - 1 + (loss % 2) * 0.1),
+    );
+    const preferred = trial('holt-winters-log', hw);
+    // Act / Assess: DM of noisy against Holt-Winters is -0.683 (R: dm.test(noisy, hw, h = 1, power = 1)),
+    // of clear about -13: only the second passes the one-sided 5% critical value 1.645
+    expect(chooseCandidate([noisy, preferred], 'mape')).toBe(preferred);
+    expect(chooseCandidate([preferred, clear], 'mape')).toBe(clear);
+    // Without the preferred variant, or without losses (tabular trials), the best score wins
+    const other = trial('classical-log', [9, 9, 9, 9, 9, 9, 9, 9]);
+    expect(chooseCandidate([other, noisy], 'mape')).toBe(noisy);
+    expect(chooseCandidate([{ ...noisy, losses: undefined }, preferred], 'mape').variant).toBe('airline-log');
   });
 
   it('splits a final fit into one shard per ~5M row×tree units, at most 8 and at most one per tree', () => {
