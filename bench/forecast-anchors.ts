@@ -32,11 +32,14 @@ export function minimalForecastSpec(seed?: number): ModelSpec {
 export const ANCHORS = ['sarima-airline-log', 'auto.arima', 'ets'] as const;
 export type Anchor = (typeof ANCHORS)[number];
 
-/** AirPassengers (the shipped example's data) and every series of `data/bench/`, in order. */
-export function benchSeries(): string[] {
-  const data = 'data/bench';
+/**
+ * AirPassengers (the shipped example's data) and every series of `data/bench/`, in order; with `extra`,
+ * the held-out series of `data/bench-extra/` instead (never used to build or tune the forecaster).
+ */
+export function benchSeries(extra = false): string[] {
+  const data = extra ? 'data/bench-extra' : 'data/bench';
   return [
-    'data/air-passengers.csv',
+    ...(extra ? [] : ['data/air-passengers.csv']),
     ...readdirSync(data)
       .filter((file) => file.endsWith('.csv'))
       .sort()

@@ -14,6 +14,7 @@
  *
  *   npm run bench:forecast                       # every series, seeds 1..3
  *   npm run bench:forecast -- --seeds 5 --series air-passengers,us-acc-deaths
+ *   npm run bench:forecast -- --extra            # the held-out series of data/bench-extra/ instead
  */
 
 import { basename } from 'node:path';
@@ -34,11 +35,15 @@ import {
 } from './forecast-anchors.ts';
 
 const { values: options } = parseArgs({
-  options: { seeds: { type: 'string', default: '3' }, series: { type: 'string' } },
+  options: {
+    seeds: { type: 'string', default: '3' },
+    series: { type: 'string' },
+    extra: { type: 'boolean', default: false },
+  },
 });
 const seeds = Array.from({ length: Number(options.seeds) }, (_, i) => i + 1);
 const wanted = options.series?.split(',');
-const everySeries = benchSeries();
+const everySeries = benchSeries(options.extra);
 const paths = everySeries.filter((path) => wanted === undefined || wanted.includes(basename(path, '.csv')));
 if (paths.length === 0) throw new Error(`no series matches --series ${options.series}`);
 const files = paths.map((path) => basename(path, '.csv'));
