@@ -6,7 +6,8 @@
  * minimal spec's variants and forest parameters, as `backtest` plans them) once, keeping each
  * candidate's raw forest outputs on the rolling-origin months of the training part and on the holdout.
  * Then, for each share `c` of a grid, it does what `backtest` does with that share (pick the candidate
- * with the best rolling-origin MAPE, score it on the holdout; ratio variants keep all of their
+ * with the best rolling-origin MAPE — `backtest`'s rule before `chooseCandidate` kept Holt-Winters unless
+ * significantly beaten — score it on the holdout; ratio variants keep all of their
  * correction) and prints each series' ratio to its best classical anchor (`forecast-anchors.ts`), mean
  * over seeds, and the geometric mean. Leave-one-series-out: each series is scored with the share whose
  * geometric mean is best on the other series. Also printed: the share chosen per series and candidate by

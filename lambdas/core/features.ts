@@ -229,9 +229,10 @@ const AUTO_ANY: readonly ForecastTransform[] = [
  * Picking the candidate with the best validation score among five variants follows noise where 8 to 48
  * validation months cannot tell them apart (the winner's curse): on nine public monthly series not used
  * to build the forecaster (R's `fdeaths`, `mdeaths`, five `Seatbelts` columns, `tseries`' Niño 3.4 and
- * 10-year rates) the geometric-mean ratio to the best classical anchor was 1.041 picking the best,
- * 1.008-1.009 keeping Holt-Winters unless a Diebold–Mariano test overrules it (1.016 with the
- * airline-plus-Holt-Winters mean as the preference instead, 1.033 with the airline model; bench/RESULTS.md).
+ * 10-year rates; `npm run bench:forecast -- --extra`) the geometric-mean ratio to the best classical
+ * anchor was 1.050 picking the best and 1.008 keeping Holt-Winters unless a Diebold–Mariano test
+ * overrules it (seeds 1-5); with the airline-plus-Holt-Winters mean or the airline model as the
+ * preference instead, 1.016 and 1.033 (seeds 1-3, bench/RESULTS.md).
  */
 export const AUTO_PREFERRED: readonly ForecastTransform[] = ['holt-winters-log', 'holt-winters'];
 
