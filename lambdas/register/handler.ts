@@ -222,7 +222,8 @@ export async function register(input: RegisterInput, { spec }: RunStepContext): 
     step: 'done',
     version,
     decision,
-    trials,
+    // Per-row validation losses only served the choice (select); the record keeps each trial's scores.
+    trials: trials.map(({ losses: _, ...trial }) => trial),
     holdout: evaluation.holdout,
     ...(evaluation.champion?.comparison ? { comparison: evaluation.champion.comparison } : {}),
     finishedAt,
