@@ -52,9 +52,10 @@ const BUILD_OPTIONS = {
  * included, and Node's ESM facade of a builtin reads every one of its exports, lazy ones included: the HTTP
  * modules' lazy exports load Node's bundled undici (about 25 ms of CPU in every cold container; a worker
  * importing `node:http` used 62-72 ms against 38-46 ms requiring it), and the dozen builtins a function
- * bundle imports cost 16-18 ms of CPU through their facades against 8-12 ms required. On Lambda the
- * runtime's SDK is CommonJS and requires them, so a local cold start pays what Lambda's does. `node:module`
- * stays an import: the banner's `createRequire` comes from it.
+ * bundle imports cost 16-18 ms of CPU through their facades against 8-12 ms required. `node:module` stays
+ * an import: the banner's `createRequire` comes from it. On AWS, `NodejsFunction` runs esbuild without
+ * plugins, so the deployed bundle (which carries the SDK too) still imports them: a cold start there pays
+ * these ~30 ms of CPU that a local one does not.
  */
 const REQUIRED_BUILTIN = 'driftline-required-builtin';
 const REQUIRE_BUILTINS: Plugin = {
