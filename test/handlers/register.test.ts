@@ -148,4 +148,25 @@ describe('register', () => {
     expect((await registry.getVersion(MODEL, 3))?.reason).toMatch(/production is 2, not 1/);
     expect((await registry.listAudit(MODEL)).at(-1)).toMatchObject({ action: 'supersede', fromVersion: 3 });
   });
+
+  it("records each trial's scores on the run, without the per-month losses select chose by", async () => {
+    // Prepare: a forecast trial as the search Map returns it
+    const trial = {
+      id: 'c0',
+      variant: 'holt-winters-log',
+      params: { nTrees: 10 },
+      origin: 'spec',
+      score: 2.5,
+      metrics: { mape: 2.5 },
+      seconds: 0.1,
+      losses: [2, 3],
+    };
+    const input = { ...promoteInput(undefined), trials: [trial] };
+    // Act
+    await register(input);
+    // Assess
+    const run = await registry.getRun(MODEL, input.run.startedAt, input.run.runId);
+    const { losses: _, ...recorded } = trial;
+    expect(run?.trials).toEqual([recorded]);
+  });
 });
