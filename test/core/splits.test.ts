@@ -13,7 +13,7 @@ import {
   storedRowHashes,
   timeSplit,
 } from '#core/splits.ts';
-import { decodeTable, encodeTable } from '#core/table-file.ts';
+import { decodeTable, encodeTable, SHA256_TEXT_KIND, type StoredTable } from '#core/table-file.ts';
 import { buildFeatureSets, holdoutOverlap } from '#core/training.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
@@ -186,5 +186,28 @@ describe('the breast-cancer holdout across versions', () => {
     expect(set.holdout.rows + wouldOverlap).toBe(unguarded.holdout.rows);
     const heldHashes = Array.from(rowsWithRole(set.roles, HOLDOUT), (p) => hashes[p]);
     expect(set.holdout.digest).toBe(hashesDigest(heldHashes));
+  });
+  it('holds out none of the rows a champion trained on when its dataset was stored with the old hashes', async () => {
+    // Prepare: the champion's dataset as a format-1 table holds sha256 hashes of its rows' text (stood in
+    // for here by other numbers, as they are to this code); the new dataset is stored as merge stores it.
+    const first = await cancerRows(0, 300);
+    const all = await cancerRows(0, 569);
+    const championDataset: StoredTable = {
+      table: first,
+      rowHashes: {
+        columns: rowHashes(cancerSpec, first).columns,
+        kind: SHA256_TEXT_KIND,
+        values: Float64Array.from({ length: 300 }, (_, row) => (row + 0.5) * 2 ** 39),
+      },
+    };
+    const dataset = decodeTable(encodeTable({ table: all, rowHashes: rowHashes(cancerSpec, all) }));
+    // Act: as featurize and evaluate do.
+    const seen = new Set(storedRowHashes(cancerSpec, championDataset));
+    const hashes = storedRowHashes(cancerSpec, dataset);
+    const [set] = buildFeatureSets(cancerSpec, all, { hashes, seen });
+    // Assess: the champion's rows are known again by their values, so none is in the holdout.
+    expect(holdoutOverlap(set, hashes, seen)).toBe(0);
+    expect(set.holdout.excludedSeenByChampion).toBeGreaterThan(0);
+    expect(Array.from(seen)).toEqual(Array.from(rowHashes(cancerSpec, first).values));
   });
 });
