@@ -9,15 +9,16 @@
  * 32-bit `Math.imul` arithmetic) fed one 64-bit block per column: the value, xored with the hash of the
  * column's name; a text value's 64-bit hash is computed once per distinct string. With the state and the
  * other blocks fixed, each step is a bijection of the block, and the finalizer (MurmurHash3's `fmix32` on
- * both lanes, cross-added) a bijection of the state: two rows that differ in one column never share the
- * 64-bit state. The top 53 bits are kept — a float64 holds them exactly — and two distinct rows share
+ * both lanes, cross-added) a bijection of the state: two rows that differ in one number never share the
+ * 64-bit state (in one text, only if the two texts' 64-bit hashes meet). The top 53 bits are kept — a float64 holds them exactly — and two distinct rows share
  * them with probability 2⁻⁵³: among a million rows the expected number of colliding pairs is
  * 10¹² / 2⁵⁴ ≈ 6 · 10⁻⁵, among a hundred million 0.6. A collision costs little anyway: the merge compares
- * rows value by value when hashes meet, and two rows with one hash just share a side of the split.
+ * rows value by value when hashes meet, and two rows with one hash share a side of the split (or, when
+ * the champion trained on one of them, both stay out of the holdout).
  *
  * Columns are hashed in the order given (callers pass them in name order where the order of a file's
  * columns must not matter), one column at a time over every row: the columns' own memory is read in
- * order and the state is two `Uint32Array`s, 8 bytes a row.
+ * order, and each row's state is kept in the 8 bytes its hash is then written to.
  */
 import type { Column } from './types.ts';
 
