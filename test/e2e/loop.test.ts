@@ -205,9 +205,11 @@ describe('the retrain-and-serve loop on the local runtime', () => {
     // Assess
     expect(run).toMatchObject({ status: 'succeeded', outcome: 'promoted', version: 1 });
     const version = await target.registry.getVersion('breast-cancer', 1);
-    // Over spec seeds 1-10 the holdout AUC is 0.9964 ± 0.0016 (mean ± sd; `npx driftline backtest
-    // data/breast-cancer.csv --spec <the spec with "seed": N> --json`): at most 4 sd below the mean.
-    expect(version?.metrics.auc).toBeGreaterThan(0.9964 - 4 * 0.0016);
+    // Over spec seeds 1-10 the holdout AUC is 0.9870 ± 0.0016 (mean ± sd, 0.9852-0.9899; `npx driftline
+    // backtest data/breast-cancer.csv --spec <the spec with "seed": N> --json`, 145 holdout rows drawn by
+    // the value-bits row identity since 476671e; 0.9964 ± 0.0016 on the sha256 identity's rows): at most
+    // 4 sd below the mean.
+    expect(version?.metrics.auc).toBeGreaterThan(0.987 - 4 * 0.0016);
     expect(answer.body.version).toBe(1);
     // The first row of the data set is a malignant tumour (benign = 0).
     expect((answer.body.predictions as { label: number }[])[0].label).toBe(0);
