@@ -459,34 +459,45 @@ function readPairs(reader: Reader): FlatForest {
   for (let tree = 1; tree < nTrees; tree++) treeRoots[tree] = treeRoots[tree - 1] + treeSizes[tree - 1];
   // The node arrays are rebuilt only if something other than prediction asks for them (merging,
   // out-of-bag scoring): serving needs the layout alone, half their memory, decoded in one pass.
-  let arrays: Pick<FlatForest, 'nodeFeature' | 'nodeThreshold' | 'nodeNext'> | undefined;
+  const header = { engine, task, featureCount, classes, nTrees, firstTree, params, seed, aggregation };
+  return servedForest(
+    { ...header, featureImportances, treeImportances, ...(hasOob ? { oobScore } : {}), treeRoots },
+    layout,
+    () => ({ ...nodeArrays(layout), leafValues }),
+    leafValues,
+  );
+}
+
+/**
+ * A decoded forest that serves from `layout` (remembered for prediction). Its node arrays — and its leaf
+ * values when the layout holds them inline (`leafValues` undefined) — are built by `rebuild`, once, only if
+ * something other than prediction reads them.
+ */
+function servedForest(
+  fields: Omit<FlatForest, 'nodeFeature' | 'nodeThreshold' | 'nodeNext' | 'leafValues'>,
+  layout: Parameters<typeof rememberLayout>[1],
+  rebuild: () => Pick<FlatForest, 'nodeFeature' | 'nodeThreshold' | 'nodeNext' | 'leafValues'>,
+  leafValues: FlatForest['leafValues'] | undefined,
+): FlatForest {
+  let arrays: ReturnType<typeof rebuild> | undefined;
+  const rebuilt = () => {
+    arrays ??= rebuild();
+    return arrays;
+  };
   const forest: FlatForest = {
-    engine,
-    task,
-    featureCount,
-    classes,
-    nTrees,
-    firstTree,
-    params,
-    seed,
-    aggregation,
-    featureImportances,
-    treeImportances,
-    ...(hasOob ? { oobScore } : {}),
-    treeRoots,
+    ...fields,
     get nodeFeature() {
-      arrays ??= nodeArrays(layout);
-      return arrays.nodeFeature;
+      return rebuilt().nodeFeature;
     },
     get nodeThreshold() {
-      arrays ??= nodeArrays(layout);
-      return arrays.nodeThreshold;
+      return rebuilt().nodeThreshold;
     },
     get nodeNext() {
-      arrays ??= nodeArrays(layout);
-      return arrays.nodeNext;
+      return rebuilt().nodeNext;
     },
-    leafValues,
+    get leafValues() {
+      return leafValues ?? rebuilt().leafValues;
+    },
   };
   rememberLayout(forest, layout);
   return forest;
@@ -555,40 +566,13 @@ function readPacked(reader: Reader): FlatForest {
   // A tree's nodes are the same in pre-order as in the layout, so its root's pre-order index is its first word.
   const treeRoots = Uint32Array.from(roots, (root) => root >>> 1);
   // Node arrays (and inline leaf values) are rebuilt only if something other than prediction reads them.
-  let arrays: ReturnType<typeof packedNodeArrays> | undefined;
-  const rebuilt = () => {
-    arrays ??= packedNodeArrays(layout, leafValues);
-    return arrays;
-  };
-  const forest: FlatForest = {
-    engine,
-    task,
-    featureCount,
-    classes,
-    nTrees,
-    firstTree,
-    params,
-    seed,
-    aggregation,
-    featureImportances,
-    treeImportances,
-    ...(hasOob ? { oobScore } : {}),
-    treeRoots,
-    get nodeFeature() {
-      return rebuilt().nodeFeature;
-    },
-    get nodeThreshold() {
-      return rebuilt().nodeThreshold;
-    },
-    get nodeNext() {
-      return rebuilt().nodeNext;
-    },
-    get leafValues() {
-      return leafValues ?? rebuilt().leafValues;
-    },
-  };
-  rememberLayout(forest, layout);
-  return forest;
+  const header = { engine, task, featureCount, classes, nTrees, firstTree, params, seed, aggregation };
+  return servedForest(
+    { ...header, featureImportances, treeImportances, ...(hasOob ? { oobScore } : {}), treeRoots },
+    layout,
+    () => packedNodeArrays(layout, leafValues),
+    leafValues,
+  );
 }
 
 /** Each feature's thresholds must ascend strictly (the layout's integer comparison relies on it). */
