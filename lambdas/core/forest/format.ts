@@ -102,6 +102,12 @@ class Writer {
   }
 }
 
+/** A typed array constructor, for {@link Reader.inPlace}. */
+interface InPlaceArray<T> {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
 /** Reads what `Writer` wrote, refusing to read past the end. */
 class Reader {
   private readonly view: DataView;
@@ -134,39 +140,19 @@ class Reader {
     return this.bytes.slice(at, at + count * bytesPer);
   }
   /**
-   * A section read in place, without a copy, when its elements are aligned in memory (a copy otherwise):
-   * in version 1 for sections only decoding reads; in version 2 for the serving layout itself.
+   * `count` elements of `Type` read in place, without a copy, when they are aligned in memory (a copy
+   * otherwise): in version 1 for sections only decoding reads; in version 2 for the serving layout itself.
    */
-  private transient(count: number, bytesPer: number): { buffer: ArrayBufferLike; byteOffset: number } {
+  inPlace<T>(Type: InPlaceArray<T>, count: number): T {
+    const bytesPer = Type.BYTES_PER_ELEMENT;
     this.take((8 - (this.at % 8)) % 8);
     const at = this.take(count * bytesPer);
     const view = this.bytes.subarray(at, at + count * bytesPer);
-    return view.byteOffset % bytesPer === 0 ? view : view.slice();
+    const { buffer, byteOffset } = view.byteOffset % bytesPer === 0 ? view : view.slice();
+    return new Type(buffer, byteOffset, count);
   }
   u32s(count: number): Uint32Array {
     return new Uint32Array(this.section(count, 4).buffer);
-  }
-  /** `count` u8 / u16 / u32 values read in place where possible (see {@link transient}). */
-  transientU8s(count: number): Uint8Array {
-    const { buffer, byteOffset } = this.transient(count, 1);
-    return new Uint8Array(buffer, byteOffset, count);
-  }
-  transientU16s(count: number): Uint16Array {
-    const { buffer, byteOffset } = this.transient(count, 2);
-    return new Uint16Array(buffer, byteOffset, count);
-  }
-  transientU32s(count: number): Uint32Array {
-    const { buffer, byteOffset } = this.transient(count, 4);
-    return new Uint32Array(buffer, byteOffset, count);
-  }
-  /** `count` f32 / f64 values read in place where aligned (see {@link transient}). */
-  inPlaceF32s(count: number): Float32Array {
-    const { buffer, byteOffset } = this.transient(count, 4);
-    return new Float32Array(buffer, byteOffset, count);
-  }
-  inPlaceF64s(count: number): Float64Array {
-    const { buffer, byteOffset } = this.transient(count, 8);
-    return new Float64Array(buffer, byteOffset, count);
   }
   f32s(count: number): Float32Array {
     return new Float32Array(this.section(count, 4).buffer);
@@ -432,13 +418,14 @@ function readPairs(reader: Reader): FlatForest {
   const tableCounts = reader.u32s(featureCount);
   const tableValues = reader.f64s(tableCounts.reduce((sum, count) => sum + count, 0));
   // Node features and split indexes only feed the decode below: read in place, not copied.
-  const features = featureWidth === 1 ? reader.transientU8s(nodeCount) : reader.transientU16s(nodeCount);
+  const features =
+    featureWidth === 1 ? reader.inPlace(Uint8Array, nodeCount) : reader.inPlace(Uint16Array, nodeCount);
   const indexes =
     indexWidth === 1
-      ? reader.transientU8s(internalCount)
+      ? reader.inPlace(Uint8Array, internalCount)
       : indexWidth === 2
-        ? reader.transientU16s(internalCount)
-        : reader.transientU32s(internalCount);
+        ? reader.inPlace(Uint16Array, internalCount)
+        : reader.inPlace(Uint32Array, internalCount);
   const perLeaf = task === 'classification' ? classCount : 1;
   const leafValues = leafBytes === 4 ? reader.f32s(leafCount * perLeaf) : reader.f64s(leafCount * perLeaf);
   reader.end();
@@ -532,17 +519,17 @@ function readPacked(reader: Reader): FlatForest {
   const classes = Array.from(reader.f64s(classCount));
   const featureImportances = reader.f64s(featureCount);
   const treeImportances = reader.f64s(nTrees * featureCount);
-  const roots = reader.transientU32s(nTrees);
+  const roots = reader.inPlace(Uint32Array, nTrees);
   const tableCounts = reader.u32s(featureCount);
   const thresholds = reader.f64s(tableCounts.reduce((sum, count) => sum + count, 0));
-  const leafBits = reader.transientU8s(Math.ceil(nodeCount / 8));
-  const words = reader.transientU32s(nodeCount);
+  const leafBits = reader.inPlace(Uint8Array, Math.ceil(nodeCount / 8));
+  const words = reader.inPlace(Uint32Array, nodeCount);
   const perLeaf = task === 'classification' ? classCount : 1;
   const leafValues = inline
     ? undefined
     : leafBytes === 4
-      ? reader.inPlaceF32s(leafCount * perLeaf)
-      : reader.inPlaceF64s(leafCount * perLeaf);
+      ? reader.inPlace(Float32Array, leafCount * perLeaf)
+      : reader.inPlace(Float64Array, leafCount * perLeaf);
   reader.end();
 
   const featureStart = new Int32Array(featureCount + 1);
