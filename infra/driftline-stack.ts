@@ -124,7 +124,8 @@ export class DriftlineStack extends Stack {
       validate: fn('validate', 1024, minutes(15))
         .bindBucket(bucket, { read: ['incoming/*'], write: ['runs/*', 'tables/*'] })
         .bindTable(registry, ['GetItem'], ENV.registry)
-        .bindTable(runs, ['GetItem', 'UpdateItem'], ENV.runs),
+        // Query: a retrain lists the drops held back, to end at once when there is nothing new.
+        .bindTable(runs, ['GetItem', 'Query', 'UpdateItem'], ENV.runs),
       // Every step after validate reads its run's spec snapshot, runs/<model>/<runId>/spec.json.
       // Drift holds the windowed baseline and the pooled drops: 527 MB at 1.02M rows × 20, so the default
       // window (1M rows) plus a 1M-row drop needs ~1.05 GB; 2048 MB, and 10 minutes for 2M rows on a

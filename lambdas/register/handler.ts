@@ -116,6 +116,19 @@ async function recordEnd(run: RunContext, fields: Parameters<Registry['updateRun
   }
 }
 
+/** Ends a run that registers no version (no drift, or nothing new to train on): production unchanged. */
+async function endWithoutVersion(
+  run: RunContext,
+  outcome: 'no_drift' | 'up_to_date',
+  decision: string,
+  finishedAt: string,
+): Promise<Registration> {
+  await recordEnd(run, { status: 'succeeded', outcome, step: 'done', decision, finishedAt });
+  await registry.releaseLease(run.model, run.runId);
+  await publishReport(run.model);
+  return { outcome, decision };
+}
+
 export async function register(input: RegisterInput, { spec }: RunStepContext): Promise<Registration> {
   const { run } = input;
   const finishedAt = new Date().toISOString();
@@ -127,17 +140,12 @@ export async function register(input: RegisterInput, { spec }: RunStepContext): 
     const baseline = await registry.getBaseline(run.model);
     if (baseline && run.drop) await registry.holdBackDrop(run, run.drop);
     const decision = `${input.drift.summary}; production unchanged${run.drop ? ', the drop is kept for the next retrain' : ''}`;
-    await recordEnd(run, {
-      status: 'succeeded',
-      outcome: 'no_drift',
-      step: 'done',
-      decision,
-      finishedAt,
-    });
-    await registry.releaseLease(run.model, run.runId);
     logger.info('no drift: run recorded', { status: input.drift.status });
-    await publishReport(run.model);
-    return { outcome: 'no_drift', decision };
+    return endWithoutVersion(run, 'no_drift', decision, finishedAt);
+  }
+  if (input.outcome === 'up_to_date') {
+    logger.info('nothing new: run recorded');
+    return endWithoutVersion(run, 'up_to_date', `${input.reason}; production unchanged`, finishedAt);
   }
 
   const { merge, evaluation, trials } = input;

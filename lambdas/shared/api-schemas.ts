@@ -191,7 +191,9 @@ export const runRecordSchema = z
     trigger: z.enum(['drop', 'first_model', 'schedule', 'manual']),
     status: z.enum(['running', 'succeeded', 'failed', 'interrupted']),
     step: z.string(),
-    outcome: z.enum(['promoted', 'canary', 'shadow', 'kept', 'superseded', 'no_drift', 'failed']).optional(),
+    outcome: z
+      .enum(['promoted', 'canary', 'shadow', 'kept', 'superseded', 'no_drift', 'up_to_date', 'failed'])
+      .optional(),
     decision: z.string().optional(),
     version: z.number().int().optional(),
     finishedAt: z.string().optional(),

@@ -142,7 +142,12 @@ export type ValidateInput = AdmitInput;
 /** What `validate` hands on: the run, and what the drop's check found. */
 export const validationSchema = z.object({
   run: runContextSchema,
-  validation: z.object({ rows: count, warnings: z.array(z.string()) }),
+  validation: z.object({
+    rows: count,
+    warnings: z.array(z.string()),
+    /** A retrain with nothing new to learn from (why): the state machine ends it without training. */
+    upToDate: text.optional(),
+  }),
 });
 export type Validation = z.output<typeof validationSchema>;
 
@@ -369,6 +374,7 @@ export const registerInputSchema = z.discriminatedUnion('outcome', [
     run: runContextSchema,
     drift: driftResultSchema.pick({ status: true, summary: true }),
   }),
+  z.object({ outcome: z.literal('up_to_date'), run: runContextSchema, reason: text }),
   z.object({
     outcome: z.enum(['promote', 'keep']),
     run: runContextSchema,
@@ -388,6 +394,7 @@ export const registrationSchema = z.object({
     'kept',
     'superseded',
     'no_drift',
+    'up_to_date',
     'failed',
   ] as const satisfies RunOutcome[]),
   version: count.optional(),

@@ -130,7 +130,15 @@ export interface HoldoutRecord {
 
 /** `interrupted`: its execution stopped without recording the run (see `lambdas/recover/handler.ts`). */
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
-export type RunOutcome = 'promoted' | 'canary' | 'shadow' | 'kept' | 'superseded' | 'no_drift' | 'failed';
+export type RunOutcome =
+  | 'promoted'
+  | 'canary'
+  | 'shadow'
+  | 'kept'
+  | 'superseded'
+  | 'no_drift'
+  | 'up_to_date'
+  | 'failed';
 
 export interface RunRecord {
   model: string;

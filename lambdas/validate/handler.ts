@@ -18,8 +18,15 @@ import {
 } from '../shared/contract.ts';
 import { InvalidDataError, RunEndedError } from '../shared/errors.ts';
 import { logger, metrics, withObservability } from '../shared/observability.ts';
-import { dropOfEvent, modelOfEvent, pinSpec, retrainTrigger, summarizeProblems } from '../shared/pipeline.ts';
-import { type DropRef, Registry } from '../shared/registry.ts';
+import {
+  dropOfEvent,
+  loadHeldBackDrops,
+  modelOfEvent,
+  pinSpec,
+  retrainTrigger,
+  summarizeProblems,
+} from '../shared/pipeline.ts';
+import { type Baseline, type DropRef, Registry } from '../shared/registry.ts';
 import { getStream, headObject, keys, putJson, putParts } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
@@ -42,6 +49,21 @@ export async function validate(input: ValidateInput): Promise<Validation> {
   return validation;
 }
 
+/**
+ * Why a retrain has nothing to learn from, or undefined when it has: no drop is held back and the
+ * production model was fitted on the whole baseline. Such a run could only train on rows the champion
+ * trained on, and a candidate is judged only on rows the champion never saw, so it would fail for want
+ * of a holdout; it ends as a no-op instead, the way a drop without drift does. (After a rollback the
+ * champion's dataset is an older one, so the rows added since are new to it and the retrain goes on.)
+ */
+async function nothingNewSince(model: string, baseline: Baseline): Promise<string | undefined> {
+  if ((await loadHeldBackDrops(registry, model, baseline)).length > 0) return undefined;
+  const production = await registry.getPointer(model, 'production');
+  const champion = production && (await registry.getVersion(model, production.version));
+  if (champion?.lineage.dataset.key !== baseline.datasetKey) return undefined;
+  return `nothing new since version ${champion.version} was trained: no drop is held back and it was fitted on the whole baseline (${baseline.rows} rows)`;
+}
+
 /** Opens the run record and checks the drop (a retrain checks nothing: it trains on what is held). */
 async function validateRun(input: ValidateInput, model: string): Promise<Validation> {
   const { event, runId, startedAt } = input;
@@ -57,7 +79,9 @@ async function validateRun(input: ValidateInput, model: string): Promise<Validat
       throw new InvalidDataError(`model "${model}" has no data yet: a ${retrain} retrain needs a first drop`);
     const run: RunContext = { model, runId, startedAt, bucket: dataBucket, trigger: retrain, spec: ref };
     await openRun({ model, runId, startedAt, trigger: retrain, status: 'running', step: 'validate' });
-    return { run, validation: { rows: baseline.rows, warnings: [] } };
+    const upToDate = await nothingNewSince(model, baseline);
+    if (upToDate) logger.info('nothing new to train on: the run ends without training', { trigger: retrain });
+    return { run, validation: { rows: baseline.rows, warnings: [], ...(upToDate && { upToDate }) } };
   }
 
   const drop = dropOfEvent(event)!;

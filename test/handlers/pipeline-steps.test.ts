@@ -113,7 +113,8 @@ describe('the retraining steps on emulators', () => {
     const span = Date.parse(record!.finishedAt!) - Date.parse(record!.startedAt);
     for (const [step, { start, end, seconds }] of Object.entries(durations)) {
       expect(seconds, step).toBeGreaterThanOrEqual(0);
-      expect(Date.parse(end!) - Date.parse(start), step).toBe(seconds! * 1000);
+      // Compared as the record computes it: ms × 1000 ÷ 1000 is not always the ms again (1021 → 1020.999…).
+      expect(seconds, step).toBe((Date.parse(end!) - Date.parse(start)) / 1000);
       expect(Date.parse(start)).toBeGreaterThanOrEqual(Date.parse(record!.startedAt));
     }
     expect(Object.values(durations).reduce((sum, { seconds }) => sum + seconds!, 0) * 1000).toBeLessThan(
@@ -161,6 +162,32 @@ describe('the retraining steps on emulators', () => {
     expect(version?.championVersion).toBe(1);
     expect((await registry.getBaseline('air-passengers'))?.rows).toBe(144);
     expect(await loadHeldBackDrops(registry, 'air-passengers')).toEqual([]);
+  });
+
+  it('ends a retrain with nothing new as a no-op: succeeded, no version, production and lease unchanged', async () => {
+    // Prepare: the retrain above merged every held drop and production was fitted on that whole baseline.
+    const { loadHeldBackDrops } = await import('../../lambdas/shared/pipeline.ts');
+    const production = await registry.getPointer('air-passengers', 'production');
+    const champion = await registry.getVersion('air-passengers', production!.version);
+    expect(await loadHeldBackDrops(registry, 'air-passengers')).toEqual([]);
+    expect(champion?.lineage.dataset.key).toBe((await registry.getBaseline('air-passengers'))?.datasetKey);
+    const versionsBefore = (await registry.listVersions('air-passengers')).length;
+    // Act: a scheduled retrain (before this change it failed in featurize: "all 28 holdout rows are rows
+    // the production model trained on … add new rows").
+    const execution = await run({ source: 'driftline.schedule', detail: { model: 'air-passengers' } });
+    // Assess
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(pipeline.invocations.slice(-3).map((call) => call.key)).toEqual(['admit', 'validate', 'register']);
+    expect(execution.state.registration).toEqual({
+      outcome: 'up_to_date',
+      decision: `nothing new since version ${champion?.version} was trained: no drop is held back and it was fitted on the whole baseline (144 rows); production unchanged`,
+    });
+    const record = (await registry.listRuns('air-passengers', 5)).find((r) => r.runId === execution.name);
+    expect(record).toMatchObject({ status: 'succeeded', outcome: 'up_to_date', step: 'done' });
+    expect(record?.version).toBeUndefined();
+    expect((await registry.listVersions('air-passengers')).length).toBe(versionsBefore);
+    expect(await registry.getPointer('air-passengers', 'production')).toEqual(production);
+    expect(await registry.getLease('air-passengers')).toBeUndefined();
   });
 
   it('sees no drift when a drop repeats data the baseline already has', async () => {
@@ -239,9 +266,13 @@ describe('the retraining steps on emulators', () => {
   });
 
   it('fails a step whose spec snapshot was rewritten, naming the snapshot', async () => {
-    // Prepare: a run (of a spec no step has read yet) whose snapshot is replaced after validate pinned it
-    const registered = await registry.getSpec<Record<string, unknown>>('air-pinned');
-    await registry.putSpec('air-pinned', { ...registered, description: 'pinned, then rewritten' });
+    // Prepare: a first model's run whose spec snapshot is replaced after validate pinned it
+    const registered = await registry.getSpec<Record<string, unknown>>('air-passengers');
+    await registry.putSpec('air-rewritten', { ...registered, name: 'air-rewritten' });
+    const event = await drop(
+      'incoming/air-rewritten/first.csv',
+      `${airPassengers.slice(0, 121).join('\n')}\n`,
+    );
     beforeInvoke = async (key, event) => {
       if (key !== 'merge') return;
       beforeInvoke = undefined;
@@ -251,14 +282,14 @@ describe('the retraining steps on emulators', () => {
       );
     };
     // Act
-    const execution = await run(retrainEvent('air-pinned'));
+    const execution = await run(event);
     // Assess: the run fails at merge with the snapshot named, recorded, and the lease is free again
     const specKey = execution.state.run!.spec.key;
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('StepInputError');
     expect(execution.cause).toContain(specKey);
     expect(execution.cause).toMatch(/^merge failed/);
-    expect(await registry.getLease('air-pinned')).toBeUndefined();
+    expect(await registry.getLease('air-rewritten')).toBeUndefined();
   });
 
   it('fails a malformed drop with a reason naming the problem and leaves production alone', async () => {
@@ -410,6 +441,7 @@ describe('the retraining steps on emulators', () => {
     expect([...new Set(served)].sort()).toEqual(['AUDIT', 'MODEL', 'POINTERS', 'SPEC', 'VERSION']);
     expect([...new Set(bookkeeping)].sort()).toEqual(['BASELINE', 'DROP', 'HELD', 'LEASE', 'RUN']);
     const runsOf = async (model: string) => (await registry.listRuns(model, 100)).length;
-    expect((await runsOf('air-passengers')) + (await runsOf('air-pinned'))).toBe(executions);
+    const models = ['air-passengers', 'air-pinned', 'air-rewritten'];
+    expect((await Promise.all(models.map(runsOf))).reduce((sum, runs) => sum + runs, 0)).toBe(executions);
   });
 });

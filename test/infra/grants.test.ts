@@ -65,7 +65,8 @@ const NEEDS: Record<FunctionName, Needs> = {
     read: ['incoming'],
     write: ['runs', 'tables'],
     registry: ['GetItem'],
-    runs: ['GetItem', 'UpdateItem'],
+    // Query: a retrain lists the drops held back to end at once when there is nothing new.
+    runs: ['GetItem', 'Query', 'UpdateItem'],
     predictionLog: [],
   },
   drift: {

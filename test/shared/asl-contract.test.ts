@@ -40,7 +40,9 @@ import { type LocalPipeline, loadPipeline, type StepHandler } from '../support/p
 
 /** How a scenario's stubs answer. */
 interface Scenario {
-  trigger: 'first_model' | 'drop';
+  trigger: 'first_model' | 'drop' | 'schedule';
+  /** Validate finds nothing new to train on (a retrain): why. */
+  upToDate?: string;
   /** The admissions `admit` answers in turn (the last one repeats). @default admitted */
   admissions?: Admission['status'][];
   drift?: DriftResult['status'];
@@ -116,10 +118,12 @@ function stubs(): Record<PipelineFunctionKey, StepHandler> {
         startedAt,
         bucket: 'data',
         trigger: scenario.trigger,
-        drop: { bucket: 'data', key: 'incoming/m/d.csv', etag: 'e', size: 10, rows: 10 },
+        ...(scenario.trigger !== 'schedule' && {
+          drop: { bucket: 'data', key: 'incoming/m/d.csv', etag: 'e', size: 10, rows: 10 },
+        }),
         spec: { key: `runs/m/${runId}/spec.json`, sha256: 'a'.repeat(64) },
       },
-      validation: { rows: 10, warnings: [] },
+      validation: { rows: 10, warnings: [], ...(scenario.upToDate && { upToDate: scenario.upToDate }) },
     })),
     drift: step('drift', runInputSchema, driftResultSchema, () => ({
       status: scenario.drift ?? 'drift',
@@ -179,16 +183,18 @@ function stubs(): Record<PipelineFunctionKey, StepHandler> {
       },
       holdoutKey: 'runs/m/exec/holdout.json',
     })),
-    register: step('register', registerInputSchema, registrationSchema, (input) => ({
-      outcome:
-        input.outcome === 'no_drift'
-          ? ('no_drift' as const)
-          : input.outcome === 'promote'
-            ? ('promoted' as const)
-            : ('kept' as const),
-      version: input.outcome === 'no_drift' ? undefined : 1,
-      decision: input.outcome,
-    })),
+    register: step('register', registerInputSchema, registrationSchema, (input) => {
+      if (input.outcome === 'no_drift' || input.outcome === 'up_to_date')
+        return {
+          outcome: input.outcome,
+          decision: input.outcome === 'up_to_date' ? input.reason : 'no drift',
+        };
+      return {
+        outcome: input.outcome === 'promote' ? ('promoted' as const) : ('kept' as const),
+        version: 1,
+        decision: input.outcome,
+      };
+    }),
     recordFailure: step('recordFailure', recordFailureInputSchema, failureSchema, ({ input }) => ({
       error: input.error?.Error ?? 'Error',
       reason: `failed: ${input.error?.Error}`,
@@ -245,6 +251,25 @@ describe('the ASL data flow against the step contract', () => {
       expect(execution.state.registration?.outcome).toBe('no_drift');
     },
   );
+
+  it('ends a retrain with nothing new at validate, registering no version', async () => {
+    const { execution, invoked } = await run({
+      trigger: 'schedule',
+      upToDate: 'nothing new since version 1',
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(invoked).toEqual(['admit', 'validate', 'register']);
+    expect(execution.state.registration).toEqual({
+      outcome: 'up_to_date',
+      decision: 'nothing new since version 1',
+    });
+  });
+
+  it('trains a retrain that has something new, skipping the drift gate', async () => {
+    const { execution, invoked } = await run({ trigger: 'schedule' });
+    expect(invoked).toEqual(['admit', 'validate', ...TRAINING, 'register']);
+    expect(execution.state.registration?.outcome).toBe('promoted');
+  });
 
   it('waits for the run lease and asks again, and ends a duplicate delivery without a run', async () => {
     const waited = await run({ trigger: 'first_model', admissions: ['waiting', 'waiting', 'admitted'] });
