@@ -37,7 +37,14 @@
 import { crc32 } from 'node:zlib';
 import type { EngineName, LearningTask } from '../types.ts';
 import { nodeArrays, type ServingLayout, thresholdFeatures, thresholdTable } from './layout.ts';
-import { buildPacked, checkPacked, type PackedLayout, packedNodeArrays } from './packed.ts';
+import {
+  buildPacked,
+  checkPacked,
+  completePacked,
+  MAX_PACKED_THRESHOLDS,
+  type PackedLayout,
+  packedNodeArrays,
+} from './packed.ts';
 import { rememberLayout, servingLayout } from './serving.ts';
 import {
   type Aggregation,
@@ -537,16 +544,17 @@ function readPacked(reader: Reader): FlatForest {
     featureStart[feature + 1] = featureStart[feature] + tableCounts[feature];
   }
   checkThresholdTable(thresholds, featureStart);
-  const layout: PackedLayout = {
-    kind: 'packed',
+  // Every split is a 14-bit index, so no file this code writes has a larger table.
+  if (thresholds.length > MAX_PACKED_THRESHOLDS)
+    throw new ForestFormatError('serialized forest has too many thresholds for its format');
+  const layout = completePacked({
     words,
     roots,
     inlineValues: inline ? new Float32Array(words.buffer, words.byteOffset, nodeCount) : undefined,
     leafBits,
     thresholds,
-    thresholdFeature: thresholdFeatures(featureStart),
     featureStart,
-  };
+  });
   if (checkPacked(layout, leafCount) !== leafCount) {
     throw new ForestFormatError('serialized forest has inconsistent node counts');
   }

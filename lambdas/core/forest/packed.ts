@@ -19,8 +19,8 @@ import { type FlatForest, ForestFormatError } from './types.ts';
 const SPLIT_MASK = 0x3fff;
 const LEFT_LEAF = 1 << 14;
 const RIGHT_LEAF = 1 << 15;
-/** Most distinct thresholds a packed forest may have (the split field's 14 bits). */
-const MAX_PACKED_THRESHOLDS = SPLIT_MASK + 1;
+/** Most distinct thresholds a packed forest may have (the split field's 14 bits), hence most slots. */
+export const MAX_PACKED_THRESHOLDS = SPLIT_MASK + 1;
 /** Most nodes in one tree of a packed forest (a child is at most 65,535 words after its parent). */
 const MAX_PACKED_TREE_NODES = 0x1_0000;
 /**
@@ -43,6 +43,36 @@ export interface PackedLayout {
   thresholds: Float64Array;
   thresholdFeature: Int32Array;
   featureStart: Int32Array;
+  /**
+   * The features that have thresholds, ascending. A walk keeps the row's cut per such feature, its
+   * *slot*: at most {@link MAX_PACKED_THRESHOLDS} slots whatever the feature count, so the cuts fit one
+   * buffer of fixed size (`predict.ts`).
+   */
+  slotFeature: Int32Array;
+  /** The slot of each threshold's feature. */
+  thresholdSlot: Int32Array;
+}
+
+/** A packed layout from its stored parts, with what is derived from the threshold table. */
+export function completePacked(
+  parts: Pick<PackedLayout, 'words' | 'roots' | 'inlineValues' | 'leafBits' | 'thresholds' | 'featureStart'>,
+): PackedLayout {
+  const { featureStart } = parts;
+  const featureCount = featureStart.length - 1;
+  const slotFeature: number[] = [];
+  const thresholdSlot = new Int32Array(featureStart[featureCount]);
+  for (let feature = 0; feature < featureCount; feature++) {
+    if (featureStart[feature + 1] === featureStart[feature]) continue;
+    thresholdSlot.fill(slotFeature.length, featureStart[feature], featureStart[feature + 1]);
+    slotFeature.push(feature);
+  }
+  return {
+    kind: 'packed',
+    ...parts,
+    thresholdFeature: thresholdFeatures(featureStart),
+    slotFeature: Int32Array.from(slotFeature),
+    thresholdSlot,
+  };
 }
 
 /** Whether leaf values can live in the leaf words: one float32 per leaf. */
@@ -138,16 +168,7 @@ export function buildPacked(forest: FlatForest): PackedLayout | undefined {
       (nodeFeature[right] < 0 ? RIGHT_LEAF : 0) |
       ((position[left] - word) << 16);
   }
-  return {
-    kind: 'packed',
-    words,
-    roots,
-    inlineValues,
-    leafBits,
-    thresholds,
-    thresholdFeature: thresholdFeatures(featureStart),
-    featureStart,
-  };
+  return completePacked({ words, roots, inlineValues, leafBits, thresholds, featureStart });
 }
 
 /**

@@ -149,6 +149,22 @@ describe('prediction over the serving layout', () => {
     expectEveryLayoutSame(mixed, friedmanTest);
   });
 
+  it('reads the cut of the right feature when some features never split (slots are not features)', async () => {
+    // Prepare: features 1 and 4 constant in training, so no tree splits on them and the packed walk's
+    // cuts are kept for features 0, 2, 3, 5, 6, 7 only; the test rows vary them anyway
+    const flat = { ...friedmanTrain, x: friedmanTrain.x.slice() };
+    for (let row = 0; row < flat.rowCount; row++) {
+      flat.x[row * flat.featureCount + 1] = 0.5;
+      flat.x[row * flat.featureCount + 4] = 0.5;
+    }
+    const forest = await getLearner('fast').fit(flat, { nTrees: 6 }, { seed: 3, workers: 1 });
+    // Act
+    const layout = servingLayout(forest);
+    // Assess
+    expect(layout.kind === 'packed' && Array.from(layout.slotFeature)).toEqual([0, 2, 3, 5, 6, 7]);
+    expectEveryLayoutSame(forest, friedmanTest);
+  });
+
   it('keeps the two-word layout, and format 1, for a forest with more thresholds than the packed split field holds', async () => {
     // Prepare: one tree, a left chain of 16,385 splits on x0 with thresholds 16,385, 16,384, …, 1 (node i
     // at position i, its right child the leaf at 2 × 16,385 − i, numbered 16,385 − i; the last left child
