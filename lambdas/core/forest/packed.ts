@@ -175,8 +175,11 @@ export function buildPacked(forest: FlatForest): PackedLayout | undefined {
  * Checks that every walk over a packed layout stays inside its tree and ends on a leaf, whatever the
  * row: each tree starts where the previous one ends, every internal word's split is in the threshold
  * table, its children lie after it inside its tree and its leaf bits agree with `leafBits`, a leaf index
- * is below `leafCount`. One pass over the words with no branch on their content. Returns the number of
- * leaves.
+ * is below `leafCount`. One pass over the words that visits each byte of `leafBits` once and, within it,
+ * only the words that need a test (internal words, and leaves that hold an index): a leaf's inline value
+ * needs none, and choosing words by a bit scan instead of a branch per word avoids a mispredicted
+ * branch on every other word (0.6× the time of testing every word branch-free, bench/RESULTS.md).
+ * Returns the number of leaves.
  *
  * @throws ForestFormatError for a layout that breaks any of these.
  */
@@ -186,7 +189,7 @@ export function checkPacked(layout: PackedLayout, leafCount: number): number {
   const words = new Int32Array(layout.words.buffer, layout.words.byteOffset, layout.words.length);
   const nodeCount = words.length;
   const tableSize = layout.thresholds.length;
-  const indexes = inlineValues === undefined ? 1 : 0;
+  const indexes = inlineValues === undefined;
   let bad = 0;
   let leaves = 0;
   for (let tree = 0; tree < roots.length; tree++) {
@@ -195,28 +198,48 @@ export function checkPacked(layout: PackedLayout, leafCount: number): number {
     if ((tree === 0 && start !== 0) || end <= start || end > nodeCount)
       throw new ForestFormatError('serialized forest has bad tree roots');
     bad |= (roots[tree] & 1) ^ ((leafBits[start >>> 3] >>> (start & 7)) & 1);
-    // Every test below is arithmetic on int32 (`(a - b) >>> 31` is 1 exactly when a < b): a leaf's word
-    // is random bits, so a branch on it would be mispredicted half the time.
+    // Every test below is arithmetic on int32 (`(a - b) >>> 31` is 1 exactly when a < b).
     const last = Math.max(start, end - 2);
-    for (let word = start; word < end; word++) {
-      const value = words[word];
-      const leaf = (leafBits[word >>> 3] >>> (word & 7)) & 1;
-      leaves += leaf;
-      const offset = value >>> 16;
-      const left = word + offset;
-      const outside = ((offset - 1) >>> 31) | ((end - 2 - left) >>> 31);
-      // The children's leaf bits, read at `min(left, last)` so the reads stay in the tree.
-      const over = left - last;
-      const at = last + (over & (over >> 31));
-      const childBits = (leafBits[at >>> 3] | (leafBits[(at >>> 3) + 1] << 8)) >>> (at & 7);
-      const internalBad =
-        outside | ((tableSize - 1 - (value & SPLIT_MASK)) >>> 31) | (((value >>> 14) ^ childBits) & 3);
-      const indexBad = (value >>> 31) | ((leafCount - 1 - value) >>> 31);
-      bad |= ((leaf ^ 1) & internalBad) | (leaf & indexes & indexBad);
+    let word = start;
+    while (word < end) {
+      // The leaf bits of `word` up to the next multiple of 8 or the tree's end, one bit per word.
+      const shift = word & 7;
+      const count = Math.min(8 - shift, end - word);
+      const mask = (1 << count) - 1;
+      const leafByte = (leafBits[word >>> 3] >>> shift) & mask;
+      leaves += bitCount(leafByte);
+      let internal = ~leafByte & mask;
+      while (internal !== 0) {
+        const at = word + 31 - Math.clz32(internal & -internal);
+        internal &= internal - 1;
+        const value = words[at];
+        const offset = value >>> 16;
+        const left = at + offset;
+        const outside = ((offset - 1) >>> 31) | ((end - 2 - left) >>> 31);
+        // The children's leaf bits, read at `min(left, last)` so the reads stay in the tree.
+        const over = left - last;
+        const child = last + (over & (over >> 31));
+        const childBits = (leafBits[child >>> 3] | (leafBits[(child >>> 3) + 1] << 8)) >>> (child & 7);
+        bad |= outside | ((tableSize - 1 - (value & SPLIT_MASK)) >>> 31) | (((value >>> 14) ^ childBits) & 3);
+      }
+      let indexed = indexes ? leafByte : 0;
+      while (indexed !== 0) {
+        const value = words[word + 31 - Math.clz32(indexed & -indexed)];
+        indexed &= indexed - 1;
+        bad |= (value >>> 31) | ((leafCount - 1 - value) >>> 31);
+      }
+      word += count;
     }
   }
   if (bad !== 0) throw new ForestFormatError('serialized forest has a malformed tree');
   return leaves;
+}
+
+/** Set bits of a byte. */
+function bitCount(byte: number): number {
+  const pairs = byte - ((byte >>> 1) & 0x55);
+  const nibbles = (pairs & 0x33) + ((pairs >>> 2) & 0x33);
+  return (nibbles + (nibbles >>> 4)) & 0x0f;
 }
 
 /**
