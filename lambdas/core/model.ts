@@ -135,7 +135,10 @@ export function loadModel(
     meta: ModelMeta;
     featurizer: Featurizer;
   };
-  const forest = deserializeForest(bytes.subarray(headerEnd));
+  // A matched sha256 proves every byte, so the forest's own CRC-32 would only repeat it.
+  const forest = deserializeForest(bytes.subarray(headerEnd), {
+    integrityVerified: expectedSha256 !== undefined,
+  });
   return { meta: header.meta, featurizer: header.featurizer, forest, sha256, bytes: bytes.length };
 }
 

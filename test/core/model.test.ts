@@ -96,6 +96,17 @@ describe('the model artifact', () => {
     expect(() => loadModel(new TextEncoder().encode('not a model at all'))).toThrow(ArtifactFormatError);
   });
 
+  it('leaves the forest’s CRC-32 to the sha256 when the registry’s sha256 is given, and checks it otherwise', async () => {
+    // Prepare: the forest's stored CRC-32 changed, the artifact hashed as it now is
+    const { bytes } = await forecastModel(false);
+    const forestAt = 12 + new DataView(bytes.buffer).getUint32(8, true);
+    const changed = Uint8Array.from(bytes);
+    changed[forestAt + 12] ^= 1;
+    // Act / Assess: a matching sha256 proves the bytes; without one the CRC-32 still refuses them
+    expect(loadModel(changed, sha256Hex(changed)).forest.nTrees).toBe(loadModel(bytes).forest.nTrees);
+    expect(() => loadModel(changed)).toThrow(/CRC-32 mismatch/);
+  });
+
   it('needs the month of the last history value when the model uses the month of year', async () => {
     const { bytes, matrix, forest, featurizer } = await forecastModel(true);
     const model = loadModel(bytes);

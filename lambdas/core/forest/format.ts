@@ -363,6 +363,17 @@ function enumValue<T>(values: readonly T[], code: number, what: string): T {
   return value;
 }
 
+/** Options of `deserializeForest`. */
+export interface DeserializeOptions {
+  /**
+   * The caller has already proven the bytes are the ones written (a sha256 of the enclosing artifact
+   * matched the registry's, as `loadModel` checks), so the CRC-32 pass over them is skipped; the
+   * structural checks still run.
+   * @default false
+   */
+  integrityVerified?: boolean;
+}
+
 /**
  * Reads a forest written by `serializeForest`, checking magic, format version, length and CRC-32 before
  * anything else, then the tree structure itself. A version 2 forest is views over `bytes` (which it
@@ -371,7 +382,7 @@ function enumValue<T>(values: readonly T[], code: number, what: string): T {
  * @throws ForestFormatError for anything that is not an intact forest of format version 1 or 2: other
  *   files, other versions, truncated or garbled bytes, or a structure a walk could leave.
  */
-export function deserializeForest(bytes: Uint8Array): FlatForest {
+export function deserializeForest(bytes: Uint8Array, options: DeserializeOptions = {}): FlatForest {
   if (bytes.length < HEADER_BYTES) throw new ForestFormatError('serialized forest is truncated (no header)');
   const header = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   if (header.getUint32(0, true) !== MAGIC) throw new ForestFormatError('not a serialized forest (bad magic)');
@@ -386,7 +397,7 @@ export function deserializeForest(bytes: Uint8Array): FlatForest {
   if (bytes.length - HEADER_BYTES > bodyLength)
     throw new ForestFormatError('serialized forest has trailing bytes');
   const body = bytes.subarray(HEADER_BYTES);
-  if (crc32(body) !== header.getUint32(12, true)) {
+  if (options.integrityVerified !== true && crc32(body) !== header.getUint32(12, true)) {
     throw new ForestFormatError('serialized forest is damaged (CRC-32 mismatch)');
   }
   return version === FORMAT_VERSION ? readPacked(new Reader(body)) : readPairs(new Reader(body));

@@ -14,7 +14,12 @@ import { mlRandomForestLearner } from './ml-random-forest.ts';
 import type { Learner } from './types.ts';
 
 export { fastLearner, type ShardOptions, trainShard } from './fast.ts';
-export { deserializeForest, type SerializeOptions, serializeForest } from './format.ts';
+export {
+  type DeserializeOptions,
+  deserializeForest,
+  type SerializeOptions,
+  serializeForest,
+} from './format.ts';
 export { mergeForests } from './merge.ts';
 export { fromMlRandomForest, mlRandomForestLearner, nextDown } from './ml-random-forest.ts';
 export { fastDefaults, mlRandomForestDefaults } from './params.ts';
