@@ -503,12 +503,16 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
     return carry.subarray(0, length);
   };
 
-  /** Room for one more row. With the input's size known, the rows so far tell how many are coming. */
-  const ensureCapacity = () => {
+  /**
+   * Room for one more row. With the input's size known, the rows so far tell how many are coming:
+   * `offset` is where in the input the next row starts (the rows before it may be in the chunk being
+   * read, which `consumedBytes` does not count yet).
+   */
+  const ensureCapacity = (offset: number) => {
     if (rowCount < capacity) return;
     let next = Math.ceil(capacity * 1.5);
     if (options.expectedBytes !== undefined && rowCount > 0) {
-      const bytesPerRow = Math.max(1, (consumedBytes - headerBytes) / rowCount);
+      const bytesPerRow = Math.max(1, (offset - headerBytes) / rowCount);
       const expectedRows = Math.ceil(((options.expectedBytes - headerBytes) / bytesPerRow) * 1.02);
       if (expectedRows > capacity) next = Math.max(capacity + 1024, expectedRows);
     }
@@ -527,7 +531,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
     lines = new Uint32Array(capacity);
   };
 
-  const addRow = (bytes: Uint8Array, recordLine: number) => {
+  const addRow = (bytes: Uint8Array, recordLine: number, offset: number) => {
     const width = header!.length;
     if (fields.length !== width) {
       throw new CsvError(
@@ -543,7 +547,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         `the file has more than ${maxRows} data rows, the most accepted; split it into smaller drops`,
       );
     }
-    ensureCapacity();
+    ensureCapacity(offset);
     const row = rowCount;
     lines[row] = recordLine;
     for (let column = 0; column < width; column++) {
@@ -589,7 +593,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         startColumns(names);
         headerBytes = consumedBytes + cut.next;
       } else {
-        addRow(bytes, cursor.line);
+        addRow(bytes, cursor.line, consumedBytes + position);
       }
       cursor.line += 1 + cut.lines;
       position = cut.next;

@@ -99,6 +99,18 @@ describe('readColumns', () => {
     expect(read.texts(0)[0]).toBe('0.5');
   });
 
+  it('sizes its columns from the input size for the rows the file holds, not one row per byte', async () => {
+    // Prepare: rows of one width, in one chunk, so every row is read before any input is counted as consumed
+    const rows = Array.from({ length: 5000 }, (_, i) => `${1000 + i}.25,${1000 + i}`);
+    const text = `x,y\n${rows.join('\n')}\n`;
+    // Act
+    const read = await readColumns(text, { expectedBytes: text.length });
+    // Assess: room for the 5000 rows and a little more, where one row per byte would be 10 times as many
+    expect(read.rowCount).toBe(5000);
+    expect(read.numbers(0)!.length).toBeGreaterThanOrEqual(5000);
+    expect(read.numbers(0)!.length).toBeLessThan(5000 * 1.1);
+  });
+
   it('reads any chunking of a file the same, and the same cells and lines as parseCsv', async () => {
     await fc.assert(
       fc.asyncProperty(
