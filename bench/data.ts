@@ -45,6 +45,8 @@ async function readTable(path: string, chunks: AsyncIterable<Uint8Array> = readC
     maxBytes: Number.POSITIVE_INFINITY,
     maxRows: Number.POSITIVE_INFINITY,
     expectedBytes: statSync(path).size,
+    // As the validate handler reads a drop: the chunks are the reader's once read.
+    releaseChunks: true,
   });
   if (!report.ok || !report.table)
     throw new Error(`${path} failed validation: ${JSON.stringify(report.problems)}`);

@@ -2,8 +2,9 @@
  * Reads a CSV drop straight into typed columns in one streaming pass: bytes in, a `Float64Array` per
  * numeric column and dictionary-coded text per text column out, with what the validation gate needs to
  * know about every column (missing, numeric, infinite and text cells, and where each kind first occurs).
- * No row is ever held as strings, so memory is the typed data plus one chunk of input, and numbers are
- * read from the bytes without building a string for them.
+ * No row is ever held as strings, so memory is the typed data plus one chunk of input. Each byte is
+ * scanned once: the loop that finds a field's end also gathers its digits, and a plain decimal goes
+ * straight into its column without a string or a second look at its bytes ({@link scanRecord}).
  *
  * It reads the same files as {@link parseCsv} (UTF-8, comma-separated, optional double quotes that may
  * span lines, LF, CRLF or CR line ends, a byte-order mark, blank lines skipped) and fails on the same
@@ -64,6 +65,15 @@ export interface ReadOptions extends CsvLimits {
   modeOf?: (name: string, header: readonly string[]) => ReadMode;
   /** The input's size when known, to size the columns once instead of growing them. */
   expectedBytes?: number;
+  /**
+   * The caller hands each chunk over: once read, a chunk that is the whole of its ArrayBuffer is
+   * detached, which frees its memory at once. Otherwise read chunks are freed only when V8 collects
+   * them, and the reader, which allocates nothing per cell, makes it collect rarely: V8 then waits for
+   * ~32 MB of them (more than the typed data of 100k rows × 20 columns). Only for chunks nothing else
+   * reads once they are yielded.
+   * @default false
+   */
+  releaseChunks?: boolean;
 }
 
 const LF = 10;
@@ -75,69 +85,15 @@ const PLUS = 43;
 const DOT = 46;
 const ZERO = 48;
 const NINE = 57;
-/** Input gathered before records are cut, so a record split across many tiny chunks is scanned rarely. */
+/** Input gathered before records are read, so a record split across many tiny chunks is rescanned rarely. */
 const MIN_SCAN_BYTES = 64 * 1024;
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, power) => 10 ** power);
-
 /**
- * The number the bytes `[start, end)` spell when they are a plain decimal (`-12.5`, `3e-4`) of at most
- * 15 digits with a power of ten within ±22: then the mantissa and the power are exact doubles and one
- * multiplication or division is correctly rounded (Clinger 1990), so the result equals `Number(text)`.
- * Undefined for anything else (spaces, `NA`, long mantissas, text), which the caller reads as a string.
- * The returned double is boxed (a heap number per cell): storing it into the column instead took ~1.2×
- * less CPU, but without that young garbage the scavenges that free the input chunks ran rarely, and peak
- * memory rose from ~1.2× to ~1.45× the typed data at 540k rows × 20 (bench:data; reverted).
+ * Most digits of a number read from the bytes: a mantissa of up to 15 digits is an exact double, so is
+ * 10^k for k ≤ 22, and one division of the two is correctly rounded (Clinger 1990): the same double as
+ * `Number(text)`. Longer mantissas, exponents and everything else are read from the text.
  */
-function plainDecimal(bytes: Uint8Array, start: number, end: number): number | undefined {
-  let index = start;
-  let negative = false;
-  if (bytes[index] === MINUS) {
-    negative = true;
-    index++;
-  } else if (bytes[index] === PLUS) index++;
-  let mantissa = 0;
-  let digits = 0;
-  while (index < end && bytes[index] >= ZERO && bytes[index] <= NINE) {
-    mantissa = mantissa * 10 + (bytes[index] - ZERO);
-    digits++;
-    index++;
-  }
-  let fraction = 0;
-  if (index < end && bytes[index] === DOT) {
-    index++;
-    while (index < end && bytes[index] >= ZERO && bytes[index] <= NINE) {
-      mantissa = mantissa * 10 + (bytes[index] - ZERO);
-      fraction++;
-      index++;
-    }
-  }
-  if (digits + fraction === 0 || digits + fraction > 15) return undefined;
-  let exponent = 0;
-  if (index < end && (bytes[index] === 101 || bytes[index] === 69)) {
-    index++;
-    let exponentNegative = false;
-    if (bytes[index] === MINUS || bytes[index] === PLUS) {
-      exponentNegative = bytes[index] === MINUS;
-      index++;
-    }
-    let exponentDigits = 0;
-    while (index < end && bytes[index] >= ZERO && bytes[index] <= NINE && exponentDigits < 4) {
-      exponent = exponent * 10 + (bytes[index] - ZERO);
-      exponentDigits++;
-      index++;
-    }
-    if (exponentDigits === 0) return undefined;
-    if (exponentNegative) exponent = -exponent;
-  }
-  if (index !== end) return undefined;
-  const power = exponent - fraction;
-  let value: number;
-  if (power === 0) value = mantissa;
-  else if (power > 0 && power <= 22) value = mantissa * POWERS_OF_TEN[power];
-  else if (power < 0 && power >= -22) value = mantissa / POWERS_OF_TEN[-power];
-  else return undefined;
-  return negative ? -value : value;
-}
+const MAX_PLAIN_DIGITS = 15;
+const POWERS_OF_TEN = Array.from({ length: MAX_PLAIN_DIGITS + 1 }, (_, power) => 10 ** power);
 
 function newScan(): ColumnScan {
   return {
@@ -191,12 +147,16 @@ class ColumnBuilder {
     }
   }
 
+  /**
+   * A number cell, the kind most cells are, is not counted here: the reader stores plain decimals
+   * straight into {@link direct}, and {@link finish} counts numbers as the cells that are neither
+   * missing nor text.
+   */
   private count(kind: number, value: number, row: number, text: () => string): void {
     const scan = this.scan;
     if (kind === MISSING) {
       if (scan.missing++ === 0) scan.firstMissingRow = row;
     } else if (kind === NUMBER) {
-      scan.numbers++;
       if (!Number.isFinite(value) && scan.infinite++ === 0) {
         scan.firstInfiniteRow = row;
         scan.firstInfiniteCell = text();
@@ -207,7 +167,15 @@ class ColumnBuilder {
     }
   }
 
-  /** A cell read from text (quoted, or not a plain decimal). */
+  /**
+   * The array the reader stores a plain decimal's value in directly, without its text: the numbers of
+   * a column that keeps no text. Undefined while the column keeps its cells' text.
+   */
+  get direct(): Float64Array | undefined {
+    return this.codes ? undefined : this.numbers;
+  }
+
+  /** A cell read from its text: quoted, not a plain decimal, or in a column that keeps its text. */
   addText(row: number, text: string): void {
     if (this.codes) {
       let code = this.dictionary.get(text);
@@ -240,16 +208,6 @@ class ColumnBuilder {
     this.count(value === undefined ? TEXT : NUMBER, value ?? Number.NaN, row, () => text);
   }
 
-  /** A cell that {@link plainDecimal} read. */
-  addNumber(row: number, value: number, bytes: Uint8Array, start: number, end: number): void {
-    if (this.codes) {
-      this.addText(row, Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1'));
-      return;
-    }
-    this.numbers![row] = value;
-    this.scan.numbers++;
-  }
-
   addMissing(row: number): void {
     if (this.codes) this.codes[row] = 0;
     if (this.numbers) this.numbers[row] = Number.NaN;
@@ -262,6 +220,12 @@ class ColumnBuilder {
       this.codes = undefined;
       this.dictionary.clear();
     }
+  }
+
+  /** The scan of a column of `rowCount` rows, its numbers counted. */
+  finish(rowCount: number): ColumnScan {
+    this.scan.numbers = rowCount - this.scan.missing - this.scan.text;
+    return this.scan;
   }
 
   texts(rowCount: number): string[] {
@@ -337,15 +301,20 @@ function linesWithin(bytes: Uint8Array, start: number, end: number, lineEnd: num
   return lines;
 }
 
-/** Field boundaries of the record being cut, reused between records. */
+/**
+ * The fields of a record that are read from their text (every field not stored straight into its
+ * column as a number): where each is in the input, how it is quoted and its column. Reused between
+ * records.
+ */
 class FieldList {
   starts = new Int32Array(64);
   ends = new Int32Array(64);
   /** 0 plain, 1 quoted, 2 quoted with doubled quotes inside. */
   quoting = new Uint8Array(64);
+  columns = new Int32Array(64);
   length = 0;
 
-  push(start: number, end: number, quoting: number): void {
+  push(start: number, end: number, quoting: number, column: number): void {
     if (this.length === this.starts.length) {
       const grow = <T extends Int32Array | Uint8Array>(array: T, make: (n: number) => T) => {
         const next = make(array.length * 2);
@@ -355,12 +324,23 @@ class FieldList {
       this.starts = grow(this.starts, (n) => new Int32Array(n));
       this.ends = grow(this.ends, (n) => new Int32Array(n));
       this.quoting = grow(this.quoting, (n) => new Uint8Array(n));
+      this.columns = grow(this.columns, (n) => new Int32Array(n));
     }
     this.starts[this.length] = start;
     this.ends[this.length] = end;
     this.quoting[this.length] = quoting;
+    this.columns[this.length] = column;
     this.length++;
   }
+}
+
+/** What {@link scanRecord} found about the record it read. */
+interface RecordEnd {
+  /** Where the next record starts. */
+  next: number;
+  /** Line ends inside the record's quoted fields. */
+  lines: number;
+  fields: number;
 }
 
 function badQuote(line: number): CsvError {
@@ -372,77 +352,145 @@ function badQuote(line: number): CsvError {
 }
 
 /**
- * Cuts the record starting at `start` into `fields`. Returns where the next record starts, or
- * {@link NEED_MORE} when the record is not complete in `bytes[0, end)` and more input may follow.
+ * Reads the record starting at `start` in one pass over its bytes: it finds the fields' boundaries and,
+ * in the same loop, the value of each unquoted field that is a plain decimal (`-12.5`, `7`, `.5`, `3.`;
+ * at most {@link MAX_PLAIN_DIGITS} digits), which goes straight into `direct[column][row]` when that
+ * column has a `direct` array. Every other field (quoted, empty, text, exponents, long mantissas, or a
+ * column that keeps its text) is listed in `fields` to be read from its text once the record is whole.
+ * Returns false when the record is not complete in `bytes[0, end)` and more input may follow: its
+ * numbers stored so far are then stored again when it is read whole.
  * @throws {CsvError} for a broken quote.
  */
-function cutRecord(
+function scanRecord(
   bytes: Uint8Array,
   start: number,
   end: number,
   final: boolean,
-  fields: FieldList,
   cursor: Cursor,
-): { next: number; lines: number } | typeof NEED_MORE {
+  direct: readonly (Float64Array | undefined)[],
+  row: number,
+  fields: FieldList,
+  found: RecordEnd,
+): boolean {
   fields.length = 0;
   let index = start;
   let lines = 0;
-  for (;;) {
+  for (let column = 0; ; column++) {
     if (index < end && bytes[index] === QUOTE) {
       const open = index + 1;
       let search = open;
       let quoting = 1;
       let close = -1;
       while (close < 0) {
-        const found = bytes.indexOf(QUOTE, search);
-        if (found < 0 || found >= end) {
-          if (!final) return NEED_MORE;
+        const quote = bytes.indexOf(QUOTE, search);
+        if (quote < 0 || quote >= end) {
+          if (!final) return false;
           throw new CsvError(
             'unclosed_quote',
             cursor.line,
             `line ${cursor.line} opens a quoted field that is never closed (the file ends inside quotes); close the quote or remove the stray "`,
           );
         }
-        if (found + 1 < end && bytes[found + 1] === QUOTE) {
+        if (quote + 1 < end && bytes[quote + 1] === QUOTE) {
           quoting = 2;
-          search = found + 2;
-        } else if (found + 1 === end && !final) return NEED_MORE;
-        else close = found;
+          search = quote + 2;
+        } else if (quote + 1 === end && !final) return false;
+        else close = quote;
       }
       lines += linesWithin(bytes, open, close, cursor.lineEnd);
-      fields.push(open, close, quoting);
+      fields.push(open, close, quoting, column);
       index = close + 1;
       if (index === end) {
-        if (!final) return NEED_MORE;
-        return { next: end, lines };
+        if (!final) return false;
+        found.next = end;
+        found.lines = lines;
+        found.fields = column + 1;
+        return true;
       }
       if (bytes[index] === COMMA) {
         index++;
         continue;
       }
       const after = lineEndAt(bytes, index, end, final, cursor);
-      if (after === NEED_MORE) return NEED_MORE;
+      if (after === NEED_MORE) return false;
       if (after === 0) throw badQuote(cursor.line + lines);
-      return { next: index + after, lines };
+      found.next = index + after;
+      found.lines = lines;
+      found.fields = column + 1;
+      return true;
     }
+
+    // An unquoted field: its digits are gathered into a mantissa while its end is looked for.
     const fieldStart = index;
+    let byte = index < end ? bytes[index] : -1;
+    const negative = byte === MINUS;
+    if (negative || byte === PLUS) byte = ++index < end ? bytes[index] : -1;
+    let mantissa = 0;
+    const integerStart = index;
+    while (byte >= ZERO && byte <= NINE) {
+      mantissa = mantissa * 10 + (byte - ZERO);
+      byte = ++index < end ? bytes[index] : -1;
+    }
+    let digits = index - integerStart;
+    let fraction = 0;
+    if (byte === DOT) {
+      byte = ++index < end ? bytes[index] : -1;
+      const fractionStart = index;
+      while (byte >= ZERO && byte <= NINE) {
+        mantissa = mantissa * 10 + (byte - ZERO);
+        byte = ++index < end ? bytes[index] : -1;
+      }
+      fraction = index - fractionStart;
+      digits += fraction;
+    }
+    let plain = digits > 0 && digits <= MAX_PLAIN_DIGITS;
+    // The field ends at a comma, the file's line end or the input's end; any other byte makes it text.
     let after = 0;
-    while (index < end) {
-      const byte = bytes[index];
-      if (byte === COMMA) break;
+    for (;;) {
+      if (byte === COMMA || byte === -1) break;
       if (byte === LF || byte === CR) {
         after = lineEndAt(bytes, index, end, final, cursor);
-        if (after === NEED_MORE) return NEED_MORE;
+        if (after === NEED_MORE) return false;
         if (after > 0) break;
-      }
-      if (byte === QUOTE) throw badQuote(cursor.line + lines);
-      index++;
+      } else if (byte === QUOTE) throw badQuote(cursor.line + lines);
+      plain = false;
+      byte = ++index < end ? bytes[index] : -1;
     }
-    if (index === end && !final) return NEED_MORE;
-    fields.push(fieldStart, index, 0);
-    if (index === end) return { next: end, lines };
-    if (after > 0) return { next: index + after, lines };
-    index++;
+    if (byte === -1 && !final) return false;
+    const numbers = direct[column];
+    if (plain && numbers !== undefined) {
+      const magnitude = fraction === 0 ? mantissa : mantissa / POWERS_OF_TEN[fraction];
+      numbers[row] = negative ? -magnitude : magnitude;
+    } else {
+      fields.push(fieldStart, index, 0, column);
+    }
+    if (byte === COMMA) {
+      index++;
+      continue;
+    }
+    found.next = index + after;
+    found.lines = lines;
+    found.fields = column + 1;
+    return true;
+  }
+}
+
+const NOTHING = new Uint8Array(0);
+
+/**
+ * Frees a chunk's memory now, when the chunk is the whole of its ArrayBuffer (not a view into memory
+ * that something else may hold): V8 frees an ArrayBuffer only when it collects it, and the reader
+ * allocates too little to make it collect often (see {@link ReadOptions.releaseChunks}).
+ */
+function release(chunk: Uint8Array): void {
+  const { buffer } = chunk;
+  if (!(buffer instanceof ArrayBuffer) || chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength)
+    return;
+  try {
+    buffer.transfer(0);
+  } catch (error) {
+    // Some buffers cannot be detached (a WebAssembly memory, say): they are left to the collector.
+    if (!(error instanceof TypeError)) throw error;
   }
 }
 
@@ -472,15 +520,18 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   const cursor: Cursor = { line: 1, lineEnd: UNKNOWN_END };
   const fields = new FieldList();
+  const found: RecordEnd = { next: 0, lines: 0, fields: 0 };
   let header: string[] | undefined;
   let columns: ColumnBuilder[] = [];
+  /** Each column's {@link ColumnBuilder.direct} array, refreshed whenever the columns change. */
+  let direct: (Float64Array | undefined)[] = [];
   let capacity = 0;
   let lines = new Uint32Array(0);
   let rowCount = 0;
   let bytesRead = 0;
   let settled = false;
   let firstChunk = true;
-  let pending: Uint8Array = new Uint8Array(0);
+  let pending: Uint8Array = NOTHING;
 
   let consumedBytes = 0;
   let headerBytes = 0;
@@ -518,6 +569,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
     }
     capacity = Math.min(next, Number.isFinite(maxRows) ? Math.max(maxRows, capacity + 1) : next);
     for (const column of columns) column.grow(capacity);
+    direct = columns.map((column) => column.direct);
     const grown = new Uint32Array(capacity);
     grown.set(lines);
     lines = grown;
@@ -528,16 +580,18 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
     checkHeader(header, cursor.line);
     capacity = 1024;
     columns = names.map((name) => new ColumnBuilder(options.modeOf?.(name, names) ?? 'auto', capacity));
+    direct = columns.map((column) => column.direct);
     lines = new Uint32Array(capacity);
   };
 
-  const addRow = (bytes: Uint8Array, recordLine: number, offset: number) => {
+  /** Checks the record {@link scanRecord} read as row `rowCount`, and reads the fields it listed. */
+  const addRow = (bytes: Uint8Array, recordLine: number) => {
     const width = header!.length;
-    if (fields.length !== width) {
+    if (found.fields !== width) {
       throw new CsvError(
         'wrong_field_count',
         recordLine,
-        `line ${recordLine} has ${fields.length} field${fields.length === 1 ? '' : 's'}, the header has ${width}; quote fields that contain commas, or fix the line`,
+        `line ${recordLine} has ${found.fields} field${found.fields === 1 ? '' : 's'}, the header has ${width}; quote fields that contain commas, or fix the line`,
       );
     }
     if (rowCount + 1 > maxRows) {
@@ -547,27 +601,21 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         `the file has more than ${maxRows} data rows, the most accepted; split it into smaller drops`,
       );
     }
-    ensureCapacity(offset);
     const row = rowCount;
     lines[row] = recordLine;
-    for (let column = 0; column < width; column++) {
-      const start = fields.starts[column];
-      const end = fields.ends[column];
-      const builder = columns[column];
-      if (fields.quoting[column] !== 0) {
-        builder.addText(row, decodeField(bytes, start, end, fields.quoting[column]));
-      } else if (start === end) {
-        builder.addMissing(row);
-      } else {
-        const value = plainDecimal(bytes, start, end);
-        if (value === undefined) builder.addText(row, decodeField(bytes, start, end, 0));
-        else builder.addNumber(row, value, bytes, start, end);
-      }
+    for (let field = 0; field < fields.length; field++) {
+      const start = fields.starts[field];
+      const end = fields.ends[field];
+      const quoting = fields.quoting[field];
+      const builder = columns[fields.columns[field]];
+      if (quoting === 0 && start === end) builder.addMissing(row);
+      else builder.addText(row, decodeField(bytes, start, end, quoting));
     }
     rowCount++;
     if (!settled && rowCount === AUTO_PROBE_ROWS) {
       settled = true;
       for (const builder of columns) builder.settle();
+      direct = columns.map((column) => column.direct);
     }
   };
 
@@ -584,21 +632,38 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         cursor.line++;
         continue;
       }
-      const cut = cutRecord(bytes, position, end, final, fields, cursor);
-      if (cut === NEED_MORE) return position;
       if (header === undefined) {
+        // No column has a direct array yet: every field of the header is listed, in order.
+        if (!scanRecord(bytes, position, end, final, cursor, [], 0, fields, found)) return position;
         const names = Array.from({ length: fields.length }, (_, index) =>
           decodeField(bytes, fields.starts[index], fields.ends[index], fields.quoting[index]).trim(),
         );
         startColumns(names);
-        headerBytes = consumedBytes + cut.next;
+        headerBytes = consumedBytes + found.next;
       } else {
-        addRow(bytes, cursor.line, consumedBytes + position);
+        ensureCapacity(consumedBytes + position);
+        if (!scanRecord(bytes, position, end, final, cursor, direct, rowCount, fields, found))
+          return position;
+        addRow(bytes, cursor.line);
       }
-      cursor.line += 1 + cut.lines;
-      position = cut.next;
+      cursor.line += 1 + found.lines;
+      position = found.next;
     }
     return position;
+  };
+
+  /** Reads the complete records of the input so far; returns the bytes left for the next chunk. */
+  const scanChunk = (joined: Uint8Array): Uint8Array => {
+    let bytes = joined;
+    if (firstChunk) {
+      if (bytes.length < 3 && bytes.length > 0) return bytes;
+      firstChunk = false;
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    }
+    if (bytes.length < MIN_SCAN_BYTES) return bytes;
+    const used = consume(bytes, false);
+    consumedBytes += used;
+    return bytes.subarray(used);
   };
 
   for await (const chunk of chunksOf(input)) {
@@ -610,22 +675,12 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         `the file is larger than ${maxBytes} bytes, the most accepted; split it into smaller drops`,
       );
     }
-    let bytes: Uint8Array = pending.length === 0 ? chunk : carryOver(pending, chunk);
-    if (firstChunk) {
-      if (bytes.length < 3 && bytes.length > 0) {
-        pending = bytes;
-        continue;
-      }
-      firstChunk = false;
-      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    pending = scanChunk(pending.length === 0 ? chunk : carryOver(pending, chunk));
+    if (options.releaseChunks) {
+      // What the reader still needs of the chunk (an incomplete record) moves to the carry buffer first.
+      if (pending.buffer === chunk.buffer) pending = carryOver(NOTHING, pending);
+      release(chunk);
     }
-    if (bytes.length < MIN_SCAN_BYTES) {
-      pending = bytes;
-      continue;
-    }
-    const used = consume(bytes, false);
-    consumedBytes += used;
-    pending = bytes.subarray(used);
   }
   if (firstChunk && pending[0] === 0xef && pending[1] === 0xbb && pending[2] === 0xbf) {
     pending = pending.subarray(3);
@@ -643,7 +698,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
   return {
     header: finalHeader,
     rowCount,
-    scans: columns.map((builder) => builder.scan),
+    scans: columns.map((builder) => builder.finish(rowCount)),
     lineOf(row: number): number {
       if (!Number.isInteger(row) || row < 0 || row >= rowCount) {
         throw new RangeError(`row ${row} is outside 0..${rowCount - 1}`);

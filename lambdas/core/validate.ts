@@ -4,7 +4,13 @@
  * values in range, enough rows, a clean monthly calendar for forecasts and usable labels for
  * classifiers. Bad data never throws: every finding is a {@link Problem} a person can act on.
  */
-import { type ColumnScan, type ReadColumns, type ReadMode, readColumns } from './column-reader.ts';
+import {
+  type ColumnScan,
+  type ReadColumns,
+  type ReadMode,
+  type ReadOptions,
+  readColumns,
+} from './column-reader.ts';
 import { CsvError, type CsvInput, type CsvLimits, type CsvProblem } from './csv.ts';
 import {
   LOG_TRANSFORMS,
@@ -474,6 +480,8 @@ function checkRows(
 /** Size guards of {@link validateDrop}, and the input's size when known (to size the columns once). */
 export interface ValidateOptions extends CsvLimits {
   expectedBytes?: number;
+  /** The reader frees each chunk of the drop once read ({@link ReadOptions.releaseChunks}). @default false */
+  releaseChunks?: boolean;
   /**
    * The drop adds rows to a model that already has data. What is about the data a model trains on —
    * `validation.minRows` and at least two classes — is then the merged dataset's to meet, not the drop's:

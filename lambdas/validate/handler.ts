@@ -99,7 +99,8 @@ async function validateRun(input: ValidateInput, model: string): Promise<Validat
     throw new InvalidDataError(`${key} was not read: ${tooLarge.message}`);
   }
   // The drop streams through the reader into typed columns (never whole in memory as bytes or text),
-  // hashed on the way; the validated table is stored once for every later step to read.
+  // hashed on the way; the validated table is stored once for every later step to read. The body's
+  // chunks are the reader's once hashed, so it frees each as soon as it has read it.
   const digest = createHash('sha256');
   const body = await getStream(bucket, key);
   async function* hashed(): AsyncGenerator<Uint8Array> {
@@ -111,6 +112,7 @@ async function validateRun(input: ValidateInput, model: string): Promise<Validat
   const report = await validateDrop(hashed(), spec, {
     ...specLimits(spec),
     expectedBytes: size,
+    releaseChunks: true,
     laterDrop: baseline !== undefined,
   });
   await putJson(dataBucket, keys.run(model, runId, 'validation.json'), { ...report, table: undefined });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AUTO_PROBE_ROWS, readColumns } from '#core/column-reader.ts';
-import { CsvError, type CsvInput, parseCsv } from '#core/csv.ts';
+import { AUTO_PROBE_ROWS, type ReadMode, readColumns } from '#core/column-reader.ts';
+import { CsvError, type CsvInput, isMissingCell, parseCsv, parseNumber } from '#core/csv.ts';
 
 async function* inChunks(text: string, size: number): AsyncGenerator<Uint8Array> {
   const bytes = new TextEncoder().encode(text);
@@ -57,6 +57,119 @@ describe('readColumns', () => {
     );
     expect(Object.is(read.numbers(0)![9], -0)).toBe(true);
     expect(read.scans[0]).toMatchObject({ numbers: 10, text: 0, missing: 0 });
+  });
+
+  /** What a cell holds today: NaN when missing or text, else the number parseNumber reads (Number()). */
+  const expectedValue = (cell: string) =>
+    isMissingCell(cell) ? Number.NaN : (parseNumber(cell) ?? Number.NaN);
+
+  /**
+   * Column x's values as read, from rows `cell,1` (a second column, so an empty cell is not a blank
+   * line, which the reader skips).
+   */
+  async function valuesOf(cells: string[], lineEnd = '\n', mode: ReadMode = 'numeric') {
+    const rows = cells.map((cell) => `${cell},1`);
+    const read = await readColumns(`x,y${lineEnd}${rows.join(lineEnd)}${lineEnd}`, { modeOf: () => mode });
+    expect(read.rowCount).toBe(cells.length);
+    return Array.from(read.numbers(0)!.subarray(0, read.rowCount));
+  }
+
+  it('reads any decimal exactly as Number() reads its text, on the fast path and off it', async () => {
+    // Prepare: signs, 0-20 integer and fraction digits (leading and trailing zeros, 16+ digit
+    // mantissas that leave the fast path), a dot or not, sometimes an exponent
+    const digits = (max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: max });
+    const decimal = fc
+      .tuple(
+        fc.constantFrom('', '-', '+'),
+        digits(20),
+        fc.boolean(),
+        digits(20),
+        fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '-', '+'), digits(3)), {
+          nil: undefined,
+        }),
+      )
+      .map(
+        ([sign, integer, dot, fraction, exponent]) =>
+          `${sign}${integer}${dot ? '.' : ''}${dot ? fraction : ''}${exponent ? exponent.join('') : ''}`,
+      );
+    await fc.assert(
+      fc.asyncProperty(fc.array(decimal, { minLength: 1, maxLength: 50 }), async (cells) => {
+        // Act
+        const values = await valuesOf(cells);
+        // Assess
+        cells.forEach((cell, row) => {
+          expect(Object.is(values[row], expectedValue(cell)), `"${cell}"`).toBe(true);
+        });
+      }),
+      { numRuns: 300, seed: 1405 },
+    );
+  });
+
+  it('reads the edge cases of the fast path as Number() does, in numeric and settled auto columns', async () => {
+    // Prepare
+    const cells = [
+      '-0',
+      '-0.0',
+      '0',
+      '1e5',
+      '.5',
+      '5.',
+      '+3',
+      '-.25',
+      '007',
+      '000000000000000000001.5',
+      '0.1',
+      '0.3',
+      '123456789012345',
+      '999999999999999.9',
+      '1234567890123456',
+      '12345678901234567890',
+      '9007199254740993',
+      '0.1000000000000000055511151231257827',
+      '-1.7976931348623157e308',
+      '4.9e-324',
+      'Infinity',
+      '-inf',
+      'NaN',
+      'NA',
+      '',
+      ' 7',
+      '7 ',
+      '1_000',
+      '0x10',
+      '.',
+      '-',
+      '1.2.3',
+      '--1',
+    ];
+    // Act
+    const numeric = await valuesOf(cells);
+    // An auto column keeps its first rows' text; its rows after AUTO_PROBE_ROWS take the fast path.
+    const probe = Array.from({ length: AUTO_PROBE_ROWS }, (_, row) => `${row}`);
+    const auto = await valuesOf([...probe, ...cells], '\n', 'auto');
+    // Assess
+    cells.forEach((cell, row) => {
+      expect(Object.is(numeric[row], expectedValue(cell)), `"${cell}"`).toBe(true);
+      expect(Object.is(auto[AUTO_PROBE_ROWS + row], expectedValue(cell)), `auto "${cell}"`).toBe(true);
+    });
+    expect(Object.is(numeric[0], -0)).toBe(true);
+    expect(numeric[20]).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('reads numbers the same with CRLF line ends, a byte-order mark and a last line without its end', async () => {
+    // Prepare
+    const cells = ['1.5', '-2', '3e2', '', '4.25'];
+    const expected = cells.map(expectedValue);
+    // Act
+    const crlf = await valuesOf(cells, '\r\n');
+    const withBom = await readColumns(`\ufeffx,y\n${cells.map((cell) => `${cell},1`).join('\n')}`, {
+      modeOf: () => 'numeric',
+    });
+    // Assess
+    expect(crlf).toEqual(expected);
+    expect(withBom.header).toEqual(['x', 'y']);
+    expect(Array.from(withBom.numbers(0)!.subarray(0, withBom.rowCount))).toEqual(expected);
+    expect(Array.from(withBom.numbers(1)!.subarray(0, withBom.rowCount))).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('counts missing, text and infinite cells with the first row and text of each', async () => {
@@ -170,6 +283,43 @@ describe('readColumns', () => {
     await expect(readColumns(inChunks('a\n1\n2\n3\n', 2), { maxBytes: 5 })).rejects.toMatchObject({
       code: 'file_too_large',
     });
+  });
+
+  it('frees the chunks it is handed once read, and only chunks that are a whole buffer', async () => {
+    // Prepare: ~340 KB in whole-buffer chunks (copies) and in views into one buffer, records split
+    const text = `a,b\n${Array.from({ length: 20_000 }, (_, row) => `${row}.5,"r ${row}"`).join('\n')}\n`;
+    const handed: Uint8Array[] = [];
+    async function* copies(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of inChunks(text, 70_001)) {
+        const copy = chunk.slice();
+        handed.push(copy);
+        yield copy;
+      }
+    }
+    const views: Uint8Array[] = [];
+    async function* viewsOf(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of inChunks(text, 70_001)) {
+        views.push(chunk);
+        yield chunk;
+      }
+    }
+    const modeOf = (name: string): ReadMode => (name === 'a' ? 'numeric' : 'text');
+    // Act
+    const kept = await readColumns(text, { modeOf });
+    const fromCopies = await readColumns(copies(), { modeOf, releaseChunks: true });
+    const fromViews = await readColumns(viewsOf(), { modeOf, releaseChunks: true });
+    // Assess: the same table, every handed-over copy detached, the views into a shared buffer intact
+    for (const read of [fromCopies, fromViews]) {
+      expect(read.rowCount).toBe(20_000);
+      expect(read.numbers(0)!.subarray(0, read.rowCount)).toEqual(
+        kept.numbers(0)!.subarray(0, kept.rowCount),
+      );
+      expect(read.texts(1)).toEqual(kept.texts(1));
+    }
+    // A view of a detached buffer is empty.
+    expect(handed.length).toBeGreaterThan(1);
+    expect(handed.map((chunk) => chunk.byteLength)).toEqual(handed.map(() => 0));
+    expect(views.every((chunk) => chunk.byteLength > 0)).toBe(true);
   });
 
   it('passes a failure of the source stream through unchanged', async () => {
