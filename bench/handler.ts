@@ -7,14 +7,20 @@
  *
  * Trains AirPassengers version 1 through the pipeline (the real state machine, its handlers in process),
  * then calls the middy-wrapped handler `--warmup` times and times `--calls` sequential calls per round,
- * `--rounds` times. Each call is measured twice: wall time (the loopback round trip to the emulator and its
- * answer included) and the CPU time of this process (`process.cpuUsage`; the emulators run in another):
- * the handler's own work plus what the SDK does on the caller's side of the write (marshal, sign, send,
- * parse the answer), garbage collection included. The target
- * (p50 ≤ 1 ms, p99 ≤ 5 ms) is judged on the CPU time; each is split into the awaited prediction-log write
- * (timed around `PredictionLog.put`) and the rest. EMF is on, as on AWS: each call builds and writes its
- * metrics line (to /dev/null while timing, so this output stays readable); the bench checks there is
- * exactly one per call.
+ * `--rounds` times. Each call is measured three ways: wall time (the loopback round trip to the emulator
+ * and its answer included); the CPU time of this process (`process.cpuUsage`; the emulators run in
+ * another): the handler's own work plus what the client does on the caller's side of the write (sign,
+ * send, read the answer), garbage collection included; and the CPU time of the handler's thread alone
+ * (the process's less V8's helper threads: parallel and concurrent GC, background compilation). The target
+ * (p50 ≤ 1 ms, p99 ≤ 5 ms) is judged on the process's CPU time; each is split into the awaited
+ * prediction-log write (timed around `PredictionLog.put`) and the rest. EMF is on, as on AWS: each call
+ * builds and writes its metrics line (to /dev/null while timing, so this output stays readable); the bench
+ * checks there is exactly one per call.
+ *
+ * Every round of the served handler is run next to a round of the reference, the same handler with the
+ * log's item sent as an SDK `PutItemCommand` (what the log did before `lambdas/shared/item-writer.ts`),
+ * alternating which goes first; the ratios are taken round by round, so load that comes and goes on a
+ * shared machine falls on both alike.
  *
  * The calls run under the predict function's `NODE_OPTIONS` from the synthesized stack (the V8 heap sizes
  * Lambda's runtime gives its memory, `lambdaHeapOptions` in `infra/driftline-function.ts`): the bench
@@ -28,7 +34,7 @@
  * Usage: npm run bench:handler [-- --calls 2000 --warmup 200 --rounds 5] [-- --node-defaults]
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -116,6 +122,18 @@ const cpuMs = () => {
   return (user + system) / 1000;
 };
 
+/**
+ * The CPU time of this thread alone so far, in ms, to the ns: the scheduler's own account
+ * (`/proc/<pid>/task/<tid>/schedstat`, the main thread's tid being the pid), which unlike
+ * `process.threadCpuUsage` is not counted in ticks. The difference to {@link cpuMs} is V8's helper threads.
+ */
+const schedstat = openSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'r');
+const schedstatBytes = Buffer.alloc(96);
+const threadCpuMs = () => {
+  const read = readSync(schedstat, schedstatBytes, 0, schedstatBytes.length, 0);
+  return Number(schedstatBytes.toString('latin1', 0, read).split(' ')[0]) / 1e6;
+};
+
 const emulators = await startEmulatorProcess();
 const loadAtStart = loadavg()[0];
 try {
@@ -154,6 +172,18 @@ try {
     }
   };
 
+  // The reference: the same item through the SDK's `PutItemCommand` pipeline, as the log wrote it before
+  // `ItemWriter` (a plain client with `cacheMiddleware`), swapped in for the reference's rounds.
+  const { ItemWriter } = await import('../lambdas/shared/item-writer.ts');
+  const { DynamoDBClient, PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+  const writerPut = ItemWriter.prototype.put;
+  const referenceClient = new DynamoDBClient({ cacheMiddleware: true });
+  const referencePut: typeof writerPut = async (TableName, Item) => {
+    await referenceClient.send(new PutItemCommand({ TableName, Item }));
+  };
+  const variants = { served: writerPut, reference: referencePut };
+  type Variant = keyof typeof variants;
+
   const event = {
     resource: '/models/{name}/predict',
     path: '/models/air-passengers/predict',
@@ -162,10 +192,13 @@ try {
     body: JSON.stringify({ instances: [{ history }] }),
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEvent;
-  const emfLines = await emfToDevNull(async () => {
-    for (let i = 0; i < warmup; i++) await steps.predict(event);
-  });
-  if (emfLines !== warmup) throw new Error(`expected one EMF line per call, got ${emfLines} for ${warmup}`);
+  for (const variant of ['served', 'reference'] as const) {
+    ItemWriter.prototype.put = variants[variant];
+    const emfLines = await emfToDevNull(async () => {
+      for (let i = 0; i < warmup; i++) await steps.predict(event);
+    });
+    if (emfLines !== warmup) throw new Error(`expected one EMF line per call, got ${emfLines} for ${warmup}`);
+  }
   // Garbage collections during the calls, to tell which calls one overlapped.
   const collections: { start: number; end: number }[] = [];
   const gcObserver = new PerformanceObserver((list) => {
@@ -173,12 +206,15 @@ try {
       collections.push({ start: entry.startTime, end: entry.startTime + entry.duration });
   });
   gcObserver.observe({ entryTypes: ['gc'] });
-  const parts = ['cpu', 'cpuWrite', 'cpuOwn', 'wall', 'wallWrite', 'wallOwn'] as const;
+  const parts = ['cpu', 'cpuThread', 'cpuWrite', 'cpuOwn', 'wall', 'wallWrite', 'wallOwn'] as const;
   type Part = (typeof parts)[number];
-  const perRound: Record<Part, number[]>[] = [];
   /** Per round: % of calls a garbage collection overlapped, collections, % of calls preempted. */
-  const causes: { gcCalls: number; collections: number; preempted: number }[] = [];
-  for (let round = 0; round < rounds; round++) {
+  type Causes = { gcCalls: number; collections: number; preempted: number };
+  const perRound: Record<Variant, Record<Part, number[]>[]> = { served: [], reference: [] };
+  const causes: Record<Variant, Causes[]> = { served: [], reference: [] };
+
+  async function measureRound(variant: Variant) {
+    ItemWriter.prototype.put = variants[variant];
     const measured = Object.fromEntries(parts.map((part) => [part, [] as number[]])) as Record<
       Part,
       number[]
@@ -191,11 +227,13 @@ try {
         writeMs = Number.NaN;
         writeCpuMs = Number.NaN;
         const switches = process.resourceUsage().involuntaryContextSwitches;
+        const thread = threadCpuMs();
         const started = performance.now();
         const cpu = cpuMs();
         const response = await steps.predict(event);
         const cpuUsed = cpuMs() - cpu;
         const elapsed = performance.now() - started;
+        measured.cpuThread.push(threadCpuMs() - thread);
         if (process.resourceUsage().involuntaryContextSwitches > switches) preempted += 1;
         windows.push(started, started + elapsed);
         if (response.statusCode !== 200)
@@ -209,46 +247,95 @@ try {
       }
     });
     if (emitted !== calls) throw new Error(`expected one EMF line per call, got ${emitted} for ${calls}`);
-    perRound.push(measured);
+    perRound[variant].push(measured);
     // The observer reports a collection on a later tick: let the last ones arrive.
     await new Promise((resolve) => setImmediate(resolve));
     let gcCalls = 0;
     for (let i = 0; i < windows.length; i += 2) {
       if (collections.some(({ start, end }) => start < windows[i + 1] && end > windows[i])) gcCalls += 1;
     }
-    causes.push({
+    causes[variant].push({
       gcCalls: (100 * gcCalls) / calls,
       collections: collections.length,
       preempted: (100 * preempted) / calls,
     });
   }
+  // Interleaved, alternating which goes first, so load that comes and goes falls on both alike.
+  for (let round = 0; round < rounds; round++) {
+    const order: Variant[] = round % 2 === 0 ? ['served', 'reference'] : ['reference', 'served'];
+    for (const variant of order) await measureRound(variant);
+  }
   gcObserver.disconnect();
-  const rows: [string, Part][] = [
-    ["**predict handler's CPU per call, the log write's client side and the EMF line included**", 'cpu'],
+  ItemWriter.prototype.put = writerPut;
+
+  const sortedOf = (variant: Variant, part: Part) =>
+    perRound[variant].map((round) => [...round[part]].sort((a, b) => a - b));
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const stats = (sorted: number[][]) => [
+    sorted.map((s) => quantile(s, 0.5)),
+    sorted.map((s) => quantile(s, 0.99)),
+    sorted.map(mean),
+  ];
+  const rows: [string, Variant, Part][] = [
     [
-      'of which the prediction-log write: SDK `PutItem` in this process (marshal, sign, send, parse)',
+      "**predict handler's CPU per call, the log write's client side and the EMF line included**",
+      'served',
+      'cpu',
+    ],
+    [
+      'of which the prediction-log write: `ItemWriter.put` in this process (sign, send, read the answer)',
+      'served',
       'cpuWrite',
     ],
-    ["of which the handler's own work (all but the write)", 'cpuOwn'],
-    ['wall time per call (the loopback round trip to the emulator process and its answer included)', 'wall'],
-    ['of which the awaited write (SDK + loopback + the emulated DynamoDB)', 'wallWrite'],
-    ['of which the rest', 'wallOwn'],
+    ["of which the handler's own work (all but the write)", 'served', 'cpuOwn'],
+    [
+      "CPU of the handler's thread alone (the rest of the process's: V8's GC and compiler threads)",
+      'served',
+      'cpuThread',
+    ],
+    [
+      'wall time per call (the loopback round trip to the emulator process and its answer included)',
+      'served',
+      'wall',
+    ],
+    ['of which the awaited write (client + loopback + the emulated DynamoDB)', 'served', 'wallWrite'],
+    ['of which the rest', 'served', 'wallOwn'],
+    [
+      'reference (the write as an SDK `PutItemCommand`): CPU per call, everything as in the first row',
+      'reference',
+      'cpu',
+    ],
+    ['of which the write', 'reference', 'cpuWrite'],
+    ["reference: CPU of the handler's thread alone", 'reference', 'cpuThread'],
   ];
   console.log(
-    `predict handler in process, emulators in a child process: ${rounds} rounds × ${calls} calls after ${warmup} warm-up; ms, mean ± sd over rounds`,
+    `predict handler in process, emulators in a child process: ${rounds} rounds × ${calls} calls after ${warmup} warm-up, the served write and the reference interleaved round by round; ms, mean ± sd over rounds`,
   );
   console.log('| measure | p50 ms | p99 ms | mean ms |');
   console.log('| --- | --- | --- | --- |');
-  for (const [label, part] of rows) {
-    const sorted = perRound.map((round) => [...round[part]].sort((a, b) => a - b));
+  for (const [label, variant, part] of rows) {
+    const [p50, p99, means] = stats(sortedOf(variant, part));
+    console.log(`| ${label} | ${meanSd(p50)} | ${meanSd(p99)} | ${meanSd(means)} |`);
+  }
+  // Ratios round by round (each served round beside the reference round run next to it).
+  const ratio = (part: Part) => {
+    const [servedStats, referenceStats] = [
+      stats(sortedOf('served', part)),
+      stats(sortedOf('reference', part)),
+    ];
+    return servedStats.map((values, k) => meanSd(values.map((value, r) => value / referenceStats[k][r])));
+  };
+  for (const [label, part] of [
+    ['served ÷ reference: CPU per call', 'cpu'],
+    ['served ÷ reference: the write', 'cpuWrite'],
+  ] as const)
+    console.log(`| ${label} (×) | ${ratio(part).join(' | ')} |`);
+  for (const variant of ['served', 'reference'] as const) {
+    const column = (pick: (round: Causes) => number) => meanSd(causes[variant].map(pick));
     console.log(
-      `| ${label} | ${meanSd(sorted.map((s) => quantile(s, 0.5)))} | ${meanSd(sorted.map((s) => quantile(s, 0.99)))} | ${meanSd(sorted.map((s) => s.reduce((a, b) => a + b, 0) / s.length))} |`,
+      `${variant}: calls a garbage collection overlapped: ${column((r) => r.gcCalls)} % (${column((r) => r.collections)} collections per round); calls during which the kernel preempted this process: ${column((r) => r.preempted)} %`,
     );
   }
-  const column = (pick: (round: (typeof causes)[number]) => number) => meanSd(causes.map(pick));
-  console.log(
-    `calls a garbage collection overlapped: ${column((r) => r.gcCalls)} % (${column((r) => r.collections)} collections per round); calls during which the kernel preempted this process: ${column((r) => r.preempted)} %`,
-  );
   console.log(
     `heap: ${process.env[HEAP_MARK]}; target: p50 ≤ 1 ms, p99 ≤ 5 ms for the CPU per call; load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`,
   );

@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './document-client.ts';
+import { ItemWriter } from './item-writer.ts';
 
 let s3: S3Client | undefined;
 let dynamo: DynamoDBDocumentClient | undefined;
@@ -36,18 +37,15 @@ export function dynamoClient(): DynamoDBDocumentClient {
   return dynamo;
 }
 
-let dynamoItems: DynamoDBClient | undefined;
+let items: ItemWriter | undefined;
 
 /**
- * A plain DynamoDB client for low-level commands on a hot path (the prediction log's `PutItem` on every
- * predict). It resolves each command class's middleware stack once (`cacheMiddleware`, which the document
- * client refuses) instead of on every send: 0.53-0.59 ms of CPU per `PutItem` against 0.59-0.62 through the
- * document client at the median, 0.60 against 0.84 mean, 1.9-2.3 against 4.7-5.2 ms at the 99th percentile
- * (`bench/RESULTS.md`).
+ * The writer of the prediction log's item on every predict: the SDK's parts without its per-command
+ * pipeline (`item-writer.ts`), over a client of its own.
  */
-export function dynamoItemClient(): DynamoDBClient {
-  dynamoItems ??= new DynamoDBClient({ cacheMiddleware: true });
-  return dynamoItems;
+export function itemWriter(): ItemWriter {
+  items ??= new ItemWriter(new DynamoDBClient({}));
+  return items;
 }
 
 /** The Step Functions client (`AWS_ENDPOINT_URL_SFN` points it at the local runtime). */

@@ -3,9 +3,9 @@
  * request with the version and role that answered, the inputs and the outputs, so every prediction can be
  * traced to its model version and scored when its label arrives (`POST /models/{name}/feedback`).
  */
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoClient, dynamoItemClient } from './clients.ts';
+import { dynamoClient, itemWriter } from './clients.ts';
 
 export const RETENTION_DAYS = 30;
 /**
@@ -115,20 +115,15 @@ export class PredictionLog {
   /** Logs one request: one small item, its body a single JSON string (see {@link storedBody}). */
   async put(entry: PredictionEntry): Promise<void> {
     const expiresAt = Math.floor(Date.parse(entry.at) / 1000) + RETENTION_DAYS * 86_400;
-    await dynamoItemClient().send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          id: { S: entry.id },
-          model: { S: entry.model },
-          version: { N: String(entry.version) },
-          role: { S: entry.role },
-          at: { S: entry.at },
-          body: { S: storedBody(entry) },
-          expiresAt: { N: String(expiresAt) },
-        },
-      }),
-    );
+    await itemWriter().put(this.tableName, {
+      id: { S: entry.id },
+      model: { S: entry.model },
+      version: { N: String(entry.version) },
+      role: { S: entry.role },
+      at: { S: entry.at },
+      body: { S: storedBody(entry) },
+      expiresAt: { N: String(expiresAt) },
+    });
   }
 
   async get(id: string): Promise<PredictionRecord | undefined> {
