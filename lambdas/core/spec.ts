@@ -12,6 +12,7 @@ import {
 } from './features.ts';
 import { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS } from './metrics.ts';
 import { DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES } from './paired-bootstrap.ts';
+import { PARSE_ONCE } from './parse-once.ts';
 import type { EngineName, LearningTask, Table, Task } from './types.ts';
 
 export { CLASSIFICATION_METRICS, type MetricName, REGRESSION_METRICS };
@@ -818,7 +819,7 @@ export function parseSpec(json: unknown): ModelSpec {
     throw new SpecError([{ path: 'spec.task', message }]);
   }
   const schema = branchSchemas[task as Task];
-  const result = schema.safeParse(json, { error: fallbackMessage });
+  const result = schema.safeParse(json, { ...PARSE_ONCE, error: fallbackMessage });
   if (!result.success) {
     const issues = result.error.issues.flatMap((issue) =>
       issue.code === 'unrecognized_keys'

@@ -10,6 +10,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { alarmEventKey, breachingPeriods, type ServingRole } from '#core/lifecycle.ts';
+import { PARSE_ONCE } from '#core/parse-once.ts';
 import { BadRequestError } from './errors.ts';
 import { ARTIFACT_REFUSED_METRIC } from './observability.ts';
 
@@ -74,7 +75,7 @@ export function dimensionOfAlarm(detail: AlarmDetail, name: string): string | un
 
 /** A manual rollback's request. @throws BadRequestError when it names no model. */
 export function parseManualRollback(event: unknown): ManualRollback {
-  const parsed = manualSchema.safeParse(event);
+  const parsed = manualSchema.safeParse(event, PARSE_ONCE);
   if (!parsed.success) throw new BadRequestError(`a manual rollback needs "model": ${parsed.error.message}`);
   return parsed.data;
 }
@@ -108,7 +109,7 @@ export interface AlarmIgnored {
 export function readAlarmChange(
   event: EventBridgeEvent<'CloudWatch Alarm State Change', unknown>,
 ): AlarmRollback | AlarmIgnored {
-  const parsed = alarmDetailSchema.safeParse(event.detail);
+  const parsed = alarmDetailSchema.safeParse(event.detail, PARSE_ONCE);
   if (!parsed.success)
     throw new BadRequestError(`not a CloudWatch alarm state change: ${parsed.error.message}`);
   const detail = parsed.data;

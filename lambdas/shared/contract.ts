@@ -11,6 +11,7 @@ import * as z from 'zod';
 import type { DatasetHistory } from '#core/merge.ts';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '#core/metrics.ts';
 import type { PairedComparison } from '#core/paired-bootstrap.ts';
+import { PARSE_ONCE } from '#core/parse-once.ts';
 import { forestParamsSchema } from '#core/spec.ts';
 import type { EngineName } from '#core/types.ts';
 import { StepInputError } from './errors.ts';
@@ -458,7 +459,7 @@ function describeIssues(error: z.ZodError, limit = 3): string {
  * @throws StepInputError naming the step, the first problems and what to do.
  */
 export function parseStepInput<S extends z.ZodType>(step: string, schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
+  const parsed = schema.safeParse(input, PARSE_ONCE);
   if (parsed.success) return parsed.data;
   throw new StepInputError(
     `${step} received an input that does not fit the pipeline contract: ${describeIssues(parsed.error)}. ` +

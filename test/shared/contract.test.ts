@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import middy from '@middy/core';
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { parseSpec } from '../../lambdas/core/spec.ts';
 import {
   evaluateInputSchema,
   parseStepInput,
@@ -30,6 +32,24 @@ const features = {
   engine: 'fast',
   seed: 42,
 } as const;
+
+/** How many functions `parse` compiled from source text (`new Function`, which zod's JIT uses). */
+function compiledBy(parse: () => void): number {
+  const original = globalThis.Function;
+  let compiled = 0;
+  globalThis.Function = new Proxy(original, {
+    construct(target, args) {
+      compiled += 1;
+      return Reflect.construct(target, args);
+    },
+  });
+  try {
+    parse();
+  } finally {
+    globalThis.Function = original;
+  }
+  return compiled;
+}
 
 /** What a payload becomes on its way through Step Functions: JSON text, parsed again. */
 const overTheWire = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -132,6 +152,20 @@ describe('the pipeline contract', () => {
     expect(error?.message).toMatch(/\(and \d+ more\)/);
     expect(error?.message).toMatch(/deploy both again$/);
     expect(error?.message.length).toBeLessThan(1_000);
+  });
+
+  it("parses a step's input and the run's spec without compiling zod's JIT fast path (parsed once per invocation)", () => {
+    // Prepare: schemas no test has parsed yet, so any fast path would be compiled now.
+    const fresh = () => z.object({ run: z.object({ model: z.string(), runId: z.string() }) });
+    const spec = JSON.parse(readFileSync('data/specs/air-passengers.json', 'utf8'));
+    // Act
+    const jit = compiledBy(() => fresh().parse({ run }));
+    const step = compiledBy(() => parseStepInput('merge', fresh(), { run }));
+    const specParse = compiledBy(() => parseSpec(spec));
+    // Assess: the counter sees zod's JIT on a plain parse, and no compilation on the one-shot ones.
+    expect(jit).toBeGreaterThan(0);
+    expect(step).toBe(0);
+    expect(specParse).toBe(0);
   });
 
   it('parses the event in a middy before middleware, so the handler sees the parsed input', async () => {
