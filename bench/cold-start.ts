@@ -7,7 +7,8 @@
  * clock), and the CPU the worker thread used for it (median; `process.threadCpuUsage`, which a busy
  * machine inflates far less than the wall clock: compare CPU across runs taken at different loads).
  *
- * Usage: npm run bench:cold [-- --functions predict,train --repeat 7]
+ * Usage: npm run bench:cold [-- --functions predict,train|all --repeat 7 --bundles-only]
+ * (`--bundles-only` skips the TypeScript sources column, the slow one).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,8 +22,8 @@ const option = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? process.argv[at + 1] : fallback;
 };
-const names = option('functions', 'predict,train,featurize').split(',');
 const repeat = Number(option('repeat', '7'));
+const bundlesOnly = process.argv.includes('--bundles-only');
 
 const scratch = mkdtempSync(join(tmpdir(), 'driftline-bench-cold-'));
 const stack = readLocalStack(await loadStack({ outdir: join(scratch, 'cdk.out') }), {
@@ -33,6 +34,8 @@ const { functions } = await bundleFunctions(stack.functions, {
   cacheDir: join(repoRoot, 'node_modules/.cache/driftline/bundles'),
   root: repoRoot,
 });
+const picked = option('functions', 'predict,train,featurize');
+const names = picked === 'all' ? functions.map((fn) => fn.shortName) : picked.split(',');
 
 /**
  * ms from `new Worker` to the module imported, in a thread with the function's environment, and the ms of
@@ -86,7 +89,7 @@ for (const name of names) {
   const fn = functions.find((f) => f.shortName === name);
   if (!fn?.code) throw new Error(`no function ${name}`);
   const code = fn.code;
-  const sources = await series(() => coldLoad(fn.entry, fn.environment));
+  const sources = bundlesOnly ? '' : await series(() => coldLoad(fn.entry, fn.environment));
   const bundle = await series(() => coldLoad(code, fn.environment));
   await coldLoad(code, fn.environment, v8);
   const cached = await series(() => coldLoad(code, fn.environment, v8));
