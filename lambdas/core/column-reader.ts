@@ -14,12 +14,13 @@ import { CsvError, type CsvInput, type CsvLimits, checkHeader, isMissingCell, pa
 
 /**
  * How a column is kept while reading: `numeric` as numbers only (text cells are counted, not kept);
- * `text` as the cells' text; `auto` as both until its first {@link AUTO_PROBE_ROWS} rows are all numbers
- * or missing, then as numbers only (its text, if a later row needs it, is the number's shortest form).
+ * `text` as the cells' text; `auto` as numbers, and as text too when its first {@link AUTO_PROBE_ROWS}
+ * rows (all of them, in a shorter file) hold text or an infinity. A column kept as numbers only gives
+ * each number's shortest form as its text.
  */
 export type ReadMode = 'numeric' | 'text' | 'auto';
 
-/** Rows an `auto` column keeps its cells' text for before it is judged numeric. */
+/** Rows that decide whether an `auto` column keeps its cells' text. */
 export const AUTO_PROBE_ROWS = 1000;
 
 /** What one pass over a column's cells found; rows are 0-based data row indices, -1 when none. */
@@ -131,7 +132,7 @@ class ColumnBuilder {
   constructor(mode: ReadMode, capacity: number) {
     this.mode = mode;
     if (mode !== 'text') this.numbers = new Float64Array(capacity);
-    if (mode !== 'numeric') this.codes = new Uint32Array(capacity);
+    if (mode === 'text') this.codes = new Uint32Array(capacity);
   }
 
   grow(capacity: number): void {
@@ -175,23 +176,29 @@ class ColumnBuilder {
     return this.codes ? undefined : this.numbers;
   }
 
+  /** The dictionary code of a cell's text, classified the first time the text is seen. */
+  private codeOf(text: string): number {
+    let code = this.dictionary.get(text);
+    if (code === undefined) {
+      code = this.words.length;
+      this.dictionary.set(text, code);
+      this.words.push(text);
+      if (isMissingCell(text)) {
+        this.kinds.push(MISSING);
+        this.values.push(Number.NaN);
+      } else {
+        const value = parseNumber(text);
+        this.kinds.push(value === undefined ? TEXT : NUMBER);
+        this.values.push(value ?? Number.NaN);
+      }
+    }
+    return code;
+  }
+
   /** A cell read from its text: quoted, not a plain decimal, or in a column that keeps its text. */
   addText(row: number, text: string): void {
     if (this.codes) {
-      let code = this.dictionary.get(text);
-      if (code === undefined) {
-        code = this.words.length;
-        this.dictionary.set(text, code);
-        this.words.push(text);
-        if (isMissingCell(text)) {
-          this.kinds.push(MISSING);
-          this.values.push(Number.NaN);
-        } else {
-          const value = parseNumber(text);
-          this.kinds.push(value === undefined ? TEXT : NUMBER);
-          this.values.push(value ?? Number.NaN);
-        }
-      }
+      const code = this.codeOf(text);
       const kind = this.kinds[code];
       this.codes[row] = kind === MISSING ? 0 : code + 1;
       if (this.numbers) this.numbers[row] = this.values[code];
@@ -214,12 +221,20 @@ class ColumnBuilder {
     if (this.scan.missing++ === 0) this.scan.firstMissingRow = row;
   }
 
-  /** After the probe rows: an `auto` column of numbers and blanks only stops keeping its text. */
-  settle(): void {
-    if (this.mode === 'auto' && this.codes && this.scan.text === 0 && this.scan.infinite === 0) {
-      this.codes = undefined;
-      this.dictionary.clear();
-    }
+  /** Whether an `auto` column's probe rows, now read, hold text or an infinity: it then keeps its text. */
+  get needsText(): boolean {
+    return this.mode === 'auto' && (this.scan.text > 0 || this.scan.infinite > 0);
+  }
+
+  /** Starts keeping the cells' text, with room for `capacity` rows; {@link recode} fills the rows so far. */
+  keepText(capacity: number): void {
+    this.codes = new Uint32Array(capacity);
+  }
+
+  /** The text of a cell already read and counted (`undefined` for an empty one), now kept as a code. */
+  recode(row: number, text: string | undefined): void {
+    const code = text === undefined ? -1 : this.codeOf(text);
+    this.codes![row] = code < 0 || this.kinds[code] === MISSING ? 0 : code + 1;
   }
 
   /** The scan of a column of `rowCount` rows, its numbers counted. */
@@ -612,11 +627,54 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
       else builder.addText(row, decodeField(bytes, start, end, quoting));
     }
     rowCount++;
-    if (!settled && rowCount === AUTO_PROBE_ROWS) {
-      settled = true;
-      for (const builder of columns) builder.settle();
-      direct = columns.map((column) => column.direct);
+  };
+
+  /**
+   * The probe rows' bytes, kept while `auto` columns are on probation: those columns read their numbers
+   * like any other (straight from the bytes), and only one whose probe rows turn out to hold text reads
+   * its text, again, from here.
+   */
+  let probe = NOTHING;
+  let probeLength = 0;
+  const keepProbe = (bytes: Uint8Array, start: number, end: number) => {
+    const length = probeLength + end - start;
+    if (length > probe.length) {
+      const grown = new Uint8Array(Math.max(length, 2 * probe.length, 64 * 1024));
+      grown.set(probe.subarray(0, probeLength));
+      probe = grown;
     }
+    probe.set(bytes.subarray(start, end), probeLength);
+    probeLength = length;
+  };
+
+  /** After the probe rows: each `auto` column that met text keeps its text, from its first row on. */
+  const settleProbe = () => {
+    settled = true;
+    const keeping = columns.map((column) => column.needsText);
+    if (keeping.includes(true)) {
+      columns.forEach((column, index) => {
+        if (keeping[index]) column.keepText(capacity);
+      });
+      const bytes = probe.subarray(0, probeLength);
+      // The probe holds whole records that were read once already: reading them again cannot fail.
+      const again: Cursor = { line: 1, lineEnd: cursor.lineEnd };
+      const cells = new FieldList();
+      const record: RecordEnd = { next: 0, lines: 0, fields: 0 };
+      for (let row = 0, position = 0; row < rowCount; row++, position = record.next) {
+        scanRecord(bytes, position, bytes.length, true, again, [], row, cells, record);
+        for (let field = 0; field < cells.length; field++) {
+          const column = cells.columns[field];
+          if (!keeping[column]) continue;
+          const start = cells.starts[field];
+          const end = cells.ends[field];
+          const quoting = cells.quoting[field];
+          const text = quoting === 0 && start === end ? undefined : decodeField(bytes, start, end, quoting);
+          columns[column].recode(row, text);
+        }
+      }
+    }
+    probe = NOTHING;
+    direct = columns.map((column) => column.direct);
   };
 
   /** Cuts every complete record of `bytes`; returns where the first incomplete one starts. */
@@ -640,11 +698,16 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         );
         startColumns(names);
         headerBytes = consumedBytes + found.next;
+        settled = !columns.some((column) => column.mode === 'auto');
       } else {
         ensureCapacity(consumedBytes + position);
         if (!scanRecord(bytes, position, end, final, cursor, direct, rowCount, fields, found))
           return position;
         addRow(bytes, cursor.line);
+        if (!settled) {
+          keepProbe(bytes, position, found.next);
+          if (rowCount === AUTO_PROBE_ROWS) settleProbe();
+        }
       }
       cursor.line += 1 + found.lines;
       position = found.next;
@@ -686,6 +749,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
     pending = pending.subarray(3);
   }
   consume(pending, true);
+  if (!settled) settleProbe();
   if (header === undefined) {
     throw new CsvError(
       'empty_file',

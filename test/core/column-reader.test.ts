@@ -224,6 +224,30 @@ describe('readColumns', () => {
     expect(read.numbers(0)!.length).toBeLessThan(5000 * 1.1);
   });
 
+  it('keeps the text of an auto column whose first rows hold text, every cell as written', async () => {
+    // Prepare: column a meets text in its probe rows, among numbers written in forms their value does
+    // not keep ('01', '1.50'), quoted cells (one across lines) and empty ones; b holds numbers only
+    const a = Array.from({ length: AUTO_PROBE_ROWS + 20 }, (_, row) => `${row}.50`);
+    a[0] = '01';
+    a[3] = '';
+    a[7] = '"x, ""y""\nz"';
+    a[AUTO_PROBE_ROWS - 1] = 'word';
+    a[AUTO_PROBE_ROWS + 5] = 'later';
+    const b = a.map((_, row) => `${row}.50`);
+    const text = `a,b\n${a.map((cell, row) => `${cell},${b[row]}`).join('\n')}\n`;
+    const asWritten = a.map((cell) => (cell.startsWith('"') ? 'x, "y"\nz' : cell));
+    // Act: whole, and in chunks that split the probe rows
+    for (const input of [text, inChunks(text, 997)]) {
+      const read = await readColumns(input);
+      // Assess
+      expect(read.texts(0)).toEqual(asWritten);
+      expect(read.numbers(0)![0]).toBe(1);
+      expect(read.scans[0]).toMatchObject({ text: 3, firstTextRow: 7, missing: 1, firstMissingRow: 3 });
+      expect(read.texts(1)).toEqual(b.map((cell) => String(Number(cell))));
+      expect(read.lineOf(8)).toBe(11);
+    }
+  });
+
   it('reads any chunking of a file the same, and the same cells and lines as parseCsv', async () => {
     await fc.assert(
       fc.asyncProperty(
