@@ -12,7 +12,7 @@
  * | 4     | CRC-32 of the body                                                        |
  * | …     | body: fixed fields, then the sections below                               |
  *
- * Version 2 (written whenever the forest fits the packed layout, `packed.ts`) stores the serving layout
+ * Version 3 (written whenever the forest fits the packed layout, `packed.ts`) stores the serving layout
  * itself, so loading is typed-array views over the file's bytes (copies only where a section is not
  * aligned in memory) after the CRC-32 and one branch-free structural pass (`checkPacked`: every walk
  * stays in its tree and ends on a leaf). Body sections: classes (f64), feature importances (f64),
@@ -20,6 +20,11 @@
  * per feature u32, then the thresholds f64), the leaf bits (u8), the node words (u32), and, unless the
  * leaf values are inline in the words, the leaf values (f32 or f64). A model artifact places the forest
  * on an 8-byte boundary (`packModel`), so every section is read in place.
+ *
+ * Version 2 is version 3 with each internal word's split field holding the threshold's index into the
+ * whole table instead of `slot << slotBits | rank`. It is still read (files written before version 3):
+ * checked as stored, then its words are copied with the splits renumbered, or, for a table the slots
+ * cannot hold, decoded into the two-word layout.
  *
  * Version 1 body sections: classes (f64), feature importances (f64), per-tree importances (f64), node count of
  * each tree (u32), threshold table (count per feature u32, then the distinct thresholds of each feature
@@ -36,14 +41,15 @@
  */
 import { crc32 } from 'node:zlib';
 import type { EngineName, LearningTask } from '../types.ts';
-import { nodeArrays, type ServingLayout, thresholdFeatures, thresholdTable } from './layout.ts';
+import { buildLayout, nodeArrays, type ServingLayout, thresholdFeatures, thresholdTable } from './layout.ts';
 import {
   buildPacked,
   checkPacked,
   completePacked,
-  MAX_PACKED_THRESHOLDS,
   type PackedLayout,
   packedNodeArrays,
+  slotsFromTableIndexed,
+  tableIndexedPacked,
 } from './packed.ts';
 import { rememberLayout, servingLayout } from './serving.ts';
 import {
@@ -56,7 +62,9 @@ import {
 
 const MAGIC = 0x4646_4c44; // 'DLFF' read as a little-endian u32
 /** The version `serializeForest` writes for forests that fit the packed layout. */
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
+/** The packed layout with splits as table indexes: read, no longer written. */
+const TABLE_INDEXED_VERSION = 2;
 /** The version of the two-word layout's compact encoding, read and written for the forests that don't. */
 const PAIRS_VERSION = 1;
 const HEADER_BYTES = 16;
@@ -224,15 +232,15 @@ function readParams(reader: Reader): ResolvedForestParams {
 /** Options of `serializeForest`. */
 export interface SerializeOptions {
   /**
-   * The format version to write: 2 (the packed serving layout) whenever the forest fits it, else 1; 1
+   * The format version to write: 3 (the packed serving layout) whenever the forest fits it, else 1; 1
    * writes version 1 (what code before version 2 reads).
-   * @default 2
+   * @default 3
    */
-  formatVersion?: 1 | 2;
+  formatVersion?: 1 | 3;
 }
 
 /**
- * Serializes a forest into the versioned binary format above: version 2 when the forest fits the packed
+ * Serializes a forest into the versioned binary format above: version 3 when the forest fits the packed
  * layout (`fitsPacked`), version 1 otherwise or when asked.
  *
  * @example
@@ -263,7 +271,7 @@ function packedLayout(forest: FlatForest): PackedLayout | undefined {
   return layout.kind === 'packed' ? layout : buildPacked(forest);
 }
 
-/** The version 2 body: fixed fields, then the packed layout's sections (see the module comment). */
+/** The version 3 body: fixed fields, then the packed layout's sections (see the module comment). */
 function writePacked(writer: Writer, forest: FlatForest, layout: PackedLayout): void {
   const { featureStart } = layout;
   const inline = layout.inlineValues !== undefined;
@@ -376,7 +384,7 @@ export interface DeserializeOptions {
 
 /**
  * Reads a forest written by `serializeForest`, checking magic, format version, length and CRC-32 before
- * anything else, then the tree structure itself. A version 2 forest is views over `bytes` (which it
+ * anything else, then the tree structure itself. A version 3 forest is views over `bytes` (which it
  * keeps alive); callers must not change those bytes afterwards.
  *
  * @throws ForestFormatError for anything that is not an intact forest of format version 1 or 2: other
@@ -387,9 +395,9 @@ export function deserializeForest(bytes: Uint8Array, options: DeserializeOptions
   const header = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   if (header.getUint32(0, true) !== MAGIC) throw new ForestFormatError('not a serialized forest (bad magic)');
   const version = header.getUint16(4, true);
-  if (version !== FORMAT_VERSION && version !== PAIRS_VERSION) {
+  if (version !== FORMAT_VERSION && version !== TABLE_INDEXED_VERSION && version !== PAIRS_VERSION) {
     throw new ForestFormatError(
-      `unsupported forest format version ${version} (this code reads ${PAIRS_VERSION} and ${FORMAT_VERSION})`,
+      `unsupported forest format version ${version} (this code reads ${PAIRS_VERSION} to ${FORMAT_VERSION})`,
     );
   }
   const bodyLength = header.getUint32(8, true);
@@ -400,7 +408,7 @@ export function deserializeForest(bytes: Uint8Array, options: DeserializeOptions
   if (options.integrityVerified !== true && crc32(body) !== header.getUint32(12, true)) {
     throw new ForestFormatError('serialized forest is damaged (CRC-32 mismatch)');
   }
-  return version === FORMAT_VERSION ? readPacked(new Reader(body)) : readPairs(new Reader(body));
+  return version === PAIRS_VERSION ? readPairs(new Reader(body)) : readPacked(new Reader(body), version);
 }
 
 /** Reads a version 1 body, decoding it into the two-word layout. */
@@ -508,8 +516,11 @@ function servedForest(
   return forest;
 }
 
-/** Reads a version 2 body: views of the packed layout in place, checked by `checkPacked`. */
-function readPacked(reader: Reader): FlatForest {
+/**
+ * Reads a version 3 body: views of the packed layout in place, checked by `checkPacked`; or a version 2
+ * body, checked as stored, then renumbered into a copy or decoded (see the module comment).
+ */
+function readPacked(reader: Reader, version: number): FlatForest {
   const engine = enumValue(ENGINES, reader.u8(), 'engine');
   const task = enumValue(TASKS, reader.u8(), 'task');
   const aggregation = enumValue(AGGREGATIONS, reader.u8(), 'aggregation');
@@ -555,30 +566,38 @@ function readPacked(reader: Reader): FlatForest {
     featureStart[feature + 1] = featureStart[feature] + tableCounts[feature];
   }
   checkThresholdTable(thresholds, featureStart);
-  // Every split is a 14-bit index, so no file this code writes has a larger table.
-  if (thresholds.length > MAX_PACKED_THRESHOLDS)
-    throw new ForestFormatError('serialized forest has too many thresholds for its format');
-  const layout = completePacked({
+  const parts = {
     words,
     roots,
     inlineValues: inline ? new Float32Array(words.buffer, words.byteOffset, nodeCount) : undefined,
     leafBits,
     thresholds,
     featureStart,
-  });
-  if (checkPacked(layout, leafCount) !== leafCount) {
+  };
+  const stored = version === FORMAT_VERSION ? completePacked(parts) : tableIndexedPacked(parts);
+  // Version 3 is written only for a table whose slots fit the split field.
+  if (stored === undefined) throw new ForestFormatError('serialized forest has too many thresholds');
+  if (checkPacked(stored, leafCount) !== leafCount) {
     throw new ForestFormatError('serialized forest has inconsistent node counts');
   }
   // A tree's nodes are the same in pre-order as in the layout, so its root's pre-order index is its first word.
   const treeRoots = Uint32Array.from(roots, (root) => root >>> 1);
-  // Node arrays (and inline leaf values) are rebuilt only if something other than prediction reads them.
   const header = { engine, task, featureCount, classes, nTrees, firstTree, params, seed, aggregation };
-  return servedForest(
-    { ...header, featureImportances, treeImportances, ...(hasOob ? { oobScore } : {}), treeRoots },
-    layout,
-    () => packedNodeArrays(layout, leafValues),
-    leafValues,
-  );
+  const fields = {
+    ...header,
+    featureImportances,
+    treeImportances,
+    ...(hasOob ? { oobScore } : {}),
+    treeRoots,
+  };
+  const layout = version === FORMAT_VERSION ? stored : slotsFromTableIndexed(stored);
+  if (layout === undefined) {
+    // A version 2 table the slots cannot hold: served from the two-word layout, as a format 1 file.
+    const arrays = packedNodeArrays(stored, leafValues);
+    return servedForest(fields, buildLayout({ ...fields, ...arrays }), () => arrays, arrays.leafValues);
+  }
+  // Node arrays (and inline leaf values) are rebuilt only if something other than prediction reads them.
+  return servedForest(fields, layout, () => packedNodeArrays(layout, leafValues), leafValues);
 }
 
 /** Each feature's thresholds must ascend strictly (the layout's integer comparison relies on it). */

@@ -6,7 +6,7 @@
  * row's cuts from a module constant of fixed size ({@link packedCuts}).
  */
 import { cutOf, type ServingLayout } from './layout.ts';
-import { MAX_PACKED_THRESHOLDS, type PackedLayout } from './packed.ts';
+import { type PackedLayout, SPLIT_VALUES } from './packed.ts';
 import { type AnyLayout, servingLayout } from './serving.ts';
 import { type FlatForest, valuesPerLeaf } from './types.ts';
 
@@ -48,9 +48,12 @@ function cutRow(
  * every step: with the row's path in cache, 17-20% less time per row on the 100k × 20 forest than the
  * reassignable `rowCuts` (bench/RESULTS.md).
  */
-const packedCuts = new Int32Array(MAX_PACKED_THRESHOLDS);
+const packedCuts = new Int32Array(SPLIT_VALUES);
 
-/** Writes the slot cuts of the row at `x[offset ..]` into `cuts[cutOffset ..]` (one per slot). */
+/**
+ * Writes the cuts of the row at `x[offset ..]` into `cuts[cutOffset ..]`, one per slot, numbered as the
+ * layout's splits (`slot << slotBits | rank`, `packed.ts`) so a split compares with its slot's cut.
+ */
 function cutPackedRow(
   layout: PackedLayout,
   x: ArrayLike<number>,
@@ -58,15 +61,12 @@ function cutPackedRow(
   cuts: Int32Array,
   cutOffset: number,
 ): void {
-  const { thresholds, featureStart, slotFeature } = layout;
+  const { thresholds, featureStart, slotFeature, slotBits } = layout;
   for (let slot = 0; slot < slotFeature.length; slot++) {
     const feature = slotFeature[slot];
-    cuts[cutOffset + slot] = cutOf(
-      thresholds,
-      featureStart[feature],
-      featureStart[feature + 1],
-      x[offset + feature],
-    );
+    const start = featureStart[feature];
+    const rank = cutOf(thresholds, start, featureStart[feature + 1], x[offset + feature]) - start;
+    cuts[cutOffset + slot] = (slot << slotBits) + rank;
   }
 }
 
@@ -139,14 +139,14 @@ function leafInOrder(layout: ServingLayout, roots: Uint32Array, tree: number): n
  * `cuts[offset ..]`. The child is chosen without a branch: `right` is 1 when `split < cut`.
  */
 function packedLeafOf(layout: PackedLayout, tree: number, cuts: Int32Array, offset: number): number {
-  const { words, thresholdSlot } = layout;
+  const { words, slotBits } = layout;
   const root = layout.roots[tree];
   let at = root >>> 1;
   if ((root & 1) === 1) return at;
   for (;;) {
     const word = words[at];
     const split = word & 0x3fff;
-    const right = (split - cuts[offset + thresholdSlot[split]]) >>> 31;
+    const right = (split - cuts[offset + (split >>> slotBits)]) >>> 31;
     at += (word >>> 16) + right;
     if (((word >>> (14 + right)) & 1) === 1) return at;
   }
@@ -154,7 +154,7 @@ function packedLeafOf(layout: PackedLayout, tree: number, cuts: Int32Array, offs
 
 /** Walks trees `tree .. tree + 3` of a packed layout for the row in `packedCuts` in lockstep; leaf words into `fourLeaves`. */
 function packedLeavesOfFour(layout: PackedLayout, tree: number): void {
-  const { words, thresholdSlot, roots } = layout;
+  const { words, slotBits, roots } = layout;
   const rootA = roots[tree];
   const rootB = roots[tree + 1];
   const rootC = roots[tree + 2];
@@ -169,28 +169,28 @@ function packedLeavesOfFour(layout: PackedLayout, tree: number): void {
     if ((walking & 1) !== 0) {
       const word = words[a];
       const split = word & 0x3fff;
-      const right = (split - packedCuts[thresholdSlot[split]]) >>> 31;
+      const right = (split - packedCuts[split >>> slotBits]) >>> 31;
       a += (word >>> 16) + right;
       walking &= ~((word >>> (14 + right)) & 1);
     }
     if ((walking & 2) !== 0) {
       const word = words[b];
       const split = word & 0x3fff;
-      const right = (split - packedCuts[thresholdSlot[split]]) >>> 31;
+      const right = (split - packedCuts[split >>> slotBits]) >>> 31;
       b += (word >>> 16) + right;
       walking &= ~(((word >>> (14 + right)) & 1) << 1);
     }
     if ((walking & 4) !== 0) {
       const word = words[c];
       const split = word & 0x3fff;
-      const right = (split - packedCuts[thresholdSlot[split]]) >>> 31;
+      const right = (split - packedCuts[split >>> slotBits]) >>> 31;
       c += (word >>> 16) + right;
       walking &= ~(((word >>> (14 + right)) & 1) << 2);
     }
     if ((walking & 8) !== 0) {
       const word = words[d];
       const split = word & 0x3fff;
-      const right = (split - packedCuts[thresholdSlot[split]]) >>> 31;
+      const right = (split - packedCuts[split >>> slotBits]) >>> 31;
       d += (word >>> 16) + right;
       walking &= ~(((word >>> (14 + right)) & 1) << 3);
     }

@@ -20,10 +20,10 @@ const bytes = serializeForest(forest);
 const version1 = serializeForest(forest, { formatVersion: 1 });
 
 describe('serialized forests', () => {
-  it('start with the magic and format version 2 (1 when asked)', () => {
+  it('start with the magic and format version 3 (1 when asked)', () => {
     // Assess
     expect(Buffer.from(bytes.subarray(0, 4)).toString('ascii')).toBe('DLFF');
-    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true)).toBe(2);
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true)).toBe(3);
     expect(new DataView(version1.buffer, version1.byteOffset).getUint16(4, true)).toBe(1);
   });
 
@@ -39,8 +39,22 @@ describe('serialized forests', () => {
     expect(Buffer.from(serializeForest(loaded)).equals(Buffer.from(bytes))).toBe(true);
   });
 
+  it('load a format 2 file (splits as table indexes) into the packed layout, predicting as before', () => {
+    // Prepare: this forest serialized by the code at 444fcad (format 2)
+    const old = new Uint8Array(readFileSync(new URL('./format-2-forest.dlff', import.meta.url)));
+    expect(new DataView(old.buffer).getUint16(4, true)).toBe(2);
+    // Act
+    const loaded = deserializeForest(old);
+    // Assess: renumbered into the current layout (a copy of the words), every field as fitted
+    expect(servingLayout(loaded).kind).toBe('packed');
+    expect(predictBatch(loaded, test.x, test.rowCount)).toEqual(predictBatch(forest, test.x, test.rowCount));
+    expect(loaded.nodeThreshold).toEqual(forest.nodeThreshold);
+    expect(loaded.nodeFeature).toEqual(forest.nodeFeature);
+    expect(Buffer.from(serializeForest(loaded)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
   it.each([
-    ['2', bytes],
+    ['3', bytes],
     ['1', version1],
   ])('load with every field and identical predictions (format %s)', (_, file) => {
     // Act
@@ -102,7 +116,7 @@ describe('serialized forests', () => {
   });
 
   it.each([
-    ['2', bytes],
+    ['3', bytes],
     ['1', version1],
   ])('refuse truncated bytes with ForestFormatError (format %s)', (_, file) => {
     for (const length of [0, 10, 16, file.length - 8, file.length - 1]) {
@@ -111,7 +125,7 @@ describe('serialized forests', () => {
   });
 
   it.each([
-    ['2', bytes],
+    ['3', bytes],
     ['1', version1],
   ])('refuse garbled bytes anywhere with ForestFormatError (format %s)', (_, file) => {
     for (const position of [0, 5, 9, 13, 20, 100, Math.floor(file.length / 2), file.length - 1]) {
@@ -159,7 +173,7 @@ describe('serialized forests', () => {
     expect(broken(featuresAt + secondTree - 1, 0)).toThrow(ForestFormatError);
   });
 
-  it('refuses a format 2 structure a walk could leave, even when its CRC-32 matches', async () => {
+  it('refuses a format 3 structure a walk could leave, even when its CRC-32 matches', async () => {
     // Prepare: sections are found by their content (the layout the forest serves with).
     const layout = servingLayout(forest);
     if (layout.kind !== 'packed') throw new Error('expected the packed layout');
@@ -212,9 +226,9 @@ describe('serialized forests', () => {
   it('names an unsupported format version', () => {
     // Prepare
     const future = bytes.slice();
-    new DataView(future.buffer).setUint16(4, 3, true);
+    new DataView(future.buffer).setUint16(4, 4, true);
     // Act / Assess
-    expect(() => deserializeForest(future)).toThrow(/unsupported forest format version 3/);
+    expect(() => deserializeForest(future)).toThrow(/unsupported forest format version 4/);
   });
 
   it('refuses other files', () => {
