@@ -21,7 +21,7 @@ export type Aggregation = 'mean' | 'vote';
  * trees in pre-order (a node's left child is the next node), plus the metadata needed to trust and
  * reproduce it. Prediction walks a denser layout derived from these arrays once per forest
  * (`serving.ts`), without allocating; the arrays are never changed once a forest exists. A forest loaded
- * from format 2 is that layout and builds these arrays only when they are read.
+ * from format 3 is that layout and builds these arrays only when they are read.
  *
  * A node `i` is a leaf when `nodeFeature[i] < 0`; then `nodeNext[i]` is its leaf index and its values are
  * `leafValues[leaf * valuesPerLeaf .. +valuesPerLeaf]` (`valuesPerLeaf` = 1 for regression, the class

@@ -93,7 +93,7 @@ function expectSameAsNodeArrays(forest: FlatForest, test: TrainingSet): void {
 }
 
 /**
- * The forest as fitted, loaded from format 2 (both on the packed layout when they fit it) and loaded from
+ * The forest as fitted, loaded from format 3 (both on the packed layout when they fit it) and loaded from
  * format 1 (the two-word layout), each checked against the node arrays, and predicting bit for bit alike.
  */
 function expectEveryLayoutSame(forest: FlatForest, test: TrainingSet): void {
