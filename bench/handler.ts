@@ -330,6 +330,17 @@ try {
     ['served ÷ reference: the write', 'cpuWrite'],
   ] as const)
     console.log(`| ${label} (×) | ${ratio(part).join(' | ')} |`);
+  // V8 keeps compiling hot code on background threads for thousands of calls after the warm-up: their
+  // CPU is the process's, not the handler thread's, and falls round by round.
+  for (const variant of ['served', 'reference'] as const) {
+    const byRound = (part: Part) =>
+      sortedOf(variant, part)
+        .map((s) => quantile(s, 0.99).toFixed(2))
+        .join(' ');
+    console.log(
+      `${variant}: p99 ms round by round, process CPU ${byRound('cpu')}; the handler's thread ${byRound('cpuThread')}`,
+    );
+  }
   for (const variant of ['served', 'reference'] as const) {
     const column = (pick: (round: Causes) => number) => meanSd(causes[variant].map(pick));
     console.log(
