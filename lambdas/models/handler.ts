@@ -8,11 +8,12 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ChecksumMismatchError, sha256Hex } from '#core/model.ts';
-import { DEFAULT_PAGE_SIZE, modelQuerySchema, pageQuerySchema } from '../shared/api-schemas.ts';
+import { modelQuerySchema, pageQuerySchema } from '../shared/api-schemas.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { errorResponse, json, modelName, queryParameters } from '../shared/http.ts';
 import { withObservability } from '../shared/observability.ts';
+import { DEFAULT_PAGE_SIZE } from '../shared/paging.ts';
 import { type PageRequest, Registry } from '../shared/registry.ts';
 import { getBytes, objectEtag } from '../shared/storage.ts';
 

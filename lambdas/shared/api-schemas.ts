@@ -3,6 +3,7 @@
  * the OpenAPI document (and API Gateway's request model) is generated from the same schemas.
  */
 import * as z from 'zod';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.ts';
 
 /** Most instances one request may carry (API Gateway's payload limit comes first for wide rows). */
 export const MAX_INSTANCES = 1000;
@@ -219,11 +220,6 @@ export const auditRecordSchema = z
     actor: z.string(),
   })
   .describe('One change of what serves.');
-
-/** Most items one page of a listing (versions, runs, audit) holds. */
-export const MAX_PAGE_SIZE = 100;
-/** Items per page when the request does not say. */
-export const DEFAULT_PAGE_SIZE = 20;
 
 const limitParameter = z.coerce
   .number()

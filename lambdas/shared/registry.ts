@@ -58,9 +58,9 @@ import {
 } from '../core/lifecycle.ts';
 import type { DatasetHistory } from '../core/merge.ts';
 import type { PairedComparison } from '../core/paired-bootstrap.ts';
-import { MAX_PAGE_SIZE } from './api-schemas.ts';
 import { dynamoClient } from './clients.ts';
 import { BadRequestError, ConfigError, ConflictError, NotFoundError } from './errors.ts';
+import { MAX_PAGE_SIZE } from './paging.ts';
 
 export type { AuditRecord, Pointer, Stage } from '../core/lifecycle.ts';
 
