@@ -6,6 +6,7 @@ import {
   ForestFormatError,
   getLearner,
   predictBatch,
+  predictRow,
   serializeForest,
 } from '#core/forest/index.ts';
 import { servingLayout } from '#core/forest/serving.ts';
@@ -51,6 +52,26 @@ describe('serialized forests', () => {
     expect(loaded.nodeThreshold).toEqual(forest.nodeThreshold);
     expect(loaded.nodeFeature).toEqual(forest.nodeFeature);
     expect(Buffer.from(serializeForest(loaded)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('load a format 2 file whose table the split field cannot hold as slots into the two-word layout', () => {
+    // Prepare: one hand-built tree written by the code at f9de7dd (format 2): features 1-4 split at 0.5
+    // (a row above it reaches leaf −feature), then feature 0 at k + 0.5 for k < 2,100, reaching the leaf
+    // whose value is the number of thresholds below x0. 2,100 ranks need 12 bits, and 5 slots × 4,096
+    // exceed the 14-bit split field, so format 3 cannot hold this table.
+    const old = new Uint8Array(readFileSync(new URL('./format-2-wide-table.dlff', import.meta.url)));
+    expect(new DataView(old.buffer).getUint16(4, true)).toBe(2);
+    // Act
+    const loaded = deserializeForest(old);
+    // Assess
+    expect(servingLayout(loaded).kind).toBe('pairs');
+    for (const rank of [0, 1, 17, 1_049, 2_099, 2_100]) {
+      expect(predictRow(loaded, [rank + 0.25, 0, 0, 0, 0])).toBe(rank);
+    }
+    expect(predictRow(loaded, [-3, 0, 0, 0, 0])).toBe(0);
+    expect(predictRow(loaded, [17.25, 1, 0, 0, 0])).toBe(-1);
+    expect(predictRow(loaded, [17.25, 0, 0, 1, 0])).toBe(-3);
+    expect(new DataView(serializeForest(loaded).buffer).getUint16(4, true)).toBe(1);
   });
 
   it.each([
