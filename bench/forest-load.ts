@@ -4,14 +4,15 @@
  * `loadModel` (that sha256 checked against the registry's, artifact header parsed, forest decoded) and the
  * first prediction. The S3 emulator runs in a child process (`bench/emulator-process.ts`), as S3 is
  * elsewhere on AWS. Artifacts are 100-tree fast-engine regression forests fitted on Friedman #1 as in `bench/forest.ts`, with unbounded trees (`maxLeaves: 0`, the issue's 13 MB model):
- * 10k × 12 (1.4 MB) and 100k × 20 (13.4 MB in format 1) rows, forest seeds 1-5; a fitted forest's bytes
+ * 10k × 12 (1.4 MB) and 100k × 20 (13.4 MB in format 1) rows, and at 100k × 20 also with the default
+ * leaf cap (what a fit that leaves `maxLeaves` unset grows: 12.9 MB in format 3), forest seeds 1-5; a fitted forest's bytes
  * are cached in the temporary folder (the fit is deterministic, and costs minutes at 100k rows). Each
  * model is stored twice, its forest in format 1 (decoded into the two-word layout, as every model before
  * format 2) and in format 3 (the packed layout, read in place), and the two are loaded in alternating
  * order in the same process. Per model, the first load in the process (code not yet optimised, as in a
  * fresh container) is reported apart from the median of 10 loads after it.
  *
- *   npx node bench/forest-load.ts                # both sizes, seeds 1-5
+ *   npx node bench/forest-load.ts                # every model, seeds 1-5
  *   npx node bench/forest-load.ts --skip-large   # 10k × 12 only
  *   npx node bench/forest-load.ts --seeds 1      # fewer seeds (fewer fits)
  */
@@ -43,14 +44,17 @@ async function forestBytes(
   features: number,
   dataSeed: number,
   seed: number,
+  leafCap: 'unbounded' | 'default',
 ): Promise<Uint8Array> {
   const cache = join(tmpdir(), 'driftline-forest-load');
-  const path = join(cache, `friedman1-${rows}x${features}-${dataSeed}-seed${seed}.dlff`);
+  const capped = leafCap === 'default' ? '-default-cap' : '';
+  const path = join(cache, `friedman1-${rows}x${features}-${dataSeed}${capped}-seed${seed}.dlff`);
   if (existsSync(path)) return new Uint8Array(readFileSync(path));
   process.stderr.write(`fitting ${rows} × ${features}, seed ${seed}\n`);
   const data = friedman1(rows, features, 1, dataSeed);
   const train = sliceRows(data, 0, Math.floor(rows * 0.75));
-  const forest = await getLearner('fast').fit(train, { maxLeaves: 0 }, { seed });
+  const params = leafCap === 'default' ? {} : { maxLeaves: 0 };
+  const forest = await getLearner('fast').fit(train, params, { seed });
   const bytes = serializeForest(forest);
   mkdirSync(cache, { recursive: true });
   writeFileSync(path, bytes);
@@ -105,8 +109,9 @@ function meanSd(values: number[], digits = 1): string {
 const FORMATS = [1, 3] as const;
 
 async function main(): Promise<void> {
-  const sizes: [number, number, number][] = [[10_000, 12, 102]];
-  if (!process.argv.includes('--skip-large')) sizes.push([100_000, 20, 103]);
+  const sizes: [number, number, number, 'unbounded' | 'default'][] = [[10_000, 12, 102, 'unbounded']];
+  if (!process.argv.includes('--skip-large'))
+    sizes.push([100_000, 20, 103, 'unbounded'], [100_000, 20, 103, 'default']);
   const seedsAt = process.argv.indexOf('--seeds');
   const seeds = Array.from({ length: seedsAt < 0 ? 5 : Number(process.argv[seedsAt + 1]) }, (_, i) => i + 1);
   const emulators = await startEmulatorProcess();
@@ -120,7 +125,8 @@ async function main(): Promise<void> {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   try {
-    for (const [rows, features, dataSeed] of sizes) {
+    for (const [rows, features, dataSeed, leafCap] of sizes) {
+      const label = `${rows.toLocaleString('en')} × ${features}${leafCap === 'default' ? ' (default leaf cap)' : ''}`;
       const first = { 1: [] as number[], 3: [] as number[] };
       const warm = { 1: [] as Timing[], 3: [] as Timing[] };
       const shaTimes = { 1: [] as number[], 3: [] as number[] };
@@ -128,7 +134,7 @@ async function main(): Promise<void> {
       const ratios: number[] = [];
       const megabytes = { 1: 0, 3: 0 };
       for (const seed of seeds) {
-        const cached = await forestBytes(rows, features, dataSeed, seed);
+        const cached = await forestBytes(rows, features, dataSeed, seed, leafCap);
         const forests = {
           1: serializeForest(deserializeForest(cached), { formatVersion: 1 }),
           3: serializeForest(deserializeForest(cached)),
@@ -139,7 +145,7 @@ async function main(): Promise<void> {
           return {
             format,
             bytes,
-            key: `models/${rows}x${features}-${seed}-f${format}.bin`,
+            key: `models/${rows}x${features}-${leafCap}-${seed}-f${format}.bin`,
             sha256: sha256Hex(bytes),
           };
         });
@@ -194,19 +200,19 @@ async function main(): Promise<void> {
         const total = (timing: Timing) => timing.fetch + timing.load;
         ratios.push(total(warm[3].at(-1)!) / total(warm[1].at(-1)!));
         process.stderr.write(
-          `${rows} × ${features} seed ${seed}: fetch + load, format 1 ${total(warm[1].at(-1)!).toFixed(1)} ms, format 3 ${total(warm[3].at(-1)!).toFixed(1)} ms\n`,
+          `${label} seed ${seed}: fetch + load, format 1 ${total(warm[1].at(-1)!).toFixed(1)} ms, format 3 ${total(warm[3].at(-1)!).toFixed(1)} ms\n`,
         );
       }
       for (const format of FORMATS) {
         lines.push(
-          `| ${rows.toLocaleString('en')} × ${features} | ${format} | ${megabytes[format].toFixed(2)} | ${meanSd(first[format])} | ${meanSd(warm[format].map((timing) => timing.fetch))} | ${meanSd(warm[format].map((timing) => timing.load))} | ${meanSd(warm[format].map((timing) => timing.loadCpu))} | ${meanSd(warm[format].map((timing) => timing.firstPredict))} | ${meanSd(shaTimes[format])} | ${meanSd(loadTimes[format])} |`,
+          `| ${label} | ${format} | ${megabytes[format].toFixed(2)} | ${meanSd(first[format])} | ${meanSd(warm[format].map((timing) => timing.fetch))} | ${meanSd(warm[format].map((timing) => timing.load))} | ${meanSd(warm[format].map((timing) => timing.loadCpu))} | ${meanSd(warm[format].map((timing) => timing.firstPredict))} | ${meanSd(shaTimes[format])} | ${meanSd(loadTimes[format])} |`,
         );
         lines.push(
-          `| ${rows.toLocaleString('en')} × ${features}: fetch + sha256 + load, median of ${LOADS} | ${format} | ${megabytes[format].toFixed(2)} | **${meanSd(warm[format].map((timing) => timing.fetch + timing.load))} ms** | | | | | | |`,
+          `| ${label}: fetch + sha256 + load, median of ${LOADS} | ${format} | ${megabytes[format].toFixed(2)} | **${meanSd(warm[format].map((timing) => timing.fetch + timing.load))} ms** | | | | | | |`,
         );
       }
       lines.push(
-        `| ${rows.toLocaleString('en')} × ${features}: format 3 ÷ format 1, fetch + sha256 + load | | | **${meanSd(ratios, 2)}** | | | | | | |`,
+        `| ${label}: format 3 ÷ format 1, fetch + sha256 + load | | | **${meanSd(ratios, 2)}** | | | | | | |`,
       );
     }
   } finally {
