@@ -5,7 +5,7 @@
  * forest seeds 1-5. Each round times 2,500 `predictRow` calls per variant, each call on its own, cycling
  * through 500 holdout rows (as `bench:forest` does), variants in alternating order; a variant's figure
  * for a seed is the median over rounds of each round's median call. `current` predicts with the forest as
- * fitted, `served` with its serialized-then-loaded copy (what the predict handler holds: format 2, the
+ * fitted, `served` with its serialized-then-loaded copy (what the predict handler holds: format 3, the
  * packed layout, for every forest here), `format 1` with its copy loaded from format 1 (the two-word
  * layout, what a model saved before format 2 serves with, and what every forest served with before).
  *
