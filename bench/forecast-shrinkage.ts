@@ -18,21 +18,10 @@
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLASSICAL_CORRECTION, type ForecastFeaturizer, sliceMatrix } from '#core/features.ts';
-import { getLearner, predictBatch } from '#core/forest/index.ts';
+import { CLASSICAL_CORRECTION } from '#core/features.ts';
 import { mape } from '#core/metrics.ts';
-import { rollingOriginFolds } from '#core/selection.ts';
-import { FIT, HOLDOUT, rowsWithRole } from '#core/splits.ts';
-import { buildFeatureSets, planCandidates, trainingSetAt } from '#core/training.ts';
-import { readTable } from '../bin/commands/files.ts';
-import {
-  ANCHORS,
-  anchorForecasts,
-  benchSeries,
-  geometricMean,
-  HOLDOUT_MONTHS,
-  minimalForecastSpec,
-} from './forecast-anchors.ts';
+import { ANCHORS, anchorForecasts, benchSeries, geometricMean, HOLDOUT_MONTHS } from './forecast-anchors.ts';
+import { candidateOutputs, forecasts, type Outputs } from './forecast-replay.ts';
 
 const SHARES = [0, 0.25, 0.5, 0.75, 1];
 
@@ -41,75 +30,11 @@ const seeds = Array.from({ length: Number(options.seeds) }, (_, i) => i + 1);
 const paths = benchSeries();
 const names = paths.map((path) => basename(path, '.csv'));
 
-/** Actual values, bases and raw forest outputs of some matrix rows. */
-interface Part {
-  actual: Float64Array;
-  base: Float64Array;
-  raw: Float64Array;
-}
-/** One candidate's rolling-origin and holdout outputs; `scaled`: whether its variant has a classical base. */
-interface Outputs {
-  scaled: boolean;
-  validation: Part;
-  holdout: Part;
-}
-
-function forecasts(part: Part, share: number): Float64Array {
-  return Float64Array.from(part.raw, (raw, i) => Math.exp(part.base[i] + share * raw));
-}
 const shareOf = (candidate: Outputs, share: number) => (candidate.scaled ? share : 1);
 const validationMape = (candidate: Outputs, share: number) =>
   mape(candidate.validation.actual, forecasts(candidate.validation, shareOf(candidate, share)));
 const holdoutMape = (candidate: Outputs, share: number) =>
   mape(candidate.holdout.actual, forecasts(candidate.holdout, shareOf(candidate, share)));
-
-async function candidateOutputs(path: string, seed: number): Promise<Outputs[]> {
-  const spec = minimalForecastSpec(seed);
-  const table = await readTable(path, spec);
-  const sets = buildFeatureSets(spec, table);
-  const learner = getLearner('fast');
-  const out: Outputs[] = [];
-  for (const candidate of planCandidates(
-    spec,
-    sets.map((set) => set.variant),
-  )) {
-    const set = sets.find((each) => each.variant === candidate.variant)!;
-    const featurizer = set.featurizer as ForecastFeaturizer;
-    const train = rowsWithRole(set.roles, FIT);
-    const parts: Part[] = [];
-    for (const fold of rollingOriginFolds(train.length, {
-      season: featurizer.season,
-      horizon: set.horizon,
-    })) {
-      const forest = await learner.fit(
-        trainingSetAt(
-          set,
-          Int32Array.from(fold.fit, (i) => train[i]),
-        ),
-        candidate.params,
-        { seed },
-      );
-      const matrix = sliceMatrix(
-        set.matrix,
-        Int32Array.from(fold.score, (i) => train[i]),
-      );
-      parts.push({
-        actual: matrix.actual,
-        base: matrix.base,
-        raw: predictBatch(forest, matrix.x, matrix.rowCount),
-      });
-    }
-    const join = (key: keyof Part) => Float64Array.from(parts.flatMap((part) => Array.from(part[key])));
-    const forest = await learner.fit(trainingSetAt(set, train), candidate.params, { seed });
-    const held = sliceMatrix(set.matrix, rowsWithRole(set.roles, HOLDOUT));
-    out.push({
-      scaled: featurizer.correction !== undefined,
-      validation: { actual: join('actual'), base: join('base'), raw: join('raw') },
-      holdout: { actual: held.actual, base: held.base, raw: predictBatch(forest, held.x, held.rowCount) },
-    });
-  }
-  return out;
-}
 
 const anchors = anchorForecasts(paths, HOLDOUT_MONTHS);
 /** ratio[strategy][series]: mean holdout MAPE over seeds ÷ the best anchor's. */
