@@ -13,8 +13,8 @@
  * offset, through the client's own HTTP handler (keep-alive sockets, timeouts). Only a 200 is taken as
  * the answer: anything else — an error status, a socket the server closed while the container was frozen,
  * a refused signature — sends the same item through the SDK command, which retries, corrects clock skew
- * and throws the SDK's typed error. Writing the same item twice is harmless (a put replaces the item with
- * itself).
+ * and throws the SDK's typed error, and the writer learns its request again from that send. Writing the
+ * same item twice is harmless (a put replaces the item with itself).
  */
 import {
   type AttributeValue,
@@ -90,9 +90,12 @@ export class ItemWriter {
   async put(tableName: string, item: Record<string, PlainAttributeValue>): Promise<void> {
     const input = { TableName: tableName, Item: item } satisfies PutItemCommandInput;
     if (this.template && (await this.sent(this.template, JSON.stringify(input)))) return;
+    // Learn the request again from this send: whatever the SDK now decides (an endpoint read anew from
+    // its configuration, say) is what later writes repeat.
+    this.template = undefined;
     this.seen = undefined;
     await this.client.send(new PutItemCommand(input));
-    this.template ??= this.templateOf(this.seen);
+    this.template = this.templateOf(this.seen);
   }
 
   /** Sends `body` as the template's request; true when DynamoDB answered 200. */

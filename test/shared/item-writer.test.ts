@@ -1,3 +1,5 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -66,7 +68,7 @@ describe('ItemWriter', () => {
     }
   });
 
-  it("sends a refused write through the SDK, throwing the SDK's typed error, and the next write itself again", async () => {
+  it("sends a refused write through the SDK, throwing the SDK's typed error, and learns the request again from the SDK's next send", async () => {
     // Prepare: a writer past its first write.
     const { writer, counted } = countedWriter();
     await writer.put(TABLE, { id: { S: 'first' } });
@@ -78,7 +80,63 @@ describe('ItemWriter', () => {
     await expect(refused).rejects.toBeInstanceOf(ResourceNotFoundException);
     expect(counted.sdkSends).toBe(2);
     await writer.put(TABLE, { id: { S: 'after' } });
-    expect(counted.sdkSends).toBe(2);
+    expect(counted.sdkSends).toBe(3);
+    await writer.put(TABLE, { id: { S: 'own again' } });
+    expect(counted.sdkSends).toBe(3);
+  });
+});
+
+describe('ItemWriter when a connection is lost', () => {
+  it("sends the item through the SDK when its own request's connection drops, and learns the request again", async () => {
+    // Prepare: a proxy in front of DynamoDB that drops the connection of the writer's first own request
+    // (told apart from the SDK's by the SDK's invocation id header), as a socket the server closed while a
+    // Lambda sandbox was frozen would.
+    const target = new URL(emulators.dynamo.endpoint);
+    let dropped = 0;
+    const proxy = createServer((incoming, answer) => {
+      if (incoming.headers['amz-sdk-invocation-id'] === undefined && dropped === 0) {
+        dropped += 1;
+        incoming.socket.destroy();
+        return;
+      }
+      const forwarded = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: incoming.headers,
+        },
+        (response) => {
+          answer.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(answer);
+        },
+      );
+      incoming.pipe(forwarded);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { writer, counted } = countedWriter({
+        endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      });
+
+      // Act
+      for (const id of ['lost-1', 'lost-2', 'lost-3']) await writer.put(TABLE, { id: { S: id } });
+
+      // Assess: the first through the SDK, the second dropped and then sent by the SDK, the third its own.
+      expect(dropped).toBe(1);
+      expect(counted.sdkSends).toBe(2);
+      const client = new DynamoDBClient({});
+      for (const id of ['lost-1', 'lost-2', 'lost-3']) {
+        const stored = await client.send(
+          new GetItemCommand({ TableName: TABLE, Key: { id: { S: id } }, ConsistentRead: true }),
+        );
+        expect(stored.Item).toEqual({ id: { S: id } });
+      }
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });
 
