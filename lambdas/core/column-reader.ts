@@ -509,11 +509,23 @@ function release(chunk: Uint8Array): void {
   }
 }
 
+/**
+ * The bytes of a chunk as a plain `Uint8Array` over the same memory. The reader's loops then see one
+ * kind of array: a `Buffer` (what fs and the S3 SDK yield) has another map than the plain arrays the
+ * reader joins records in, and scanning both made V8 throw away {@link scanRecord}'s optimized code
+ * at the first joined record and compile it again, slower, for both.
+ */
+const plainBytes = (chunk: Uint8Array): Uint8Array =>
+  Object.getPrototypeOf(chunk) === Uint8Array.prototype
+    ? chunk
+    : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+
 async function* chunksOf(input: CsvInput): AsyncGenerator<Uint8Array> {
-  if (typeof input === 'string') yield Buffer.from(input, 'utf8');
-  else if (input instanceof Uint8Array) yield input;
+  if (typeof input === 'string') yield plainBytes(Buffer.from(input, 'utf8'));
+  else if (input instanceof Uint8Array) yield plainBytes(input);
   else {
-    for await (const chunk of input) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    for await (const chunk of input)
+      yield plainBytes(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
   }
 }
 

@@ -17,8 +17,8 @@
  * the champion trained on one of them, both stay out of the holdout).
  *
  * Columns are hashed in the order given (callers pass them in name order where the order of a file's
- * columns must not matter), one column at a time over every row: the columns' own memory is read in
- * order, and each row's state is kept in the 8 bytes its hash is then written to.
+ * columns must not matter), one column at a time over a block of rows: the columns' own memory is read
+ * in order, and the rows of a block are independent, so the processor overlaps their arithmetic.
  */
 import type { Column } from './types.ts';
 
@@ -69,41 +69,86 @@ function mix(state: Int32Array, row: number, k1: number, k2: number): void {
 }
 
 /**
- * A numeric column's values into the state: each value's two words, xored with the name's (n1, n2).
- * A function of its own per column, so the loop is optimized as a whole and not only on stack
- * replacement (measured ~1.3× faster than the loop inline in {@link hashRows}).
+ * Rows hashed together: the state of a block (16 KB) stays in the first-level cache while each column
+ * goes through it, and the loops below run in short calls, so V8 optimizes them as whole functions
+ * within the first blocks instead of replacing a long loop's stack midway (a fresh process hashes
+ * once: measured ~1.4× less CPU for 100k rows × 20 than one pass over every row per column).
  */
-function mixNumbers(state: Int32Array, values: Float64Array, n1: number, n2: number): void {
-  const words = new Int32Array(values.buffer, values.byteOffset, 2 * values.length);
-  for (let row = 0; row < values.length; row++) {
-    const value = values[row];
-    if (value === 0)
-      mix(state, row, n1, n2); // −0 is 0: both words zero
-    else if (Number.isNaN(value))
-      mix(state, row, n1, n2 ^ NAN_HIGH); // every NaN is one NaN
-    else mix(state, row, n1 ^ words[2 * row + LOW_WORD], n2 ^ words[2 * row + 1 - LOW_WORD]);
+const BLOCK_ROWS = 2048;
+
+/**
+ * A numeric column's values of rows [from, to) into the block's state: each value's two words, xored
+ * with the name's (n1, n2); −0 as 0 (both words zero) and every NaN as one NaN. The words are read as
+ * integers, so the loop never loads a double.
+ */
+function mixNumbers(
+  state: Int32Array,
+  words: Int32Array,
+  n1: number,
+  n2: number,
+  from: number,
+  to: number,
+): void {
+  for (let row = from, at = 0; row < to; row++, at += 2) {
+    let low = words[2 * row + LOW_WORD];
+    let high = words[2 * row + 1 - LOW_WORD];
+    const magnitude = high & 0x7fffffff;
+    // Every comparison runs on every value: one first met in a rare branch (a zero, a NaN) would make V8
+    // drop the loop's optimized code. A NaN has every exponent bit and a mantissa bit set, ±0 no bit
+    // but the sign; `(low | -low) >>> 31` is 1 when the low word has a bit set.
+    const isNaN = magnitude > 0x7ff00000 - ((low | -low) >>> 31);
+    const isZero = (magnitude | low) === 0;
+    if (isNaN) {
+      low = 0;
+      high = NAN_HIGH;
+    } else if (isZero) high = 0;
+    let h1 = state[at];
+    let h2 = state[at + 1];
+    h1 ^= Math.imul(rotl(Math.imul(low ^ n1, C1), 15), C2);
+    h1 = (Math.imul((rotl(h1, 19) + h2) | 0, 5) + 0x561ccd1b) | 0;
+    h2 ^= Math.imul(rotl(Math.imul(high ^ n2, C2), 16), C3);
+    h2 = (Math.imul((rotl(h2, 17) + h1) | 0, 5) + 0x0bcaa747) | 0;
+    state[at] = h1;
+    state[at + 1] = h2;
   }
 }
 
-/** A text column's values into the state: each distinct text hashed once, xored with the name's words. */
-function mixTexts(state: Int32Array, values: readonly string[], n1: number, n2: number): void {
-  const index = new Map<string, number>();
-  let pairs = new Int32Array(64);
-  let distinct = 0;
-  for (let row = 0; row < values.length; row++) {
-    const text = values[row];
-    let at = index.get(text);
+/** Each distinct text of a column and its 64-bit hash, kept from block to block. */
+class TextHashes {
+  readonly index = new Map<string, number>();
+  pairs = new Int32Array(64);
+  distinct = 0;
+
+  /** Where the text's hash is in {@link pairs}: hashed the first time the text is seen. */
+  at(text: string): number {
+    let at = this.index.get(text);
     if (at === undefined) {
-      at = 2 * distinct++;
-      if (at + 2 > pairs.length) {
-        const grown = new Int32Array(2 * pairs.length);
-        grown.set(pairs);
-        pairs = grown;
+      at = 2 * this.distinct++;
+      if (at + 2 > this.pairs.length) {
+        const grown = new Int32Array(2 * this.pairs.length);
+        grown.set(this.pairs);
+        this.pairs = grown;
       }
-      textHash(text, pairs, at);
-      index.set(text, at);
+      textHash(text, this.pairs, at);
+      this.index.set(text, at);
     }
-    mix(state, row, n1 ^ pairs[at], n2 ^ pairs[at + 1]);
+    return at;
+  }
+}
+
+/** A text column's values of rows [from, to) into the block's state, xored with the name's words. */
+function mixTexts(
+  state: Int32Array,
+  values: readonly string[],
+  texts: TextHashes,
+  n1: number,
+  n2: number,
+  from: number,
+  to: number,
+): void {
+  for (let row = from; row < to; row++) {
+    const at = texts.at(values[row]);
+    mix(state, row - from, n1 ^ texts.pairs[at], n2 ^ texts.pairs[at + 1]);
   }
 }
 
@@ -133,35 +178,61 @@ function textHash(text: string, out: Int32Array, at: number): void {
   out[at + 1] = state[1];
 }
 
+/** Seeds the state of a block of `rows` rows. */
+function seedBlock(state: Int32Array, rows: number): void {
+  for (let at = 0; at < 2 * rows; at += 2) {
+    state[at] = SEED1;
+    state[at + 1] = SEED2;
+  }
+}
+
+/** Finalizes a block's state into the hashes of rows [from, to): the top 53 of each row's 64 bits. */
+function finishBlock(
+  state: Int32Array,
+  hashes: Float64Array,
+  from: number,
+  to: number,
+  blocks: number,
+): void {
+  for (let row = from, at = 0; row < to; row++, at += 2) {
+    finalize(state, at, blocks);
+    hashes[row] = (state[at] >>> 0) * 2 ** 21 + (state[at + 1] >>> 11);
+  }
+}
+
 /**
  * Each row's 53-bit hash of its values in `columns` (in the order given, each value with its column's
- * name): see the module comment for what makes two rows equal and how rarely distinct ones meet. The
- * state lives in the returned array's own memory, each row's two lanes in its 8 bytes until the row is
- * finalized into its hash, so hashing takes no memory beyond the hashes.
+ * name): see the module comment for what makes two rows equal and how rarely distinct ones meet.
+ * Rows are hashed {@link BLOCK_ROWS} at a time, each column in turn over the block, so hashing takes no
+ * memory beyond the hashes but a block's state and each text column's distinct texts.
  * @throws {RangeError} when a column is not `rowCount` long.
  */
 export function hashRows(columns: readonly Column[], rowCount: number): Float64Array {
-  const hashes = new Float64Array(rowCount);
-  const state = new Int32Array(hashes.buffer);
-  for (let row = 0; row < rowCount; row++) {
-    state[2 * row] = SEED1;
-    state[2 * row + 1] = SEED2;
-  }
-  const name = new Int32Array(2);
-  for (const column of columns) {
+  const names = new Int32Array(2 * columns.length);
+  for (let c = 0; c < columns.length; c++) {
+    const column = columns[c];
     if (column.values.length !== rowCount) {
       throw new RangeError(`column "${column.name}" has ${column.values.length} values, not ${rowCount}`);
     }
-    textHash(column.name, name, 0);
-    if (column.kind === 'numeric') mixNumbers(state, column.values, name[0], name[1]);
-    else mixTexts(state, column.values, name[0], name[1]);
+    textHash(column.name, names, 2 * c);
   }
-  for (let row = 0; row < rowCount; row++) {
-    finalize(state, 2 * row, columns.length);
-    // Both lanes are read before the row's 8 bytes are overwritten with its hash: the top 53 bits.
-    const high = state[2 * row] >>> 0;
-    const low = state[2 * row + 1] >>> 11;
-    hashes[row] = high * 2 ** 21 + low;
+  const words = columns.map((column) =>
+    column.kind === 'numeric'
+      ? new Int32Array(column.values.buffer, column.values.byteOffset, 2 * rowCount)
+      : undefined,
+  );
+  const texts = columns.map((column) => (column.kind === 'text' ? new TextHashes() : undefined));
+  const hashes = new Float64Array(rowCount);
+  const state = new Int32Array(2 * BLOCK_ROWS);
+  for (let from = 0; from < rowCount; from += BLOCK_ROWS) {
+    const to = Math.min(rowCount, from + BLOCK_ROWS);
+    seedBlock(state, to - from);
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c];
+      if (column.kind === 'numeric') mixNumbers(state, words[c]!, names[2 * c], names[2 * c + 1], from, to);
+      else mixTexts(state, column.values, texts[c]!, names[2 * c], names[2 * c + 1], from, to);
+    }
+    finishBlock(state, hashes, from, to, columns.length);
   }
   return hashes;
 }

@@ -54,6 +54,49 @@ describe('hashRows', () => {
     expect(nan).not.toBe(zero);
   });
 
+  it('keeps infinities apart from NaN and from each other', () => {
+    // Act
+    const [inf, negativeInf, nan] = hashRows([numeric('x', [Infinity, -Infinity, Number.NaN])], 3);
+    // Assess
+    expect(new Set([inf, negativeInf, nan]).size).toBe(3);
+  });
+
+  it('gives a row the hash it has alone, wherever it falls among blocks of rows', () => {
+    // Prepare: 5,000 rows (hashed in several blocks) of numbers, specials and texts.
+    const rowCount = 5_000;
+    const next = lcg(11);
+    const specials = [0, -0, Number.NaN, Infinity, -Infinity, 5e-324, -1.5];
+    const x = Array.from({ length: rowCount }, (_, row) =>
+      row % 13 === 0 ? specials[row % specials.length] : Number((next() * 100).toFixed(3)),
+    );
+    const y = Array.from({ length: rowCount }, (_, row) => row % 5);
+    const city = Array.from(
+      { length: rowCount },
+      (_, row) => ['', 'Oslo', 'Zürich', `n${row % 97}`][row % 4],
+    );
+    const columns: Column[] = [
+      { name: 'city', kind: 'text', values: city },
+      numeric('x', x),
+      numeric('y', y),
+    ];
+    // Act
+    const together = hashRows(columns, rowCount);
+    const alone = Array.from(
+      { length: rowCount },
+      (_, row) =>
+        hashRows(
+          [
+            { name: 'city', kind: 'text', values: [city[row]] },
+            numeric('x', [x[row]]),
+            numeric('y', [y[row]]),
+          ],
+          1,
+        )[0],
+    );
+    // Assess
+    expect(Array.from(together)).toEqual(alone);
+  });
+
   it('keeps these hashes: a change to them moves every stored holdout', () => {
     // Prepare: a text and two numeric columns, the key order rowHashes gives.
     const columns: Column[] = [
