@@ -96,9 +96,9 @@ function mixNumbers(
     // Every comparison runs on every value: one first met in a rare branch (a zero, a NaN) would make V8
     // drop the loop's optimized code. A NaN has every exponent bit and a mantissa bit set, ±0 no bit
     // but the sign; `(low | -low) >>> 31` is 1 when the low word has a bit set.
-    const isNaN = magnitude > 0x7ff00000 - ((low | -low) >>> 31);
+    const notANumber = magnitude > 0x7ff00000 - ((low | -low) >>> 31);
     const isZero = (magnitude | low) === 0;
-    if (isNaN) {
+    if (notANumber) {
       low = 0;
       high = NAN_HIGH;
     } else if (isZero) high = 0;
