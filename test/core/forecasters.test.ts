@@ -12,6 +12,8 @@ import {
   feasibleTransforms,
   fitAirline,
   fitHoltWinters,
+  fitHoltWintersOnLogs,
+  forecastFeatures,
   type HoltWintersWeights,
   holtWintersForecast,
   invertForecast,
@@ -33,6 +35,13 @@ const passengers = csv
   .slice(1)
   .map((line) => Number(line.split(',')[1]));
 const logs = passengers.map(Math.log);
+/** Nottingham's monthly mean temperatures (°F, R's `nottem`): a season that does not grow with the level. */
+const temperatureCsv = readFileSync(`${repo}data/bench/nottingham-temperature.csv`, 'utf8');
+const temperatures = temperatureCsv
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map((line) => Number(line.split(',')[1]));
 /** The minimal spec a user writes: no transform, no search space. */
 const minimal = (overrides: Record<string, unknown> = {}) =>
   parseSpec({
@@ -196,6 +205,61 @@ describe('holtWintersForecast', () => {
   });
 });
 
+describe('fitHoltWintersOnLogs', () => {
+  it('keeps logs for a season that grows with the level and the values for one that does not, as R’s ets', () => {
+    // Reference (R 4, forecast, Debian r-cran-forecast): ets(ts(head(AirPassengers, 120), frequency = 12))
+    // $method is "ETS(M,Ad,M)" (a multiplicative season), and for the first 216 months of
+    // data/bench/nottingham-temperature.csv (R's nottem), read.csv(…) then ets(ts(head(d$value, 216),
+    // frequency = 12))$method is "ETS(A,N,A)" (an additive season).
+    // Act
+    const growing = fitHoltWintersOnLogs(passengers.slice(0, 120), 12);
+    const steady = fitHoltWintersOnLogs(temperatures.slice(0, 216), 12);
+    // Assess: the model on logs is the weights fitHoltWinters gives on the logs
+    expect(growing).toEqual({ onLogs: fitHoltWinters(logs.slice(0, 120), 12) });
+    expect(steady).toEqual({
+      onLogs: fitHoltWinters(temperatures.slice(0, 216).map(Math.log), 12),
+      onValues: fitHoltWinters(temperatures.slice(0, 216), 12),
+    });
+  });
+
+  it('chooses the same way whatever the unit of the values (the logarithm’s Jacobian in the AIC)', () => {
+    // Scaling the values by c adds 2·m·ln c to both AICs: to the values' model through its SSE, to the
+    // logs' model through the Jacobian. Without the Jacobian, thousandths of a degree would choose logs.
+    for (const series of [passengers.slice(0, 120), temperatures.slice(0, 216)]) {
+      const choice = fitHoltWintersOnLogs(series, 12).onValues !== undefined;
+      for (const unit of [1e-3, 1e3]) {
+        // Act
+        const scaled = fitHoltWintersOnLogs(
+          series.map((value) => value * unit),
+          12,
+        );
+        // Assess
+        expect(scaled.onValues !== undefined).toBe(choice);
+      }
+    }
+  });
+
+  it('forecasts from the model on logs where the one on the values forecasts no positive value', async () => {
+    // Prepare: the temperatures' holt-winters-log featurizer (the values' model chosen), and a history
+    // falling by 2 a month to 1, which that model (with a trend) forecasts below 0
+    const spec = minimal({ featurize: { transform: 'holt-winters-log' } });
+    const [set] = buildFeatureSets(spec, await tableOf(temperatureCsv, spec));
+    const featurizer = set.featurizer as ForecastFeaturizer;
+    featurizer.holtWintersOnValues = { alpha: 0.5, beta: 0.1, gamma: 0.1, states: 'least-squares' };
+    const falling = Array.from({ length: 48 }, (_, t) => 1 + (47 - t) * 2 + (t % 2 ? 0.5 : 0));
+    const steady = temperatures.slice(0, 48);
+    const out = new Float64Array(12);
+    // Act / Assess
+    expect(holtWintersForecast(falling, 12, featurizer.holtWintersOnValues)).toBeLessThan(0);
+    expect(forecastFeatures(featurizer, falling, out)).toBe(
+      holtWintersForecast(falling.map(Math.log), 12, featurizer.holtWinters!),
+    );
+    expect(forecastFeatures(featurizer, steady, out)).toBe(
+      Math.log(holtWintersForecast(steady, 12, featurizer.holtWintersOnValues)),
+    );
+  });
+});
+
 describe('the default forecaster', () => {
   it('tries the classical bases and scores every transform on the same training months', async () => {
     // Prepare
@@ -236,17 +300,23 @@ describe('the default forecaster', () => {
     const [edited] = buildFeatureSets(spec, await tableOf(`${changed.join('\n')}\n`, spec));
     // Assess
     const coefficients = (featurizer: unknown) => {
-      const { airline, holtWinters } = featurizer as ForecastFeaturizer;
-      return { airline, holtWinters };
+      const { airline, holtWinters, holtWintersOnValues } = featurizer as ForecastFeaturizer;
+      return { airline, holtWinters, holtWintersOnValues };
     };
     expect(coefficients(edited.featurizer)).toEqual(coefficients(original.featurizer));
   });
 
-  it('serves from its artifact the very forecasts the backtest scored', async () => {
+  it.each([
+    ['AirPassengers (Holt-Winters on logs)', csv, passengers],
+    ['Nottingham temperatures (Holt-Winters on the values)', temperatureCsv, temperatures],
+  ])('serves from its artifact the very forecasts the backtest scored: %s', async (_, text, series) => {
     // Prepare: each classical base, fitted as the backtest fits it
     const spec = minimal();
-    const table = await tableOf(csv, spec);
-    for (const set of buildFeatureSets(spec, table).filter((s) => s.variant !== 'log-ratio-last')) {
+    const table = await tableOf(text, spec);
+    const sets = buildFeatureSets(spec, table);
+    const holtWinters = sets.find((s) => s.variant === 'holt-winters-log')!.featurizer as ForecastFeaturizer;
+    expect(holtWinters.holtWintersOnValues !== undefined).toBe(series === temperatures);
+    for (const set of sets.filter((s) => s.variant !== 'log-ratio-last')) {
       const forest = await fitFinal(set, { nTrees: 20 }, { engine: 'fast', seed: 1 });
       const holdout = rowsWithRole(set.roles, HOLDOUT);
       const scored = predictPositions(set, forest, holdout);
@@ -271,7 +341,7 @@ describe('the default forecaster', () => {
       // Act: a request per holdout month with the whole history before it
       const served = predictInstances(
         model,
-        Array.from(holdout, (position) => ({ history: passengers.slice(0, set.matrix.rows[position]) })),
+        Array.from(holdout, (position) => ({ history: series.slice(0, set.matrix.rows[position]) })),
       );
       // Assess
       served.forEach((prediction, i) => {
