@@ -358,6 +358,14 @@ interface RecordEnd {
   fields: number;
 }
 
+/** Fills in where the record {@link scanRecord} read ends; true, what scanRecord then returns. */
+function recordEnds(found: RecordEnd, next: number, lines: number, fields: number): true {
+  found.next = next;
+  found.lines = lines;
+  found.fields = fields;
+  return true;
+}
+
 function badQuote(line: number): CsvError {
   return new CsvError(
     'bad_quote',
@@ -417,10 +425,7 @@ function scanRecord(
       index = close + 1;
       if (index === end) {
         if (!final) return false;
-        found.next = end;
-        found.lines = lines;
-        found.fields = column + 1;
-        return true;
+        return recordEnds(found, end, lines, column + 1);
       }
       if (bytes[index] === COMMA) {
         index++;
@@ -429,10 +434,7 @@ function scanRecord(
       const after = lineEndAt(bytes, index, end, final, cursor);
       if (after === NEED_MORE) return false;
       if (after === 0) throw badQuote(cursor.line + lines);
-      found.next = index + after;
-      found.lines = lines;
-      found.fields = column + 1;
-      return true;
+      return recordEnds(found, index + after, lines, column + 1);
     }
 
     // An unquoted field: its digits are gathered into a mantissa while its end is looked for.
@@ -483,10 +485,7 @@ function scanRecord(
       index++;
       continue;
     }
-    found.next = index + after;
-    found.lines = lines;
-    found.fields = column + 1;
-    return true;
+    return recordEnds(found, index + after, lines, column + 1);
   }
 }
 
