@@ -89,6 +89,11 @@ const NINE = 57;
 /** Input gathered before records are read, so a record split across many tiny chunks is rescanned rarely. */
 const MIN_SCAN_BYTES = 64 * 1024;
 /**
+ * Bytes of a chunk first joined to the incomplete record before it, to complete that record (doubled
+ * while they do not): the records after it are then read in the chunk itself, not from a copy.
+ */
+const JOIN_BYTES = 4096;
+/**
  * Most digits of a number read from the bytes: a mantissa of up to 15 digits is an exact double, so is
  * 10^k for k ≤ 22, and one division of the two is correctly rounded (Clinger 1990): the same double as
  * `Number(text)`. Longer mantissas, exponents and everything else are read from the text.
@@ -740,6 +745,27 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
     return bytes.subarray(used);
   };
 
+  /**
+   * Reads a chunk that continues an incomplete record (`rest`): the record is completed from the chunk's
+   * first bytes joined to it, and the records after it are read in place, so a large chunk is not copied
+   * whole into the carry buffer. As if the chunk had come as two, cut where a record starts. Returns the
+   * bytes left for the next chunk.
+   */
+  const scanAfter = (rest: Uint8Array, chunk: Uint8Array): Uint8Array => {
+    let left = rest;
+    /** The chunk's bytes before this are in `left` already. */
+    let joinedTo = 0;
+    for (let take = JOIN_BYTES; take < chunk.length / 2; take *= 2) {
+      const joined = carryOver(left, chunk.subarray(joinedTo, take));
+      const used = consume(joined, false);
+      consumedBytes += used;
+      if (used >= left.length) return scanChunk(chunk.subarray(joinedTo + used - left.length));
+      left = joined.subarray(used);
+      joinedTo = take;
+    }
+    return scanChunk(carryOver(left, chunk.subarray(joinedTo)));
+  };
+
   for await (const chunk of chunksOf(input)) {
     bytesRead += chunk.byteLength;
     if (bytesRead > maxBytes) {
@@ -749,7 +775,9 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         `the file is larger than ${maxBytes} bytes, the most accepted; split it into smaller drops`,
       );
     }
-    pending = scanChunk(pending.length === 0 ? chunk : carryOver(pending, chunk));
+    if (pending.length === 0) pending = scanChunk(chunk);
+    else if (!firstChunk && chunk.length >= 4 * JOIN_BYTES) pending = scanAfter(pending, chunk);
+    else pending = scanChunk(carryOver(pending, chunk));
     if (options.releaseChunks) {
       // What the reader still needs of the chunk (an incomplete record) moves to the carry buffer first.
       if (pending.buffer === chunk.buffer) pending = carryOver(NOTHING, pending);

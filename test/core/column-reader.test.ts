@@ -284,6 +284,25 @@ describe('readColumns', () => {
     expect(whole.rows).toHaveLength(6000);
   });
 
+  it('reads large chunks in place after the record cut at their start, however long that record is', async () => {
+    // Prepare: records of a few bytes to ~40 KB (a quoted field with line ends inside), so the record cut
+    // at a chunk's start ends within the first 4 KB of the chunk, or after several doublings of what is
+    // joined to it, or past the chunk's middle; with each of the three line ends.
+    const lines = Array.from({ length: 400 }, (_, row) => {
+      const long = row % 9 === 0 ? `"${'x, "", y\n'.repeat(row * 10)}"` : `t${row}`;
+      return `${row}.5,${long},-${row}`;
+    });
+    for (const end of ['\n', '\r\n', '\r']) {
+      const text = `a,b,c${end}${lines.join(end)}${end}`;
+      const whole = await cellsOf(text);
+      // Act / Assess: chunk sizes from the smallest read in place (16 KB) up.
+      for (const size of [16_384, 20_011, 65_537, 100_003]) {
+        expect(await cellsOf(inChunks(text, size)), `chunks of ${size}`).toEqual(whole);
+      }
+      expect(whole.rows).toHaveLength(400);
+    }
+  });
+
   it('fails on the files parseCsv fails on, with the same code and line', async () => {
     const files = [
       '',
