@@ -9,7 +9,8 @@
  * or on the values by AIC, now) and measured alternatives the code does not carry, run on a copy of the
  * filter with a damped trend: the weights by Nelder–Mead instead of the grid (free in (0, 1), or within
  * R `forecast::ets`'s "usual" bounds β < α, γ < 1 − α), a damped trend (φ on a 0.8-0.98 grid) as a third
- * form for the AIC, and their combinations with the choice of logs or values.
+ * form for the AIC, forms without a season (simple exponential smoothing, Holt's linear trend) beside the
+ * seasonal ones, and their combinations with the choice of logs or values.
  *
  *   npx node bench/forecast-bases.ts
  */
@@ -44,6 +45,8 @@ interface W {
   gamma: number;
   phi: number; // 1 = undamped; trend false → no trend
   trend: boolean;
+  /** false: no season (simple exponential smoothing or Holt's linear trend), γ unused. */
+  seasonal?: boolean;
 }
 /** The state before a value: level, trend and the next season's terms. */
 interface St {
@@ -64,13 +67,14 @@ function filter(
   errors?: Float64Array,
   zero = false,
 ): number {
-  const { alpha, beta, gamma } = w;
+  const { alpha, beta } = w;
+  const gamma = w.seasonal === false ? 0 : w.gamma;
   const phi = w.trend ? w.phi : 0;
   const n = values.length;
   let level = st.level;
   let trend = phi === 0 ? 0 : st.trend;
   const seasonal = new Float64Array(n - from + S);
-  for (let i = 0; i < S; i++) seasonal[i] = st.seasonal[i];
+  if (w.seasonal !== false) for (let i = 0; i < S; i++) seasonal[i] = st.seasonal[i];
   for (let t = from; t < n; t++) {
     const k = t - from;
     const value = zero ? 0 : values[t];
@@ -102,18 +106,18 @@ function firstSeasons(values: ArrayLike<number>): St {
 function lsStart(values: ArrayLike<number>, w: W): St {
   const n = values.length;
   const trended = w.trend;
-  const u = (trended ? 2 : 1) + S - 1;
+  const u = (trended ? 2 : 1) + (w.seasonal === false ? 0 : S - 1);
   const zero = { level: 0, trend: 0, seasonal: new Float64Array(S) };
   const fromData = new Float64Array(n);
   filter(values, 0, w, zero, fromData);
   const stateOf = (x: ArrayLike<number>): St => {
     const seasonal = new Float64Array(S);
     let sum = 0;
-    for (let j = 0; j < S - 1; j++) {
+    for (let j = 0; j < (w.seasonal === false ? 0 : S - 1); j++) {
       seasonal[j] = x[(trended ? 2 : 1) + j];
       sum += seasonal[j];
     }
-    seasonal[S - 1] = -sum;
+    if (w.seasonal !== false) seasonal[S - 1] = -sum;
     return { level: x[0], trend: trended ? x[1] : 0, seasonal };
   };
   const responses = Array.from({ length: u }, (_, j) => {
@@ -169,19 +173,22 @@ const TG = [0, 0.01, 0.05, 0.1, 0.2];
 const SG = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7];
 const PG = [0.8, 0.85, 0.9, 0.95, 0.98];
 
-type Form = 'N' | 'A' | 'Ad';
+/** Trend none, additive or damped with a season (`N`, `A`, `Ad`); none or additive without one (`NN`, `AN`). */
+type Form = 'N' | 'A' | 'Ad' | 'NN' | 'AN';
 function kOf(f: Form) {
-  return f === 'N' ? 2 : f === 'A' ? 3 : 4;
+  return f === 'N' ? 2 : f === 'A' ? 3 : f === 'NN' ? 1 : f === 'AN' ? 2 : 4;
 }
 /** The weights on the shipped grid (and φ on 0.8-0.98 for `Ad`) with the least honest SSE. */
 function grid(values: ArrayLike<number>, form: Form): { w: W; sse: number } {
-  let best: W = { alpha: 0.05, beta: 0, gamma: 0.01, phi: 1, trend: form !== 'N' };
+  const trend = form !== 'N' && form !== 'NN';
+  const seasonal = form !== 'NN' && form !== 'AN';
+  let best: W = { alpha: 0.05, beta: 0, gamma: 0.01, phi: 1, trend, seasonal };
   let bs = Infinity;
   for (const alpha of LG)
-    for (const beta of form === 'N' ? [0] : TG)
+    for (const beta of trend ? TG : [0])
       for (const phi of form === 'Ad' ? PG : [1])
-        for (const gamma of SG) {
-          const w = { alpha, beta, gamma, phi, trend: form !== 'N' };
+        for (const gamma of seasonal ? SG : [0]) {
+          const w = { alpha, beta, gamma, phi, trend, seasonal };
           const s = sseFirst(values, w);
           if (s < bs) {
             bs = s;
@@ -296,6 +303,8 @@ const exploratory: Record<string, Method> = {
   'Nelder–Mead within R’s bounds, damped trend as a third form': onLogs(['N', 'A', 'Ad'], optimiseR),
   'logs or values by AIC, damped trend as a third form': (t) => logOrRaw(t, ['N', 'A', 'Ad'], grid),
   'logs or values by AIC, Nelder–Mead within R’s bounds': (t) => logOrRaw(t, ['N', 'A'], optimiseR),
+  'logs or values, with or without a season, by AIC': (t) => logOrRaw(t, ['N', 'A', 'NN', 'AN'], grid),
+  'logs, with or without a season, by AIC': onLogs(['N', 'A', 'NN', 'AN'], grid),
 };
 
 const paths = [...benchSeries(), ...benchSeries(true)];
