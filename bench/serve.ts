@@ -10,9 +10,16 @@
  *    the medians and the ratios. Goal: ours ≥ 5× the peer's requests/s at 8 connections with a p99 below
  *    the peer's.
  * 2. Batched: requests of 100 instances at 8 connections, predictions/s (goal ≥ 1,000), the peer's too.
- * 3. Soak: `--soak` requests (50,000) at 8 connections on the same runtime; throughput of the first 5,000
- *    against the last 5,000 (goal: within 10%), and the runtime process's RSS sampled every second (goal:
- *    flat, the end within 10% of the RSS after the first 5,000).
+ * 3. Soak: `--soak` requests (50,000) at 8 connections on the same runtime, with its throughput per 5,000
+ *    and the runtime process's RSS sampled every second (goal: flat, the end within 10% of the RSS after
+ *    the first 5,000).
+ * 4. No decay, against a reference in the same run: the soaked runtime (which has served every load
+ *    above) and a second runtime started and trained beside it at the start but idle since are loaded in
+ *    turn, `AB_PAIRS` pairs of `AB_SECONDS`-s loads at 8 connections in alternating order (ABBA), after a
+ *    warm-up of the fresh one; the soaked ÷ fresh requests/s of each pair, and their median (goal: within
+ *    10%). This and not the soak's first 5,000 against its last is the verdict: those run a minute or
+ *    more apart, and this machine's own speed drifts by more than 10% in that time even when idle
+ *    (`bench/cpu-drift.ts`); loads a few seconds apart, in alternating order, cancel that drift.
  *
  * The runtime runs in this process (RSS is the runtime's: emulators, front door and every container
  * thread); `wrk` and the peer are processes of their own. Run it on an idle machine: the load average at
@@ -47,13 +54,16 @@ const rounds = Number(option('rounds', quick ? '1' : '2'));
 const connectionCounts = option('connections', '8,1').split(',').map(Number);
 const soakRequests = Number(option('soak', quick ? '10000' : '50000'));
 const withPeer = !process.argv.includes('--no-peer');
-/** The soak's first and last segments compared. */
+/** The soak's throughput is reported per this many requests. */
 const SEGMENT = 5000;
+/** Pairs of loads of the soaked and the fresh runtime, and each load's length in seconds. */
+const AB_PAIRS = quick ? 3 : 5;
+const AB_SECONDS = 5;
 const BATCH = 100;
 if (soakRequests !== 0 && !(soakRequests >= 2 * SEGMENT)) {
   throw new RangeError(`--soak must be 0 or at least ${2 * SEGMENT} requests, got ${soakRequests}`);
 }
-const GOALS = { throughputRatio: 5, batchedPredictionsPerSecond: 1000, soakDrift: 0.1, rssGrowth: 0.1 };
+const GOALS = { throughputRatio: 5, batchedPredictionsPerSecond: 1000, decay: 0.1, rssGrowth: 0.1 };
 
 const history = readFileSync(join(repo, 'data/air-passengers.csv'), 'utf8')
   .trim()
@@ -67,8 +77,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'driftline-bench-serve-'));
 
 /**
  * A wrk script POSTing `body`. Its `done` prints one JSON line: requests, seconds, p50/p99 (µs) and
- * errors. With `limit` > 0 the (single) thread writes that line itself after `limit` responses, with how
- * long the first and the last `SEGMENT` responses took (LuaJIT's FFI reads the clock), and exits.
+ * errors. With `limit` > 0 the (single) thread writes that line itself after `limit` responses, with the
+ * seconds at which each `SEGMENT`-th response came (LuaJIT's FFI reads the clock), and exits.
  */
 function wrkScript(body: string, limit: number): string {
   const path = join(scratch, `load-${limit}-${body.length}.lua`);
@@ -84,17 +94,16 @@ ${
 ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } bench_timeval; int gettimeofday(bench_timeval *tv, void *tz); ]]
 local tv = ffi.new("bench_timeval")
 local function now() ffi.C.gettimeofday(tv, nil); return tonumber(tv.tv_sec) + tonumber(tv.tv_usec) / 1e6 end
-count, bad, t0, tFirst, tLast = 0, 0, 0, 0, 0
+count, bad, t0, marks = 0, 0, 0, {}
 function init(args) t0 = now() end
 function response(status, headers, body)
   count = count + 1
   if status ~= 200 then bad = bad + 1 end
-  if count == segment then tFirst = now() end
-  if count == limit - segment then tLast = now() end
+  if count % segment == 0 then marks[#marks + 1] = string.format('%.6f', now() - t0) end
   if count == limit then
     -- wrk's own stop would wait out -d: the soak writes its line here and ends the process.
-    io.write(string.format('\\n{"requests":%d,"seconds":%.6f,"p50":0,"p99":0,"non2xx":%d,"socketErrors":0,"soak":{"count":%d,"non200":%d,"first":%.6f,"last":%.6f}}\\n',
-      count, now() - t0, bad, count, bad, tFirst - t0, now() - tLast))
+    io.write(string.format('\\n{"requests":%d,"seconds":%.6f,"p50":0,"p99":0,"non2xx":%d,"socketErrors":0,"soak":{"count":%d,"non200":%d,"marks":[%s]}}\\n',
+      count, now() - t0, bad, count, bad, table.concat(marks, ',')))
     io.flush()
     os.exit(0)
   end
@@ -118,7 +127,8 @@ interface Load {
   p50: number;
   p99: number;
   failed: number;
-  soak?: { count: number; non200: number; first: number; last: number };
+  /** Of a soak: responses, non-200 responses, and the seconds from the start at every `SEGMENT`-th response. */
+  soak?: { count: number; non200: number; marks: number[] };
 }
 
 async function wrk(url: string, body: string, connections: number, duration: string, limit = 0) {
@@ -204,29 +214,43 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 
-const home = join(scratch, 'home');
+/**
+ * Starts a runtime in `home`, trains AirPassengers version 1 from the 1949-1958 drop on it and returns
+ * the runtime and its predict URL.
+ */
+async function runtimeServingVersion1(home: string) {
+  const runtime = await startRuntime({ home, port: 0, quiet: true, schedules: false });
+  try {
+    const target = await resolveTarget({ home });
+    await target.registry.putSpec(
+      'air-passengers',
+      JSON.parse(readFileSync(join(repo, 'data/specs/air-passengers.json'), 'utf8')),
+    );
+    const key = 'incoming/air-passengers/first.csv';
+    await target.s3.send(
+      new PutObjectCommand({
+        Bucket: target.outputs.BucketName,
+        Key: key,
+        Body: readFileSync(join(repo, 'data/drops/air-passengers-1949-1958.csv')),
+      }),
+    );
+    await waitForRun(target, 'air-passengers', key, { quiet: true });
+  } catch (error) {
+    await runtime.stop();
+    throw error;
+  }
+  return { runtime, url: `${runtime.apiUrl}models/air-passengers/predict` };
+}
+
 const started = new Date();
 console.log(
   `bench:serve ${started.toISOString()}, load average ${load()}; ${seconds}-s loads × ${rounds} round(s) at ${connectionCounts.join(' and ')} connection(s), soak ${fmt(soakRequests)} requests`,
 );
-const runtime = await startRuntime({ home, port: 0, quiet: true, schedules: false });
+const { runtime, url: ours } = await runtimeServingVersion1(join(scratch, 'home'));
+// The soak's reference: the same stack, trained the same way, idle until the soak is over.
+const fresh = soakRequests > 0 ? await runtimeServingVersion1(join(scratch, 'fresh')) : undefined;
 const peer = withPeer ? await startPeer() : undefined;
 try {
-  const target = await resolveTarget({ home });
-  await target.registry.putSpec(
-    'air-passengers',
-    JSON.parse(readFileSync(join(repo, 'data/specs/air-passengers.json'), 'utf8')),
-  );
-  const key = 'incoming/air-passengers/first.csv';
-  await target.s3.send(
-    new PutObjectCommand({
-      Bucket: target.outputs.BucketName,
-      Key: key,
-      Body: readFileSync(join(repo, 'data/drops/air-passengers-1949-1958.csv')),
-    }),
-  );
-  await waitForRun(target, 'air-passengers', key, { quiet: true });
-  const ours = `${runtime.apiUrl}models/air-passengers/predict`;
   const systems = [...(peer ? [['peer', peer.url] as const] : []), ['ours', ours] as const];
 
   // Warm-up, not counted: the first 8-connection load starts ours' predict containers (cold starts).
@@ -266,7 +290,25 @@ try {
   const sampler = setInterval(() => rss.push(process.memoryUsage.rss()), 1000);
   const soak = soakRequests > 0 ? await wrk(ours, bodyOf(1), 8, '3600s', soakRequests) : undefined;
   clearInterval(sampler);
-  const rssAfterFirst = soak?.soak ? rss[Math.min(rss.length - 1, Math.ceil(soak.soak.first))] : Number.NaN;
+  const rssAfterFirst = soak?.soak
+    ? rss[Math.min(rss.length - 1, Math.ceil(soak.soak.marks[0]))]
+    : Number.NaN;
+
+  // 4. The soaked runtime against the fresh one, interleaved (ABBA), after the fresh one's warm-up.
+  const pairs: { soaked: number; fresh: number }[] = [];
+  if (soak && fresh) {
+    await wrk(fresh.url, bodyOf(1), 8, '10s');
+    for (let pair = 0; pair < AB_PAIRS; pair++) {
+      const urls = { soaked: ours, fresh: fresh.url };
+      const loads = { soaked: 0, fresh: 0 };
+      for (const name of pair % 2 === 0 ? (['soaked', 'fresh'] as const) : (['fresh', 'soaked'] as const)) {
+        const result = await wrk(urls[name], bodyOf(1), 8, `${AB_SECONDS}s`);
+        if (result.failed > 0) throw new Error(`${result.failed} requests to the ${name} runtime failed`);
+        loads[name] = result.perSecond;
+      }
+      pairs.push(loads);
+    }
+  }
 
   console.log(`\nmedians over ${rounds} round(s):`);
   console.log('| system | connections | requests/s | p50 ms | p99 ms |');
@@ -311,16 +353,21 @@ try {
     );
   }
   if (soak?.soak) {
-    const first = SEGMENT / soak.soak.first;
-    const last = SEGMENT / soak.soak.last;
-    const drift = Math.abs(last - first) / first;
-    const growth = (rss[rss.length - 1] - rssAfterFirst) / rssAfterFirst;
+    const ratios = pairs.map(({ soaked, fresh }) => soaked / fresh);
+    const ratio = median(ratios);
     console.log(
-      `| soak ${fmt(soak.soak.count)} requests: last ${fmt(SEGMENT)} within ${GOALS.soakDrift * 100}% of the first ${fmt(SEGMENT)} | ${fmt(first)} → ${fmt(last)} requests/s (${((last / first - 1) * 100).toFixed(1)}%), ${soak.soak.non200} non-200 | ${pass(drift <= GOALS.soakDrift && soak.soak.non200 === 0)} |`,
+      `| after the soak: soaked ÷ fresh runtime's requests/s within ${GOALS.decay * 100}% (median of ${AB_PAIRS} interleaved pairs of ${AB_SECONDS}-s loads) | ${ratio.toFixed(3)} (pairs ${ratios.map((r) => r.toFixed(3)).join(', ')}; soaked ${fmt(median(pairs.map((p) => p.soaked)))}, fresh ${fmt(median(pairs.map((p) => p.fresh)))} requests/s); soak ${soak.soak.non200} non-200 | ${pass(Math.abs(ratio - 1) <= GOALS.decay && soak.soak.non200 === 0)} |`,
     );
+    const { marks } = soak.soak;
+    const perSegment = marks.map((at, i) => SEGMENT / (at - (i > 0 ? marks[i - 1] : 0)));
+    console.log(
+      `| soak ${fmt(soak.soak.count)} requests: first ${fmt(SEGMENT)} → last ${fmt(SEGMENT)} (no goal: the machine's speed drifts, see 4.) | ${fmt(perSegment[0])} → ${fmt(perSegment[perSegment.length - 1])} requests/s (${((perSegment[perSegment.length - 1] / perSegment[0] - 1) * 100).toFixed(1)}%) | — |`,
+    );
+    const growth = (rss[rss.length - 1] - rssAfterFirst) / rssAfterFirst;
     console.log(
       `| soak: RSS flat (end within ${GOALS.rssGrowth * 100}% of after the first ${fmt(SEGMENT)}) | ${fmt(rssAfterFirst / 2 ** 20)} → ${fmt(rss[rss.length - 1] / 2 ** 20)} MB (max ${fmt(Math.max(...rss) / 2 ** 20)} MB; ${(growth * 100).toFixed(1)}%) | ${pass(growth <= GOALS.rssGrowth)} |`,
     );
+    console.log(`soak requests/s per ${fmt(SEGMENT)}: ${perSegment.map((r) => fmt(r)).join(' ')}`);
     const step = Math.max(1, Math.floor(rss.length / 10));
     console.log(
       `soak RSS every ${step} s (MB): ${rss
@@ -333,6 +380,7 @@ try {
   if (profileWindow) console.log(`profile window (monotonic µs): ${profileWindow}`);
 } finally {
   peer?.stop();
+  await fresh?.runtime.stop();
   await runtime.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
