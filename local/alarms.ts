@@ -1036,7 +1036,16 @@ interface AlarmRecord {
   /** Settles once the latest state change was logged, put on the bus and notified. */
   announced: Promise<void>;
   readonly history: AlarmTransition[];
+  /**
+   * Each input's statistic per period start, with the store's {@link MetricStore.windowStamp} it was
+   * computed at: an evaluation computes again only the periods whose datapoints changed since (the
+   * current one, as a rule), so its cost follows the datapoints of a period, not of the whole range.
+   */
+  readonly periodStatistics: Map<string, PeriodStatistics>;
 }
+
+/** An input's statistic by period start, with the window stamp it was computed at. */
+type PeriodStatistics = Map<number, { stamp: number; value: number | undefined }>;
 
 const metricKey = (namespace: string, metricName: string) => `${namespace}\u0000${metricName}`;
 
@@ -1092,7 +1101,15 @@ export class AlarmEvaluator {
         const compiled = compileAlarm(definition);
         // Whole milliseconds keep period boundaries exact however the scale divides.
         const periodMs = Math.max(1, Math.round(compiled.periodSeconds * 1000 * this.periodScale));
-        return { definition, compiled, periodMs, state: initial, announced: Promise.resolve(), history: [] };
+        return {
+          definition,
+          compiled,
+          periodMs,
+          state: initial,
+          announced: Promise.resolve(),
+          history: [],
+          periodStatistics: new Map(),
+        };
       } catch (error) {
         if (!(error instanceof AlarmDefinitionError)) throw error;
         return {
@@ -1101,6 +1118,7 @@ export class AlarmEvaluator {
           state: initial,
           announced: Promise.resolve(),
           history: [],
+          periodStatistics: new Map(),
         };
       }
     });
@@ -1290,25 +1308,37 @@ export class AlarmEvaluator {
   }
 
   /** The alarm's datapoints for the evaluation range ending with the period `now` falls in. */
-  private rangeOf(compiled: CompiledAlarm, periodMs: number, now: number): RangeDatapoint[] {
+  private rangeOf(
+    record: AlarmRecord,
+    compiled: CompiledAlarm,
+    periodMs: number,
+    now: number,
+  ): RangeDatapoint[] {
     const length = compiled.rule.evaluationPeriods + EVALUATION_RANGE_EXTRA_PERIODS;
     const first = Math.floor(now / periodMs) - length + 1;
     const inputs = new Map(
       compiled.inputs.map((input) => {
-        const buckets: number[][] = Array.from({ length }, () => []);
-        const datapoints = this.options.metrics.query({
-          namespace: input.namespace,
-          metricName: input.metricName,
-          // Always an object: CloudWatch matches the exact dimension set, also when it is empty.
-          dimensions: input.dimensions,
-          startTime: first * periodMs,
-          endTime: (first + length) * periodMs,
+        const known: PeriodStatistics = record.periodStatistics.get(input.id) ?? new Map();
+        record.periodStatistics.set(input.id, known);
+        for (const start of known.keys()) if (start < first * periodMs) known.delete(start);
+        const points = Array.from({ length }, (_, i) => {
+          const window = {
+            namespace: input.namespace,
+            metricName: input.metricName,
+            // Always an object: CloudWatch matches the exact dimension set, also when it is empty.
+            dimensions: input.dimensions,
+            startTime: (first + i) * periodMs,
+            endTime: (first + i + 1) * periodMs,
+          };
+          const stamp = this.options.metrics.windowStamp(window);
+          const cached = known.get(window.startTime);
+          if (stamp !== undefined && cached?.stamp === stamp) return cached.value;
+          const values = this.options.metrics.query(window).map((datum) => datum.value);
+          const value = values.length === 0 ? undefined : computeStatistic(input.stat, values);
+          if (stamp === undefined) known.delete(window.startTime);
+          else known.set(window.startTime, { stamp, value });
+          return value;
         });
-        for (const datum of datapoints)
-          buckets[Math.floor(datum.timestamp / periodMs) - first]?.push(datum.value);
-        const points = buckets.map((values) =>
-          values.length === 0 ? undefined : computeStatistic(input.stat, values),
-        );
         return [input.id, points] as const;
       }),
     );
@@ -1321,7 +1351,7 @@ export class AlarmEvaluator {
   private evaluateOne(record: AlarmRecord, now: number): AlarmTransition | undefined {
     const { compiled, periodMs } = record;
     if (!compiled || periodMs === undefined) return undefined;
-    const range = this.rangeOf(compiled, periodMs, now);
+    const range = this.rangeOf(record, compiled, periodMs, now);
     const decision = decideAlarmState(range, compiled.rule);
     if (decision.state === undefined || decision.state === record.state.value) return undefined;
     const real = decision.evaluated.filter((p) => p.value !== undefined);

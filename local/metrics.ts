@@ -167,6 +167,8 @@ class Series {
   readonly times: number[] = [];
   readonly data: MetricDatum[] = [];
   start = 0;
+  /** The newest timestamp ever dropped: every dropped datapoint was at or before it (drops take the oldest). */
+  droppedThrough = Number.NEGATIVE_INFINITY;
 
   constructor(datum: MetricDatum) {
     this.namespace = datum.namespace;
@@ -204,6 +206,8 @@ class Series {
   /** Drops the `n` oldest datapoints; returns how many. */
   dropFirst(n: number): number {
     const dropped = Math.min(n, this.size);
+    if (dropped > 0)
+      this.droppedThrough = Math.max(this.droppedThrough, this.times[this.start + dropped - 1]);
     this.start += dropped;
     if (this.start > 1024 && this.start * 2 > this.times.length) {
       this.times.splice(0, this.start);
@@ -211,6 +215,12 @@ class Series {
       this.start = 0;
     }
     return dropped;
+  }
+
+  /** How many datapoints have `from <= timestamp < to`. */
+  countIn(from: number, to: number): number {
+    const first = lowerBound(this.times, this.start, this.times.length, from);
+    return lowerBound(this.times, first, this.times.length, to) - first;
   }
 
   /** Datapoints with `from <= timestamp < to`, oldest first. */
@@ -337,6 +347,31 @@ export class MetricStore {
     }
     const all = this.byMetric.get(`${query.namespace}\u0000${query.metricName}`) ?? [];
     return all.flatMap((series) => series.window(from, to)).sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  /**
+   * A stamp of what {@link query} returns for `query`: while it is the same number, so are the datapoints,
+   * and a statistic computed from them still holds (alarms re-evaluate every second, and this lets them
+   * compute again only the periods that received datapoints since). The stamp is the count in the window:
+   * datapoints are only ever added, or dropped oldest first, so a window no drop has reached changes only
+   * by growing. `undefined` when a drop (retention, the cap) may have reached the window: compute again.
+   */
+  windowStamp(query: MetricQuery): number | undefined {
+    const from = epochOf(query.startTime, Number.NEGATIVE_INFINITY);
+    const to = epochOf(query.endTime, Number.POSITIVE_INFINITY);
+    // Past the retention a window loses datapoints to query() before the sweep drops them.
+    if (from < this.newest - this.retentionMs) return undefined;
+    const all =
+      query.dimensions !== undefined
+        ? [this.series.get(seriesKey(query.namespace, query.metricName, query.dimensions))]
+        : (this.byMetric.get(`${query.namespace}\u0000${query.metricName}`) ?? []);
+    let count = 0;
+    for (const series of all) {
+      if (!series) continue;
+      if (series.droppedThrough >= from) return undefined;
+      count += series.countIn(from, to);
+    }
+    return count;
   }
 
   /** The distinct metrics seen (namespace, name, dimensions), like `ListMetrics`. */

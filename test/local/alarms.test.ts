@@ -689,6 +689,98 @@ describe('AlarmEvaluator', () => {
     expect(() => evaluator.history('nope')).toThrow(AlarmNotFoundError);
     await expect(evaluator.waitForState('Fixture/band', 'OK', 20)).rejects.toThrow(AlarmWaitTimeoutError);
   });
+
+  it('computes again only the periods whose datapoints changed, so evaluating does not grow with history', async () => {
+    // Prepare: the p99 alarm over 5 periods (a range of 7) on a store that counts what it hands out,
+    // 1,000 datapoints in each of the 7 periods, the clock in the last one.
+    class CountingStore extends MetricStore {
+      handedOut = 0;
+      override query(query: Parameters<MetricStore['query']>[0]) {
+        const datapoints = super.query(query);
+        this.handedOut += datapoints.length;
+        return datapoints;
+      }
+    }
+    const metrics = new CountingStore();
+    const { evaluator, clock } = harness([latencyAlarm({ evaluationPeriods: 5, datapointsToAlarm: 1 })], {
+      metrics,
+    });
+    const putLatency = (value: number, timestamp: number) =>
+      metrics.put({
+        namespace: 'Driftline',
+        metricName: 'PredictLatency',
+        dimensions: { model: 'air' },
+        unit: 'Milliseconds',
+        value,
+        timestamp,
+      });
+    clock.now = T0 + 30_000;
+    for (let period = -6; period <= 0; period++)
+      for (let i = 0; i < 1000; i++) putLatency(10 + (i % 7), T0 + period * MINUTE + i * 50);
+    await evaluator.evaluateNow();
+    expect(metrics.handedOut).toBe(7000);
+
+    // Act: one more datapoint in the current period, then one arriving late in an earlier period.
+    metrics.handedOut = 0;
+    putLatency(12, T0 + 55_000);
+    await evaluator.evaluateNow();
+    const afterCurrent = metrics.handedOut;
+    metrics.handedOut = 0;
+    putLatency(5000, T0 - 3 * MINUTE + 1);
+    const [late] = await evaluator.evaluateNow();
+
+    // Assess: the second evaluation read the current period alone; the late datapoint's period was read
+    // again, and its p99 (5,000 ms among 1,001 values: the 991st smallest is still 16) left the alarm OK;
+    // the evaluated datapoints equal those computed from scratch by a fresh evaluator.
+    expect(afterCurrent).toBe(1001);
+    expect(metrics.handedOut).toBe(1001);
+    expect(late).toBeUndefined();
+    const fresh = harness([latencyAlarm({ evaluationPeriods: 5, datapointsToAlarm: 1 })], { metrics });
+    fresh.clock.now = clock.now;
+    const [settled] = await fresh.evaluator.evaluateNow();
+    expect(JSON.parse(settled.state.reasonData!).recentDatapoints).toEqual(
+      JSON.parse(evaluator.list()[0].state.reasonData!).recentDatapoints,
+    );
+  });
+
+  it('reads a period again when late datapoints or the cap change it, and decides on its new statistic', async () => {
+    // Prepare: the p99 alarm, 1 of 3; 100 datapoints of 10 ms in each of the last 3 periods; OK. The
+    // store holds at most 302 datapoints.
+    const metrics = new MetricStore({ maxDatapoints: 302 });
+    const { evaluator, clock } = harness(
+      [latencyAlarm({ evaluationPeriods: 3, datapointsToAlarm: 1, treatMissingData: 'missing' })],
+      { metrics },
+    );
+    const putLatency = (value: number, timestamp: number) =>
+      metrics.put({
+        namespace: 'Driftline',
+        metricName: 'PredictLatency',
+        dimensions: { model: 'air' },
+        unit: 'Milliseconds',
+        value,
+        timestamp,
+      });
+    clock.now = T0 + 30_000;
+    for (let period = -2; period <= 0; period++)
+      for (let i = 0; i < 100; i++) putLatency(10, T0 + period * MINUTE + i * 100);
+    expect((await evaluator.evaluateNow())[0]).toMatchObject({ to: 'OK' });
+
+    // Act 1: two slow requests arrive late in the oldest period: its p99, the 101st smallest of its 102
+    // values, is 2,000.
+    putLatency(2000, T0 - 2 * MINUTE + 50);
+    putLatency(2000, T0 - 2 * MINUTE + 60);
+    const [breached] = await evaluator.evaluateNow();
+
+    // Act 2: the cap drops the oldest datapoints as the current period gets 3 more, the two slow ones
+    // among them: that period's p99 falls back to 10.
+    for (let i = 0; i < 3; i++) putLatency(10, T0 + 20_000 + i);
+    const [recovered] = await evaluator.evaluateNow();
+
+    // Assess
+    expect(breached).toMatchObject({ from: 'OK', to: 'ALARM' });
+    expect(recovered).toMatchObject({ from: 'ALARM', to: 'OK' });
+    expect(JSON.parse(recovered.state.reasonData!).recentDatapoints).toEqual([10, 10, 10]);
+  });
 });
 
 describe('with the driftline stack', () => {

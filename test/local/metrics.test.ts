@@ -175,4 +175,40 @@ describe('MetricStore', () => {
     expect(everySet).toHaveLength(2);
     expect(store.size).toBe(20_001);
   });
+
+  it('stamps a window so that an equal stamp means the same datapoints, and gives none once a drop reaches it', () => {
+    // Prepare: two dimension sets of one metric, the cap at 6 datapoints.
+    const store = new MetricStore({ retentionMs: 10_000, maxDatapoints: 6 });
+    const point = (timestamp: number, dimensions: Record<string, string> = { a: '1' }) => ({
+      namespace: 'N',
+      metricName: 'M',
+      dimensions,
+      unit: 'Count',
+      value: timestamp,
+      timestamp,
+    });
+    const late = { namespace: 'N', metricName: 'M', dimensions: { a: '1' }, startTime: 200, endTime: 300 };
+    const everySet = { namespace: 'N', metricName: 'M', startTime: 200, endTime: 300 };
+    store.put(point(100), point(210), point(250), point(220, { a: '2' }));
+
+    // Act + Assess: the stamp is the window's count, whatever arrives outside it.
+    expect(store.windowStamp(late)).toBe(2);
+    expect(store.windowStamp(everySet)).toBe(3);
+    store.put(point(400));
+    expect(store.windowStamp(late)).toBe(2);
+    // A datapoint arriving late, inside the window, changes it.
+    store.put(point(205));
+    expect(store.windowStamp(late)).toBe(3);
+    // The cap drops the oldest (100: before the window, which keeps its stamp), then reaches into it.
+    store.put(point(410));
+    expect(store.query({ namespace: 'N', metricName: 'M', dimensions: { a: '1' } })).toHaveLength(5);
+    expect(store.windowStamp(late)).toBe(3);
+    store.put(point(420));
+    expect(store.windowStamp(late)).toBeUndefined();
+    expect(store.windowStamp(everySet)).toBeUndefined();
+    expect(store.windowStamp({ ...late, startTime: 300, endTime: 500 })).toBe(3);
+    // A window past the retention loses datapoints to query() before any sweep: no stamp either.
+    store.put(point(10_350));
+    expect(store.windowStamp({ ...late, startTime: 300, endTime: 500 })).toBeUndefined();
+  });
 });
