@@ -16,7 +16,9 @@
  * 4. No decay, against a reference in the same run: the soaked runtime (which has served every load
  *    above) and a second runtime started and trained beside it at the start but idle since are loaded in
  *    turn, `AB_PAIRS` pairs of `AB_SECONDS`-s loads at 8 connections in alternating order (ABBA), after a
- *    warm-up of the fresh one; the soaked ÷ fresh requests/s of each pair, and their median (goal: within
+ *    `FRESH_WARMUP`-s load of the fresh one (its containers start cold, and its code reaches the soaked
+ *    one's state of compilation only after thousands of requests: with 10 s the pairs' ratios fell from
+ *    1.14 to 0.97 as it warmed); the soaked ÷ fresh requests/s of each pair, and their median (goal: within
  *    10%). This and not the soak's first 5,000 against its last is the verdict: those run a minute or
  *    more apart, and this machine's own speed drifts by more than 10% in that time even when idle
  *    (`bench/cpu-drift.ts`); loads a few seconds apart, in alternating order, cancel that drift.
@@ -59,6 +61,11 @@ const SEGMENT = 5000;
 /** Pairs of loads of the soaked and the fresh runtime, and each load's length in seconds. */
 const AB_PAIRS = quick ? 3 : 5;
 const AB_SECONDS = 5;
+/**
+ * Seconds of load on the fresh runtime before the pairs: 30,000-40,000 requests, where the soaked one had
+ * served some 50,000 when its soak began.
+ */
+const FRESH_WARMUP = quick ? 10 : 40;
 const BATCH = 100;
 if (soakRequests !== 0 && !(soakRequests >= 2 * SEGMENT)) {
   throw new RangeError(`--soak must be 0 or at least ${2 * SEGMENT} requests, got ${soakRequests}`);
@@ -297,7 +304,7 @@ try {
   // 4. The soaked runtime against the fresh one, interleaved (ABBA), after the fresh one's warm-up.
   const pairs: { soaked: number; fresh: number }[] = [];
   if (soak && fresh) {
-    await wrk(fresh.url, bodyOf(1), 8, '10s');
+    await wrk(fresh.url, bodyOf(1), 8, `${FRESH_WARMUP}s`);
     for (let pair = 0; pair < AB_PAIRS; pair++) {
       const urls = { soaked: ours, fresh: fresh.url };
       const loads = { soaked: 0, fresh: 0 };
