@@ -22,6 +22,7 @@ import {
   fitHoltWinters,
   forecastFeatures,
   holtWintersForecast,
+  linearLeastSquaresStart,
   numericValues,
 } from '#core/features.ts';
 import { mape } from '#core/metrics.ts';
@@ -102,55 +103,25 @@ function firstSeasons(values: ArrayLike<number>): St {
   return { level, trend, seasonal };
 }
 
-/** `leastSquaresStart`'s copy, for the damped filter too (still linear in its start). */
+/** The least-squares start as the shipped base's, for these forms too (each still linear in its start). */
 function lsStart(values: ArrayLike<number>, w: W): St {
-  const n = values.length;
   const trended = w.trend;
-  const u = (trended ? 2 : 1) + (w.seasonal === false ? 0 : S - 1);
-  const zero = { level: 0, trend: 0, seasonal: new Float64Array(S) };
-  const fromData = new Float64Array(n);
-  filter(values, 0, w, zero, fromData);
+  const seasonalTerms = w.seasonal === false ? 0 : S - 1;
   const stateOf = (x: ArrayLike<number>): St => {
     const seasonal = new Float64Array(S);
     let sum = 0;
-    for (let j = 0; j < (w.seasonal === false ? 0 : S - 1); j++) {
+    for (let j = 0; j < seasonalTerms; j++) {
       seasonal[j] = x[(trended ? 2 : 1) + j];
       sum += seasonal[j];
     }
     if (w.seasonal !== false) seasonal[S - 1] = -sum;
     return { level: x[0], trend: trended ? x[1] : 0, seasonal };
   };
-  const responses = Array.from({ length: u }, (_, j) => {
-    const unit = new Float64Array(u);
-    unit[j] = 1;
-    const r = new Float64Array(n);
-    filter(values, 0, w, stateOf(unit), r, true);
-    return r;
-  });
-  const sys = responses.map((row, i) => {
-    const eq = new Float64Array(u + 1);
-    for (let j = 0; j < u; j++) {
-      let dot = 0;
-      for (let t = 0; t < n; t++) dot += row[t] * responses[j][t];
-      eq[j] = dot;
-    }
-    eq[i] += 1e-10 * (eq[i] + 1);
-    let rhs = 0;
-    for (let t = 0; t < n; t++) rhs -= row[t] * fromData[t];
-    eq[u] = rhs;
-    return eq;
-  });
-  for (let c = 0; c < u; c++) {
-    let p = c;
-    for (let r = c + 1; r < u; r++) if (Math.abs(sys[r][c]) > Math.abs(sys[p][c])) p = r;
-    [sys[c], sys[p]] = [sys[p], sys[c]];
-    for (let r = 0; r < u; r++) {
-      if (r === c) continue;
-      const f = sys[r][c] / sys[c][c];
-      for (let j = c; j <= u; j++) sys[r][j] -= f * sys[c][j];
-    }
-  }
-  return stateOf(sys.map((eq, i) => eq[u] / eq[i]));
+  return stateOf(
+    linearLeastSquaresStart((trended ? 2 : 1) + seasonalTerms, values.length, (x, out, responseOnly) =>
+      filter(values, 0, w, stateOf(x), out, responseOnly),
+    ),
+  );
 }
 
 /** The forecast from least-squares states, as the shipped base serves. */

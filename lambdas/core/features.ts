@@ -418,42 +418,26 @@ function firstSeasonsStart(values: ArrayLike<number>, season: number): HoltWinte
 }
 
 /**
- * The state before `values[0]` whose one-step errors over all of `values` have the least sum of squares
- * for these weights: the initial states ETS estimates by likelihood (for additive errors, least squares),
- * here exactly, since the errors are linear in the start. The seasonal terms sum to 0 (a constant moved
- * from the level to every seasonal term changes no forecast). Errors are the sum of the response to the
- * values from a zero start and the responses to each unit start over zeros; the normal equations are
- * solved by Gaussian elimination with partial pivoting.
+ * The start `x` (length `unknowns`) of a filter whose `n` one-step errors are linear in it, e(x) = e(0) +
+ * R·x, that minimises Σ e(x)². `errorsFrom(x, out, responseOnly)` writes the errors for start `x` into
+ * `out`: with `responseOnly`, the response to `x` over zero values (a column of R for a unit `x`), else
+ * the errors over the values themselves (e(0) for `x` = 0). The normal equations R'R x = −R'e(0), with a
+ * tiny ridge so a short history stays solvable, are solved by Gaussian elimination with partial pivoting.
  */
-function leastSquaresStart(
-  values: ArrayLike<number>,
-  season: number,
-  weights: HoltWintersWeights,
-): HoltWintersState {
-  const n = values.length;
-  const trended = weights.trend !== false;
-  const unknowns = (trended ? 2 : 1) + season - 1;
-  const zero = { level: 0, trend: 0, seasonal: new Float64Array(season) };
+export function linearLeastSquaresStart(
+  unknowns: number,
+  n: number,
+  errorsFrom: (x: Float64Array, out: Float64Array, responseOnly: boolean) => void,
+): Float64Array {
   const fromData = new Float64Array(n);
-  holtWintersFilter(values, 0, season, weights, zero, fromData);
-  const stateOf = (x: ArrayLike<number>): HoltWintersState => {
-    const seasonal = new Float64Array(season);
-    let sum = 0;
-    for (let j = 0; j < season - 1; j++) {
-      seasonal[j] = x[(trended ? 2 : 1) + j];
-      sum += seasonal[j];
-    }
-    seasonal[season - 1] = -sum;
-    return { level: x[0], trend: trended ? x[1] : 0, seasonal };
-  };
+  errorsFrom(new Float64Array(unknowns), fromData, false);
   const responses = Array.from({ length: unknowns }, (_, j) => {
     const unit = new Float64Array(unknowns);
     unit[j] = 1;
     const response = new Float64Array(n);
-    holtWintersFilter(values, 0, season, weights, stateOf(unit), response, true);
+    errorsFrom(unit, response, true);
     return response;
   });
-  // Normal equations R'R x = −R'e for errors e + R x; a tiny ridge keeps a short history solvable.
   const system = responses.map((row, i) => {
     const equation = new Float64Array(unknowns + 1);
     for (let j = 0; j < unknowns; j++) {
@@ -478,7 +462,37 @@ function leastSquaresStart(
       for (let j = column; j <= unknowns; j++) system[row][j] -= factor * system[column][j];
     }
   }
-  return stateOf(system.map((equation, i) => equation[unknowns] / equation[i]));
+  return Float64Array.from(system, (equation, i) => equation[unknowns] / equation[i]);
+}
+
+/**
+ * The state before `values[0]` whose one-step errors over all of `values` have the least sum of squares
+ * for these weights: the initial states ETS estimates by likelihood (for additive errors, least squares),
+ * here exactly, since the errors are linear in the start ({@link linearLeastSquaresStart}). The seasonal
+ * terms sum to 0 (a constant moved from the level to every seasonal term changes no forecast).
+ */
+function leastSquaresStart(
+  values: ArrayLike<number>,
+  season: number,
+  weights: HoltWintersWeights,
+): HoltWintersState {
+  const trended = weights.trend !== false;
+  const stateOf = (x: ArrayLike<number>): HoltWintersState => {
+    const seasonal = new Float64Array(season);
+    let sum = 0;
+    for (let j = 0; j < season - 1; j++) {
+      seasonal[j] = x[(trended ? 2 : 1) + j];
+      sum += seasonal[j];
+    }
+    seasonal[season - 1] = -sum;
+    return { level: x[0], trend: trended ? x[1] : 0, seasonal };
+  };
+  const unknowns = (trended ? 2 : 1) + season - 1;
+  return stateOf(
+    linearLeastSquaresStart(unknowns, values.length, (x, out, responseOnly) =>
+      holtWintersFilter(values, 0, season, weights, stateOf(x), out, responseOnly),
+    ),
+  );
 }
 
 /**

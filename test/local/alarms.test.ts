@@ -137,6 +137,17 @@ function harness(alarms: AlarmDefinition[], options: Partial<AlarmEvaluatorOptio
   return { metrics, clock, events, published, lines, evaluator, put };
 }
 
+/** Puts one `PredictLatency` datapoint of model `air` into `metrics`. */
+const latencyPutter = (metrics: MetricStore) => (value: number, timestamp: number) =>
+  metrics.put({
+    namespace: 'Driftline',
+    metricName: 'PredictLatency',
+    dimensions: { model: 'air' },
+    unit: 'Milliseconds',
+    value,
+    timestamp,
+  });
+
 const stateOf = (evaluator: AlarmEvaluator, name = NAME) =>
   evaluator.list().find((alarm) => alarm.name === name)!.state;
 
@@ -705,15 +716,7 @@ describe('AlarmEvaluator', () => {
     const { evaluator, clock } = harness([latencyAlarm({ evaluationPeriods: 5, datapointsToAlarm: 1 })], {
       metrics,
     });
-    const putLatency = (value: number, timestamp: number) =>
-      metrics.put({
-        namespace: 'Driftline',
-        metricName: 'PredictLatency',
-        dimensions: { model: 'air' },
-        unit: 'Milliseconds',
-        value,
-        timestamp,
-      });
+    const putLatency = latencyPutter(metrics);
     clock.now = T0 + 30_000;
     for (let period = -6; period <= 0; period++)
       for (let i = 0; i < 1000; i++) putLatency(10 + (i % 7), T0 + period * MINUTE + i * 50);
@@ -751,15 +754,7 @@ describe('AlarmEvaluator', () => {
       [latencyAlarm({ evaluationPeriods: 3, datapointsToAlarm: 1, treatMissingData: 'missing' })],
       { metrics },
     );
-    const putLatency = (value: number, timestamp: number) =>
-      metrics.put({
-        namespace: 'Driftline',
-        metricName: 'PredictLatency',
-        dimensions: { model: 'air' },
-        unit: 'Milliseconds',
-        value,
-        timestamp,
-      });
+    const putLatency = latencyPutter(metrics);
     clock.now = T0 + 30_000;
     for (let period = -2; period <= 0; period++)
       for (let i = 0; i < 100; i++) putLatency(10, T0 + period * MINUTE + i * 100);
