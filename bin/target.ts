@@ -24,7 +24,20 @@ export interface StackOutputs {
   ApiUrl: string;
   RollbackFunctionName: string;
   PromoteFunctionName: string;
+  RegisterSpecFunctionName: string;
   [name: string]: string;
+}
+
+/** A function invoked by the CLI that ended with an error: `errorType` is the error's name (`SpecError`…). */
+export class FunctionFailedError extends CliError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  constructor(functionName: string, errorType: string, errorMessage: string) {
+    super(`${functionName} failed: ${errorMessage}`, 1);
+    this.name = 'FunctionFailedError';
+    this.errorType = errorType;
+    this.errorMessage = errorMessage;
+  }
 }
 
 /** What the local runtime writes to `$DRIFTLINE_HOME/runtime.json` for the CLI. */
@@ -52,6 +65,7 @@ export interface Target {
   apiUrl: string;
   s3: S3Client;
   registry: Registry;
+  /** Invokes a function and returns its answer. @throws {FunctionFailedError} when the function failed. */
   invoke(functionName: string, payload: unknown): Promise<unknown>;
   /** Starts an execution of the retraining state machine (`StartExecution`) under `name`. */
   startExecution(name: string, input: unknown): Promise<string>;
@@ -179,7 +193,11 @@ function makeTarget(description: string, outputs: StackOutputs, settings: Client
       const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : '';
       const body = text ? JSON.parse(text) : null;
       if (response.FunctionError) {
-        throw new CliError(`${functionName} failed: ${body?.errorMessage ?? response.FunctionError}`, 1);
+        throw new FunctionFailedError(
+          functionName,
+          body?.errorType ?? response.FunctionError,
+          body?.errorMessage ?? response.FunctionError,
+        );
       }
       return body;
     },

@@ -75,7 +75,8 @@ export type FunctionName =
   | 'models'
   | 'pages'
   | 'rollback'
-  | 'promote';
+  | 'promote'
+  | 'registerSpec';
 
 /** Data bucket, registry, pipeline, API and monitoring of driftline. */
 export class DriftlineStack extends Stack {
@@ -105,8 +106,8 @@ export class DriftlineStack extends Stack {
     const minutes = Duration.minutes;
     // Lambda timeouts match the Task TimeoutSeconds of statemachines/retrain.asl.json.
     // Table grants are explicit action lists. Only register, promote (also the bake schedule) and rollback
-    // may write the registry table, i.e. change what serves; the other steps write their bookkeeping to the
-    // runs table. Nothing is granted DeleteItem or Scan: no function deletes items or scans a table.
+    // may write the registry table, i.e. change what serves, and registerSpec, which writes specs only; the
+    // other steps write their bookkeeping to the runs table. Nothing is granted DeleteItem or Scan: no function deletes items or scans a table.
     const admit = fn('admit', 256, Duration.seconds(30)).bindTable(
       runs,
       ['GetItem', 'PutItem', 'UpdateItem'],
@@ -209,6 +210,13 @@ export class DriftlineStack extends Stack {
       promote: fn('promote', 512, minutes(1))
         .bindTable(registry, ['GetItem', 'Query', 'PutItem', 'UpdateItem'], ENV.registry)
         .bindTable(runs, ['Query'], ENV.runs),
+      // `driftline specs add`: checks a spec and writes it (GetItem: the same spec again writes nothing).
+      // The operators' only way to write the registry table, which IAM cannot open to them by sort key.
+      registerSpec: fn('registerSpec', 256, Duration.seconds(30)).bindTable(
+        registry,
+        ['GetItem', 'UpdateItem'],
+        ENV.registry,
+      ),
     };
     const { functions } = this;
 
@@ -271,16 +279,20 @@ export class DriftlineStack extends Stack {
         'driftline: the CLI - upload drops, retrain, register specs, promote, roll back, read the registry',
       statements: [
         invokeFeedback,
+        // Every change to the registry table goes through a function: IAM grants DynamoDB writes per table,
+        // never per sort key, so a write grant would also reach pointers, versions and the audit trail.
         new PolicyStatement({
           actions: ['lambda:InvokeFunction'],
-          resources: [functions.promote.functionArn, functions.rollback.functionArn],
+          resources: [
+            functions.promote.functionArn,
+            functions.rollback.functionArn,
+            functions.registerSpec.functionArn,
+          ],
         }),
-        // Registers specs (putSpec: UpdateItem) and reads the registry and the runs.
         new PolicyStatement({
-          actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-          resources: [registry.tableArn],
+          actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+          resources: [registry.tableArn, runs.tableArn],
         }),
-        new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [runs.tableArn] }),
         new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('incoming/*')] }),
         new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('reports/*')] }),
         new PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [this.stackId] }),
@@ -331,6 +343,11 @@ export class DriftlineStack extends Stack {
       'Invoked by the CLI to roll a model back',
     );
     output('PromoteFunctionName', functions.promote.functionName, 'Invoked by the CLI to promote a version');
+    output(
+      'RegisterSpecFunctionName',
+      functions.registerSpec.functionName,
+      'Invoked by the CLI to register a model spec',
+    );
     output(
       'FeedbackClientPolicyArn',
       feedbackPolicy.managedPolicyArn,

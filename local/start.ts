@@ -7,9 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { describeRun, waitForRun } from '../bin/commands/remote.ts';
+import { describeRun, registerSpec, waitForRun } from '../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../bin/target.ts';
-import { parseSpec } from '../lambdas/core/spec.ts';
 import { startRuntime } from './runtime.ts';
 
 const repo = new URL('..', import.meta.url).pathname;
@@ -27,14 +26,16 @@ function portFromEnv(name: string, fallback: number): number {
   return port;
 }
 
-/** Registers the shipped specs and trains the first model from the first drop. */
+/**
+ * Registers the shipped specs and trains the first model from the first drop. The specs go through the
+ * registerSpec function, as `driftline specs add` sends them: one way into the registry, run on every
+ * first start.
+ */
 async function bootstrap(target: Target): Promise<void> {
   const specsDir = join(repo, 'data/specs');
   for (const file of readdirSync(specsDir).filter((name) => name.endsWith('.json'))) {
-    const raw = JSON.parse(readFileSync(join(specsDir, file), 'utf8'));
-    const spec = parseSpec(raw);
-    await target.registry.putSpec(spec.name, raw);
-    console.log(`registered model spec "${spec.name}" (${spec.task}) from data/specs/${file}`);
+    const spec = await registerSpec(target, JSON.parse(readFileSync(join(specsDir, file), 'utf8')));
+    console.log(`registered model spec "${spec.model}" (${spec.task}) from data/specs/${file}`);
   }
   const key = 'incoming/air-passengers/1949-1958.csv';
   await target.s3.send(

@@ -18,8 +18,7 @@ import {
   ListExecutionsCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { parseSpec } from '#core/spec.ts';
-import { describeRun, waitForRun } from '../bin/commands/remote.ts';
+import { describeRun, registerSpec, waitForRun } from '../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../bin/target.ts';
 import type { RunRecord } from '../lambdas/shared/registry.ts';
 import {
@@ -86,15 +85,13 @@ async function checkLocalStack(endpoint: string): Promise<string> {
   return [health.edition, health.version].filter(Boolean).join(' ');
 }
 
-/** Registers every spec of `dir` the way `driftline specs add` does; returns their names. */
+/** Registers every spec of `dir` as `driftline specs add` does (the registerSpec function); returns their names. */
 async function registerSpecs(target: Target, dir: string): Promise<string[]> {
   const files = readdirSync(dir).filter((file) => file.endsWith('.json'));
   const names: string[] = [];
   for (const file of files) {
-    const raw: unknown = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    const spec = parseSpec(raw);
-    await target.registry.putSpec(spec.name, raw);
-    names.push(spec.name);
+    const spec = await registerSpec(target, JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    names.push(spec.model);
   }
   if (!names.includes(MODEL)) throw new SmokeFailure(`${dir} has no spec for ${MODEL}`);
   return names;

@@ -10,15 +10,15 @@ import { basename } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { formatDataset, formatStepTimes } from '#core/report/format.ts';
-import { parseSpec } from '#core/spec.ts';
 import { pageQuerySchema } from '../../lambdas/shared/api-schemas.ts';
 import { BadRequestError } from '../../lambdas/shared/errors.ts';
 import { type DropsManifest, lineageFrom } from '../../lambdas/shared/lineage.ts';
 import { DEFAULT_PAGE_SIZE } from '../../lambdas/shared/paging.ts';
 import { loadHeldBackDrops } from '../../lambdas/shared/pipeline.ts';
 import type { Page, PageRequest, RunRecord } from '../../lambdas/shared/registry.ts';
+import type { RegisterSpecRequest, RegisterSpecResult } from '../../lambdas/shared/spec-registration.ts';
 import { CliError, formatComparison, formatNumber, printJson, printTable } from '../output.ts';
-import { resolveTarget, type Target, type TargetOptions } from '../target.ts';
+import { FunctionFailedError, resolveTarget, type Target, type TargetOptions } from '../target.ts';
 import { readFile } from './files.ts';
 
 type Common = TargetOptions & { json?: boolean };
@@ -459,8 +459,22 @@ export async function rollbackCommand(name: string, options: Common & { reason?:
   if (!result.rolledBack) throw new CliError(result.message, 1);
 }
 
+/**
+ * Registers a spec through the stack's `registerSpec` function, which checks it (`parseSpec`) and writes
+ * it: the operator holds no write grant on the registry table.
+ * @throws {FunctionFailedError} with `errorType` `SpecError` for a spec the function refused.
+ */
+export async function registerSpec(target: Target, spec: unknown): Promise<RegisterSpecResult> {
+  const functionName = target.outputs.RegisterSpecFunctionName;
+  if (!functionName)
+    throw new CliError(
+      `${target.description} has no "RegisterSpecFunctionName" output; deploy (or start) this version of driftline`,
+    );
+  const request: RegisterSpecRequest = { spec };
+  return (await target.invoke(functionName, request)) as RegisterSpecResult;
+}
+
 export async function specsAddCommand(file: string, options: Common) {
-  let spec: ReturnType<typeof parseSpec>;
   let raw: unknown;
   try {
     raw = JSON.parse(readFile(file).toString('utf8'));
@@ -468,17 +482,22 @@ export async function specsAddCommand(file: string, options: Common) {
     if (error instanceof CliError) throw error;
     throw new CliError(`${file}: not valid JSON (${(error as Error).message})`);
   }
-  try {
-    spec = parseSpec(raw);
-  } catch (error) {
-    throw new CliError(`${file}: ${(error as Error).message.split('\n').join('; ')}`);
-  }
   const target = await resolveTarget(options);
-  await target.registry.putSpec(spec.name, raw);
-  if (options.json) printJson({ name: spec.name });
+  let result: RegisterSpecResult;
+  try {
+    result = await registerSpec(target, raw);
+  } catch (error) {
+    // A spec the function refused is the user's error: one line naming each bad field, exit code 2.
+    if (error instanceof FunctionFailedError && error.errorType === 'SpecError')
+      throw new CliError(`${file}: ${error.errorMessage.split('\n').join('; ')}`);
+    throw error;
+  }
+  if (options.json) printJson({ name: result.model, task: result.task, changed: result.changed });
+  else if (!result.changed)
+    console.log(`spec "${result.model}" (${result.task}) is already registered as it is`);
   else
     console.log(
-      `registered spec "${spec.name}" (${spec.task}); upload data with "driftline upload <file.csv> --model ${spec.name}"`,
+      `registered spec "${result.model}" (${result.task}); upload data with "driftline upload <file.csv> --model ${result.model}"`,
     );
 }
 

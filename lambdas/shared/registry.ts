@@ -2,7 +2,7 @@
  * The model registry in DynamoDB: two tables, one partition per model (`PK = MODEL#<name>`) in each.
  *
  * The registry table holds what serves and its history; only the functions that may change what serves
- * (register, promote, rollback) are granted writes on it:
+ * (register, promote, rollback, and registerSpec for specs) are granted writes on it:
  *
  * | SK                     | item                                                                    |
  * |------------------------|-------------------------------------------------------------------------|
@@ -32,6 +32,7 @@
  * this class only executes them, every write through one seam ({@link RegistryOptions.beforeWrite}).
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -516,6 +517,29 @@ export class Registry {
         ExpressionAttributeValues: { ':spec': spec, ':now': now, ':name': name },
       }),
     );
+  }
+
+  /**
+   * Registers a model's spec unless the registry already holds this very spec with its catalog entry:
+   * a repeated registration (a retried invoke, `specs add` run twice) writes nothing. Any other spec,
+   * or a registration a crash left without its catalog entry, goes through {@link putSpec}.
+   * @returns whether anything was written.
+   */
+  async registerSpec(name: string, spec: unknown): Promise<boolean> {
+    const [stored, listed] = await Promise.all([
+      this.get(this.tableName, name, 'SPEC', true),
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { PK: CATALOG_PK, SK: catalogSk(name) },
+          ConsistentRead: true,
+        }),
+      ),
+    ]);
+    if (stored !== undefined && listed.Item !== undefined && isDeepStrictEqual(stored.spec, spec))
+      return false;
+    await this.putSpec(name, spec);
+    return true;
   }
 
   async getSpec<T = unknown>(name: string): Promise<T | undefined> {

@@ -23,6 +23,7 @@ const FUNCTIONS = [
   'pages',
   'rollback',
   'promote',
+  'registerSpec',
 ];
 
 describe('DriftlineStack', () => {
@@ -42,6 +43,7 @@ describe('DriftlineStack', () => {
     expect(value('AlertsTopicArn')).toEqual({ Ref: logicalIdOf(stack.monitoring.alertsTopic) });
     expect(value('RollbackFunctionName')).toEqual({ Ref: functionLogicalId(template, 'rollback') });
     expect(value('PromoteFunctionName')).toEqual({ Ref: functionLogicalId(template, 'promote') });
+    expect(value('RegisterSpecFunctionName')).toEqual({ Ref: functionLogicalId(template, 'registerSpec') });
     expect(flattenReference(value('ApiUrl'))).toBe(
       `https://<${logicalIdOf(stack.api.api)}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/<${logicalIdOf(stack.api.api.deploymentStage)}>/`,
     );
