@@ -6,7 +6,11 @@ import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '#core/spec.ts';
 import { shardCount } from '#core/training.ts';
-import { type AslDefinition, placeholderFor } from '../../infra/retrain-definition.ts';
+import {
+  type AslDefinition,
+  PIPELINE_FUNCTION_KEYS as PIPELINE_FUNCTIONS,
+  placeholderFor,
+} from '../../infra/retrain-definition.ts';
 import {
   LEASED_FROM_STATE,
   MAP_ITEM_LIMITS,
@@ -29,19 +33,6 @@ const TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'TransientError',
 ];
-const PIPELINE_FUNCTIONS = [
-  'admit',
-  'validate',
-  'drift',
-  'merge',
-  'featurize',
-  'train',
-  'select',
-  'evaluate',
-  'register',
-  'recordFailure',
-];
-
 interface AslState {
   Type: string;
   Resource?: string;

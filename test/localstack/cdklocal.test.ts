@@ -18,8 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriftlineStack } from '../../infra/driftline-stack.ts';
 import { loadModelSpecs } from '../../infra/model-specs.ts';
 import { fromProjectRoot, projectRoot } from '../../infra/project.ts';
-import { placeholderFor, RETRAIN_DEFINITION_FILE } from '../../infra/retrain-definition.ts';
-import type { PipelineFunctions } from '../../infra/retrain-pipeline.ts';
+import {
+  PIPELINE_FUNCTION_KEYS as PIPELINE_FUNCTIONS,
+  placeholderFor,
+  RETRAIN_DEFINITION_FILE,
+} from '../../infra/retrain-definition.ts';
 import { pathStyleApiUrl, REQUIRED_SERVICES } from '../../localstack/endpoint.ts';
 import { testApp } from '../infra/support.ts';
 import { closedEndpoint, readCompose } from './support.ts';
@@ -42,19 +45,6 @@ const skipReason = unavailable();
  * (localstack-core/localstack/services/lambda_/runtimes.py).
  */
 const LOCALSTACK_4_14_RUNTIMES = ['nodejs20.x', 'nodejs22.x', 'nodejs24.x', 'python3.12', 'python3.13'];
-
-const PIPELINE_FUNCTIONS: (keyof PipelineFunctions)[] = [
-  'admit',
-  'validate',
-  'drift',
-  'merge',
-  'featurize',
-  'train',
-  'select',
-  'evaluate',
-  'register',
-  'recordFailure',
-];
 
 type Resource = {
   Type: string;
