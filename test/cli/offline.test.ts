@@ -94,6 +94,24 @@ describe('driftline drift', () => {
     });
     expect(report.columns).toHaveLength(1);
     expect(report.columns[0].pValue).toBeCloseTo(0.058499309365206, 10);
+    // The report page's histograms and the sample sizes are not part of the CLI's JSON.
+    expect(Object.keys(report.columns[0]).sort()).toEqual(
+      [
+        'column',
+        'drifted',
+        'kind',
+        'psi',
+        'reason',
+        'severity',
+        'statistic',
+        'test',
+        'threshold',
+        'verdict',
+        'pValue',
+      ]
+        .concat('psiNote' in report.columns[0] ? ['psiNote'] : [])
+        .sort(),
+    );
   });
 
   it('exits 2 with one line naming the file when a file is missing', () => {
