@@ -156,6 +156,86 @@ describe('readColumns', () => {
     expect(numeric[20]).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('reads runs of plain records and the records between them as parseCsv and Number() read them', async () => {
+    // Prepare: numeric (or auto) columns whose records are mostly plain decimals, the others with a cell
+    // that is not (empty, NA, text, quoted, exponent, 16 digits, a space, an infinity), blank lines, a
+    // record with a field too many or too few; each line end; in whole and in chunks
+    const plainCell = fc
+      .tuple(fc.constantFrom('', '-', '+'), fc.nat(99_999), fc.nat(99_999))
+      .map(([sign, integer, fraction]) => `${sign}${integer}.${fraction}`);
+    const otherCell = fc.constantFrom('', 'NA', 'abc', '"1.5"', '1e3', '1234567890.123456', ' 7', 'inf', '-');
+    const plainRecord = fc.array(plainCell, { minLength: 3, maxLength: 3 }).map((cells) => cells.join(','));
+    const otherRecord = fc.oneof(
+      { weight: 8, arbitrary: fc.tuple(plainCell, otherCell, plainCell).map((cells) => cells.join(',')) },
+      { weight: 2, arbitrary: fc.constant('') },
+      { weight: 1, arbitrary: fc.constantFrom('1,2', '1,2,3,4') },
+    );
+    // Runs of up to 300 plain records (more than one block of them), each followed by another record
+    const records = fc
+      .array(fc.tuple(fc.array(plainRecord, { maxLength: 300, size: 'max' }), otherRecord), { maxLength: 4 })
+      .map((runs) => runs.flatMap(([plain, other]) => [...plain, other]));
+    await fc.assert(
+      fc.asyncProperty(
+        records,
+        fc.constantFrom('\n', '\r\n', '\r'),
+        fc.constantFrom<ReadMode>('numeric', 'auto'),
+        fc.integer({ min: 1, max: 5000 }),
+        async (records, lineEnd, mode, chunk) => {
+          const text = `a,b,c${lineEnd}${records.join(lineEnd)}${lineEnd}`;
+          const reference = await referenceCellsOf(text);
+          for (const input of [text, inChunks(text, chunk)]) {
+            // Act
+            let read: Awaited<ReturnType<typeof readColumns>>;
+            try {
+              read = await readColumns(input, { modeOf: () => mode });
+            } catch (error) {
+              if (!(error instanceof CsvError)) throw error;
+              // Assess: the same failure
+              expect({ error: error.code, line: error.line }).toEqual(reference);
+              continue;
+            }
+            // Assess: the same numbers (bit for bit), lines and counts
+            const { rows, lines } = reference;
+            if (rows === undefined) throw new Error(`parseCsv failed where readColumns did not: ${text}`);
+            expect(read.rowCount).toBe(rows.length);
+            for (let column = 0; column < 3; column++) {
+              const cells = rows.map((row) => row[column]);
+              const values = Array.from(read.numbers(column)!.subarray(0, read.rowCount));
+              expect(values.map((value, row) => Object.is(value, expectedValue(cells[row])))).not.toContain(
+                false,
+              );
+              const kinds = cells.map((cell) =>
+                cell === '' ? 'missing' : parseNumber(cell) === undefined ? 'text' : 'number',
+              );
+              expect(read.scans[column]).toMatchObject({
+                missing: kinds.filter((kind) => kind === 'missing').length,
+                text: kinds.filter((kind) => kind === 'text').length,
+                infinite: cells.filter(
+                  (cell) => Math.abs(parseNumber(cell) ?? 0) === Number.POSITIVE_INFINITY,
+                ).length,
+              });
+            }
+            expect(rows.map((_, row) => read.lineOf(row))).toEqual(lines);
+          }
+        },
+      ),
+      { numRuns: 60, seed: 1410 },
+    );
+  });
+
+  it('reads a CR alone in a file of CRLF line ends as data, within a run of plain records', async () => {
+    // Prepare: the CR between 2 and 5 neither ends its record nor is a number
+    const rows = Array.from({ length: 20 }, (_, row) => `${row}.5,-${row}`);
+    rows[10] = '10.5,2\r5';
+    // Act
+    const read = await readColumns(`a,b\r\n${rows.join('\r\n')}\r\n`, { modeOf: () => 'numeric' });
+    // Assess
+    expect(read.rowCount).toBe(20);
+    expect(read.numbers(1)![10]).toBeNaN();
+    expect(read.scans[1]).toMatchObject({ text: 1, firstTextRow: 10, firstTextCell: '2\r5' });
+    expect([read.numbers(0)![11], read.numbers(1)![11], read.lineOf(11)]).toEqual([11.5, -11, 13]);
+  });
+
   it('reads numbers the same with CRLF line ends, a byte-order mark and a last line without its end', async () => {
     // Prepare
     const cells = ['1.5', '-2', '3e2', '', '4.25'];
