@@ -1,8 +1,8 @@
 /**
- * The validate path of `bench:data` (drop → validated table: the drop streamed through sha256 and
- * `validateDrop`, the row hashes, the table file written part by part) run with this checkout's code and
- * with another commit's, interleaved in fresh processes on the same files, and pandas `read_csv` between
- * them: for changes whose effect is smaller than what a shared machine's load moves the absolute
+ * The validate path of `bench:data` (drop → validated table, `./validate-path.ts`: the drop streamed
+ * through sha256 and `validateDrop`, the row hashes, the table file written part by part) run with
+ * this checkout's code and with another commit's, interleaved in fresh processes on the same files, and
+ * pandas `read_csv` between them: for changes whose effect is smaller than what a shared machine's load moves the absolute
  * figures by. Ratios are taken pair by pair (same file, back to back, the order alternating) and their
  * median over the rounds is given for each seed.
  *
@@ -15,20 +15,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  createReadStream,
-  createWriteStream,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { writeDrop } from './drops.ts';
+import { runValidatePath } from './validate-path.ts';
 
 const MB = 2 ** 20;
 const repo = new URL('..', import.meta.url).pathname;
@@ -48,34 +39,11 @@ async function child(root: string, path: string, tablePath: string): Promise<voi
   const baseRss = process.memoryUsage().rss;
   const cpu = process.cpuUsage();
   const main = mainThreadSeconds();
-  const started = performance.now();
-  const digest = createHash('sha256');
-  async function* hashed(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of createReadStream(path, { highWaterMark: MB })) {
-      digest.update(chunk);
-      yield chunk;
-    }
-  }
-  const report = await validateDrop(hashed(), spec, {
-    maxBytes: Number.POSITIVE_INFINITY,
-    maxRows: Number.POSITIVE_INFINITY,
-    expectedBytes: statSync(path).size,
-    releaseChunks: true,
-  });
-  if (!report.ok || !report.table) throw new Error(`${path} failed validation`);
-  digest.digest('hex');
-  const read = performance.now();
-  const stored = encodeTableParts({ table: report.table, rowHashes: rowHashes(spec, report.table) });
-  const keyed = performance.now();
-  await pipeline(Readable.from(stored.parts), createWriteStream(tablePath));
-  const written = performance.now();
+  const times = await runValidatePath({ validateDrop, rowHashes, encodeTableParts, spec }, path, tablePath);
   const used = process.cpuUsage(cpu);
   console.log(
     JSON.stringify({
-      seconds: (written - started) / 1000,
-      read: (read - started) / 1000,
-      rowHashes: (keyed - read) / 1000,
-      write: (written - keyed) / 1000,
+      ...times,
       cpu: (used.user + used.system) / 1e6,
       mainThread: mainThreadSeconds() - main,
       peakMB: (process.resourceUsage().maxRSS * 1024 - baseRss) / MB,

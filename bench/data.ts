@@ -21,12 +21,9 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { detectDrift } from '#core/drift.ts';
 import { parseSpec } from '#core/spec.ts';
 import { rowHashes } from '#core/splits.ts';
@@ -34,27 +31,18 @@ import { encodeTableParts } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
 import { validateDrop } from '#core/validate.ts';
 import { COLUMNS, COLUMN_NAMES as names, writeDrop } from './drops.ts';
+import { readChunks, readOptions, runValidatePath } from './validate-path.ts';
 
 const PYTHON = '/usr/bin/python3';
 const spec = parseSpec({ name: 'bench', task: 'regression', target: 'y' });
 
 const MB = 2 ** 20;
 
-async function readTable(path: string, chunks: AsyncIterable<Uint8Array> = readChunks(path)): Promise<Table> {
-  const report = await validateDrop(chunks, spec, {
-    maxBytes: Number.POSITIVE_INFINITY,
-    maxRows: Number.POSITIVE_INFINITY,
-    expectedBytes: statSync(path).size,
-    // As the validate handler reads a drop: the chunks are the reader's once read.
-    releaseChunks: true,
-  });
+async function readTable(path: string): Promise<Table> {
+  const report = await validateDrop(readChunks(path), spec, readOptions(path));
   if (!report.ok || !report.table)
     throw new Error(`${path} failed validation: ${JSON.stringify(report.problems)}`);
   return report.table;
-}
-
-function readChunks(path: string): AsyncIterable<Uint8Array> {
-  return createReadStream(path, { highWaterMark: MB });
 }
 
 /**
@@ -64,33 +52,9 @@ function readChunks(path: string): AsyncIterable<Uint8Array> {
  */
 async function childValidate(path: string, tablePath: string): Promise<void> {
   const baseRss = process.memoryUsage().rss;
-  const started = performance.now();
-  const digest = createHash('sha256');
-  async function* hashed(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of readChunks(path)) {
-      digest.update(chunk);
-      yield chunk;
-    }
-  }
-  const table = await readTable(path, hashed());
-  digest.digest('hex');
-  const read = performance.now();
-  const stored = encodeTableParts({ table, rowHashes: rowHashes(spec, table) });
-  const keyed = performance.now();
-  await pipeline(Readable.from(stored.parts), createWriteStream(tablePath));
-  const written = performance.now();
+  const times = await runValidatePath({ validateDrop, rowHashes, encodeTableParts, spec }, path, tablePath);
   const peakRss = process.resourceUsage().maxRSS * 1024;
-  console.log(
-    JSON.stringify({
-      seconds: (written - started) / 1000,
-      read: (read - started) / 1000,
-      rowHashes: (keyed - read) / 1000,
-      write: (written - keyed) / 1000,
-      rows: table.rowCount,
-      bytes: statSync(tablePath).size,
-      peakAbove: peakRss - baseRss,
-    }),
-  );
+  console.log(JSON.stringify({ ...times, bytes: statSync(tablePath).size, peakAbove: peakRss - baseRss }));
 }
 
 /** Child: read two files and compare them, KS + PSI per column; prints the times as JSON. */
