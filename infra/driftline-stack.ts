@@ -107,7 +107,8 @@ export class DriftlineStack extends Stack {
     // Lambda timeouts match the Task TimeoutSeconds of statemachines/retrain.asl.json.
     // Table grants are explicit action lists. Only register, promote (also the bake schedule) and rollback
     // may write the registry table, i.e. change what serves, and registerSpec, which writes specs only; the
-    // other steps write their bookkeeping to the runs table. Nothing is granted DeleteItem or Scan: no function deletes items or scans a table.
+    // other steps write their bookkeeping to the runs table. Nothing is granted DeleteItem or Scan: no
+    // function deletes items or scans a table.
     const admit = fn('admit', 256, Duration.seconds(30)).bindTable(
       runs,
       ['GetItem', 'PutItem', 'UpdateItem'],
