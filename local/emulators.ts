@@ -16,6 +16,12 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import {
@@ -275,4 +281,21 @@ export async function startDynamo(options: {
         server.close((error?: Error) => (error ? reject(error) : resolve())),
       ),
   };
+}
+
+/**
+ * Creates a table and returns once it is `ACTIVE`. DynamoDB answers `CreateTable` with `CREATING` and
+ * refuses reads and writes (`ResourceNotFoundException`) until the table is active; dynalite too, for
+ * the moment until a timer of its own has stored the new status, which on a busy machine outlasts the
+ * next request. The waiter's first look is immediate; it then looks again within 50-500 ms.
+ */
+export async function createActiveTable(
+  client: DynamoDBClient,
+  input: CreateTableCommandInput,
+): Promise<void> {
+  await client.send(new CreateTableCommand(input));
+  await waitUntilTableExists(
+    { client, maxWaitTime: 120, minDelay: 0.05, maxDelay: 0.5 },
+    { TableName: input.TableName },
+  );
 }

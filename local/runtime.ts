@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, paginateListTables } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, paginateListTables } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { AlarmEvaluator, type AlarmStateValue, type AlarmStatus, type AlarmTransition } from './alarms.ts';
 import { bundleContainerBootstrap, bundleFunctions } from './bundle.ts';
-import { type Emulator, type S3Emulator, startDynamo, startS3 } from './emulators.ts';
+import { createActiveTable, type Emulator, type S3Emulator, startDynamo, startS3 } from './emulators.ts';
 import {
   EventBus,
   type PutEventInput,
@@ -256,20 +256,18 @@ async function ensureTables(
     }
     for (const table of tables) {
       if (existing.has(table.name)) continue;
-      await dynamo.send(
-        new CreateTableCommand({
-          TableName: table.name,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: table.keySchema,
-          AttributeDefinitions: table.attributeDefinitions,
-          ...(table.globalSecondaryIndexes.length > 0
-            ? { GlobalSecondaryIndexes: table.globalSecondaryIndexes as never }
-            : {}),
-          ...(table.localSecondaryIndexes.length > 0
-            ? { LocalSecondaryIndexes: table.localSecondaryIndexes as never }
-            : {}),
-        }),
-      );
+      await createActiveTable(dynamo, {
+        TableName: table.name,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: table.keySchema,
+        AttributeDefinitions: table.attributeDefinitions,
+        ...(table.globalSecondaryIndexes.length > 0
+          ? { GlobalSecondaryIndexes: table.globalSecondaryIndexes as never }
+          : {}),
+        ...(table.localSecondaryIndexes.length > 0
+          ? { LocalSecondaryIndexes: table.localSecondaryIndexes as never }
+          : {}),
+      });
       log.line('runtime', `created table ${table.name}`);
     }
   } finally {

@@ -5,9 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type Emulator, type S3Emulator, startDynamo, startS3 } from '../../local/emulators.ts';
+import {
+  createActiveTable,
+  type Emulator,
+  type S3Emulator,
+  startDynamo,
+  startS3,
+} from '../../local/emulators.ts';
 import { startDynamoDbLocal, useDynamoDbLocal } from './dynamodb-local.ts';
 
 export interface TestEmulators {
@@ -66,32 +72,28 @@ export async function createRegistryTable(name: string): Promise<void> {
 
 /** Creates a table keyed as the registry's are (`PK`/`SK` strings). */
 async function createKeyedTable(name: string): Promise<void> {
-  await new DynamoDBClient({}).send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'PK', AttributeType: 'S' },
-        { AttributeName: 'SK', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'PK', KeyType: 'HASH' },
-        { AttributeName: 'SK', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createActiveTable(new DynamoDBClient({}), {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'PK', AttributeType: 'S' },
+      { AttributeName: 'SK', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'PK', KeyType: 'HASH' },
+      { AttributeName: 'SK', KeyType: 'RANGE' },
+    ],
+  });
 }
 
 /** Creates a prediction-log-shaped table (`id` string). */
 export async function createPredictionLogTable(name: string): Promise<void> {
-  await new DynamoDBClient({}).send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    }),
-  );
+  await createActiveTable(new DynamoDBClient({}), {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+  });
 }
 
 export async function createBucket(name: string): Promise<void> {
