@@ -1,13 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -17,7 +11,13 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, type S3Emulator, startDynamo, startS3 } from '../../local/emulators.ts';
+import {
+  createActiveTable,
+  type Emulator,
+  type S3Emulator,
+  startDynamo,
+  startS3,
+} from '../../local/emulators.ts';
 import {
   AccessControl,
   dynamodbActions,
@@ -315,14 +315,12 @@ describe('emulators with an AccessControl', () => {
     s3 = await startS3({ directory, credentials: install, access });
     dynamo = await startDynamo({ credentials: install, access });
     const admin = clients(install);
-    await admin.dynamo.send(
-      new CreateTableCommand({
-        TableName: 'Registry',
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }],
-      }),
-    );
+    await createActiveTable(admin.dynamo, {
+      TableName: 'Registry',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }],
+    });
     await admin.s3.send(new CreateBucketCommand({ Bucket: 'data' }));
     await admin.s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'public/a.txt', Body: 'a' }));
   });

@@ -1,7 +1,6 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  CreateTableCommand,
   DynamoDBClient,
   type DynamoDBClientConfig,
   GetItemCommand,
@@ -9,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ItemWriter, type PlainAttributeValue } from '../../lambdas/shared/item-writer.ts';
-import { startDynamo } from '../../local/emulators.ts';
+import { createActiveTable, startDynamo } from '../../local/emulators.ts';
 import { AccessControl, functionCredentials } from '../../local/iam.ts';
 import { createPredictionLogTable, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 
@@ -170,14 +169,12 @@ describe("ItemWriter against the local runtime's signature and IAM checks", () =
         credentials: install,
       });
       for (const TableName of ['Log', 'Other'])
-        await admin.send(
-          new CreateTableCommand({
-            TableName,
-            BillingMode: 'PAY_PER_REQUEST',
-            KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-            AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-          }),
-        );
+        await createActiveTable(admin, {
+          TableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        });
       const { writer, counted } = countedWriter({
         region: 'us-east-1',
         endpoint: dynamo.endpoint,
