@@ -788,6 +788,13 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
   };
 
   const plain: PlainProgress = { rows: 0, next: 0 };
+  /**
+   * The row from which {@link readPlainRecords} is tried again. A call that reads no record has parsed
+   * part of one that scanRecord then reads whole: where records are seldom plain (a column with more
+   * digits than a plain decimal takes, say), the small loop waits a block of rows between such tries
+   * rather than parse most of every record twice.
+   */
+  let plainFrom = 0;
 
   /** Cuts every complete record of `bytes`; returns where the first incomplete one starts. */
   const consume = (bytes: Uint8Array, final: boolean): number => {
@@ -797,6 +804,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
     while (position < end) {
       if (
         allDirect &&
+        rowCount >= plainFrom &&
         position < lastLineFeed &&
         (cursor.lineEnd === LF_END || cursor.lineEnd === CRLF_END)
       ) {
@@ -828,6 +836,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         position = plain.next;
         // The record it stopped at, unless it stopped at a limit of rows, is read by scanRecord.
         if (plain.rows > 0) continue;
+        plainFrom = rowCount + PLAIN_BLOCK_ROWS;
       }
       const blank = lineEndAt(bytes, position, end, final, cursor);
       if (blank === NEED_MORE) return position;
