@@ -80,6 +80,13 @@ const json = (status: number, value: unknown, headers: Record<string, string> = 
   body: JSON.stringify(value),
 });
 
+/**
+ * API Gateway's answer to a body it cannot pass on: over its own 10 MB, or an event over Lambda's 6 MB
+ * synchronous payload (API Gateway answers that 413 too, not a 5xx: the client sent too much).
+ */
+const requestTooLong = (headers: Record<string, string> = {}): Reply =>
+  json(413, { message: 'Request Too Long', error: 'RequestTooLarge' }, headers);
+
 class BodyTooLargeError extends Error {}
 
 async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
@@ -519,8 +526,7 @@ export class HttpFrontDoor {
           ? json(431, { message: 'Request Header Fields Too Large', error: 'RequestHeaderFieldsTooLarge' })
           : await this.route(request);
     } catch (error) {
-      if (error instanceof BodyTooLargeError)
-        reply = json(413, { message: 'Request Too Long', error: 'RequestTooLarge' });
+      if (error instanceof BodyTooLargeError) reply = requestTooLong();
       else if (error instanceof URIError) reply = json(400, { message: 'Bad Request', error: 'BadRequest' });
       else {
         this.app?.log.line(
@@ -616,8 +622,13 @@ export class HttpFrontDoor {
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const result = await Promise.race([app.functions.invoke(integration.functionArn, event), timeout]);
+    const invocation = app.functions.invoke(integration.functionArn, event).catch((error: unknown) => {
+      if (error instanceof RequestTooLargeError) return 'tooLarge' as const;
+      throw error;
+    });
+    const result = await Promise.race([invocation, timeout]);
     clearTimeout(timer);
+    if (result === 'tooLarge') return requestTooLong(stamp);
     if (result === 'timeout')
       return gatewayResponse(api, 'INTEGRATION_TIMEOUT', 504, 'Endpoint request timed out', {
         headers: stamp,

@@ -128,6 +128,21 @@ describe('API Gateway proxy', () => {
     ]);
   });
 
+  it("answers a body under 10 MB whose event exceeds Lambda's 6 MB 413, as API Gateway does, not 5xx", async () => {
+    // Act: 7 MB of text is within API Gateway's limit, but no function can be invoked with it.
+    const response = await fetch(url('/files/big'), {
+      method: 'POST',
+      body: 'a'.repeat(7 * 1024 * 1024),
+      headers: { 'content-type': 'text/plain' },
+    });
+    // Assess
+    expect([response.status, await response.json()]).toEqual([
+      413,
+      { message: 'Request Too Long', error: 'RequestTooLarge' },
+    ]);
+    expect(response.headers.get('x-amzn-requestid')).toBeTruthy();
+  });
+
   it("validates bodies against the route's model with the API's BAD_REQUEST_BODY response", async () => {
     const post = (body: unknown) =>
       fetch(url('/models/air/predict'), {
