@@ -19,6 +19,7 @@ import {
   uploadCommand,
 } from './commands/remote.ts';
 import { CliError } from './output.ts';
+import { unreachableMessage } from './target.ts';
 
 const program = new Command('driftline')
   .description('driftline: a self-healing retrain-and-serve loop, on AWS or on this machine')
@@ -187,6 +188,11 @@ try {
   if (error instanceof CliError) {
     console.error(`driftline: ${error.message}`);
     process.exit(error.exitCode);
+  }
+  const unreachable = unreachableMessage(error);
+  if (unreachable !== undefined) {
+    console.error(`driftline: ${unreachable}`);
+    process.exit(1);
   }
   console.error(`driftline: unexpected error: ${(error as Error).stack ?? error}`);
   process.exit(1);

@@ -233,6 +233,49 @@ async function stackOutputs(stackName: string, settings: ClientSettings): Promis
   }
 }
 
+/** Whether a process with this id exists (on this machine); signal 0 checks without sending anything. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Error codes of a connection that could not be made or was cut: the target is down or unreachable. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/**
+ * The one line to print for an error that means the target could not be reached (an SDK call's
+ * `connect ECONNREFUSED …`, a `fetch failed` whose cause is one), or undefined for any other error.
+ */
+export function unreachableMessage(error: unknown): string | undefined {
+  const unreachable = (why: string) =>
+    `can't reach driftline (${why}); is it running? Start the local one with "npm start", or check --stack / --endpoint`;
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  for (const candidate of [error, cause]) {
+    const { code, message } = (candidate ?? {}) as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && UNREACHABLE.has(code))
+      return unreachable(typeof message === 'string' ? message : code);
+  }
+  // fetch (the API calls) fails with this TypeError whenever no answer came, the reason in its cause.
+  if (error instanceof TypeError && error.message === 'fetch failed')
+    return unreachable(cause instanceof Error ? cause.message : error.message);
+  return undefined;
+}
+
 /** Resolves the target from the command-line options. */
 export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (options.endpoint) {
@@ -257,6 +300,13 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     );
   }
   const runtime = JSON.parse(readFileSync(file, 'utf8')) as RuntimeFile;
+  // A runtime killed without its Ctrl-C cleanup (SIGKILL, a crash, a closed terminal) leaves its
+  // runtime.json behind: its ports answer nothing, so say so instead of failing on the first call.
+  if (runtime.pid !== undefined && !processAlive(runtime.pid)) {
+    throw new CliError(
+      `no local driftline is running (process ${runtime.pid}, which wrote ${file}, has ended); start it with "npm start", or pass --stack NAME / --endpoint URL`,
+    );
+  }
   return makeTarget(
     `the local runtime at ${runtime.apiUrl}`,
     { ...runtime.outputs, ApiUrl: runtime.apiUrl },

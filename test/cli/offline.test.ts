@@ -2,7 +2,8 @@
  * The offline CLI as a user runs it: a real `driftline` process, its output and its exit code.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,15 @@ function driftline(...args: string[]) {
   const result = spawnSync(process.execPath, [join(repo, 'bin/driftline.js'), ...args], {
     encoding: 'utf8',
     env: { ...process.env, DRIFTLINE_HOME: join(dir ?? tmpdir(), 'no-runtime') },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `driftline` with the local runtime's state folder at `home`. */
+function driftlineAt(home: string, ...args: string[]) {
+  const result = spawnSync(process.execPath, [join(repo, 'bin/driftline.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DRIFTLINE_HOME: home },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -197,10 +207,76 @@ describe('driftline backtest', () => {
   });
 });
 
+/** A port nothing listens on: one the system handed out, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The runtime.json a runtime killed without its cleanup leaves: `pid`, and endpoints on `port`. */
+function staleRuntime(name: string, pid: number, port: number): string {
+  const home = join(dir, name);
+  mkdirSync(home);
+  const url = `http://127.0.0.1:${port}`;
+  writeFileSync(
+    join(home, 'runtime.json'),
+    JSON.stringify({
+      pid,
+      apiUrl: `${url}/`,
+      region: 'us-east-1',
+      endpoints: { s3: url, dynamodb: url, lambda: url, states: url },
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      outputs: {
+        BucketName: 'data',
+        RegistryTableName: 'registry',
+        RunsTableName: 'runs',
+        ApiUrl: `${url}/`,
+        PromoteFunctionName: 'promote',
+      },
+    }),
+  );
+  return home;
+}
+
 describe('remote commands without a running driftline', () => {
   it('exit 2 with one line saying how to start one', () => {
     const { code, stderr } = driftline('models');
     expect(code).toBe(2);
     expect(stderr).toMatch(/no local driftline is running.*npm start/);
+  });
+
+  it('exit 2 with that line when a killed runtime left its runtime.json behind', async () => {
+    // Prepare: the runtime.json of a process that has ended (killed, so it never removed the file)
+    const ended = spawnSync(process.execPath, ['-e', '']).pid;
+    const home = staleRuntime('killed', ended, await closedPort());
+    // Act
+    const { code, stderr } = driftlineAt(home, 'runs', 'air-passengers');
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`no local driftline is running \\(process ${ended}\\b.*npm start`)),
+    ]);
+  });
+
+  it('print one line, never a stack trace, when the endpoints do not answer', async () => {
+    // Prepare: a live process (this one) named in runtime.json, but nothing on its ports
+    const home = staleRuntime('silent', process.pid, await closedPort());
+    for (const args of [
+      ['models'],
+      ['promote', 'air-passengers', '1'],
+      ['predict', '--model', 'air-passengers', '--history', '1,2,3'],
+    ]) {
+      // Act
+      const { code, stderr } = driftlineAt(home, ...args);
+      // Assess
+      expect({ args, code, lines: stderr.trim().split('\n') }).toEqual({
+        args,
+        code: 1,
+        lines: [expect.stringMatching(/^driftline: can't reach driftline \(.*ECONNREFUSED.*npm start/)],
+      });
+    }
   });
 });
