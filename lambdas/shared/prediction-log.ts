@@ -252,7 +252,13 @@ export function predictionId(requestId: string, index: number): string {
   return `${requestId}.${index}`;
 }
 
+/**
+ * The request id and index of a prediction id, or undefined when `id` is not one {@link predictionId}
+ * makes. The index is taken only as written there (`.1`, never `.01`): each prediction has exactly one
+ * id, so the feedback handler's check for a prediction named twice in one request cannot be passed by
+ * spelling it two ways.
+ */
 export function parsePredictionId(id: string): { requestId: string; index: number } | undefined {
-  const match = /^([A-Za-z0-9-]{8,64})\.(\d{1,4})$/.exec(id);
+  const match = /^([A-Za-z0-9-]{8,64})\.(0|[1-9]\d{0,3})$/.exec(id);
   return match ? { requestId: match[1], index: Number(match[2]) } : undefined;
 }

@@ -131,6 +131,24 @@ describe('feedback', () => {
     expect(later.status).toBe(200);
   });
 
+  it('knows a prediction by one id only: a request naming it twice as ".1" and ".01" records nothing', async () => {
+    // Prepare
+    const [, b] = await predictIds(2);
+    const alias = b.replace(/\.1$/, '.01');
+    // Act
+    const aliased = await label({
+      feedback: [
+        { id: b, actual: 400 },
+        { id: alias, actual: 4000 },
+      ],
+    });
+    const later = await label({ id: b, actual: 400 });
+    // Assess
+    expect(aliased.status).toBe(400);
+    expect(aliased.body.message).toContain(alias);
+    expect(later.status).toBe(200);
+  });
+
   it('refuses a batch with an unknown or already labelled id before recording any of it', async () => {
     // Prepare
     const [labelled, fresh] = await predictIds(2);
