@@ -436,18 +436,28 @@ export async function promoteCommand(name: string, version: string, options: Com
   if (!Number.isInteger(number) || number < 1)
     throw new CliError(`VERSION must be a positive integer, got "${version}"`);
   const target = await resolveTarget(options);
-  const result = await target.invoke(target.outputs.PromoteFunctionName, {
-    model: name,
-    version: number,
-    reason: options.reason,
-    actor: `driftline promote (${process.env.USER ?? 'cli'})`,
-  });
+  if ((await target.registry.getSpec(name)) === undefined) throw new CliError(`no model named "${name}"`);
+  let result: unknown;
+  try {
+    result = await target.invoke(target.outputs.PromoteFunctionName, {
+      model: name,
+      version: number,
+      reason: options.reason,
+      actor: `driftline promote (${process.env.USER ?? 'cli'})`,
+    });
+  } catch (error) {
+    // A version the model does not have is the user's error: its message, exit code 2.
+    if (error instanceof FunctionFailedError && error.errorType === 'NotFoundError')
+      throw new CliError(error.errorMessage);
+    throw error;
+  }
   if (options.json) printJson(result);
   else console.log(`${name}: version ${number} is in production`);
 }
 
 export async function rollbackCommand(name: string, options: Common & { reason?: string }) {
   const target = await resolveTarget(options);
+  if ((await target.registry.getSpec(name)) === undefined) throw new CliError(`no model named "${name}"`);
   const result = (await target.invoke(target.outputs.RollbackFunctionName, {
     action: 'rollback',
     model: name,
@@ -455,7 +465,8 @@ export async function rollbackCommand(name: string, options: Common & { reason?:
     actor: `driftline rollback (${process.env.USER ?? 'cli'})`,
   })) as { rolledBack: boolean; message: string };
   if (options.json) printJson(result);
-  else console.log(result.message);
+  // A rollback that did not happen is said once, on stderr, by the error.
+  else if (result.rolledBack) console.log(result.message);
   if (!result.rolledBack) throw new CliError(result.message, 1);
 }
 

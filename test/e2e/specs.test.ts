@@ -3,12 +3,13 @@
  * registry table, so the spec goes through the registerSpec function (which the runtime serves from the
  * synthesized template under its own execution role, as it serves promote and rollback). A refused spec
  * is the spec's error on one line with exit code 2, and nothing is written; an unsigned invoke is refused.
+ * `promote` and `rollback` on a model or version that does not exist are bad input the same way.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { specsAddCommand } from '../../bin/commands/remote.ts';
+import { promoteCommand, rollbackCommand, specsAddCommand } from '../../bin/commands/remote.ts';
 import { resolveTarget, type Target } from '../../bin/target.ts';
 import { type DriftlineRuntime, startRuntime } from '../../local/runtime.ts';
 
@@ -95,5 +96,36 @@ describe('driftline specs add', () => {
     // Assess
     expect(response.status).toBe(403);
     expect(await target.registry.getSpec('forged')).toBeUndefined();
+  });
+});
+
+describe('driftline promote and rollback on bad input', () => {
+  it('exit 2 naming the model or version that does not exist, and change nothing', async () => {
+    // Prepare: breast-cancer is registered (above) and has no version yet
+    const audit = await target.registry.listAudit('breast-cancer');
+    // Act
+    const attempts = [
+      promoteCommand('breast-cancer', '3', { home }),
+      promoteCommand('never-registered', '1', { home }),
+      rollbackCommand('never-registered', { home }),
+    ];
+    // Assess
+    const refusals = await Promise.all(
+      attempts.map((attempt) =>
+        attempt.then(
+          () => 'done',
+          (e) => e,
+        ),
+      ),
+    );
+    expect(
+      refusals.map((error) => ({ name: error.name, exitCode: error.exitCode, message: error.message })),
+    ).toEqual([
+      { name: 'CliError', exitCode: 2, message: 'model "breast-cancer" has no version 3' },
+      { name: 'CliError', exitCode: 2, message: 'no model named "never-registered"' },
+      { name: 'CliError', exitCode: 2, message: 'no model named "never-registered"' },
+    ]);
+    expect(await target.registry.listAudit('breast-cancer')).toEqual(audit);
+    expect(await target.registry.listModels()).toEqual(['breast-cancer']);
   });
 });
