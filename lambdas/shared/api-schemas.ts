@@ -43,11 +43,39 @@ export const predictRequestSchema = z
 
 export type PredictRequest = z.infer<typeof predictRequestSchema>;
 
+type Issue = z.ZodError['issues'][number];
+
+/**
+ * What `issue` reports, with its path from the root. A union none of whose options fits says only
+ * "Invalid input" where it stands; it reports instead the problem of the option the input came closest
+ * to: the option whose problem lies deepest in the input, then the one with the fewest problems. So a
+ * history with text in it names that value (`instances.0.history.3`), not the instance, and a feature
+ * that is not a number names the feature, not the missing `history` of a forecast instance.
+ */
+function reported(issue: Issue, base: readonly PropertyKey[]): { path: PropertyKey[]; message: string } {
+  const path = [...base, ...issue.path];
+  const options = issue.code === 'invalid_union' ? issue.errors.filter((issues) => issues.length > 0) : [];
+  if (options.length === 0) return { path, message: issue.message };
+  const closest = options
+    .map((issues) => ({
+      deepest: issues
+        .map((inner) => reported(inner, path))
+        .reduce((a, b) => (b.path.length > a.path.length ? b : a)),
+      count: issues.length,
+    }))
+    .reduce((a, b) =>
+      b.deepest.path.length > a.deepest.path.length ||
+      (b.deepest.path.length === a.deepest.path.length && b.count < a.count)
+        ? b
+        : a,
+    );
+  return closest.deepest;
+}
+
 /** The first problem of a failed parse as one line naming its path. */
 export function describeZodError(error: z.ZodError): string {
-  const issue = error.issues[0];
-  const path = issue.path.length ? issue.path.join('.') : 'body';
-  return `${path}: ${issue.message}`;
+  const { path, message } = reported(error.issues[0], []);
+  return `${path.length ? path.map(String).join('.') : 'body'}: ${message}`;
 }
 
 // --- responses and feedback ----------------------------------------------------------------------

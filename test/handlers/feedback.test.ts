@@ -172,6 +172,21 @@ describe('feedback', () => {
     expect(freshAfter.status).toBe(200);
   });
 
+  it('names the label at fault in a malformed request, not "body: Invalid input"', async () => {
+    // Act
+    const single = await label({ id: '00000000-0000-0000-0000-000000000000.0', actual: '400' });
+    const batch = await label({ feedback: [{ id: '00000000-0000-0000-0000-000000000000.0' }] });
+    // Assess
+    expect([single.status, single.body.message]).toEqual([
+      400,
+      'actual: Invalid input: expected number, received string',
+    ]);
+    expect([batch.status, batch.body.message]).toEqual([
+      400,
+      'feedback.0.actual: Invalid input: expected number, received undefined',
+    ]);
+  });
+
   it(`bounds a batch at ${MAX_FEEDBACK} labels`, async () => {
     // Prepare
     const ids = await predictIds(MAX_FEEDBACK + 1);

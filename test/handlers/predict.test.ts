@@ -194,6 +194,28 @@ describe('predict', () => {
   });
 });
 
+describe('a request no instance shape fits', () => {
+  it('is a 400 naming the value at fault, not "instances.0: Invalid input"', async () => {
+    // Act
+    const refusals = await Promise.all(
+      [
+        { instances: [{ history: [...history, '5'] }] },
+        { instances: [{ history, lastMonth: 1958 }] },
+        { instances: [{ mean_radius: true }] },
+      ].map(async (body) => {
+        const response = await steps.predict(predictEvent(body));
+        return [response.statusCode, JSON.parse(response.body).message];
+      }),
+    );
+    // Assess
+    expect(refusals).toEqual([
+      [400, 'instances.0.history.12: Invalid input: expected number, received string'],
+      [400, 'instances.0.lastMonth: Invalid input: expected string, received number'],
+      [400, 'instances.0.mean_radius: Invalid input: expected number, received boolean'],
+    ]);
+  });
+});
+
 describe('a canary', () => {
   it('answers exactly the requests its seeded draw gives it: the share its weight says, the same on every run', async () => {
     // Prepare: version 2 (the same artifact, registered again) bakes as a 20% canary beside production 1.
