@@ -38,6 +38,8 @@ export interface OpenApiOperation {
   description?: string;
   tags: string[];
   parameters?: Record<string, unknown>[];
+  /** Who may call it, by {@link OpenApiDocument.components}' `securitySchemes`; absent for public routes. */
+  security?: Record<string, string[]>[];
   requestBody?: { required: boolean; content: Record<string, { schema: SchemaObject; examples?: unknown }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: SchemaObject }> }>;
 }
@@ -48,7 +50,7 @@ export interface OpenApiDocument {
   servers: { url: string; description: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, Record<string, OpenApiOperation>>;
-  components: { schemas: Record<string, SchemaObject> };
+  components: { schemas: Record<string, SchemaObject>; securitySchemes: Record<string, SchemaObject> };
 }
 
 /** Component name → the zod schema it is generated from. */
@@ -127,6 +129,19 @@ const errors = {
   notFound: { description: 'No model of that name.', content: jsonOf('Error') },
   badRequest: { description: 'The request does not match the schema.', content: jsonOf('Error') },
   server: { description: 'Internal error; see the function logs.', content: jsonOf('Error') },
+};
+
+/**
+ * How feedback is signed: AWS Signature Version 4 (`execute-api`), in API Gateway's own notation for
+ * IAM authorization in OpenAPI. The route's `security` names it, as the template's `AWS_IAM` requires it.
+ */
+const SIGV4_SCHEME = {
+  type: 'apiKey',
+  in: 'header',
+  name: 'Authorization',
+  description:
+    'An AWS Signature Version 4 (service `execute-api`) of a principal allowed `execute-api:Invoke` on the route; locally, the install’s key pair. A stack deployed with `-c feedbackAuth=apiKey` takes its API key in `x-api-key` instead.',
+  'x-amazon-apigateway-authtype': 'awsSigv4',
 };
 
 const AIR_PASSENGERS_1958 = [340, 318, 362, 348, 363, 435, 491, 505, 404, 359, 310, 337];
@@ -232,6 +247,11 @@ function paths(): OpenApiDocument['paths'] {
           '400': errors.badRequest,
           '404': errors.notFound,
           '500': errors.server,
+          '503': {
+            description:
+              'The production artifact is refused (its bytes do not match the sha256 the registry recorded); the message names the version and the reason.',
+            content: jsonOf('Error'),
+          },
         },
       },
     },
@@ -241,12 +261,19 @@ function paths(): OpenApiDocument['paths'] {
         summary: 'Report the true outcome of earlier predictions',
         description: 'Late labels feed the live metrics that drive quality alarms and rollbacks.',
         tags: ['serving'],
+        security: [{ sigv4: [] }],
         parameters: [nameParameter],
         requestBody: { required: true, content: jsonOf('FeedbackRequest') },
         responses: {
           '200': { description: 'The labels were recorded.', content: jsonOf('FeedbackResponse') },
           '400': errors.badRequest,
+          '403': { description: 'The request is not signed, or not validly.', content: jsonOf('Error') },
           '404': errors.notFound,
+          '409': {
+            description:
+              'A prediction of the request already has a label (a label is final); none of its labels is recorded.',
+            content: jsonOf('Error'),
+          },
         },
       },
     },
@@ -259,6 +286,7 @@ function paths(): OpenApiDocument['paths'] {
         parameters: [nameParameter],
         responses: {
           '200': { description: 'The report.', content: htmlPage },
+          '400': { description: 'Not a model name.', content: htmlPage },
           '404': { description: 'No model of that name.', content: htmlPage },
         },
       },
@@ -317,6 +345,6 @@ export function openApiDocument(): OpenApiDocument {
       { name: 'pages', description: 'HTML pages and this document.' },
     ],
     paths: paths(),
-    components: { schemas: componentSchemas() },
+    components: { schemas: componentSchemas(), securitySchemes: { sigv4: SIGV4_SCHEME } },
   };
 }

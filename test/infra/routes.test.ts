@@ -48,6 +48,29 @@ describe('documented routes', () => {
     );
   });
 
+  it('documents a signature on exactly the routes the template authorizes with IAM', () => {
+    // Prepare
+    const document = openApiDocument();
+    const signed = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => operation.security?.some((requirement) => 'sigv4' in requirement))
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    // Act
+    const iam = api.routes
+      .filter((route) => route.authorizationType === 'AWS_IAM')
+      .map((route) => `${route.method} ${route.path}`);
+    // Assess
+    expect(iam).toEqual(['POST /models/{name}/feedback']);
+    expect(signed).toEqual(iam);
+    expect(document.components.securitySchemes.sigv4).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'Authorization',
+      'x-amazon-apigateway-authtype': 'awsSigv4',
+    });
+  });
+
   it.each(documented)('routes %s in the template, to a Lambda proxy', (operation) => {
     // Act
     const [method, path] = operation.split(' ');
