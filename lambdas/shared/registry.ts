@@ -462,7 +462,9 @@ export class Registry {
 
   /**
    * One page of the items of `model` under `prefix`, newest first, resuming after the cursor's key. The
-   * query asks for exactly `limit` items; a full page with more behind it carries a cursor.
+   * query asks for one item more than the page holds, to learn whether any follows: a query stopped at
+   * its `Limit` returns a `LastEvaluatedKey` even with nothing behind it, and the last page must carry
+   * no cursor. A page DynamoDB cut short (1 MB read) carries one too.
    */
   private async queryPage(
     table: string,
@@ -479,16 +481,15 @@ export class Registry {
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
         ExpressionAttributeValues: { ':pk': pk(model), ':prefix': prefix },
         ScanIndexForward: false,
-        Limit: limit,
+        Limit: limit + 1,
         ExclusiveStartKey: after === undefined ? undefined : { PK: pk(model), SK: after },
       }),
     );
-    const items = result.Items ?? [];
+    const fetched = result.Items ?? [];
+    const items = fetched.slice(0, limit);
     const last = items.at(-1);
-    return {
-      items,
-      next: result.LastEvaluatedKey && last ? encodeCursor(String(last.SK)) : undefined,
-    };
+    const more = fetched.length > limit || result.LastEvaluatedKey !== undefined;
+    return { items, next: more && last ? encodeCursor(String(last.SK)) : undefined };
   }
 
   // --- specs -------------------------------------------------------------------------------------

@@ -131,6 +131,26 @@ describe('paging versions, runs and audit', () => {
     expect(count).toBe(Math.ceil(VERSIONS / 3));
   });
 
+  it('gives no cursor on a page that ends its listing, also when the page is exactly full', async () => {
+    // Act
+    const full = await Promise.all(
+      ['versions', 'runs', 'audit'].map((listing) =>
+        getJson(get(`/models/{name}/${listing}`, { limit: String(VERSIONS) })),
+      ),
+    );
+    const view = await getJson(get('/models/{name}', { limit: String(VERSIONS) }));
+    const short = await getJson(get('/models/{name}/versions', { limit: String(VERSIONS - 1) }));
+    // Assess
+    expect(full.map(({ status, body }) => [status, body.next])).toEqual([
+      [200, undefined],
+      [200, undefined],
+      [200, undefined],
+    ]);
+    expect(view.body.next).toEqual({});
+    expect(short.body.versions).toHaveLength(VERSIONS - 1);
+    expect(short.body.next).toEqual(expect.any(String));
+  });
+
   it('shows the first page of each listing on the model, with cursors that continue on its sub-routes', async () => {
     // Act
     const { status, body } = await getJson(get('/models/{name}', { limit: '2' }));
