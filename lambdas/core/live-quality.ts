@@ -44,6 +44,18 @@ export function liveQuality(
   return { error, ratio: error / holdoutError, measure: 'ape' };
 }
 
+/**
+ * The classes a label of a classifier's prediction must be one of (the labels its probabilities are
+ * given for), or undefined for a regression or forecast, whose label may be any finite number. Any other
+ * label would count as a misclassification against the quality alarm, though it names no class at all.
+ * @example labelClasses({ label: 1, probabilities: { '0': 0.2, '1': 0.8 } }) // [0, 1]
+ */
+export function labelClasses(prediction: { probabilities?: Record<string, number> }): number[] | undefined {
+  return prediction.probabilities === undefined
+    ? undefined
+    : Object.keys(prediction.probabilities).map(Number);
+}
+
 /** What serves a model now: its production version and a baking candidate (canary or shadow). */
 export interface ServingPointers {
   production?: { version: number };

@@ -8,7 +8,7 @@
  * still holds that role, and the alarm needs `minFeedback` labelled predictions in a period.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { holdsRole, liveQuality } from '#core/live-quality.ts';
+import { holdsRole, labelClasses, liveQuality } from '#core/live-quality.ts';
 import { describeZodError, feedbackRequestSchema } from '../shared/api-schemas.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.ts';
@@ -89,6 +89,11 @@ async function lookUp(model: string, id: string, actual: number): Promise<Labell
     throw new BadRequestError(`prediction "${id}" was made by model "${record.model}", not "${model}"`);
   const prediction = record.predictions[parsed.index];
   if (!prediction) throw new NotFoundError(`request ${parsed.requestId} has no prediction ${parsed.index}`);
+  const classes = labelClasses(prediction);
+  if (classes && !classes.includes(actual))
+    throw new BadRequestError(
+      `prediction "${id}" was made by a classifier of classes ${classes.join(', ')}; the label ${actual} is none of them`,
+    );
   return { id, actual, ...parsed, record, prediction };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Feedback that cannot be gamed, at the handler against the emulators: one label per prediction (a second
- * is refused with 409 and the first kept), no id twice in one request, at most 100 labels a request, and
- * a batch with a bad id records nothing.
+ * is refused with 409 and the first kept), no id twice in one request, at most 100 labels a request, a
+ * classifier's labels among its classes, and a batch with a bad id or label records nothing.
  */
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -22,16 +22,17 @@ const LOG_TABLE = 'driftline-feedback-predictions';
 const repo = new URL('../../', import.meta.url).pathname;
 const lines = readFileSync(`${repo}data/air-passengers.csv`, 'utf8').trim().split('\n');
 const history = lines.slice(121, 133).map((line) => Number(line.split(',')[1]));
+const breastCancer = readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').trim().split('\n');
 
 let emulators: TestEmulators;
 let steps: Steps;
 
-const event = (route: string, body: unknown) =>
+const event = (route: string, body: unknown, model = 'air-passengers') =>
   ({
     resource: `/models/{name}/${route}`,
-    path: `/models/air-passengers/${route}`,
+    path: `/models/${model}/${route}`,
     httpMethod: 'POST',
-    pathParameters: { name: 'air-passengers' },
+    pathParameters: { name: model },
     body: JSON.stringify(body),
     isBase64Encoded: false,
   }) as unknown as APIGatewayProxyEvent;
@@ -61,6 +62,10 @@ beforeAll(async () => {
   const body = `${lines.slice(0, 121).join('\n')}\n`;
   const first = await uploadDrop(BUCKET, 'incoming/air-passengers/first.csv', body);
   await (await loadPipeline()).run(first, 'exec-first');
+  const classifier = JSON.parse(readFileSync(`${repo}data/specs/breast-cancer.json`, 'utf8'));
+  await registry.putSpec('breast-cancer', { ...classifier, search: { strategy: 'random', trials: 2 } });
+  const drop = await uploadDrop(BUCKET, 'incoming/breast-cancer/first.csv', `${breastCancer.join('\n')}\n`);
+  await (await loadPipeline()).run(drop, 'exec-classifier');
 }, 240_000);
 
 afterAll(async () => emulators?.close());
@@ -185,6 +190,37 @@ describe('feedback', () => {
       400,
       'feedback.0.actual: Invalid input: expected number, received undefined',
     ]);
+  });
+
+  it("refuses a classifier's label that is none of its classes, recording nothing of the request", async () => {
+    // Prepare: two predictions of the benign (1) / malignant (0) classifier
+    const [names, row] = [breastCancer[0].split(',').slice(0, -1), breastCancer[1].split(',').map(Number)];
+    const instance = Object.fromEntries(names.map((name, i) => [name, row[i]]));
+    const answer = await steps.predict(
+      event('predict', { instances: [instance, instance] }, 'breast-cancer'),
+    );
+    const [a, b] = JSON.parse(answer.body).predictions.map((prediction: { id: string }) => prediction.id);
+    const labelClassifier = async (body: unknown) => {
+      const response = await steps.feedback(event('feedback', body, 'breast-cancer'));
+      return { status: response.statusCode, body: JSON.parse(response.body) };
+    };
+    // Act
+    const batch = await labelClassifier({
+      feedback: [
+        { id: a, actual: 1 },
+        { id: b, actual: 7 },
+      ],
+    });
+    const half = await labelClassifier({ id: b, actual: 0.5 });
+    const valid = await labelClassifier({ id: a, actual: 1 });
+    // Assess
+    expect([batch.status, batch.body.message]).toEqual([
+      400,
+      `prediction "${b}" was made by a classifier of classes 0, 1; the label 7 is none of them`,
+    ]);
+    expect(half.status).toBe(400);
+    expect(valid.status).toBe(200);
+    expect(valid.body.results[0]).toMatchObject({ id: a, misclassified: expect.any(Number) });
   });
 
   it(`bounds a batch at ${MAX_FEEDBACK} labels`, async () => {
