@@ -12,7 +12,17 @@
  * span lines, LF, CRLF or CR line ends, a byte-order mark, blank lines skipped) and fails on the same
  * files with the same {@link CsvError}s and lines.
  */
-import { CsvError, type CsvInput, type CsvLimits, checkHeader, isMissingCell, parseNumber } from './csv.ts';
+import {
+  CsvError,
+  type CsvInput,
+  type CsvLimits,
+  checkHeader,
+  isMissingCell,
+  lineBreaks,
+  notUtf8Error,
+  parseNumber,
+  Utf8Check,
+} from './csv.ts';
 
 /**
  * How a column is kept while reading: `numeric` as numbers only (text cells are counted, not kept);
@@ -626,7 +636,8 @@ function decodeField(bytes: Uint8Array, start: number, end: number, quoting: num
 /**
  * Reads a CSV with a header line into typed columns, streaming: see the module comment for the format.
  * @throws {CsvError} for an empty file, a header that is missing, blank or repeats a name, a line whose
- *   field count differs from the header's, a broken quote, or input beyond `maxBytes` / `maxRows`.
+ *   field count differs from the header's, a broken quote, bytes that are not UTF-8, or input beyond
+ *   `maxBytes` / `maxRows`.
  * @example
  * const read = await readColumns('month,value\n1949-01,112\n', { modeOf: (name) => (name === 'month' ? 'text' : 'numeric') });
  * read.numbers(1)?.[0]; // 112
@@ -907,6 +918,12 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
     return scanChunk(carryOver(left, chunk.subarray(joinedTo)));
   };
 
+  const utf8 = new Utf8Check();
+  const scan = (chunk: Uint8Array) => {
+    if (pending.length === 0) pending = scanChunk(chunk);
+    else if (!firstChunk && chunk.length >= 4 * JOIN_BYTES) pending = scanAfter(pending, chunk);
+    else pending = scanChunk(carryOver(pending, chunk));
+  };
   for await (const chunk of chunksOf(input)) {
     bytesRead += chunk.byteLength;
     if (bytesRead > maxBytes) {
@@ -916,15 +933,23 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
         `the file is larger than ${maxBytes} bytes, the most accepted; split it into smaller drops`,
       );
     }
-    if (pending.length === 0) pending = scanChunk(chunk);
-    else if (!firstChunk && chunk.length >= 4 * JOIN_BYTES) pending = scanAfter(pending, chunk);
-    else pending = scanChunk(carryOver(pending, chunk));
+    const bad = utf8.check(chunk);
+    if (bad) {
+      // The records before the bad byte are read first (an earlier error is the one reported); the
+      // bytes left are the record it is in, which starts on cursor.line. (A bad byte in the chunk
+      // before is in them already, with nothing after it but the character's other bytes.)
+      if (bad.at > 0) scan(chunk.subarray(0, bad.at));
+      const first = bytesRead === chunk.byteLength && bad.at === 0 ? chunk : undefined;
+      throw notUtf8Error(cursor.line + lineBreaks(pending, 0, pending.length), bad.byte, first);
+    }
+    scan(chunk);
     if (options.releaseChunks) {
       // What the reader still needs of the chunk (an incomplete record) moves to the carry buffer first.
       if (pending.buffer === chunk.buffer) pending = carryOver(NOTHING, pending);
       release(chunk);
     }
   }
+  if (utf8.incomplete) throw notUtf8Error(cursor.line + lineBreaks(pending, 0, pending.length), undefined);
   if (firstChunk && pending[0] === 0xef && pending[1] === 0xbb && pending[2] === 0xbf) {
     pending = pending.subarray(3);
   }

@@ -4,6 +4,7 @@
  * and says what to fix; {@link toTable} builds the column-major {@link Table}; {@link toCsv} writes one
  * back in a canonical form (the form {@link Table} hashes are taken of).
  */
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type InfoRecord, CsvError as ParserError, parse } from 'csv-parse';
@@ -38,6 +39,7 @@ export type CsvProblem =
   | 'unclosed_quote'
   | 'bad_quote'
   | 'record_too_large'
+  | 'not_utf8'
   | 'file_too_large'
   | 'too_many_rows'
   | 'not_numeric'
@@ -89,6 +91,137 @@ export function parseNumber(text: string): number | undefined {
   return undefined;
 }
 
+/** How many bytes the UTF-8 sequence that starts with `lead` has (1 for a byte no sequence starts with). */
+function sequenceLength(lead: number): number {
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  return 1;
+}
+
+/**
+ * The character of `bytes` at `index`, read up to `end`: its length when it is well-formed UTF-8, 0
+ * when it is not, -1 when what is there is well-formed so far but cut by `end`. The second byte's range
+ * excludes overlong forms and UTF-16 surrogates (RFC 3629, section 4).
+ */
+function characterAt(bytes: ArrayLike<number>, index: number, end: number): number {
+  const lead = bytes[index];
+  if (lead < 0x80) return 1;
+  const length = sequenceLength(lead);
+  if (length === 1) return 0;
+  for (let next = 1; next < length; next++) {
+    if (index + next >= end) return -1;
+    const byte = bytes[index + next];
+    const [low, high] =
+      next > 1
+        ? [0x80, 0xbf]
+        : lead === 0xe0
+          ? [0xa0, 0xbf]
+          : lead === 0xed
+            ? [0x80, 0x9f]
+            : lead === 0xf0
+              ? [0x90, 0xbf]
+              : lead === 0xf4
+                ? [0x80, 0x8f]
+                : [0x80, 0xbf];
+    if (byte < low || byte > high) return 0;
+  }
+  return length;
+}
+
+/** A byte that is not UTF-8: its offset in the chunk it was found with (negative: in the chunk before). */
+export interface BadByte {
+  at: number;
+  byte: number;
+}
+
+/**
+ * Checks that a file is UTF-8, chunk by chunk as it arrives (a character cut by a chunk's end is
+ * checked with the next chunk; the fast check is Node's `isUtf8`, the slow walk only finds the byte
+ * it refused). Windows' plain "CSV" export writes Windows-1252, whose accented letters are not UTF-8:
+ * decoded anyway, each would become U+FFFD, and two categories that differ only there one.
+ */
+export class Utf8Check {
+  /** The bytes of a character the last chunk ended inside. */
+  private tail: number[] = [];
+
+  /** The first byte that is not UTF-8 in `chunk` (or in the character the last chunk ended inside). */
+  check(chunk: Uint8Array): BadByte | undefined {
+    let start = 0;
+    if (this.tail.length > 0) {
+      const before = this.tail.length;
+      const taken = Math.min(sequenceLength(this.tail[0]) - before, chunk.length);
+      this.tail.push(...chunk.subarray(0, taken));
+      const length = characterAt(this.tail, 0, this.tail.length);
+      if (length === 0) return { at: -before, byte: this.tail[0] };
+      if (length < 0) return undefined;
+      this.tail = [];
+      start = taken;
+    }
+    // A character that starts in the last 3 bytes and does not end in them waits for the next chunk.
+    let end = chunk.length;
+    for (let index = chunk.length - 1; index >= Math.max(start, chunk.length - 3); index--) {
+      if ((chunk[index] & 0xc0) === 0x80) continue;
+      if (index + sequenceLength(chunk[index]) > chunk.length) end = index;
+      break;
+    }
+    if (!isUtf8(chunk.subarray(start, end))) {
+      let index = start;
+      for (let length = characterAt(chunk, index, end); length > 0; length = characterAt(chunk, index, end))
+        index += length;
+      return { at: index, byte: chunk[index] };
+    }
+    if (end < chunk.length && characterAt(chunk, end, chunk.length) === 0)
+      return { at: end, byte: chunk[end] };
+    this.tail = [...chunk.subarray(end)];
+    return undefined;
+  }
+
+  /** Whether the input ended inside a character. */
+  get incomplete(): boolean {
+    return this.tail.length > 0;
+  }
+}
+
+/**
+ * The error for a file that is not UTF-8 at line `line`: `byte` is the first bad byte (undefined when
+ * the file ends inside a character), `fileStart` the file's first bytes when the bad byte is its first,
+ * to name UTF-16 when they are its byte-order mark.
+ */
+export function notUtf8Error(line: number, byte: number | undefined, fileStart?: Uint8Array): CsvError {
+  const save = 'save it as UTF-8 (in Excel: "CSV UTF-8")';
+  const [first, second] = fileStart ?? [];
+  if ((first === 0xff && second === 0xfe) || (first === 0xfe && second === 0xff))
+    return new CsvError(
+      'not_utf8',
+      1,
+      `the file is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8; ${save}`,
+    );
+  const what =
+    byte === undefined
+      ? 'the file ends inside a character'
+      : `byte 0x${byte.toString(16).toUpperCase().padStart(2, '0')} is not UTF-8`;
+  return new CsvError(
+    'not_utf8',
+    line,
+    `line ${line}: ${what}; the file is in another encoding (Windows-1252 or Latin-1, as Excel's plain "CSV" writes them?): ${save}`,
+  );
+}
+
+/**
+ * Line breaks in `bytes[from, to)`: LF, CRLF and a lone CR each count once (`afterCr`: the byte before
+ * `from` was a CR, so an LF at `from` ends that line, not another).
+ */
+export function lineBreaks(bytes: Uint8Array, from: number, to: number, afterCr = false): number {
+  let count = 0;
+  for (let index = from; index < to; index++) {
+    const byte = bytes[index];
+    if (byte === 0x0d) count++;
+    else if (byte === 0x0a && !(index === from ? afterCr : bytes[index - 1] === 0x0d)) count++;
+  }
+  return count;
+}
+
 async function* byteChunks(
   input: CsvInput,
   maxBytes: number,
@@ -97,6 +230,9 @@ async function* byteChunks(
   const chunks: AsyncIterable<Uint8Array | string> | (Uint8Array | string)[] =
     typeof input === 'string' || input instanceof Uint8Array ? [input] : input;
   let bytes = 0;
+  const utf8 = new Utf8Check();
+  let line = 1;
+  let afterCr = false;
   for await (const chunk of chunks) {
     const buffer =
       typeof chunk === 'string'
@@ -110,8 +246,19 @@ async function* byteChunks(
         `the file is larger than ${maxBytes} bytes, the most accepted; split it into smaller drops`,
       );
     }
+    const bad = utf8.check(buffer);
+    if (bad) {
+      // The lines before the bad byte go to the parser first, so an earlier error is the one reported.
+      const at = Math.max(bad.at, 0);
+      yield buffer.subarray(0, at);
+      const first = bytes === buffer.byteLength && bad.at === 0 ? buffer : undefined;
+      throw notUtf8Error(line + lineBreaks(buffer, 0, at, afterCr), bad.byte, first);
+    }
+    line += lineBreaks(buffer, 0, buffer.byteLength, afterCr);
+    afterCr = buffer[buffer.byteLength - 1] === 0x0d;
     yield buffer;
   }
+  if (utf8.incomplete) throw notUtf8Error(line, undefined);
 }
 
 /** csv-parse errors carry the parser's state next to the message. */
@@ -189,7 +336,8 @@ export function checkHeader(header: string[], line: number): void {
  * field may span lines), LF or CRLF line ends, an optional byte-order mark. Blank lines are skipped,
  * so a one-column file cannot hold an empty cell unless it is quoted (`""`). Header names are trimmed.
  * @throws {CsvError} for an empty file, a header that is missing, blank or repeats a name, a line
- *   whose field count differs from the header's, a broken quote, or input beyond `limits`.
+ *   whose field count differs from the header's, a broken quote, bytes that are not UTF-8
+ *   (`not_utf8`, with the line of the first), or input beyond `limits`.
  * @example
  * const { header, rows } = await parseCsv('month,value\n1949-01,112\n');
  * // header = ['month', 'value'], rows = [['1949-01', '112']]

@@ -398,6 +398,65 @@ describe('readColumns', () => {
     for (const file of files) expect(await cellsOf(file)).toEqual(await referenceCellsOf(file));
   });
 
+  it('fails a file that is not UTF-8 with not_utf8 and the line of the first bad byte, as parseCsv does, in any chunking', async () => {
+    // Prepare: what Excel's plain "CSV" (Windows-1252) and "Unicode text" (UTF-16) exports hold
+    async function* byteChunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+      for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+    }
+    const files: [string, Uint8Array, number][] = [
+      [
+        'Windows-1252 in a quoted field, on its second line',
+        Buffer.from('city,y\nZurich,1\n"x\nK\xf6ln",2\n', 'latin1'),
+        4,
+      ],
+      [
+        'Windows-1252 after CRLF and a blank line',
+        Buffer.from('a,b\r\n1,2\r\n\r\n3,caf\xe9\r\n', 'latin1'),
+        4,
+      ],
+      [
+        'a UTF-16 surrogate encoded as UTF-8',
+        Buffer.from([...Buffer.from('a\n1\n'), 0xed, 0xa0, 0x80, 0x0a]),
+        3,
+      ],
+      ['a character cut by the end of the file', Buffer.from([...Buffer.from('a,b\n1,'), 0xc3]), 2],
+      ['UTF-16 with its byte-order mark', Buffer.from('\ufeffmonth,value\n1949-01,112\n', 'utf16le'), 1],
+    ];
+    for (const [what, bytes, line] of files) {
+      // Act
+      const reference = await parseCsv(bytes).then(
+        () => 'read',
+        (error: CsvError) => ({ error: error.code, line: error.line }),
+      );
+      const reads = await Promise.all(
+        [1, 2, 3, 5, 7, bytes.length].map((size) => cellsOf(byteChunks(bytes, size))),
+      );
+      // Assess
+      expect({ what, reference }).toEqual({ what, reference: { error: 'not_utf8', line } });
+      expect({ what, reads }).toEqual({ what, reads: reads.map(() => reference) });
+    }
+    await expect(readColumns(files[4][1])).rejects.toThrow(/UTF-16.*save it as UTF-8/);
+    await expect(readColumns(files[0][1])).rejects.toThrow(
+      /line 4: byte 0xF6 is not UTF-8.*save it as UTF-8/,
+    );
+  });
+
+  it('reads characters of 2, 3 and 4 bytes cut by any chunk boundary', async () => {
+    // Prepare
+    const text = 'city,sign\nZürich,€\nKöln,😀\n"Genève\n€",ß\n';
+    const whole = await cellsOf(text);
+    // Act + Assess
+    expect(whole).toMatchObject({
+      rows: [
+        ['Zürich', '€'],
+        ['Köln', '😀'],
+        ['Genève\n€', 'ß'],
+      ],
+    });
+    for (const size of [1, 2, 3, 4, 5, 6, 7])
+      expect(await cellsOf(inChunks(text, size)), `chunks of ${size}`).toEqual(whole);
+  });
+
   it('stops at maxRows and maxBytes', async () => {
     await expect(readColumns('a\n1\n2\n3\n', { maxRows: 2 })).rejects.toMatchObject({
       code: 'too_many_rows',
