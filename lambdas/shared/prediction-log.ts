@@ -8,12 +8,21 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient, itemWriter } from './clients.ts';
 
 export const RETENTION_DAYS = 30;
+/** DynamoDB's largest item: 400 KB, attribute names and values together. */
+const MAX_ITEM_BYTES = 400 * 1024;
 /**
- * The most a logged request stores (DynamoDB items hold at most 400 KB; the rest is keys, attribute names
- * and labels). Predictions come first (feedback needs them), then the inputs, then a shadow's answers; what
- * does not fit is left out and the item says so (`truncated`).
+ * What an item holds besides its body's predictions, inputs and labels, with room to spare: `id`,
+ * `model` (a name of at most 63 characters), `version`, `role`, `at`, `expiresAt`, the names `body` and
+ * `feedback`, and the body's own fields (`instanceCount`, `truncated`).
  */
-const MAX_STORED_BYTES = 360 * 1024;
+const ITEM_OVERHEAD_BYTES = 1024;
+/**
+ * The most one label adds to its item, by DynamoDB's size rules: `feedback.<index>` holding `{actual,
+ * at}`, the label as text (a double prints in at most 25 characters) and an ISO time (24), with their
+ * names and the map's overhead: 66 bytes for an index of 3 digits (a request has at most 1,000
+ * predictions), rounded up.
+ */
+const LABEL_BYTES = 80;
 
 export type ServingRole = 'production' | 'canary' | 'shadow';
 
@@ -58,31 +67,37 @@ type StoredBody = Pick<
 const bytes = (text: string) => Buffer.byteLength(text);
 
 /**
- * The body of a logged request, within {@link MAX_STORED_BYTES}. JSON holds every double exactly (DynamoDB's
- * numbers do not: above 2^53 the SDK refuses them, past 1e126 or below 1e-130 DynamoDB does), and one string
- * attribute is the cheapest item to marshal and to store.
+ * The body of a logged request, so that its item stays within DynamoDB's 400 KB once every prediction it
+ * keeps is labelled: each kept prediction takes the room of its label too, or the last labels of a full
+ * item would be refused (a ValidationException, answered 500). Predictions come first (feedback needs
+ * them), then the inputs, then a shadow's answers; what does not fit is left out and the item says so
+ * (`truncated`). JSON holds every double exactly (DynamoDB's numbers do not: above 2^53 the SDK refuses
+ * them, past 1e126 or below 1e-130 DynamoDB does), and one string attribute is the cheapest item to
+ * marshal and to store.
  */
 export function storedBody(entry: PredictionEntry): string {
   const predictions = JSON.stringify(entry.predictions);
   const instances = JSON.stringify(entry.instances);
   const shadow = entry.shadow === undefined ? undefined : JSON.stringify(entry.shadow);
-  let budget = MAX_STORED_BYTES - 200;
+  let budget = MAX_ITEM_BYTES - ITEM_OVERHEAD_BYTES;
   const truncated: NonNullable<PredictionRecord['truncated']> = {};
   let kept = predictions;
-  if (bytes(predictions) > budget) {
-    // Keep the longest prefix of predictions that fits: feedback can still score those.
+  let keptCount = entry.predictions.length;
+  if (bytes(predictions) + LABEL_BYTES * keptCount > budget) {
+    // Keep the longest prefix of predictions that fits with their labels: feedback can still score those.
     let used = 2;
     let count = 0;
     for (const prediction of entry.predictions) {
-      const size = bytes(JSON.stringify(prediction)) + 1;
+      const size = bytes(JSON.stringify(prediction)) + 1 + LABEL_BYTES;
       if (used + size > budget) break;
       used += size;
       count += 1;
     }
     kept = JSON.stringify(entry.predictions.slice(0, count));
+    keptCount = count;
     truncated.predictions = count;
   }
-  budget -= bytes(kept);
+  budget -= bytes(kept) + LABEL_BYTES * keptCount;
   const keepInstances = bytes(instances) <= budget;
   if (keepInstances) budget -= bytes(instances);
   else truncated.instances = true;

@@ -15,6 +15,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canaryDraw, canarySeed } from '#core/canary.ts';
+import { MAX_INSTANCES } from '../../lambdas/shared/api-schemas.ts';
 import type { PredictionLog } from '../../lambdas/shared/prediction-log.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { type MetricDatum, parseEmf } from '../../local/metrics.ts';
@@ -340,8 +341,44 @@ describe('the prediction log', () => {
     });
   });
 
+  it('leaves room in a full item for a label of every prediction it keeps, the longest a label prints', async () => {
+    // Prepare: 1,000 predictions (the most a request makes) and as many inputs as the item keeps.
+    const { storedBody } = await import('../../lambdas/shared/prediction-log.ts');
+    const { dynamoClient } = await import('../../lambdas/shared/clients.ts');
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const values = Array.from({ length: MAX_INSTANCES }, (_, i) => 370.64938734068994 + i);
+    const inputs = (count: number) => Array.from({ length: count }, (_, i) => ({ history: [...history, i] }));
+    const keeps = (count: number) => !storedBody(entry('x', values, inputs(count))).includes('"truncated"');
+    let count = 1;
+    while (keeps(count * 2)) count *= 2;
+    for (let step = count / 2; step >= 1; step /= 2) if (keeps(count + step)) count += step;
+    // The longest label as text (25 characters) and its time, as recordFeedback stores them.
+    const longest = -0.0000012345678901234567;
+    const label = { actual: String(longest), at: new Date(0).toISOString() };
+    // Act: every prediction but the last labelled at once (one write, not 999 rewrites of a full item),
+    // then the last through recordFeedback.
+    await log.put(entry('full', values, inputs(count)));
+    await dynamoClient().send(
+      new UpdateCommand({
+        TableName: LOG_TABLE,
+        Key: { id: 'full' },
+        UpdateExpression: 'SET feedback = :labels',
+        ExpressionAttributeValues: {
+          ':labels': Object.fromEntries(values.slice(0, -1).map((_, index) => [String(index), label])),
+        },
+      }),
+    );
+    const last = await log.recordFeedback('full', values.length - 1, longest);
+    const record = await log.get('full');
+    // Assess
+    expect(count).toBeGreaterThan(500);
+    expect(last).toBe(true);
+    expect(Object.keys(record?.feedback ?? {})).toHaveLength(values.length);
+    expect(record?.truncated).toBeUndefined();
+  });
+
   it('stays under the 400 KB item limit for an oversized request, keeping the predictions that fit and saying so', async () => {
-    // Prepare: 30,000 predictions (≈ 600 KB of JSON) and 3 MB of inputs.
+    // Prepare: 30,000 predictions (≈ 600 KB of JSON, with room for their labels ≈ 3 MB) and 3 MB of inputs.
     const values = Array.from({ length: 30_000 }, (_, i) => 100 + i / 7);
     const instances = Array.from({ length: 30_000 }, () => ({ history }));
 
@@ -351,7 +388,7 @@ describe('the prediction log', () => {
 
     // Assess
     const kept = record?.truncated?.predictions ?? 0;
-    expect(kept).toBeGreaterThan(10_000);
+    expect(kept).toBeGreaterThan(MAX_INSTANCES);
     expect(kept).toBeLessThan(30_000);
     expect(record?.predictions).toHaveLength(kept);
     expect(record?.predictions.map((p) => p.value)).toEqual(values.slice(0, kept));
