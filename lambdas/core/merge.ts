@@ -65,28 +65,48 @@ interface RowSource {
   row: number;
 }
 
-/** The drop's columns in the baseline's order, after checking both have the same names and kinds. */
-function alignColumns(baseline: Table, drop: Table): Column[] {
+/** How a drop's columns differ from a baseline's: names only one has, and shared names of another kind. */
+export interface ColumnDifference {
+  lacks: string[];
+  adds: string[];
+  kinds: { name: string; baseline: Column['kind']; drop: Column['kind'] }[];
+}
+
+/**
+ * How `drop`'s columns differ from `baseline`'s (order aside), or undefined when they are the same names
+ * of the same kinds, which is what merging them takes.
+ */
+export function columnDifference(baseline: Table, drop: Table): ColumnDifference | undefined {
   const baselineNames = baseline.columns.map((column) => column.name);
   const dropByName = new Map(drop.columns.map((column) => [column.name, column]));
-  const onlyBaseline = baselineNames.filter((name) => !dropByName.has(name));
-  const onlyDrop = drop.columns.map((column) => column.name).filter((name) => !baselineNames.includes(name));
-  if (onlyBaseline.length > 0 || onlyDrop.length > 0) {
+  const lacks = baselineNames.filter((name) => !dropByName.has(name));
+  const adds = drop.columns.map((column) => column.name).filter((name) => !baselineNames.includes(name));
+  const kinds = baseline.columns.flatMap((column) => {
+    const match = dropByName.get(column.name);
+    return match === undefined || match.kind === column.kind
+      ? []
+      : [{ name: column.name, baseline: column.kind, drop: match.kind }];
+  });
+  return lacks.length + adds.length + kinds.length === 0 ? undefined : { lacks, adds, kinds };
+}
+
+/** The drop's columns in the baseline's order, after checking both have the same names and kinds. */
+function alignColumns(baseline: Table, drop: Table): Column[] {
+  const difference = columnDifference(baseline, drop);
+  if (difference && (difference.lacks.length > 0 || difference.adds.length > 0)) {
+    const { lacks, adds } = difference;
     const parts = [
-      onlyBaseline.length > 0 ? `the drop lacks ${onlyBaseline.join(', ')}` : '',
-      onlyDrop.length > 0 ? `the drop adds ${onlyDrop.join(', ')}` : '',
+      lacks.length > 0 ? `the drop lacks ${lacks.join(', ')}` : '',
+      adds.length > 0 ? `the drop adds ${adds.join(', ')}` : '',
     ].filter((part) => part !== '');
     throw new MergeError(`cannot merge tables with different columns: ${parts.join('; ')}`);
   }
-  return baseline.columns.map((column) => {
-    const match = dropByName.get(column.name)!;
-    if (match.kind !== column.kind) {
-      throw new MergeError(
-        `cannot merge column "${column.name}": it is ${column.kind} in the baseline but ${match.kind} in the drop`,
-      );
-    }
-    return match;
-  });
+  if (difference) {
+    const [{ name, baseline: was, drop: is }] = difference.kinds;
+    throw new MergeError(`cannot merge column "${name}": it is ${was} in the baseline but ${is} in the drop`);
+  }
+  const dropByName = new Map(drop.columns.map((column) => [column.name, column]));
+  return baseline.columns.map((column) => dropByName.get(column.name)!);
 }
 
 function gather(baselineColumn: Column, dropColumn: Column, sources: RowSource[]): Column {

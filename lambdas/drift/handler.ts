@@ -8,9 +8,9 @@
  * for the next retrain).
  */
 
-import { detectDrift, recordedDrift } from '#core/drift.ts';
+import { detectDrift, firstItems, recordedDrift } from '#core/drift.ts';
 import { driftFrames } from '#core/drift-frames.ts';
-import { keepHistory, mergeForecast, mergeTabular } from '#core/merge.ts';
+import { columnDifference, keepHistory, mergeForecast, mergeTabular } from '#core/merge.ts';
 import type { ModelSpec } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
@@ -35,12 +35,40 @@ async function servedTransform(model: string): Promise<string | undefined> {
 }
 
 /** The pooled drops as one table (forecasts by month, later values winning; tabular rows appended). */
-async function loadPooled(spec: ModelSpec, bucket: string, drops: DropRef[]): Promise<Table> {
-  const tables = await Promise.all(drops.map((drop) => loadDropTable(bucket, drop)));
+function pooledTable(spec: ModelSpec, tables: Table[]): Table {
   return tables.reduce((merged, table) =>
     spec.task === 'forecast'
       ? mergeForecast(merged, table, spec.time).table
       : mergeTabular(merged, table).table,
+  );
+}
+
+const quotedNames = (names: string[]) =>
+  firstItems(
+    names.map((name) => `"${name}"`),
+    10,
+  );
+
+/**
+ * Refuses a drop whose columns are not the baseline's: merging it would fail, in this run or, once the
+ * drop were held back, in every retrain after it. The validation gate cannot tell (a spec without
+ * `features` takes every column of the drop), so the gate that holds both tables does.
+ * @throws {InvalidDataError} naming the columns the drop lacks or adds, or holds as another kind.
+ */
+function requireBaselineColumns(drop: DropRef, baseline: Table, table: Table): void {
+  const difference = columnDifference(baseline, table);
+  if (!difference) return;
+  const kind = (k: string) => (k === 'numeric' ? 'numbers' : 'text');
+  const parts = [
+    difference.lacks.length > 0 ? `it lacks ${quotedNames(difference.lacks)}` : '',
+    difference.adds.length > 0 ? `it adds ${quotedNames(difference.adds)}` : '',
+    ...difference.kinds.map(
+      ({ name, baseline: was, drop: is }) =>
+        `column "${name}" holds ${kind(is)} in it but ${kind(was)} in the model's data`,
+    ),
+  ].filter((part) => part !== '');
+  throw new InvalidDataError(
+    `${drop.key} does not have the columns of the model's data: ${parts.join('; ')}. Every drop of a model needs the columns of the data it trains on (${quotedNames(baseline.columns.map((column) => column.name))}); fix the file and upload it again`,
   );
 }
 
@@ -49,10 +77,12 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
   if (!baseline || !run.drop)
     throw new InvalidDataError(`model "${run.model}" has no baseline to compare the drop with`);
   const pool = [...(await loadDriftPool(registry, run.model, baseline)).map(({ drop }) => drop), run.drop];
-  const [stored, current] = await Promise.all([
+  const [stored, ...tables] = await Promise.all([
     loadTable(run.bucket, baseline.datasetKey),
-    loadPooled(spec, run.bucket, pool),
+    ...pool.map((drop) => loadDropTable(run.bucket, drop)),
   ]);
+  requireBaselineColumns(run.drop, stored, tables[tables.length - 1]);
+  const current = pooledTable(spec, tables);
   const { table: reference, window } = keepHistory(spec, stored);
   const frames = driftFrames(spec, reference, current, await servedTransform(run.model));
   const report = detectDrift(frames.reference, frames.current, frames.options);
