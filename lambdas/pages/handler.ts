@@ -43,8 +43,24 @@ function indexRoot(event: APIGatewayProxyEvent): string {
   return outside.endsWith('/') ? '' : `${outside.slice(outside.lastIndexOf('/') + 1)}/`;
 }
 
+/**
+ * The redirect for a page asked for with a trailing slash (`/docs/`, `/models/{name}/report/`), which API
+ * Gateway and the local runtime route to the page itself: its relative links would resolve a level too
+ * deep there (`/docs/docs/swagger-ui.css`), so it is sent to its own URL without the slash. The root is
+ * the one page whose URL ends with one. The request context's path is the one the browser asked for.
+ */
+function withoutTrailingSlash(event: APIGatewayProxyEvent): APIGatewayProxyResult | undefined {
+  const requested = event.requestContext?.path ?? event.path ?? '/';
+  const page = requested.replace(/\/+$/, '');
+  if (event.resource === '/' || page === requested || page === '') return undefined;
+  const location = `${'../'.repeat(requested.length - page.length)}${page.slice(page.lastIndexOf('/') + 1)}`;
+  return { statusCode: 301, headers: { location, 'cache-control': 'no-store' }, body: '' };
+}
+
 export async function pages(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   try {
+    const redirect = withoutTrailingSlash(event);
+    if (redirect) return redirect;
     switch (event.resource) {
       case '/':
         return htmlPage(

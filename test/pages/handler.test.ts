@@ -204,6 +204,31 @@ describe('the pages function', () => {
     expect(bundle.headers!['cache-control']).toBe('public, max-age=86400');
   });
 
+  it('sends a page asked for with a trailing slash to its URL without one, where its relative links resolve', async () => {
+    // Act
+    const docs = await get('/docs', null, '/prod/docs/');
+    const report = await get(
+      '/models/{name}/report',
+      { name: 'air-passengers' },
+      '/prod/models/air-passengers/report/',
+    );
+    const asset = await get('/docs/{asset}', { asset: 'swagger-ui.css' }, '/prod/docs/swagger-ui.css//');
+    const root = await get('/', null, '/prod/');
+    // Assess: each Location, resolved against the URL asked for, is the page's own URL.
+    const resolved = (response: APIGatewayProxyResult, asked: string) =>
+      new URL(String(response.headers!.location), `https://api.example${asked}`).pathname;
+    expect([docs.statusCode, resolved(docs, '/prod/docs/')]).toEqual([301, '/prod/docs']);
+    expect([report.statusCode, resolved(report, '/prod/models/air-passengers/report/')]).toEqual([
+      301,
+      '/prod/models/air-passengers/report',
+    ]);
+    expect([asset.statusCode, resolved(asset, '/prod/docs/swagger-ui.css//')]).toEqual([
+      301,
+      '/prod/docs/swagger-ui.css',
+    ]);
+    expect(root.statusCode).toBe(200);
+  });
+
   it('answers an unknown docs file or route with a 404 page', async () => {
     const asset = await get('/docs/{asset}', { asset: 'index.html' });
     const route = await get('/nowhere');
