@@ -185,6 +185,13 @@ export function predictInstances(model: LoadedModel, instances: unknown[]): Pred
       const base = forecastFeatures(featurizer, history, row, month);
       const value = invertForecast(featurizer, predictRow(forest, row), base);
       const { min, max } = featurizer.inputRange;
+      // Values near the largest double overflow the transform's inversion (a level times a ratio): the
+      // answer would be Infinity or NaN, which JSON writes as null. That is no forecast.
+      if (!Number.isFinite(value)) {
+        throw new InstanceError(
+          `instances[${index}].history: the forecast from it is not a finite number; its values are too far outside what this model trained on (${min} to ${max})`,
+        );
+      }
       const margin = 0.1 * (max - min);
       const recent = history.slice(-featurizer.historyLength);
       const outside = recent.some((v) => v < min - margin || v > max + margin);

@@ -117,4 +117,15 @@ describe('the model artifact', () => {
     const raw = predictBatch(forest, matrix.x.subarray(131 * 13), 1)[0];
     expect(prediction.value).toBe(invertForecast(featurizer, raw, matrix.base[131]));
   });
+
+  it('refuses a history whose forecast overflows to Infinity, which JSON would answer as null', async () => {
+    // Prepare: a year at 1.7e308, which the seasonal log ratio's inversion multiplies past the largest double
+    const model = loadModel((await forecastModel(false)).bytes);
+    const history = Array.from({ length: 12 }, () => 1.7e308);
+    // Act & Assess
+    expect(() =>
+      predictInstances(model, [{ history: Array.from(values.subarray(0, 12)) }, { history }]),
+    ).toThrow(/^instances\[1\]\.history: the forecast from it is not a finite number/);
+    expect(() => predictInstances(model, [{ history }])).toThrow(InstanceError);
+  });
 });
