@@ -54,6 +54,7 @@ export const s3ObjectCreatedSchema = z.object({
       size: count.optional(),
       etag: z.string().optional(),
       'version-id': z.string().optional(),
+      sequencer: z.string().optional(),
     }),
   }),
 });
@@ -95,6 +96,7 @@ export const dropRefSchema = z.object({
   sha256: z.string().optional(),
   rows: count.optional(),
   versionId: z.string().optional(),
+  sequencer: z.string().optional(),
   table: text.optional(),
 }) satisfies z.ZodType<DropRef>;
 

@@ -45,6 +45,7 @@ export function dropOfEvent(event: TriggerEvent): DropRef | undefined {
     etag: (object.etag ?? '').replaceAll('"', ''),
     size: object.size ?? 0,
     versionId: object['version-id'],
+    ...(object.sequencer ? { sequencer: object.sequencer } : {}),
   };
 }
 
@@ -59,6 +60,7 @@ export function dropEvent(drop: DropRef): S3ObjectCreated {
         size: drop.size,
         etag: drop.etag,
         ...(drop.versionId === undefined ? {} : { 'version-id': drop.versionId }),
+        ...(drop.sequencer === undefined ? {} : { sequencer: drop.sequencer }),
       },
     },
   };

@@ -74,6 +74,11 @@ export interface DropRef {
   sha256?: string;
   rows?: number;
   versionId?: string;
+  /**
+   * The S3 event's `sequencer`: each write of a key has its own, so it tells apart two writes of the same
+   * bytes under one key where the bucket keeps no versions (the local runtime's).
+   */
+  sequencer?: string;
   /** The drop as a validated table in the data bucket, once `validate` passed it (`keys.dropTable`). */
   table?: string;
 }
@@ -345,12 +350,13 @@ const HELD_MAX = 999_999_999_999;
 const heldSk = (seq: number) => `HELD#${String(seq).padStart(12, '0')}`;
 /**
  * The digest an S3 object's claim is keyed by: S3 keys may be 1,024 bytes, as long as a sort key may be.
- * One per bucket, key and version id (ETag where the bucket is not versioned).
+ * One per bucket, key and version id (ETag and the event's sequencer where the bucket is not versioned).
  */
 export function dropDigest(drop: DropRef): string {
-  return createHash('sha256')
-    .update(`${drop.bucket}\n${drop.key}\n${drop.versionId ?? drop.etag}`)
-    .digest('hex');
+  // A write of the key: its version where the bucket keeps them, else its bytes' ETag and the event's
+  // sequencer (the same bytes written again are another drop; drops recorded without one keep their digest).
+  const write = drop.versionId ?? (drop.sequencer ? `${drop.etag}\n${drop.sequencer}` : drop.etag);
+  return createHash('sha256').update(`${drop.bucket}\n${drop.key}\n${write}`).digest('hex');
 }
 const DROP_PREFIX = 'DROP#';
 const dropSk = (drop: DropRef) => `${DROP_PREFIX}${dropDigest(drop)}`;
