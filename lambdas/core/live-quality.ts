@@ -11,6 +11,16 @@
 /** The smallest holdout error a ratio divides by: a perfect holdout would make any live error infinite. */
 export const HOLDOUT_ERROR_FLOOR = { percent: 0.1, rate: 0.01 } as const;
 
+/**
+ * The largest live error or ratio (2^53 − 1): past it a number says no more than that the prediction was
+ * astronomically wrong. A forecast near the largest double, or a label of 0, makes errors that overflow
+ * to Infinity, which JSON answers as null and the metrics leave out; capped, the alarm, the answer and the
+ * live sums (stored capped the same) all count it.
+ */
+export const LIVE_ERROR_CAP = Number.MAX_SAFE_INTEGER;
+
+const capped = (value: number) => Math.min(value, LIVE_ERROR_CAP);
+
 export interface LiveQuality {
   /** Absolute percentage error (regression) or 1 for a wrong class, 0 for a right one. */
   error: number;
@@ -39,9 +49,11 @@ export function liveQuality(
   }
   if (prediction.value === undefined) throw new RangeError('the prediction has neither a value nor a label');
   // As scikit-learn's MAPE: a zero actual is divided by machine epsilon rather than by zero.
-  const error = (100 * Math.abs(actual - prediction.value)) / Math.max(Math.abs(actual), Number.EPSILON);
+  const error = capped(
+    (100 * Math.abs(actual - prediction.value)) / Math.max(Math.abs(actual), Number.EPSILON),
+  );
   const holdoutError = Math.max(holdout.mape ?? 0, HOLDOUT_ERROR_FLOOR.percent);
-  return { error, ratio: error / holdoutError, measure: 'ape' };
+  return { error, ratio: capped(error / holdoutError), measure: 'ape' };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdsRole, liveQuality } from '../../lambdas/core/live-quality.ts';
+import { holdsRole, LIVE_ERROR_CAP, liveQuality } from '../../lambdas/core/live-quality.ts';
 
 describe('liveQuality', () => {
   it('measures a forecast by its absolute percentage error against the holdout MAPE', () => {
@@ -15,6 +15,16 @@ describe('liveQuality', () => {
   it('keeps the ratio finite for a version that was perfect on its holdout', () => {
     expect(liveQuality({ label: 0 }, 1, { accuracy: 1 }).ratio).toBe(100);
     expect(liveQuality({ value: 2 }, 1, { mape: 0 }).ratio).toBe(1000);
+  });
+
+  it('caps an error that would overflow at 2^53 − 1, so the answer, the alarm and the live sums count it', () => {
+    // Act: a forecast near the largest double (overflows the difference), and a label of 0 (ε divides)
+    const overflow = liveQuality({ value: 1.0561014539147277e308 }, -1e308, { mape: 5 });
+    const zero = liveQuality({ value: 400 }, 0, { mape: 0.05 });
+    // Assess
+    expect(overflow).toEqual({ error: LIVE_ERROR_CAP, ratio: LIVE_ERROR_CAP / 5, measure: 'ape' });
+    expect(zero).toEqual({ error: LIVE_ERROR_CAP, ratio: LIVE_ERROR_CAP, measure: 'ape' });
+    expect(JSON.parse(JSON.stringify(overflow))).toEqual(overflow);
   });
 
   it('refuses a label that is not a number and a prediction without an answer', () => {
