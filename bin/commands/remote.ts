@@ -67,23 +67,54 @@ export function dropKey(
   return `incoming/${model}/${timestamp(at)}-${random}-${basename(file)}`;
 }
 
+/** Runs read per page while looking for a run (a page is read each poll). */
+const RUNS_PER_POLL = 20;
+/** How far before the call `waitForRun` looks for its run by default. */
+const LOOK_BACK_MS = 60 * 60_000;
+/** How much earlier than this machine's clock says a run may be stamped by the stack's clock. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * The newest run `matches` picks among the model's runs started since `since`, newest first, read a page
+ * at a time: a run stays findable however many runs started after it (a burst of queued uploads).
+ */
+async function findRun(
+  target: Target,
+  model: string,
+  matches: (run: RunRecord) => boolean,
+  since: string,
+): Promise<RunRecord | undefined> {
+  let next: string | undefined;
+  do {
+    const page = await target.registry.runsPage(model, { limit: RUNS_PER_POLL, next });
+    const run = page.items.find(matches);
+    if (run) return run;
+    const oldest = page.items.at(-1);
+    if (oldest === undefined || oldest.startedAt < since) return undefined;
+    next = page.next;
+  } while (next);
+  return undefined;
+}
+
 /**
  * Follows a run until it ends, printing each step as it is reached: the run a drop started (`key`), or
- * the run of one execution (`{ runId }`, e.g. a retrain).
+ * the run of one execution (`{ runId }`, e.g. a retrain), among the runs started since `since` (an ISO
+ * time; default an hour before the call).
  */
 export async function waitForRun(
   target: Target,
   model: string,
   key: string | { runId: string },
-  options: { timeoutMs?: number; quiet?: boolean } = {},
+  options: { timeoutMs?: number; quiet?: boolean; since?: string } = {},
 ): Promise<RunRecord> {
   const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+  const since = options.since ?? new Date(Date.now() - LOOK_BACK_MS).toISOString();
   const matches = (run: RunRecord) =>
     typeof key === 'string' ? run.drop?.key === key : run.runId === key.runId;
   const label = typeof key === 'string' ? key : `run ${key.runId}`;
   const printed: string[] = [];
   while (Date.now() < deadline) {
-    const run = (await target.registry.listRuns(model, 20)).find(matches);
+    const run = await findRun(target, model, matches, since);
     if (run) {
       for (const step of stepsReached(run).slice(printed.length)) {
         if (!options.quiet)
@@ -127,6 +158,8 @@ export async function uploadCommand(file: string, options: Common & { model: str
     );
   }
   const key = dropKey(options.model, file);
+  // Its run starts after the upload: the clocks of this machine and the stack's may differ a little.
+  const since = new Date(Date.now() - CLOCK_SKEW_MS).toISOString();
   await target.s3.send(
     new PutObjectCommand({
       Bucket: target.outputs.BucketName,
@@ -142,7 +175,7 @@ export async function uploadCommand(file: string, options: Common & { model: str
   }
   if (!options.json)
     console.log(`uploaded s3://${target.outputs.BucketName}/${key}; waiting for the pipeline…`);
-  const run = await waitForRun(target, options.model, key, { quiet: options.json });
+  const run = await waitForRun(target, options.model, key, { quiet: options.json, since });
   if (options.json) printJson(run);
   else console.log(describeRun(run));
   if (run.status === 'failed' || run.status === 'interrupted')
@@ -171,6 +204,7 @@ export async function retrainCommand(name: string, options: Common & { wait: boo
   const baseline = await target.registry.getBaseline(name);
   if (!baseline) throw new CliError(`model "${name}" has no data yet; upload a first drop`);
   const held = await loadHeldBackDrops(target.registry, name, baseline);
+  const since = new Date(Date.now() - CLOCK_SKEW_MS).toISOString();
   const runId = await startRetrain(target, name);
   const what = `${held.length} held-back drop${held.length === 1 ? '' : 's'}${held.length ? ` (${held.map(({ drop }) => basename(drop.key)).join(', ')})` : ''}`;
   if (!options.wait) {
@@ -180,7 +214,7 @@ export async function retrainCommand(name: string, options: Common & { wait: boo
   }
   if (!options.json)
     console.log(`started retrain ${runId} of ${name} with ${what}; waiting for the pipeline…`);
-  const run = await waitForRun(target, name, { runId }, { quiet: options.json });
+  const run = await waitForRun(target, name, { runId }, { quiet: options.json, since });
   if (options.json) printJson(run);
   else console.log(describeRun(run));
   if (run.status === 'failed' || run.status === 'interrupted')
