@@ -26,6 +26,17 @@ export interface CheckedInstances {
   imputed: string[][];
 }
 
+/**
+ * How many unknown keys an error names, and how much of each: a request may carry hundreds of thousands of
+ * keys, or one of a megabyte, and an error repeating them all would be larger than any answer Lambda can
+ * give (6 MB: the request would end in a 502) after seconds spent looking for a spelling to suggest.
+ */
+const LISTED_UNKNOWN_KEYS = 20;
+const QUOTED_KEY_CHARS = 100;
+
+const shownKey = (key: string) =>
+  key.length > QUOTED_KEY_CHARS ? `${key.slice(0, QUOTED_KEY_CHARS)}…` : key;
+
 function quoted(names: readonly string[]): string {
   return names.map((name) => `"${name}"`).join(', ');
 }
@@ -57,15 +68,17 @@ function checkTabular(
   const problems: string[] = [];
   const named: string[] = [];
   const unknown = Object.keys(given).filter((key) => !knownSet.has(key));
-  for (const key of unknown) {
+  for (const key of unknown.slice(0, LISTED_UNKNOWN_KEYS)) {
     const suggestion = suggestName(key, known);
     problems.push(
       suggestion === undefined
-        ? `unknown feature "${key}"`
-        : `unknown feature "${key}" (did you mean "${suggestion}"?)`,
+        ? `unknown feature "${shownKey(key)}"`
+        : `unknown feature "${shownKey(key)}" (did you mean "${suggestion}"?)`,
     );
-    named.push(key);
   }
+  if (unknown.length > LISTED_UNKNOWN_KEYS)
+    problems.push(`and ${unknown.length - LISTED_UNKNOWN_KEYS} more unknown features`);
+  named.push(...unknown);
   const checked: TabularInstance = {};
   const missing: string[] = [];
   for (const { name, fill } of featurizer.numeric) {

@@ -728,6 +728,8 @@ export function suggestName(name: string, candidates: readonly string[]): string
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of candidates) {
+    // Lengths further apart than 2 cannot be within 2 edits: a long name costs no quadratic comparison.
+    if (Math.abs(candidate.length - name.length) >= bestDistance) continue;
     const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;

@@ -73,6 +73,25 @@ describe('checkServingInputs under the default reject policy', () => {
     );
   });
 
+  it('names at most 20 unknown keys, each cut at 100 characters, and counts the rest', () => {
+    // Prepare: 10,000 unknown keys, the first of a megabyte (a request of them could be answered with an
+    // error larger than Lambda's 6 MB response, after seconds of looking for spellings to suggest)
+    const instance = Object.fromEntries([
+      ['k'.repeat(1_000_000), 1],
+      ...Array.from({ length: 9_999 }, (_, i) => [`key${i}`, 1]),
+      ['radius_mean', 11],
+      ['shape', 'oval'],
+    ]);
+    // Act
+    const error = servingErrorOf([instance]);
+    // Assess
+    expect(error.message).toMatch(/^instances\[0\]: unknown feature "k{100}…"; unknown feature "key0"; /);
+    expect(error.message.match(/unknown feature "/g)).toHaveLength(20);
+    expect(error.message).toMatch(/; and 9980 more unknown features$/);
+    expect(error.message.length).toBeLessThan(1_000);
+    expect(error.features).toHaveLength(10_000);
+  });
+
   it('treats null exactly as an absent feature', () => {
     // Act
     const asNull = servingErrorOf([{ radius_mean: null, shape: 'oval' }]);
