@@ -31,10 +31,11 @@ export interface CheckedInstances {
  * keys, or one of a megabyte, and an error repeating them all would be larger than any answer Lambda can
  * give (6 MB: the request would end in a 502) after seconds spent looking for a spelling to suggest.
  */
-const LISTED_UNKNOWN_KEYS = 20;
+export const LISTED_UNKNOWN_KEYS = 20;
 const QUOTED_KEY_CHARS = 100;
 
-const shownKey = (key: string) =>
+/** An unknown key as an error shows it: its first 100 characters. */
+export const shownKey = (key: string) =>
   key.length > QUOTED_KEY_CHARS ? `${key.slice(0, QUOTED_KEY_CHARS)}…` : key;
 
 function quoted(names: readonly string[]): string {

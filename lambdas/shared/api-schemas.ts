@@ -3,6 +3,7 @@
  * the OpenAPI document (and API Gateway's request model) is generated from the same schemas.
  */
 import * as z from 'zod';
+import { LISTED_UNKNOWN_KEYS, shownKey } from '#core/serving-inputs.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.ts';
 
 /** Most instances one request may carry (API Gateway's payload limit comes first for wide rows). */
@@ -54,6 +55,14 @@ type Issue = z.ZodError['issues'][number];
  */
 function reported(issue: Issue, base: readonly PropertyKey[]): { path: PropertyKey[]; message: string } {
   const path = [...base, ...issue.path];
+  // zod names every unrecognized key, whole: a body of many keys, or long ones, would be answered with
+  // an error larger than Lambda's 6 MB response (a 502). The same rule as serving inputs' unknown keys.
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) {
+    const named = issue.keys.slice(0, LISTED_UNKNOWN_KEYS).map((key) => JSON.stringify(shownKey(key)));
+    const more = issue.keys.length - named.length;
+    const message = `Unrecognized key${issue.keys.length > 1 ? 's' : ''}: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+    return { path, message };
+  }
   const options = issue.code === 'invalid_union' ? issue.errors.filter((issues) => issues.length > 0) : [];
   if (options.length === 0) return { path, message: issue.message };
   const closest = options

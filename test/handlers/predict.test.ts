@@ -215,6 +215,17 @@ describe('a request no instance shape fits', () => {
       [400, 'instances.0.mean_radius: Invalid input: expected number, received boolean'],
     ]);
   });
+
+  it('names at most 20 unknown keys of a body, so no body can make an error larger than Lambda answers', async () => {
+    // Prepare: 1,000 keys beside the instances (450,000 of them made a 5 MB refusal: a 502 from Lambda)
+    const extra = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`key${i}`, 1]));
+    // Act
+    const response = await steps.predict(predictEvent({ instances: [{ history }], ...extra }));
+    const { message } = JSON.parse(response.body);
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(message).toMatch(/^body: Unrecognized keys: "key0", "key1", .*"key19" and 980 more$/);
+  });
 });
 
 describe('a canary', () => {
