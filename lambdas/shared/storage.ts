@@ -45,9 +45,9 @@ export async function objectEtag(bucket: string, key: string): Promise<string | 
 }
 
 /** A GetObject response, its body not read yet. @throws NotFoundError when the object does not exist. */
-async function getObject(bucket: string, key: string): Promise<GetObjectCommandOutput> {
+async function getObject(bucket: string, key: string, versionId?: string): Promise<GetObjectCommandOutput> {
   try {
-    return await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
   } catch (error) {
     if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
       throw new NotFoundError(`s3://${bucket}/${key} does not exist`);
@@ -90,11 +90,28 @@ export async function getObjectHashed(
 }
 
 /**
- * An object's bytes as they arrive, for reading without holding the whole object.
- * @throws NotFoundError when the object does not exist.
+ * One write of an object, as it arrives: the version `write.versionId` where the bucket keeps versions,
+ * else the object as it is now, if it is still the write whose ETag is `write.etag` (an empty ETag
+ * checks nothing).
+ * @returns the bytes, or undefined when the object has been overwritten with other bytes since.
+ * @throws NotFoundError when the object (or the version) does not exist.
  */
-export async function getStream(bucket: string, key: string): Promise<AsyncIterable<Uint8Array>> {
-  return (await getObject(bucket, key)).Body as AsyncIterable<Uint8Array>;
+export async function getWriteStream(
+  bucket: string,
+  key: string,
+  write: { versionId?: string; etag: string },
+): Promise<AsyncIterable<Uint8Array> | undefined> {
+  const response = await getObject(bucket, key, write.versionId);
+  const body = response.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
+  if (
+    write.versionId === undefined &&
+    write.etag !== '' &&
+    response.ETag?.replaceAll('"', '') !== write.etag
+  ) {
+    body.destroy?.();
+    return undefined;
+  }
+  return body;
 }
 
 export async function getText(bucket: string, key: string): Promise<string> {

@@ -27,7 +27,7 @@ import {
   summarizeProblems,
 } from '../shared/pipeline.ts';
 import { type Baseline, type DropRef, Registry } from '../shared/registry.ts';
-import { getStream, headObject, keys, putJson, putParts } from '../shared/storage.ts';
+import { getWriteStream, headObject, keys, putJson, putParts } from '../shared/storage.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
@@ -102,7 +102,14 @@ async function validateRun(input: ValidateInput, model: string): Promise<Validat
   // hashed on the way; the validated table is stored once for every later step to read. The body's
   // chunks are the reader's once hashed, so it frees each as soon as it has read it.
   const digest = createHash('sha256');
-  const body = await getStream(bucket, key);
+  // The write this run's event named (S3 keeps one object per key where it keeps no versions): a drop
+  // overwritten before its run began is not read as the newer one, whose own event starts its own run.
+  const stream = await getWriteStream(bucket, key, drop);
+  if (stream === undefined)
+    throw new InvalidDataError(
+      `${key} was replaced by a newer upload before this run read it (its ETag is no longer ${drop.etag}); the newer upload has a run of its own`,
+    );
+  const body = stream;
   async function* hashed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of body) {
       digest.update(chunk);

@@ -7,6 +7,7 @@
  * duplicate delivery of either event still starts no second run. The state machine itself runs, its
  * handlers in process, on the emulators.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,8 @@ const TABLE = 'driftline-again-registry';
 const MODEL = 'breast-cancer';
 const KEY = `incoming/${MODEL}/data.csv`;
 const repo = new URL('../../', import.meta.url).pathname;
-const body = `${readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').trim().split('\n').slice(0, 301).join('\n')}\n`;
+const [header, ...rows] = readFileSync(`${repo}data/breast-cancer.csv`, 'utf8').trim().split('\n');
+const body = `${[header, ...rows.slice(0, 300)].join('\n')}\n`;
 
 let emulators: TestEmulators;
 let registry: Registry;
@@ -35,17 +37,17 @@ beforeAll(async () => {
 
 afterAll(async () => emulators?.close());
 
-/** Writes the file under {@link KEY}; returns the Object Created event S3 sends for that write. */
-async function upload(sequencer: string) {
+/** Writes `content` under `key`; returns the Object Created event S3 sends for that write. */
+async function upload(sequencer: string, content = body, key = KEY) {
   const { ETag } = await new S3Client({ forcePathStyle: true }).send(
-    new PutObjectCommand({ Bucket: BUCKET, Key: KEY, Body: body }),
+    new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: content }),
   );
   return {
     source: 'aws.s3',
     'detail-type': 'Object Created',
     detail: {
       bucket: { name: BUCKET },
-      object: { key: KEY, size: body.length, etag: ETag!.replaceAll('"', ''), sequencer },
+      object: { key, size: content.length, etag: ETag!.replaceAll('"', ''), sequencer },
     },
   };
 }
@@ -78,5 +80,26 @@ describe('the same file uploaded again under the same key', () => {
       ['exec-1', 'failed'],
       ['exec-2', 'succeeded'],
     ]);
+  }, 120_000);
+
+  it('reads the bytes its event named: a drop overwritten before its run read it fails saying so', async () => {
+    // Prepare: two uploads under one key, the second before the first's run began (queued, say)
+    const key = `incoming/${MODEL}/overwritten.csv`;
+    const older = await upload(
+      '0061F2A3B4C5D6E900',
+      `${[header, ...rows.slice(300, 400)].join('\n')}\n`,
+      key,
+    );
+    const newerBody = `${[header, ...rows.slice(400, 500)].join('\n')}\n`;
+    const newer = await upload('0061F2A3B4C5D6EA00', newerBody, key);
+    // Act
+    const olderRun = await pipeline.run(older, 'exec-5');
+    const newerRun = await pipeline.run(newer, 'exec-6');
+    // Assess: the older upload's run read nothing of the newer bytes; the newer one's run read them
+    expect([olderRun.status, olderRun.error]).toEqual(['FAILED', 'InvalidDataError']);
+    expect(olderRun.cause).toContain(`${key} was replaced by a newer upload before this run read it`);
+    expect(newerRun.status, newerRun.cause).toBe('SUCCEEDED');
+    const newerRecord = (await registry.listRuns(MODEL, 10)).find((run) => run.runId === 'exec-6');
+    expect(newerRecord?.drop?.sha256).toBe(createHash('sha256').update(newerBody).digest('hex'));
   }, 120_000);
 });

@@ -52,13 +52,13 @@ afterAll(async () => emulators?.close());
 let executions = 0;
 
 async function drop(key: string, body: string) {
-  await new S3Client({ forcePathStyle: true }).send(
+  const { ETag } = await new S3Client({ forcePathStyle: true }).send(
     new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
   );
   return {
     source: 'aws.s3' as const,
     'detail-type': 'Object Created',
-    detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: 'etag' } },
+    detail: { bucket: { name: BUCKET }, object: { key, size: body.length, etag: ETag!.replaceAll('"', '') } },
   };
 }
 
