@@ -12,7 +12,7 @@ import { checkServingInputs } from '#core/serving-inputs.ts';
 import type { MissingPolicy } from '#core/spec.ts';
 import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts';
 import { numberEnv, optionalEnv, requiredEnv } from '../shared/config.ts';
-import { BadRequestError, ModelUnavailableError } from '../shared/errors.ts';
+import { BadRequestError, ModelUnavailableError, NotFoundError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, modelName } from '../shared/http.ts';
 import {
   ARTIFACT_REFUSED_METRIC,
@@ -84,15 +84,25 @@ async function logRequest(entry: PredictionEntry, measured: RequestMetrics): Pro
 
 export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const started = performance.now();
+  /**
+   * The metrics' model: a name becomes one only once a model of that name is found. Any caller may ask
+   * for any name, and a metric per made-up name (each a custom metric, billed by the hour) would let
+   * anyone add them by the million; requests for a name nothing serves count under "unknown".
+   */
   let model = 'unknown';
   let role: ServingRole = 'production';
   const measured: RequestMetrics = { values: {} };
   try {
-    model = modelName(event);
+    const name = modelName(event);
+    // What serves is found first, so a bad body for a model counts under that model.
+    const serving = await cache.serving(name).catch((error: unknown) => {
+      if (!(error instanceof NotFoundError)) model = name;
+      throw error;
+    });
+    model = name;
     const parsed = predictRequestSchema.safeParse(jsonBody(event));
     if (!parsed.success) throw new BadRequestError(describeZodError(parsed.error));
     const { instances } = parsed.data;
-    const serving = await cache.serving(model);
     let answering = serving.production;
     const { candidate } = serving;
     if (candidate?.mode === 'canary' && canary() < candidate.weight) {

@@ -142,6 +142,18 @@ describe('predict', () => {
     expect(datapoints.filter((d) => d.metricName === 'PredictLatency')).toHaveLength(2 * requests);
   });
 
+  it('counts a request for a name no model has under model "unknown", so made-up names make no metrics', async () => {
+    // Act: two made-up names (each would be a custom metric of its own), and a bad body for the model
+    const { lines } = await captured(async () => {
+      for (const name of ['made-up-1', 'made-up-2'])
+        await steps.predict({ ...predictEvent({ instances: [{ history }] }), pathParameters: { name } });
+      await steps.predict(predictEvent({ instances: [] }));
+    });
+    // Assess
+    const refused = emfOf(lines).filter((datum) => datum.metricName === 'Predict4xx');
+    expect(refused.map((datum) => datum.dimensions.model)).toEqual(['unknown', 'unknown', 'air-passengers']);
+  });
+
   it('answers a batch of 100 instances as one request: each prediction as if asked alone, in order, one log item', async () => {
     // Prepare: 100 different 12-month histories (sliding windows over 1949-1960) and their single answers.
     const values = airPassengers.slice(1).map((line) => Number(line.split(',')[1]));
