@@ -94,6 +94,9 @@ async function lookUp(model: string, id: string, actual: number): Promise<Labell
     throw new BadRequestError(
       `prediction "${id}" was made by a classifier of classes ${classes.join(', ')}; the label ${actual} is none of them`,
     );
+  // The holdout metrics the live error is measured against, read before anything is recorded.
+  await metricsOf(model, record.version);
+  if (record.shadow?.predictions[parsed.index]) await metricsOf(model, record.shadow.version);
   return { id, actual, ...parsed, record, prediction };
 }
 
@@ -103,9 +106,6 @@ async function recordOne(
   pointers: Awaited<ReturnType<Registry['getPointers']>>,
 ) {
   const { id, actual, record, prediction } = label;
-  // The label is claimed first: a concurrent second label for the same prediction is refused here.
-  if (!(await predictionLog.recordFeedback(label.requestId, label.index, actual)))
-    throw new ConflictError(`prediction "${id}" already has a label; a label is final`);
   const quality = liveQuality(prediction, actual, await metricsOf(model, record.version));
   emit(
     model,
@@ -130,6 +130,28 @@ async function recordOne(
   };
 }
 
+/**
+ * Records every label of a request, or none. Each is claimed with a conditional write, so a prediction
+ * another request labelled after this one checked is refused here; the labels this request had claimed
+ * are then taken back, and the 409 records nothing of it (a client may send the rest again).
+ */
+async function claimAll(labels: readonly Labelled[]): Promise<void> {
+  const at = new Date().toISOString();
+  const claimed: Labelled[] = [];
+  for (const label of labels) {
+    if (await predictionLog.recordFeedback(label.requestId, label.index, label.actual, at)) {
+      claimed.push(label);
+      continue;
+    }
+    await Promise.all(
+      claimed.map((done) => predictionLog.releaseFeedback(done.requestId, done.index, done.actual, at)),
+    );
+    throw new ConflictError(
+      `prediction "${label.id}" already has a label; a label is final (none of this request's labels is recorded)`,
+    );
+  }
+}
+
 export async function feedback(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   try {
     const model = modelName(event);
@@ -149,6 +171,7 @@ export async function feedback(event: APIGatewayProxyEvent): Promise<APIGatewayP
         `${repeated.map((label) => `"${label.id}"`).join(', ')} already labelled; a label is final`,
       );
     const pointers = await registry.getPointers(model);
+    await claimAll(labels);
     const results = [];
     for (const label of labels) results.push(await recordOne(model, label, pointers));
     return json(200, { model, recorded: results.length, results });

@@ -171,9 +171,15 @@ export class PredictionLog {
    * Records the label of prediction `index` of a request, once: a label is final, so a second one for the
    * same prediction is refused rather than counted again (or replacing the first). The label is kept as a
    * string: every double round-trips, including ones DynamoDB numbers cannot hold.
+   * @param at when the label was received (ISO time) @default now
    * @returns false when the prediction already had a label.
    */
-  async recordFeedback(id: string, index: number, actual: number): Promise<boolean> {
+  async recordFeedback(
+    id: string,
+    index: number,
+    actual: number,
+    at: string = new Date().toISOString(),
+  ): Promise<boolean> {
     await dynamoClient().send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -190,13 +196,35 @@ export class PredictionLog {
           UpdateExpression: 'SET feedback.#index = :label',
           ConditionExpression: 'attribute_not_exists(feedback.#index)',
           ExpressionAttributeNames: { '#index': String(index) },
-          ExpressionAttributeValues: { ':label': { actual: String(actual), at: new Date().toISOString() } },
+          ExpressionAttributeValues: { ':label': { actual: String(actual), at } },
         }),
       );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
+    }
+  }
+
+  /**
+   * Takes back a label {@link recordFeedback} recorded with exactly this `actual` and `at`, for a request
+   * that cannot record all of its labels (another request labelled one of them first): the request then
+   * records none. A label recorded otherwise is left as it is.
+   */
+  async releaseFeedback(id: string, index: number, actual: number, at: string): Promise<void> {
+    try {
+      await dynamoClient().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id },
+          UpdateExpression: 'REMOVE feedback.#index',
+          ConditionExpression: 'feedback.#index.actual = :actual AND feedback.#index.#at = :at',
+          ExpressionAttributeNames: { '#index': String(index), '#at': 'at' },
+          ExpressionAttributeValues: { ':actual': String(actual), ':at': at },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 }

@@ -192,6 +192,27 @@ describe('feedback', () => {
     ]);
   });
 
+  it('records nothing of a request answered 409 because another labelled one of its predictions meanwhile', async () => {
+    // Act: a batch of 20 labels and, at the same time, a label for its last prediction (three times over:
+    // which request claims the shared prediction first is up to the interleaving)
+    const rounds = [];
+    for (let round = 0; round < 3; round++) {
+      const ids = await predictIds(20);
+      const [batch, single] = await Promise.all([
+        label({ feedback: ids.map((id) => ({ id, actual: 400 })) }),
+        label({ id: ids[19], actual: 400 }),
+      ]);
+      // The batch's other predictions: recorded with it (200), or still free to label (its 409 kept none)
+      const rest = await label({ feedback: ids.slice(0, 19).map((id) => ({ id, actual: 400 })) });
+      rounds.push([batch.status, single.status, rest.status]);
+    }
+    // Assess: exactly one of the two took the shared prediction, and a 409 recorded nothing
+    for (const [batch, single, rest] of rounds) {
+      expect([batch, single].sort()).toEqual([200, 409]);
+      expect(rest).toBe(batch === 200 ? 409 : 200);
+    }
+  });
+
   it("refuses a classifier's label that is none of its classes, recording nothing of the request", async () => {
     // Prepare: two predictions of the benign (1) / malignant (0) classifier
     const [names, row] = [breastCancer[0].split(',').slice(0, -1), breastCancer[1].split(',').map(Number)];
