@@ -13,17 +13,24 @@ export class CliError extends Error {
   }
 }
 
-/** Widest cell printed; longer text (reasons, decisions) is cut with an ellipsis — `--json` has it whole. */
+/**
+ * Widest cell printed in a column that has columns after it; longer text is cut with an ellipsis
+ * (`--json` has it whole). The last column, with nothing after it to align, is printed whole: tables put
+ * their reasons and messages there, whose end says what to do (a run's reason starts with its step and
+ * drop key, which took all 120 characters).
+ */
 const MAX_CELL = 120;
 
 /** Prints rows as an aligned table with a header. */
 export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
-  const cell = (value: unknown) => {
-    const text = value === undefined || value === null ? '' : String(value);
-    return text.length > MAX_CELL ? `${text.slice(0, MAX_CELL - 1)}…` : text;
+  const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+  const cut = (value: unknown) => {
+    const whole = text(value);
+    return whole.length > MAX_CELL ? `${whole.slice(0, MAX_CELL - 1)}…` : whole;
   };
+  const last = columns.length - 1;
   const widths = columns.map((column) =>
-    Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
+    Math.max(column.length, ...rows.map((row) => cut(row[column]).length)),
   );
   const line = (values: string[]) =>
     values
@@ -32,7 +39,8 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
       .trimEnd();
   console.log(line(columns));
   console.log(line(widths.map((width) => '-'.repeat(width))));
-  for (const row of rows) console.log(line(columns.map((column) => cell(row[column]))));
+  for (const row of rows)
+    console.log(line(columns.map((column, i) => (i === last ? text(row[column]) : cut(row[column])))));
 }
 
 export function printJson(value: unknown): void {

@@ -144,6 +144,18 @@ describe('driftline validate', () => {
     expect(stdout).toMatch(/ok, 569 rows/);
   });
 
+  it("prints each problem's whole message, however long, in the table's last column", () => {
+    // Prepare: a drop saved as Windows-1252 (Excel's plain "CSV"), whose message ends with what to do
+    const path = join(dir, 'latin1.csv');
+    writeFileSync(path, Buffer.from('month,value\n1949-01,112\n1949-02,118 caf\xe9\n', 'latin1'));
+    // Act
+    const { code, stdout } = driftline('validate', path, '--spec', airSpec);
+    // Assess: the row of the problem holds its message to the end
+    expect(code).toBe(2);
+    const row = stdout.split('\n').find((line) => line.includes('not_utf8'));
+    expect(row).toMatch(/line 3: byte 0xE9 is not UTF-8; .*: save it as UTF-8 \(in Excel: "CSV UTF-8"\)$/);
+  });
+
   it('exits 2 naming the line and the value of a malformed drop, and reports it as JSON', () => {
     // Prepare: the 14th data row (line 15) has a typo
     const lines = [header, ...rows];
