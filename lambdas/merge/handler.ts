@@ -66,8 +66,13 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
   const merged = mergeHistory(spec, inputs);
   const { gaps } = merged;
   if (gaps.length > 0) {
+    // The held-back drops stay held for the next run; this run's drop does not (no failed run's drop is
+    // kept), so it has to come again once the months before it have.
+    const again = run.drop
+      ? `, then upload ${run.drop.key} again: a failed run's drop is not kept for later runs`
+      : '';
     throw new InvalidDataError(
-      `the merged series misses ${gaps.length} month(s) (${gaps.slice(0, 3).join(', ')}${gaps.length > 3 ? ', …' : ''}); upload a drop with those months`,
+      `the merged series misses ${gaps.length} month(s) (${gaps.slice(0, 3).join(', ')}${gaps.length > 3 ? ', …' : ''}); upload a drop with those months${again}`,
     );
   }
   // Sent from the columns' own memory: the dataset is never copied into one file-sized buffer.
