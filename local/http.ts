@@ -354,14 +354,15 @@ function gatewayResponse(
   const statusCode = (api.gatewayResponses[type]?.statusCode ?? status) as number;
   if (!template) return { status: statusCode, headers, body: JSON.stringify({ message }) };
   const inString = (text: string) => JSON.stringify(text).slice(1, -1);
-  const body = template
-    .replaceAll(
-      '$context.error.validationErrorString',
-      inString(`[${(options.validationErrors ?? []).join(', ')}]`),
-    )
-    .replaceAll('$context.error.messageString', JSON.stringify(message))
-    .replaceAll('$context.error.message', inString(message))
-    .replaceAll('$context.error.responseType', inString(type));
+  const values: [string, string][] = [
+    ['$context.error.validationErrorString', inString(`[${(options.validationErrors ?? []).join(', ')}]`)],
+    ['$context.error.messageString', JSON.stringify(message)],
+    ['$context.error.message', inString(message)],
+    ['$context.error.responseType', inString(type)],
+  ];
+  // Each value by a function: a replacement string would read a caller's `$'`, `$&` or `$$` (in a key or
+  // value the validation error quotes) as a pattern, splicing parts of the template into the answer.
+  const body = values.reduce((text, [variable, value]) => text.replaceAll(variable, () => value), template);
   return { status: statusCode, headers, body };
 }
 

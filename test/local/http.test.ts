@@ -167,6 +167,22 @@ describe('API Gateway proxy', () => {
     expect(((await valid.json()) as { pathParameters: unknown }).pathParameters).toEqual({ name: 'air' });
   });
 
+  it('quotes a value with "$\'", "$`", "$&" or "$$" in a validation error as it is, in valid JSON', async () => {
+    // Act
+    const tag = "a$'b$`c$&d$$e";
+    const response = await fetch(url('/models/air/predict'), {
+      method: 'POST',
+      body: JSON.stringify({ instances: [{}], tag }),
+      headers: { 'content-type': 'application/json' },
+    });
+    // Assess
+    expect(response.status).toBe(400);
+    expect(JSON.parse(await response.text())).toEqual({
+      error: 'InvalidRequest',
+      message: `[ECMA 262 regex "^[a-z]+$" does not match input string ${JSON.stringify(tag)}]`,
+    });
+  });
+
   it("answers 502 for a malformed proxy response and 504 past the route's integration timeout", async () => {
     const malformed = await fetch(url('/echo?mode=malformed'));
     // The route's TimeoutInMillis is 200 ms; the function would answer after 60 s (its own 1 s timeout ends
