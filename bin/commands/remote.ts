@@ -235,17 +235,22 @@ export async function predictCommand(
   let body: unknown;
   if (options.history !== undefined) body = { instances: [{ history: parseHistory(options.history) }] };
   else if (options.json !== undefined) {
+    let parsed: unknown;
     try {
-      const parsed = JSON.parse(readFile(options.json).toString('utf8'));
-      body = Array.isArray(parsed)
-        ? { instances: parsed }
-        : parsed.instances
-          ? parsed
-          : { instances: [parsed] };
+      parsed = JSON.parse(readFile(options.json).toString('utf8'));
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw new CliError(`${options.json}: not valid JSON (${(error as Error).message})`);
     }
+    if (parsed === null || typeof parsed !== 'object')
+      throw new CliError(
+        `${options.json}: holds ${JSON.stringify(parsed)}; give {"instances": [...]}, an array of instances or one instance`,
+      );
+    body = Array.isArray(parsed)
+      ? { instances: parsed }
+      : 'instances' in parsed
+        ? parsed
+        : { instances: [parsed] };
   } else throw new CliError('give the instance with --history v1,v2,… or --json FILE');
   const target = await resolveTarget(options);
   const response = await target.api(`models/${encodeURIComponent(options.model)}/predict`, {

@@ -260,6 +260,19 @@ describe('remote commands without a running driftline', () => {
     expect(stderr).toMatch(/no local driftline is running.*npm start/);
   });
 
+  it('exit 2 naming what predict --json FILE must hold when it holds valid JSON of another shape', () => {
+    // Prepare
+    const path = join(dir, 'null.json');
+    writeFileSync(path, 'null\n');
+    // Act
+    const { code, stderr } = driftline('predict', '--model', 'air-passengers', '--json', path);
+    // Assess: not "not valid JSON (Cannot read properties of null …)"
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      `driftline: ${path}: holds null; give {"instances": [...]}, an array of instances or one instance`,
+    );
+  });
+
   it('exit 2 with that line when a killed runtime left its runtime.json behind', async () => {
     // Prepare: the runtime.json of a process that has ended (killed, so it never removed the file)
     const ended = spawnSync(process.execPath, ['-e', '']).pid;
