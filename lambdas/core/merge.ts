@@ -15,6 +15,7 @@ import {
   type ModelSpec,
   monthIndex,
   monthLabel,
+  usedColumns,
 } from './spec.ts';
 import type { Column, Table } from './types.ts';
 
@@ -379,9 +380,9 @@ export interface MergedHistory extends KeptHistory {
 }
 
 /**
- * Merges a retrain's inputs, oldest first (the baseline, then the drops in the order they came), as
- * {@link mergeInOrder} does for the spec's task, and keeps the newest part the spec's history window
- * allows ({@link keepHistory}). Deterministic: the same inputs give the same rows in the same order.
+ * Merges a retrain's inputs, oldest first (the baseline, then the drops in the order they came), on the
+ * columns the spec uses ({@link usedColumns}), as {@link mergeInOrder} does for the spec's task, and
+ * keeps the newest part the spec's history window allows ({@link keepHistory}). Deterministic: the same inputs give the same rows in the same order.
  * @throws {RangeError} for no input; {@link MergeError} for inputs that cannot be merged.
  */
 export function mergeHistory(spec: ModelSpec, inputs: { name: string; table: Table }[]): MergedHistory {
@@ -389,7 +390,10 @@ export function mergeHistory(spec: ModelSpec, inputs: { name: string; table: Tab
     spec.task === 'forecast'
       ? (left, right, options) => mergeForecast(left, right, spec.time, options)
       : mergeTabular;
-  const { table: merged, lineage } = mergeInOrder(inputs, pairwise);
+  // A column the spec ignores (kept by a dataset or drop stored before drops were stored without it)
+  // is left out, so it neither blocks the merge nor stays in the dataset.
+  const used = inputs.map(({ name, table }) => ({ name, table: usedColumns(spec, table) }));
+  const { table: merged, lineage } = mergeInOrder(used, pairwise);
   const kept = keepHistory(spec, merged);
   const gaps = spec.task === 'forecast' ? missingMonths(monthsOf(kept.table, spec.time, 'dataset')) : [];
   return {

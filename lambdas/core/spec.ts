@@ -873,6 +873,42 @@ export function holdoutRows(spec: { holdout: number }, rowCount: number): number
   return rows;
 }
 
+/** Why a spec names a column: as the target, the time, a feature, a categorical or a ranged column. */
+export type ColumnRole = 'target' | 'time' | 'feature' | 'categorical' | 'range';
+
+/**
+ * The columns a spec names, in that order, each with the first role it gives it: the target, the time
+ * (forecasts), `features`, `categorical` and the columns of `validation.ranges`. Every drop must have them.
+ */
+export function namedColumns(spec: ModelSpec): Map<string, ColumnRole> {
+  const named = new Map<string, ColumnRole>();
+  const add = (column: string, role: ColumnRole) => {
+    if (!named.has(column)) named.set(column, role);
+  };
+  add(spec.target, 'target');
+  if (spec.task === 'forecast') add(spec.time, 'time');
+  for (const column of spec.features ?? []) add(column, 'feature');
+  for (const column of spec.categorical ?? []) add(column, 'categorical');
+  for (const column of Object.keys(spec.validation.ranges)) add(column, 'range');
+  return named;
+}
+
+/**
+ * A table with only the columns its spec uses: when the spec lists `features`, the columns it names
+ * ({@link namedColumns}), any other column being ignored (validation warns so); without `features` every
+ * column is a feature and the table is returned as is. Drops are stored this way, and the drift gate and
+ * merge compare and merge tables this way, so a dataset stored with an ignored column still merges with
+ * drops without it.
+ * @example // columns x, notes, y; target y, features ['x']
+ * usedColumns(spec, table).columns.map((column) => column.name) // ['x', 'y']
+ */
+export function usedColumns(spec: ModelSpec, table: Table): Table {
+  if (!spec.features) return table;
+  const used = namedColumns(spec);
+  const columns = table.columns.filter((column) => used.has(column.name));
+  return columns.length === table.columns.length ? table : { columns, rowCount: table.rowCount };
+}
+
 /**
  * The feature columns a spec uses on data with this header: `spec.features`, or else every column
  * but the target and time, in header order.

@@ -13,13 +13,16 @@ import {
 } from './column-reader.ts';
 import { CsvError, type CsvInput, type CsvLimits, type CsvProblem } from './csv.ts';
 import {
+  type ColumnRole,
   LOG_TRANSFORMS,
   MONTH_PATTERN,
   type ModelSpec,
   monthIndex,
   monthLabel,
+  namedColumns,
   resolveFeatures,
   suggestName,
+  usedColumns,
 } from './spec.ts';
 import type { Column, Table } from './types.ts';
 
@@ -122,9 +125,7 @@ export function capProblems(problems: Problem[], perCode = MAX_PROBLEMS_PER_CODE
   return kept;
 }
 
-/** Who needs a column, for messages ("the target", "a feature"). */
-type ColumnRole = 'target' | 'time' | 'feature' | 'categorical' | 'range';
-
+/** Who needs a column, for messages ("the target", "a listed feature"), and the spec field naming it. */
 const ROLE_TEXT: Record<ColumnRole, { what: string; field: string }> = {
   target: { what: 'the target', field: 'spec.target' },
   time: { what: 'the time column', field: 'spec.time' },
@@ -133,23 +134,10 @@ const ROLE_TEXT: Record<ColumnRole, { what: string; field: string }> = {
   range: { what: 'a column with a range', field: 'spec.validation.ranges' },
 };
 
-function requiredColumns(spec: ModelSpec): Map<string, ColumnRole> {
-  const required = new Map<string, ColumnRole>();
-  const add = (column: string, role: ColumnRole) => {
-    if (!required.has(column)) required.set(column, role);
-  };
-  add(spec.target, 'target');
-  if (spec.task === 'forecast') add(spec.time, 'time');
-  for (const column of spec.features ?? []) add(column, 'feature');
-  for (const column of spec.categorical ?? []) add(column, 'categorical');
-  for (const column of Object.keys(spec.validation.ranges)) add(column, 'range');
-  return required;
-}
-
 function headerProblems(spec: ModelSpec, header: string[]): Problem[] {
   const problems: Problem[] = [];
   const shownHeader = header.length > 12 ? `${header.slice(0, 12).join(', ')}, …` : header.join(', ');
-  for (const [column, role] of requiredColumns(spec)) {
+  for (const [column, role] of namedColumns(spec)) {
     if (header.includes(column)) continue;
     const suggestion = suggestName(column, header);
     const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
@@ -162,7 +150,7 @@ function headerProblems(spec: ModelSpec, header: string[]): Problem[] {
     });
   }
   if (spec.features) {
-    const used = new Set([...requiredColumns(spec).keys()]);
+    const used = namedColumns(spec);
     for (const column of header) {
       if (used.has(column)) continue;
       problems.push({
@@ -579,7 +567,8 @@ export function dropSizeProblem(bytes: number, spec: ModelSpec): Problem | undef
  * @param limits Size guards handed to {@link parseCsv} (default the spec's {@link specLimits}); exceeding
  *   them is a problem naming the spec field that sets them, not a throw.
  * @returns `ok` when there is no error-level problem, and then the parsed `table` with the target,
- *   numeric features and ranged columns numeric, and the time and categorical columns text.
+ *   numeric features and ranged columns numeric, and the time and categorical columns text; when the
+ *   spec lists `features`, only the columns it uses ({@link usedColumns}).
  * @throws only for failures that are not about the data, such as a stream that breaks while reading.
  */
 export async function validateDrop(
@@ -603,6 +592,7 @@ export async function validateDrop(
   const problems = capProblems([...headerProblems(spec, read.header), ...rowProblems]);
   const ok = problems.every((problem) => problem.severity !== 'error');
   const report: ValidationReport = { ok, rowCount: read.rowCount, columns: read.header, problems };
-  if (ok) report.table = tableOf(read, plan);
+  // A column the spec does not use is left out, as its `unexpected_column` warning says.
+  if (ok) report.table = usedColumns(spec, tableOf(read, plan));
   return report;
 }

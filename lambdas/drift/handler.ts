@@ -11,7 +11,7 @@
 import { detectDrift, firstItems, recordedDrift } from '#core/drift.ts';
 import { driftFrames } from '#core/drift-frames.ts';
 import { columnDifference, keepHistory, mergeForecast, mergeTabular } from '#core/merge.ts';
-import type { ModelSpec } from '#core/spec.ts';
+import { type ModelSpec, usedColumns } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { type DriftResult, type RunInput, runInputSchema } from '../shared/contract.ts';
@@ -52,7 +52,8 @@ const quotedNames = (names: string[]) =>
 /**
  * Refuses a drop whose columns are not the baseline's: merging it would fail, in this run or, once the
  * drop were held back, in every retrain after it. The validation gate cannot tell (a spec without
- * `features` takes every column of the drop), so the gate that holds both tables does.
+ * `features` takes every column of the drop), so the gate that holds both tables does. Both tables are
+ * the columns the spec uses: with `features` listed, a column it ignores is no difference.
  * @throws {InvalidDataError} naming the columns the drop lacks or adds, or holds as another kind.
  */
 function requireBaselineColumns(drop: DropRef, baseline: Table, table: Table): void {
@@ -77,10 +78,14 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
   if (!baseline || !run.drop)
     throw new InvalidDataError(`model "${run.model}" has no baseline to compare the drop with`);
   const pool = [...(await loadDriftPool(registry, run.model, baseline)).map(({ drop }) => drop), run.drop];
-  const [stored, ...tables] = await Promise.all([
-    loadTable(run.bucket, baseline.datasetKey),
-    ...pool.map((drop) => loadDropTable(run.bucket, drop)),
-  ]);
+  // Compared on the columns the spec uses: a column it ignores (a baseline or a drop stored with one
+  // before drops were stored without) is neither compared nor a difference.
+  const [stored, ...tables] = (
+    await Promise.all([
+      loadTable(run.bucket, baseline.datasetKey),
+      ...pool.map((drop) => loadDropTable(run.bucket, drop)),
+    ])
+  ).map((table) => usedColumns(spec, table));
   requireBaselineColumns(run.drop, stored, tables[tables.length - 1]);
   const current = pooledTable(spec, tables);
   const { table: reference, window } = keepHistory(spec, stored);

@@ -406,6 +406,44 @@ describe('mergeHistory', () => {
     expect(again.table).toEqual(merged.table);
   });
 
+  it('merges on the columns a spec listing its features uses: an ignored column of the baseline is left out', () => {
+    // Prepare: a baseline stored with a column the spec ignores, and a drop without it
+    const spec = parseSpec({
+      name: 'm',
+      task: 'regression',
+      target: 'y',
+      features: ['x'],
+      validation: { minRows: 2 },
+    });
+    const baseline = table(numeric('x', [1, 2]), text('notes', ['a', 'b']), numeric('y', [10, 20]));
+    const drop = table(numeric('y', [30]), numeric('x', [3]));
+    // Act
+    const merged = mergeHistory(spec, [
+      { name: 'baseline', table: baseline },
+      { name: 'drop', table: drop },
+    ]);
+    // Assess
+    expect(merged.table.columns.map((column) => column.name)).toEqual(['x', 'y']);
+    expect(valuesOf(merged.table, 'x')).toEqual([1, 2, 3]);
+    expect(valuesOf(merged.table, 'y')).toEqual([10, 20, 30]);
+  });
+
+  it('still refuses a drop whose columns differ when the spec lists no features (every column is one)', () => {
+    // Prepare
+    const spec = parseSpec({ name: 'm', task: 'regression', target: 'y', validation: { minRows: 2 } });
+    const baseline = table(numeric('x', [1, 2]), text('notes', ['a', 'b']), numeric('y', [10, 20]));
+    const drop = table(numeric('x', [3]), numeric('y', [30]));
+    // Act
+    const error = mergeErrorOf(() =>
+      mergeHistory(spec, [
+        { name: 'baseline', table: baseline },
+        { name: 'drop', table: drop },
+      ]),
+    );
+    // Assess
+    expect(error.message).toBe('cannot merge tables with different columns: the drop lacks notes');
+  });
+
   it('reports only the gaps inside the window: a missing month that left the window no longer fails', () => {
     // Prepare: 2000-01 … 2004-12 without 2000-06, then a drop of 2005; a 48-month window
     const spec = parseSpec({

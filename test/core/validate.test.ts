@@ -109,16 +109,20 @@ describe('validateDrop on malformed files', () => {
     expect(only(noFeature.problems, 'missing_column').message).toContain('a listed feature');
   });
 
-  it('warns about columns the spec does not use when it lists its features, and still passes', async () => {
+  it('warns about columns the spec does not use when it lists its features, passes and leaves them out of the table', async () => {
     // Act
     const report = await validateDrop(csv(toyLines), tabularSpec({ features: ['x'] }));
-    // Assess
+    const unlisted = await validateDrop(csv(toyLines), tabularSpec());
+    // Assess: "it will be ignored" holds; without features every column is a feature and is kept
     expect(report.ok).toBe(true);
     expect(only(report.problems, 'unexpected_column')).toMatchObject({
       severity: 'warning',
       column: 'color',
       row: 1,
     });
+    expect(report.columns).toEqual(['x', 'color', 'y']);
+    expect(report.table?.columns.map((column) => column.name)).toEqual(['x', 'y']);
+    expect(unlisted.table?.columns.map((column) => column.name)).toEqual(['x', 'color', 'y']);
   });
 
   it('reports text in the target with the first line and the count of bad values', async () => {

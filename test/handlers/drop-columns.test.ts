@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadHeldBackDrops } from '../../lambdas/shared/pipeline.ts';
+import { loadHeldBackDrops, loadTable } from '../../lambdas/shared/pipeline.ts';
 import type { Registry } from '../../lambdas/shared/registry.ts';
 import { registryTables, startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 import { type LocalPipeline, loadPipeline, prepareHandlerEnvironment } from '../support/pipeline-steps.ts';
@@ -24,6 +24,7 @@ let emulators: TestEmulators;
 let registry: Registry;
 let pipeline: LocalPipeline;
 let executions = 0;
+let spec: Record<string, unknown>;
 
 beforeAll(async () => {
   emulators = await startTestEmulators();
@@ -31,15 +32,19 @@ beforeAll(async () => {
   const { Registry } = await import('../../lambdas/shared/registry.ts');
   registry = new Registry(registryTables(TABLE));
   pipeline = await loadPipeline();
-  const spec = JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8'));
-  await registry.putSpec(MODEL, { ...spec, search: { strategy: 'none' }, hyperparameters: { nTrees: 20 } });
+  spec = {
+    ...JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8')),
+    search: { strategy: 'none' },
+    hyperparameters: { nTrees: 20 },
+  };
+  await registry.putSpec(MODEL, spec);
 }, 60_000);
 
 afterAll(async () => emulators?.close());
 
 /** Uploads `lines` under `head` and runs the state machine on its S3 event, as EventBridge starts it. */
-async function runDrop(name: string, head: string, lines: string[]) {
-  const key = `incoming/${MODEL}/${name}`;
+async function runDrop(name: string, head: string, lines: string[], model = MODEL) {
+  const key = `incoming/${model}/${name}`;
   const body = `${[head, ...lines].join('\n')}\n`;
   const { ETag } = await new S3Client({ forcePathStyle: true }).send(
     new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }),
@@ -50,6 +55,17 @@ async function runDrop(name: string, head: string, lines: string[]) {
   };
   return { key, execution: await pipeline.run(event, `exec-${++executions}`) };
 }
+
+/** Runs a retrain of `model` (what `driftline retrain` starts). */
+const retrain = (model: string) =>
+  pipeline.run({ source: 'driftline.retrain', detail: { model } }, `exec-${++executions}`);
+
+/** The names of a stored table's columns. */
+const storedColumns = async (key: string) =>
+  (await loadTable(BUCKET, key)).columns.map((column) => column.name);
+
+const features = header.split(',').slice(0, -1);
+const withNotes = (lines: string[]) => lines.map((line) => `${line},seen`);
 
 describe('a later drop with other columns than the model', () => {
   it('fails its run at the drift gate naming the columns, is not held back, and leaves retrains working', async () => {
@@ -91,5 +107,54 @@ describe('a later drop with other columns than the model', () => {
     );
     expect(retrain.status, retrain.cause).toBe('SUCCEEDED');
     expect(retrain.state.merge?.drops.count).toBe(1);
+  }, 120_000);
+});
+
+describe('a spec listing its features, and a drop with a column it does not list', () => {
+  it('ignores the column as validation warns: the drop is stored without it, held back and merged', async () => {
+    // Prepare: a model whose spec lists its features, first trained on a file with an extra column
+    const model = 'listed';
+    await registry.putSpec(model, { ...spec, name: model, features });
+    const first = await runDrop('first.csv', `${header},notes`, withNotes(rows.slice(0, 400)), model);
+    expect(first.execution.status, first.execution.cause).toBe('SUCCEEDED');
+    // Act: a drop with the extra column, then one without it
+    const extra = await runDrop('extra.csv', `${header},notes`, withNotes(rows.slice(400, 460)), model);
+    const plain = await runDrop('plain.csv', header, rows.slice(460, 520), model);
+    const held = await loadHeldBackDrops(registry, model);
+    const run = await retrain(model);
+    // Assess: both drops held back (not refused), stored and merged without the column
+    for (const { execution } of [extra, plain]) {
+      expect(execution.status, execution.cause).toBe('SUCCEEDED');
+      expect(execution.state.registration?.outcome).toBe('no_drift');
+    }
+    expect(extra.execution.state.validation?.warnings).toEqual([
+      'column "notes" is not the target, the time or a listed feature; it will be ignored (add it to spec.features to use it)',
+    ]);
+    expect(held.map(({ drop }) => drop.key)).toEqual([extra.key, plain.key]);
+    expect(await storedColumns(held[0].drop.table!)).not.toContain('notes');
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.state.merge?.drops.count).toBe(2);
+    expect(await storedColumns(run.state.merge!.datasetKey)).toEqual(header.split(','));
+  }, 120_000);
+
+  it('merges a drop without a column a dataset stored before keeps, once the spec lists its features', async () => {
+    // Prepare: a model first trained with every column a feature, on a file with an extra column, so its
+    // dataset keeps it; then its spec lists the features without that column
+    const model = 'legacy';
+    await registry.putSpec(model, { ...spec, name: model });
+    const first = await runDrop('first.csv', `${header},notes`, withNotes(rows.slice(0, 400)), model);
+    expect(first.execution.status, first.execution.cause).toBe('SUCCEEDED');
+    const baseline = first.execution.state.merge!.datasetKey;
+    expect(await storedColumns(baseline)).toContain('notes');
+    await registry.putSpec(model, { ...spec, name: model, features });
+    // Act: a drop without the column, then a retrain
+    const plain = await runDrop('plain.csv', header, rows.slice(400, 460), model);
+    const run = await retrain(model);
+    // Assess: the drop is held back (its columns are the ones the spec uses) and merged
+    expect(plain.execution.status, plain.execution.cause).toBe('SUCCEEDED');
+    expect(plain.execution.state.registration?.outcome).toBe('no_drift');
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.state.merge?.drops.count).toBe(1);
+    expect(await storedColumns(run.state.merge!.datasetKey)).toEqual(header.split(','));
   }, 120_000);
 });
