@@ -187,6 +187,34 @@ function missingMonths(months: readonly number[]): string[] {
 }
 
 /**
+ * The months a forecast drop would leave missing next to the data before it (a model's dataset, then
+ * the drops held back, oldest first): those missing from the whole merged series with the drop, before
+ * any history window cuts it, that are not missing without it. Empty when the drop's months adjoin or
+ * overlap that data, or fill months it lacked; a drop years ahead leaves every month between missing
+ * (where a window would instead cut the data before it away).
+ * @throws {MergeError} for tables that cannot be merged.
+ * @example monthsLeftMissing('month', [series1949to1956], series1958) // ['1957-01', …, '1957-12']
+ */
+export function monthsLeftMissing(timeColumn: string, before: Table[], drop: Table): string[] {
+  const pairwise: PairwiseMerge = (left, right, options) => mergeForecast(left, right, timeColumn, options);
+  const named = before.map((table, index) => ({ name: `input ${index}`, table }));
+  const monthsOfAll = (inputs: typeof named) =>
+    monthsOf(mergeInOrder(inputs, pairwise).table, timeColumn, 'dataset');
+  const missing = new Set(missingMonths(monthsOfAll(named)));
+  return missingMonths(monthsOfAll([...named, { name: 'drop', table: drop }])).filter(
+    (month) => !missing.has(month),
+  );
+}
+
+/**
+ * Missing months for a message: how many, and the first three.
+ * @example missingMonthsText(['1957-01', '1957-02', '1957-03', '1957-04']) // '4 month(s) (1957-01, 1957-02, 1957-03, …)'
+ */
+export function missingMonthsText(gaps: readonly string[]): string {
+  return `${gaps.length} month(s) (${gaps.slice(0, 3).join(', ')}${gaps.length > 3 ? ', …' : ''})`;
+}
+
+/**
  * Merges a monthly series: the union of both tables' months, the drop's row winning where both have
  * a month (a restated figure replaces the old one), sorted by month, with the months still missing
  * between the first and the last reported as `gaps`.

@@ -5,19 +5,27 @@
  * forecasts: the transformed target), column by column (KS / Wasserstein / chi-square / Jensen–Shannon
  * and PSI), writes the full report to the bucket, records each test's verdict and p-value in the run, and
  * returns the verdict the state machine branches on (`drift` → retrain, otherwise the drop is held back
- * for the next retrain).
+ * for the next retrain). A drop that could never merge (other columns than the model's data; a forecast
+ * drop leaving months missing) fails here, before it is held back where it would fail every retrain.
  */
 
 import { detectDrift, firstItems, recordedDrift } from '#core/drift.ts';
 import { driftFrames } from '#core/drift-frames.ts';
-import { columnDifference, keepHistory, mergeForecast, mergeTabular } from '#core/merge.ts';
-import { type ModelSpec, usedColumns } from '#core/spec.ts';
+import {
+  columnDifference,
+  keepHistory,
+  mergeForecast,
+  mergeTabular,
+  missingMonthsText,
+  monthsLeftMissing,
+} from '#core/merge.ts';
+import { type ForecastSpec, type ModelSpec, usedColumns } from '#core/spec.ts';
 import type { Table } from '#core/types.ts';
 import { requiredEnv } from '../shared/config.ts';
 import { type DriftResult, type RunInput, runInputSchema } from '../shared/contract.ts';
 import { InvalidDataError } from '../shared/errors.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { loadDropTable, loadTable } from '../shared/pipeline.ts';
+import { loadDropTable, loadHeldBackDrops, loadTable } from '../shared/pipeline.ts';
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putJson } from '../shared/storage.ts';
@@ -73,11 +81,35 @@ function requireBaselineColumns(drop: DropRef, baseline: Table, table: Table): v
   );
 }
 
+/**
+ * Refuses a forecast drop that leaves months missing next to the model's data and the drops held back
+ * before it (a typo in its years, or a year sent before the one it follows): held back, it would fail
+ * every retrain in merge until those months came (or, years ahead, cut the model's data out of the
+ * history window), and nothing lets a held-back drop go. A drop that fills months an older held-back
+ * drop waits for is welcome.
+ * @param held the held-back drops' tables, oldest first.
+ * @throws {InvalidDataError} naming the drop, the months it leaves missing and what to upload.
+ */
+function requireAdjoiningMonths(
+  spec: ForecastSpec,
+  drop: DropRef,
+  stored: Table,
+  held: Table[],
+  table: Table,
+) {
+  const gaps = monthsLeftMissing(spec.time, [stored, ...held], table);
+  if (gaps.length === 0) return;
+  throw new InvalidDataError(
+    `${drop.key} leaves ${missingMonthsText(gaps)} missing between the model's data and its months; it is not held back, as it would fail every retrain until they came. Check its months, or upload a drop with the missing ones, then upload ${drop.key} again`,
+  );
+}
+
 export async function drift({ run }: RunInput, { spec }: RunStepContext): Promise<DriftResult> {
   const baseline = await registry.getBaseline(run.model);
   if (!baseline || !run.drop)
     throw new InvalidDataError(`model "${run.model}" has no baseline to compare the drop with`);
-  const pool = [...(await loadDriftPool(registry, run.model, baseline)).map(({ drop }) => drop), run.drop];
+  const poolHeld = await loadDriftPool(registry, run.model, baseline);
+  const pool = [...poolHeld.map(({ drop }) => drop), run.drop];
   // Compared on the columns the spec uses: a column it ignores (a baseline or a drop stored with one
   // before drops were stored without) is neither compared nor a difference.
   const [stored, ...tables] = (
@@ -87,6 +119,22 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
     ])
   ).map((table) => usedColumns(spec, table));
   requireBaselineColumns(run.drop, stored, tables[tables.length - 1]);
+  if (spec.task === 'forecast') {
+    // The pool is the newest held-back drops; those held before it were judged by an earlier test.
+    const held = await loadHeldBackDrops(registry, run.model, baseline);
+    const earlier = await Promise.all(
+      held
+        .slice(0, held.length - poolHeld.length)
+        .map(async ({ drop }) => usedColumns(spec, await loadDropTable(run.bucket, drop))),
+    );
+    requireAdjoiningMonths(
+      spec,
+      run.drop,
+      stored,
+      [...earlier, ...tables.slice(0, -1)],
+      tables[tables.length - 1],
+    );
+  }
   const current = pooledTable(spec, tables);
   const { table: reference, window } = keepHistory(spec, stored);
   const frames = driftFrames(spec, reference, current, await servedTransform(run.model));

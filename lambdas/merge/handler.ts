@@ -7,7 +7,7 @@
  * step hands on is a key and a count, the same size however many drops were held back. A forecast with
  * missing months inside the window can't be featurized, so it fails here, by name.
  */
-import { type DatasetHistory, mergeHistory, sha256 } from '#core/merge.ts';
+import { type DatasetHistory, mergeHistory, missingMonthsText, sha256 } from '#core/merge.ts';
 import { rowHashes } from '#core/splits.ts';
 import { encodeTableParts } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
@@ -72,7 +72,7 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
       ? `, then upload ${run.drop.key} again: a failed run's drop is not kept for later runs`
       : '';
     throw new InvalidDataError(
-      `the merged series misses ${gaps.length} month(s) (${gaps.slice(0, 3).join(', ')}${gaps.length > 3 ? ', …' : ''}); upload a drop with those months${again}`,
+      `the merged series misses ${missingMonthsText(gaps)}; upload a drop with those months${again}`,
     );
   }
   // Sent from the columns' own memory: the dataset is never copied into one file-sized buffer.

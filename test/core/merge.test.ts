@@ -9,6 +9,7 @@ import {
   mergeHistory,
   mergeInOrder,
   mergeTabular,
+  monthsLeftMissing,
   sha256,
 } from '#core/merge.ts';
 import { monthLabel, parseSpec } from '#core/spec.ts';
@@ -304,6 +305,29 @@ function monthsFrom(start: number, count: number, skip: number[] = []): Table {
   const months = Array.from({ length: count }, (_, i) => start + i).filter((m) => !skip.includes(m));
   return series(months.map(monthLabel), months);
 }
+
+describe('monthsLeftMissing', () => {
+  it('names only the months a drop adds to what is missing, across held-back drops and any window', () => {
+    // Prepare: data for 2000-2004 (2002-03 missing), a held-back 2006 waiting for 2005
+    const data = monthsFrom(2000 * 12, 60, [2002 * 12 + 2]);
+    const held = monthsFrom(2006 * 12, 12);
+    const left = (drop: Table, before = [data]) => monthsLeftMissing('month', before, drop);
+    // Act, Assess: adjoining, overlapping, filling and following a held-back drop leave nothing missing
+    expect(left(monthsFrom(2005 * 12, 12))).toEqual([]);
+    expect(left(monthsFrom(2004 * 12 + 6, 12))).toEqual([]);
+    expect(left(monthsFrom(2005 * 12, 12), [data, held])).toEqual([]);
+    expect(left(monthsFrom(2007 * 12, 12), [data, held])).toEqual([]);
+    expect(left(series(['2002-03'], [0]))).toEqual([]);
+    // a year ahead, or a century ahead (beyond the default 1200-month window), leaves the months between
+    expect(left(monthsFrom(2006 * 12, 12))).toEqual(
+      Array.from({ length: 12 }, (_, i) => monthLabel(2005 * 12 + i)),
+    );
+    expect(left(monthsFrom(2105 * 12, 12))).toHaveLength(100 * 12);
+    expect(left(monthsFrom(1998 * 12, 12))).toEqual(
+      Array.from({ length: 12 }, (_, i) => monthLabel(1999 * 12 + i)),
+    );
+  });
+});
 
 describe('keepHistory', () => {
   const regression = (rows?: number) =>
