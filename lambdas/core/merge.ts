@@ -207,6 +207,22 @@ export function monthsLeftMissing(timeColumn: string, before: Table[], drop: Tab
 }
 
 /**
+ * The names of a forecast merge's inputs with a month after `month` (a `YYYY-MM` label): with `month` the
+ * first one missing, the inputs that wait for the missing months.
+ * @throws {MergeError} when an input's time column is missing or not distinct `YYYY-MM` months.
+ */
+export function inputsAfter(
+  timeColumn: string,
+  inputs: { name: string; table: Table }[],
+  month: string,
+): string[] {
+  const after = monthIndex(month);
+  return inputs
+    .filter(({ name, table }) => monthsOf(table, timeColumn, name).some((index) => index > after))
+    .map(({ name }) => name);
+}
+
+/**
  * Missing months for a message: how many, and the first three.
  * @example missingMonthsText(['1957-01', '1957-02', '1957-03', '1957-04']) // '4 month(s) (1957-01, 1957-02, 1957-03, …)'
  */
@@ -403,8 +419,25 @@ export interface MergedHistory extends KeptHistory {
   overlapping: number;
   /** Tabular: rows left out because an identical row comes again later. */
   duplicatesRemoved: number;
-  /** Forecasts: `YYYY-MM` months missing inside the window (older gaps have left the dataset). */
+  /**
+   * Forecasts: `YYYY-MM` months missing inside the window (older gaps have left the dataset), those
+   * between the window's first month and the first one kept included.
+   */
   gaps: string[];
+}
+
+/**
+ * The months missing inside a forecast's history window: from its first month (or the series' first, when
+ * later) to the last. Months missing before the first month kept count too: a drop years after the data
+ * leaves the window holding that drop alone, and its months must not pass for a whole series.
+ */
+function windowGaps(timeColumn: string, merged: Table, kept: KeptHistory): string[] {
+  const keptMonths = monthsOf(kept.table, timeColumn, 'dataset');
+  if (keptMonths.length === 0 || !('months' in kept.window)) return [];
+  const last = keptMonths[keptMonths.length - 1];
+  const from = Math.max(monthsOf(merged, timeColumn, 'dataset')[0], last - kept.window.months + 1);
+  const before = Array.from({ length: keptMonths[0] - from }, (_, i) => monthLabel(from + i));
+  return [...before, ...missingMonths(keptMonths)];
 }
 
 /**
@@ -423,7 +456,7 @@ export function mergeHistory(spec: ModelSpec, inputs: { name: string; table: Tab
   const used = inputs.map(({ name, table }) => ({ name, table: usedColumns(spec, table) }));
   const { table: merged, lineage } = mergeInOrder(used, pairwise);
   const kept = keepHistory(spec, merged);
-  const gaps = spec.task === 'forecast' ? missingMonths(monthsOf(kept.table, spec.time, 'dataset')) : [];
+  const gaps = spec.task === 'forecast' ? windowGaps(spec.time, merged, kept) : [];
   return {
     ...kept,
     rowsMerged: merged.rowCount,

@@ -84,9 +84,8 @@ function requireBaselineColumns(drop: DropRef, baseline: Table, table: Table): v
 /**
  * Refuses a forecast drop that leaves months missing next to the model's data and the drops held back
  * before it (a typo in its years, or a year sent before the one it follows): held back, it would fail
- * every retrain in merge until those months came (or, years ahead, cut the model's data out of the
- * history window), and nothing lets a held-back drop go. A drop that fills months an older held-back
- * drop waits for is welcome.
+ * every retrain in merge until those months came, and nothing lets a held-back drop go. A drop that
+ * fills months an older held-back drop waits for is welcome.
  * @param held the held-back drops' tables, oldest first.
  * @throws {InvalidDataError} naming the drop, the months it leaves missing and what to upload.
  */

@@ -7,7 +7,8 @@
  * step hands on is a key and a count, the same size however many drops were held back. A forecast with
  * missing months inside the window can't be featurized, so it fails here, by name.
  */
-import { type DatasetHistory, mergeHistory, missingMonthsText, sha256 } from '#core/merge.ts';
+import { firstItems } from '#core/drift.ts';
+import { type DatasetHistory, inputsAfter, mergeHistory, missingMonthsText, sha256 } from '#core/merge.ts';
 import { rowHashes } from '#core/splits.ts';
 import { encodeTableParts } from '#core/table-file.ts';
 import type { Table } from '#core/types.ts';
@@ -71,8 +72,20 @@ export async function merge({ run }: RunInput, { spec }: RunStepContext): Promis
     const again = run.drop
       ? `, then upload ${run.drop.key} again: a failed run's drop is not kept for later runs`
       : '';
+    // Named, so a held-back drop that waits for them (held before the drift gate refused such drops) is
+    // found: every retrain fails the same way until the months come.
+    const waiting =
+      spec.task === 'forecast'
+        ? inputsAfter(
+            spec.time,
+            held.map(({ drop }, i) => ({ name: drop.key, table: tables[i] })),
+            gaps[0],
+          )
+        : [];
+    const heldNote =
+      waiting.length > 0 ? `; held-back drops waiting for them: ${firstItems(waiting, 5)}` : '';
     throw new InvalidDataError(
-      `the merged series misses ${missingMonthsText(gaps)}; upload a drop with those months${again}`,
+      `the merged series misses ${missingMonthsText(gaps)}${heldNote}; upload a drop with those months${again}`,
     );
   }
   // Sent from the columns' own memory: the dataset is never copied into one file-sized buffer.

@@ -497,4 +497,25 @@ describe('mergeHistory', () => {
     expect(merged.table.rowCount).toBe(48);
     expect(gapped.gaps).toEqual(['2003-02']);
   });
+
+  it('reports the months between the window start and a drop years after the data, which alone is kept', () => {
+    // Prepare: 2000-2004, then a drop of 2010 (a typo for 2005); a 48-month window starts at 2007-01
+    const spec = parseSpec({
+      name: 'f',
+      task: 'forecast',
+      target: 'value',
+      time: 'month',
+      history: { months: 48 },
+      validation: { minRows: 24 },
+      holdout: 6,
+    });
+    // Act
+    const merged = mergeHistory(spec, [
+      { name: 'baseline', table: monthsFrom(2000 * 12, 60) },
+      { name: 'drop', table: monthsFrom(2010 * 12, 12) },
+    ]);
+    // Assess: 2007-01 … 2009-12 are missing inside the window (before, none was reported)
+    expect(merged.table.rowCount).toBe(12);
+    expect(merged.gaps).toEqual(Array.from({ length: 36 }, (_, i) => monthLabel(2007 * 12 + i)));
+  });
 });

@@ -34,6 +34,8 @@ let registry: Registry;
 let pipeline: LocalPipeline;
 /** The pipeline with its real drift gate. */
 let gated: LocalPipeline;
+/** The pipeline with a drift gate that finds no drift and checks nothing (as before the gate's month check). */
+let ungated: LocalPipeline;
 let spec: Record<string, unknown>;
 
 /** The drift gate finding drift in the run's drop. */
@@ -48,6 +50,7 @@ beforeAll(async () => {
   registry = new Registry(registryTables(TABLE));
   pipeline = await loadPipeline({ handlers: { drift: drifted } });
   gated = await loadPipeline();
+  ungated = await loadPipeline({ handlers: { drift: noDrift } });
   spec = {
     ...JSON.parse(readFileSync(`${repo}data/specs/${MODEL}.json`, 'utf8')),
     search: { strategy: 'none' },
@@ -131,5 +134,27 @@ describe('a forecast drop that would leave a gap after the model data, at the re
     );
     // Assess
     expect(next.status, next.cause).toBe('SUCCEEDED');
+  }, 120_000);
+
+  it('names a held-back drop that waits for missing months (held before the gate) when a retrain fails', async () => {
+    // Prepare: a model on 1949-1956, and 1957 typed 2061 held back by a gate that did not check months
+    const model = 'air-legacy';
+    await registry.putSpec(model, { ...spec, name: model });
+    const key = `incoming/${model}/2061.csv`;
+    const first = await gated.run(
+      await uploadDrop(BUCKET, `incoming/${model}/1949-1956.csv`, csv(months.slice(0, 96))),
+      `${model}-1`,
+    );
+    expect(first.status, first.cause).toBe('SUCCEEDED');
+    const typo = months.slice(96, 108).map((line) => line.replace(/^1957/, '2061'));
+    const held = await ungated.run(await uploadDrop(BUCKET, key, csv(typo)), `${model}-2`);
+    expect(held.state.registration?.outcome).toBe('no_drift');
+    // Act
+    const retrain = await gated.run({ source: 'driftline.retrain', detail: { model } }, `${model}-3`);
+    // Assess
+    expect([retrain.status, retrain.error]).toEqual(['FAILED', 'InvalidDataError']);
+    expect(retrain.cause).toBe(
+      `merge failed (InvalidDataError): the merged series misses 1188 month(s) (1962-01, 1962-02, 1962-03, …); held-back drops waiting for them: ${key}; upload a drop with those months`,
+    );
   }, 120_000);
 });
