@@ -10,7 +10,7 @@ import { canaryDraw, canarySeed } from '#core/canary.ts';
 import { type Prediction, predictInstances } from '#core/model.ts';
 import { checkServingInputs } from '#core/serving-inputs.ts';
 import type { MissingPolicy } from '#core/spec.ts';
-import { describeZodError, predictRequestSchema } from '../shared/api-schemas.ts';
+import { describeZodError, type PredictRequest, predictRequestSchema } from '../shared/api-schemas.ts';
 import { numberEnv, optionalEnv, requiredEnv } from '../shared/config.ts';
 import { BadRequestError, ModelUnavailableError, NotFoundError } from '../shared/errors.ts';
 import { errorResponse, json, jsonBody, modelName } from '../shared/http.ts';
@@ -100,9 +100,13 @@ export async function predict(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       throw error;
     });
     model = name;
-    const parsed = predictRequestSchema.safeParse(jsonBody(event));
+    const body = jsonBody(event);
+    const parsed = predictRequestSchema.safeParse(body);
     if (!parsed.success) throw new BadRequestError(describeZodError(parsed.error));
-    const { instances } = parsed.data;
+    // The instances as sent, now that their shape is checked: zod rebuilds a tabular instance key by key,
+    // and assigning a "__proto__" key sets the copy's prototype instead, so the key would vanish and the
+    // request be answered as if it were not there, where any other unknown key is a 400.
+    const { instances } = body as PredictRequest;
     let answering = serving.production;
     const { candidate } = serving;
     if (candidate?.mode === 'canary' && canary() < candidate.weight) {

@@ -116,6 +116,17 @@ describe('POST /models/breast-cancer/predict checks inputs against the stored si
     expect(withExtra.body.message).toBe('instances[0]: unknown feature "patient"');
   });
 
+  it('refuses a "__proto__" key as any unknown key, not answering as if it were not there', async () => {
+    // Prepare: JSON.parse makes "__proto__" an own key, as the request's JSON has it (a literal would set
+    // the prototype instead).
+    const withProto = { ...complete, ...JSON.parse('{"__proto__": 1}') };
+    // Act
+    const answer = await predict(withProto);
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.message).toBe('instances[0]: unknown feature "__proto__"');
+  });
+
   it('imputes and reports what it filled once the spec declares serving.missing: "impute"', async () => {
     // Act: the policy is read from the registered spec, without a new version or a restart.
     await target.registry.putSpec('breast-cancer', {
