@@ -29,7 +29,7 @@ import { loadDropTable, loadHeldBackDrops, loadTable } from '../shared/pipeline.
 import { type DropRef, Registry } from '../shared/registry.ts';
 import { pipelineStep, type RunStepContext } from '../shared/run-step.ts';
 import { keys, putJson } from '../shared/storage.ts';
-import { loadDriftPool } from './pool.ts';
+import { driftPool } from './pool.ts';
 
 const registry = new Registry({ registry: requiredEnv('REGISTRY_TABLE'), runs: requiredEnv('RUNS_TABLE') });
 
@@ -107,7 +107,10 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
   const baseline = await registry.getBaseline(run.model);
   if (!baseline || !run.drop)
     throw new InvalidDataError(`model "${run.model}" has no baseline to compare the drop with`);
-  const poolHeld = await loadDriftPool(registry, run.model, baseline);
+  // Held-back drops are read once: the pool is the newest of them; a forecast drop is also checked
+  // against those before it.
+  const held = await loadHeldBackDrops(registry, run.model, baseline);
+  const poolHeld = await driftPool(registry, run.model, held);
   const pool = [...poolHeld.map(({ drop }) => drop), run.drop];
   // Compared on the columns the spec uses: a column it ignores (a baseline or a drop stored with one
   // before drops were stored without) is neither compared nor a difference.
@@ -119,8 +122,7 @@ export async function drift({ run }: RunInput, { spec }: RunStepContext): Promis
   ).map((table) => usedColumns(spec, table));
   requireBaselineColumns(run.drop, stored, tables[tables.length - 1]);
   if (spec.task === 'forecast') {
-    // The pool is the newest held-back drops; those held before it were judged by an earlier test.
-    const held = await loadHeldBackDrops(registry, run.model, baseline);
+    // Those held before the pool were judged by an earlier test, but the months must adjoin them too.
     const earlier = await Promise.all(
       held
         .slice(0, held.length - poolHeld.length)

@@ -5,8 +5,7 @@
  * drops is tested once its combined size passes the guard, and a pool that was tested is not tested again
  * (a new pool starts after it), so no drop is judged twice.
  */
-import { loadHeldBackDrops } from '../shared/pipeline.ts';
-import type { Baseline, DropRef, HeldBackDrop, Registry, RunRecord } from '../shared/registry.ts';
+import type { DropRef, HeldBackDrop, Registry, RunRecord } from '../shared/registry.ts';
 
 /** A drift verdict that came from a test (rather than from too little data). */
 function tested(run: RunRecord | undefined): boolean {
@@ -17,16 +16,15 @@ function tested(run: RunRecord | undefined): boolean {
 const sameDrop = (a: DropRef, b: DropRef) => a.bucket === b.bucket && a.key === b.key && a.etag === b.etag;
 
 /**
- * The held-back drops not yet judged by a drift test, oldest first: those held after the last one whose
- * own run tested (its pool ended with it). Held-back drops are read through `loadHeldBackDrops`, the one
- * place that knows where they are kept.
+ * The held-back drops not yet judged by a drift test, oldest first: of `held` (every held-back drop, oldest
+ * first, as `loadHeldBackDrops` reads them), those held after the last one whose own run tested (its pool
+ * ended with it).
  */
-export async function loadDriftPool(
+export async function driftPool(
   registry: Registry,
   model: string,
-  baseline: Baseline,
+  held: HeldBackDrop[],
 ): Promise<HeldBackDrop[]> {
-  const held = await loadHeldBackDrops(registry, model, baseline);
   if (held.length === 0) return [];
   // The runs that held these drops are among the latest: one per drop, plus retries and failed runs.
   const runs = await registry.listRuns(model, 2 * held.length + 50);
