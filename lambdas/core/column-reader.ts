@@ -18,7 +18,6 @@ import {
   type CsvLimits,
   checkHeader,
   isMissingCell,
-  lineBreaks,
   notUtf8Error,
   parseNumber,
   Utf8Check,
@@ -919,6 +918,8 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
   };
 
   const utf8 = new Utf8Check();
+  /** The line where the bytes not yet read as records end: that of a bad byte right after them. */
+  const pendingLine = () => cursor.line + linesWithin(pending, 0, pending.length, cursor.lineEnd);
   const scan = (chunk: Uint8Array) => {
     if (pending.length === 0) pending = scanChunk(chunk);
     else if (!firstChunk && chunk.length >= 4 * JOIN_BYTES) pending = scanAfter(pending, chunk);
@@ -940,7 +941,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
       // before is in them already, with nothing after it but the character's other bytes.)
       if (bad.at > 0) scan(chunk.subarray(0, bad.at));
       const first = bytesRead === chunk.byteLength && bad.at === 0 ? chunk : undefined;
-      throw notUtf8Error(cursor.line + lineBreaks(pending, 0, pending.length), bad.byte, first);
+      throw notUtf8Error(pendingLine(), bad.byte, first);
     }
     scan(chunk);
     if (options.releaseChunks) {
@@ -949,7 +950,7 @@ export async function readColumns(input: CsvInput, options: ReadOptions = {}): P
       release(chunk);
     }
   }
-  if (utf8.incomplete) throw notUtf8Error(cursor.line + lineBreaks(pending, 0, pending.length), undefined);
+  if (utf8.incomplete) throw notUtf8Error(pendingLine(), undefined);
   if (firstChunk && pending[0] === 0xef && pending[1] === 0xbb && pending[2] === 0xbf) {
     pending = pending.subarray(3);
   }

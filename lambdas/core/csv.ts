@@ -212,7 +212,7 @@ export function notUtf8Error(line: number, byte: number | undefined, fileStart?:
  * Line breaks in `bytes[from, to)`: LF, CRLF and a lone CR each count once (`afterCr`: the byte before
  * `from` was a CR, so an LF at `from` ends that line, not another).
  */
-export function lineBreaks(bytes: Uint8Array, from: number, to: number, afterCr = false): number {
+function lineBreaks(bytes: Uint8Array, from: number, to: number, afterCr = false): number {
   let count = 0;
   for (let index = from; index < to; index++) {
     const byte = bytes[index];
