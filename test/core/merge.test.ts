@@ -406,6 +406,18 @@ describe('keepHistory', () => {
   });
 });
 
+/** A monthly forecast spec whose history window keeps 48 months. */
+const fourYearWindowSpec = () =>
+  parseSpec({
+    name: 'f',
+    task: 'forecast',
+    target: 'value',
+    time: 'month',
+    history: { months: 48 },
+    validation: { minRows: 24 },
+    holdout: 6,
+  });
+
 describe('mergeHistory', () => {
   it('keeps the newest rows of baseline and drops, a repeated old row kept with the newest drop', () => {
     // Prepare: a window of 4 rows; the newest drop repeats the baseline's oldest row (x = 0)
@@ -470,15 +482,7 @@ describe('mergeHistory', () => {
 
   it('reports only the gaps inside the window: a missing month that left the window no longer fails', () => {
     // Prepare: 2000-01 … 2004-12 without 2000-06, then a drop of 2005; a 48-month window
-    const spec = parseSpec({
-      name: 'f',
-      task: 'forecast',
-      target: 'value',
-      time: 'month',
-      history: { months: 48 },
-      validation: { minRows: 24 },
-      holdout: 6,
-    });
+    const spec = fourYearWindowSpec();
     const baseline = monthsFrom(2000 * 12, 60, [2000 * 12 + 5]);
     const drop = monthsFrom(2005 * 12, 12);
     const withRecentGap = monthsFrom(2000 * 12, 60, [2003 * 12 + 1]);
@@ -500,15 +504,7 @@ describe('mergeHistory', () => {
 
   it('reports the months between the window start and a drop years after the data, which alone is kept', () => {
     // Prepare: 2000-2004, then a drop of 2010 (a typo for 2005); a 48-month window starts at 2007-01
-    const spec = parseSpec({
-      name: 'f',
-      task: 'forecast',
-      target: 'value',
-      time: 'month',
-      history: { months: 48 },
-      validation: { minRows: 24 },
-      holdout: 6,
-    });
+    const spec = fourYearWindowSpec();
     // Act
     const merged = mergeHistory(spec, [
       { name: 'baseline', table: monthsFrom(2000 * 12, 60) },
